@@ -1,0 +1,178 @@
+// Package caddymodules is Strongroom's Caddy glue: the `vault` app, the
+// `vault_*` HTTP handlers, their Caddyfile syntax and the `caddy vault`
+// commands. It only maps configuration and requests onto package vault.
+package caddymodules
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/strongroom/strongroom/vault"
+	"github.com/strongroom/strongroom/vault/crypto"
+)
+
+func init() {
+	caddy.RegisterModule(App{})
+}
+
+// Environment variables read when the config leaves a setting empty.
+const (
+	EnvManagementKey = "STRONGROOM_MANAGEMENT_KEY"
+	EnvMasterKey     = "STRONGROOM_MASTER_KEY"
+)
+
+// App is the `vault` app: it owns the open vault (store, key ring, caches)
+// shared by every vault_* handler. Its zero value is a working default with
+// data under Caddy's app data directory.
+type App struct {
+	// DataDir holds the Pebble store. Default: `<caddy app data dir>/strongroom`.
+	DataDir string `json:"data_dir,omitempty"`
+	// MasterKeyFile holds the 32-byte master key (hex or base64). Default:
+	// `<data_dir>/master.key`, generated with 0600 permissions if missing.
+	// The env var STRONGROOM_MASTER_KEY takes precedence over the file.
+	MasterKeyFile string `json:"master_key_file,omitempty"`
+	// ManagementKey registers a known management API key (else the env var
+	// STRONGROOM_MANAGEMENT_KEY; else one is generated on first start).
+	ManagementKey string `json:"management_key,omitempty"`
+	// MaxBodySize bounds API request bodies, in bytes. Default 2 MiB.
+	MaxBodySize int64 `json:"max_body_size,omitempty"`
+
+	vault  *vault.Vault
+	key    string
+	logger *zap.Logger
+	cancel context.CancelFunc
+}
+
+// CaddyModule returns the Caddy module information.
+func (App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "vault", New: func() caddy.Module { return new(App) }}
+}
+
+// vaults shares one open vault per data directory across config reloads:
+// the new config provisions before the old one is cleaned up, and Pebble
+// allows one open per directory.
+var vaults = caddy.NewUsagePool()
+
+type openVault struct{ *vault.Vault }
+
+func (o openVault) Destruct() error { return o.Close() }
+
+// Provision opens (or joins) the vault for the data directory.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	if a.DataDir == "" {
+		a.DataDir = filepath.Join(caddy.AppDataDir(), "strongroom")
+	}
+	dir, err := filepath.Abs(a.DataDir)
+	if err != nil {
+		return err
+	}
+	a.DataDir, a.key = dir, dir
+	if a.ManagementKey == "" {
+		a.ManagementKey = os.Getenv(EnvManagementKey)
+	}
+	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: a.ManagementKey}
+	if s := os.Getenv(EnvMasterKey); s != "" {
+		k, err := crypto.ParseMasterKey(s)
+		if err != nil {
+			return fmt.Errorf("%s: %w", EnvMasterKey, err)
+		}
+		opts.MasterKey = k
+	}
+	val, loaded, err := vaults.LoadOrNew(dir, func() (caddy.Destructor, error) {
+		v, err := vault.Open(opts)
+		if err != nil {
+			return nil, err
+		}
+		a.announce(v.Events)
+		return openVault{v}, nil
+	})
+	if err != nil {
+		return err
+	}
+	a.vault = val.(openVault).Vault
+	if !loaded {
+		a.logger.Info("vault opened", zap.String("data_dir", dir))
+	}
+	return nil
+}
+
+// announce logs what an operator must know about a fresh start. The
+// generated management key is the one secret printed, once, to stdout (not
+// to the log) and to a 0600 file.
+func (a *App) announce(e vault.Startup) {
+	if e.MasterKeyGenerated {
+		a.logger.Warn("generated a new master key: keep this file secret and backed up, or supply the key with master_key_file or STRONGROOM_MASTER_KEY in production",
+			zap.String("path", e.MasterKeyPath))
+	}
+	if e.BootstrapKey != "" {
+		fmt.Fprintf(os.Stdout, "\nStrongroom: created tenant %s with a management application.\nManagement API key (shown once; also saved to %s):\n\n    %s\n\n",
+			e.TenantID, e.BootstrapKeyFile, e.BootstrapKey)
+	}
+}
+
+// Start launches background maintenance (purging expired entities).
+func (a *App) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := a.vault.Sweep(); err != nil {
+					a.logger.Error("sweeping expired entities", zap.Error(err))
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// Stop ends background maintenance.
+func (a *App) Stop() error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	return nil
+}
+
+// Cleanup releases this config's hold on the shared vault.
+func (a *App) Cleanup() error {
+	if a.key == "" {
+		return nil
+	}
+	_, err := vaults.Delete(a.key)
+	return err
+}
+
+// Vault returns the open vault.
+func (a *App) Vault() *vault.Vault { return a.vault }
+
+// vaultApp returns the configured vault app from a handler's context.
+func vaultApp(ctx caddy.Context) (*App, error) {
+	m, err := ctx.App("vault")
+	if err != nil {
+		return nil, fmt.Errorf("loading vault app: %w", err)
+	}
+	a, ok := m.(*App)
+	if !ok {
+		return nil, fmt.Errorf("vault app has unexpected type %T", m)
+	}
+	return a, nil
+}
+
+var (
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
+)

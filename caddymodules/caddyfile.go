@@ -1,0 +1,93 @@
+package caddymodules
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("vault", parseGlobalVault)
+	httpcaddyfile.RegisterHandlerDirective("vault_auth", parseHandler[Auth])
+	httpcaddyfile.RegisterHandlerDirective("vault_api", parseHandler[API])
+	httpcaddyfile.RegisterDirectiveOrder("vault_auth", httpcaddyfile.After, "basic_auth")
+	httpcaddyfile.RegisterDirectiveOrder("vault_api", httpcaddyfile.Before, "respond")
+}
+
+// parseGlobalVault parses the global option:
+//
+//	vault {
+//		data_dir        <path>
+//		master_key_file <path>
+//		management_key  <key>
+//		max_body_size   <bytes>
+//	}
+func parseGlobalVault(d *caddyfile.Dispenser, _ any) (any, error) {
+	app := new(App)
+	if err := app.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "vault", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// UnmarshalCaddyfile sets up the app from Caddyfile tokens.
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // option name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "data_dir":
+			if !d.AllArgs(&a.DataDir) {
+				return d.ArgErr()
+			}
+		case "master_key_file":
+			if !d.AllArgs(&a.MasterKeyFile) {
+				return d.ArgErr()
+			}
+		case "management_key":
+			if !d.AllArgs(&a.ManagementKey) {
+				return d.ArgErr()
+			}
+		case "max_body_size":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || n <= 0 {
+				return d.Errf("max_body_size must be a positive number of bytes: %q", s)
+			}
+			a.MaxBodySize = n
+		default:
+			return d.Errf("unknown subdirective %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// parseHandler parses a handler directive that takes no arguments:
+//
+//	vault_auth
+//	vault_api
+func parseHandler[T any, PT interface {
+	*T
+	caddyhttp.MiddlewareHandler
+}](h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	h.Next()
+	if h.NextArg() {
+		return nil, h.ArgErr()
+	}
+	for h.NextBlock(0) {
+		return nil, h.Errf("unknown subdirective %q", h.Val())
+	}
+	return PT(new(T)), nil
+}
+
+var _ caddyfile.Unmarshaler = (*App)(nil)
+var _ = caddy.Module(nil)

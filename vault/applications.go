@@ -1,0 +1,373 @@
+package vault
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Application is an API client of a tenant (seeds 001 and 003).
+type Application struct {
+	ID                            string        `json:"id"`
+	TenantID                      string        `json:"tenant_id"`
+	Name                          string        `json:"name"`
+	Key                           string        `json:"key,omitempty"`
+	Type                          string        `json:"type"`
+	Permissions                   []string      `json:"permissions"`
+	Rules                         []access.Rule `json:"rules"`
+	ExpiresAt                     *Time         `json:"expires_at,omitempty"`
+	CanCreateExpiringApplications *bool         `json:"can_create_expiring_applications,omitempty"`
+	Audited
+}
+
+// ApplicationRequest is the body of POST and PUT /applications.
+type ApplicationRequest struct {
+	Name                          *string       `json:"name"`
+	Type                          *string       `json:"type"`
+	Permissions                   []string      `json:"permissions"`
+	Rules                         []access.Rule `json:"rules"`
+	CreateKey                     *bool         `json:"create_key"`
+	ExpiresAt                     *Time         `json:"expires_at"`
+	CanCreateExpiringApplications *bool         `json:"can_create_expiring_applications"`
+}
+
+func appRecordKey(tenantID, appID string) []byte { return store.Key("app", tenantID, appID) }
+
+// maxExpiringLifetime bounds an expiring application's life (seed 003).
+const maxExpiringLifetime = 24 * time.Hour
+
+// validateApplication checks req for an application of type typ.
+func validateApplication(req *ApplicationRequest, typ string, creating bool, ts time.Time) error {
+	f := problem.Fields{}
+	validateName(f, req.Name)
+	if !access.ValidAppType(typ) {
+		if typ == "" {
+			f.Add("type", "The type field is required.")
+		} else {
+			f.Add("type", fmt.Sprintf("'%s' is not a valid application type (%s).", typ, strings.Join(access.AppTypes, ", ")))
+		}
+		return f.Err()
+	}
+	for i, perm := range req.Permissions {
+		if !access.GrantableTo(perm, typ) {
+			f.Add(fmt.Sprintf("permissions[%d]", i), fmt.Sprintf("'%s' is not a valid permission for a %s application.", perm, typ))
+		}
+	}
+	for i := range req.Rules {
+		validateRule(f, fmt.Sprintf("rules[%d].", i), &req.Rules[i], typ)
+	}
+	if len(req.Permissions) == 0 && len(req.Rules) == 0 {
+		f.Add("permissions", "Either permissions or rules is required to be non-empty.")
+	}
+	if typ == access.TypeExpiring {
+		if req.ExpiresAt == nil {
+			req.ExpiresAt = timePtr(ts.Add(time.Minute))
+		}
+		if !req.ExpiresAt.After(ts) || req.ExpiresAt.Sub(ts) > maxExpiringLifetime {
+			f.Add("expires_at", "Must be in the future and within a day.")
+		}
+	} else if req.ExpiresAt != nil && creating {
+		f.Add("expires_at", "Only applies to expiring applications.")
+	}
+	if req.CanCreateExpiringApplications != nil && typ != access.TypePrivate && typ != access.TypeServerToServer {
+		f.Add("can_create_expiring_applications", "Only applies to private applications.")
+	}
+	return f.Err()
+}
+
+var transforms = []string{access.Redact, access.Mask, access.Reveal}
+
+func validateRule(f problem.Fields, prefix string, r *access.Rule, typ string) {
+	if r.Priority < 1 {
+		f.Add(prefix+"priority", "Must be an integer of at least 1.")
+	}
+	if !contains(transforms, r.Transform) {
+		f.Add(prefix+"transform", "Must be one of redact, mask, reveal.")
+	}
+	if len(r.Permissions) == 0 {
+		f.Add(prefix+"permissions", "At least one permission is required.")
+	}
+	for j, perm := range r.Permissions {
+		if !strings.HasPrefix(perm, "token:") || !access.GrantableTo(perm, typ) {
+			f.Add(fmt.Sprintf("%spermissions[%d]", prefix, j), fmt.Sprintf("'%s' is not a valid rule permission for a %s application.", perm, typ))
+		}
+	}
+	if typ == access.TypeExpiring {
+		if r.Container != "" {
+			f.Add(prefix+"container", "Expiring applications use conditions, not containers.")
+		}
+		if len(r.Conditions) == 0 {
+			f.Add(prefix+"conditions", "At least one condition is required for expiring applications.")
+		}
+		for j, c := range r.Conditions {
+			cp := fmt.Sprintf("%sconditions[%d].", prefix, j)
+			if c.Attribute != "id" && c.Attribute != "container" {
+				f.Add(cp+"attribute", "Must be id or container.")
+			}
+			if c.Operator != "starts_with" && c.Operator != "equals" {
+				f.Add(cp+"operator", "Must be starts_with or equals.")
+			}
+		}
+		return
+	}
+	if len(r.Conditions) > 0 {
+		f.Add(prefix+"conditions", "Conditions only apply to expiring applications.")
+	}
+	c, err := NormalizeContainer(r.Container)
+	if err != nil {
+		f.Add(prefix+"container", err.Error())
+	}
+	r.Container = c
+}
+
+// NormalizeContainer validates and lower-cases a container path.
+func NormalizeContainer(c string) (string, error) {
+	if len(c) < 1 || c[0] != '/' || c[len(c)-1] != '/' {
+		return "", fmt.Errorf("container must start and end with '/'")
+	}
+	if c == "/" {
+		return c, nil
+	}
+	for _, seg := range strings.Split(c[1:len(c)-1], "/") {
+		if seg == "" {
+			return "", fmt.Errorf("container segments must not be empty")
+		}
+		for _, r := range seg {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+				return "", fmt.Errorf("container segments may only contain letters, digits, '_' and '-'")
+			}
+		}
+	}
+	return strings.ToLower(c), nil
+}
+
+// CreateApplication creates an application and, unless create_key is false,
+// its first key (returned only in this response).
+func (v *Vault) CreateApplication(p *access.Principal, req ApplicationRequest) (*Application, error) {
+	if err := require(p, "application:create"); err != nil {
+		return nil, err
+	}
+	ts := now()
+	typ := deref(req.Type)
+	if err := validateApplication(&req, typ, true, ts); err != nil {
+		return nil, err
+	}
+	app := &Application{ID: newID(), TenantID: p.TenantID, Name: *req.Name, Type: typ,
+		Permissions: nonNil(req.Permissions), Rules: nonNilRules(req.Rules),
+		CanCreateExpiringApplications: req.CanCreateExpiringApplications}
+	if typ == access.TypeExpiring {
+		app.ExpiresAt = req.ExpiresAt
+	}
+	app.created(p, ts)
+	b := v.store.NewBatch()
+	setJSON(b, appRecordKey(app.TenantID, app.ID), app)
+	if req.CreateKey == nil || *req.CreateKey {
+		app.Key, _ = v.addKey(b, p, app, ts, "")
+	}
+	return app, v.commit(b, logEntry(p, app.TenantID, "application", app.ID, "create", "Application created", ts))
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilRules(r []access.Rule) []access.Rule {
+	if r == nil {
+		return []access.Rule{}
+	}
+	return r
+}
+
+// application loads an application of the tenant; expired ones are gone.
+func (v *Vault) application(tenantID, id string) (*Application, error) {
+	var app Application
+	if err := getJSON(v.store, appRecordKey(tenantID, id), "Application", &app); err != nil {
+		return nil, err
+	}
+	if app.expired(now()) {
+		return nil, problem.NotFound("Application")
+	}
+	return &app, nil
+}
+
+func (a *Application) expired(t time.Time) bool {
+	return a.ExpiresAt != nil && !a.ExpiresAt.After(t)
+}
+
+// GetApplication returns one application.
+func (v *Vault) GetApplication(p *access.Principal, id string) (*Application, error) {
+	if err := require(p, "application:read"); err != nil {
+		return nil, err
+	}
+	return v.application(p.TenantID, id)
+}
+
+// GetApplicationByKey returns the application of the calling key.
+func (v *Vault) GetApplicationByKey(p *access.Principal) (*Application, error) {
+	if err := require(p, "application:read"); err != nil {
+		return nil, err
+	}
+	return v.application(p.TenantID, p.ApplicationID)
+}
+
+// ApplicationFilter selects applications to list.
+type ApplicationFilter struct {
+	IDs   []string
+	Types []string
+}
+
+// ListApplications lists the tenant's applications in creation order.
+func (v *Vault) ListApplications(p *access.Principal, f ApplicationFilter, pg Page) (Paginated[Application], error) {
+	if err := require(p, "application:read"); err != nil {
+		return Paginated[Application]{}, err
+	}
+	var all []Application
+	var derr error
+	t := now()
+	err := v.store.Scan(store.Prefix("app", p.TenantID), nil, func(_, val []byte) bool {
+		var a Application
+		if derr = json.Unmarshal(val, &a); derr != nil {
+			return false
+		}
+		if a.expired(t) || (len(f.IDs) > 0 && !slices.Contains(f.IDs, a.ID)) || (len(f.Types) > 0 && !slices.Contains(f.Types, a.Type)) {
+			return true
+		}
+		all = append(all, a)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return pageOf(all, pg), err
+}
+
+// UpdateApplication replaces name, permissions and rules (PUT).
+func (v *Vault) UpdateApplication(p *access.Principal, id string, req ApplicationRequest) (*Application, error) {
+	if err := require(p, "application:update"); err != nil {
+		return nil, err
+	}
+	defer v.lock("app", id)()
+	app, err := v.application(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	ts := now()
+	if req.Type != nil && *req.Type != app.Type {
+		return nil, problem.Invalid("type", "The type of an application cannot be changed.")
+	}
+	req.ExpiresAt = app.ExpiresAt
+	if err := validateApplication(&req, app.Type, false, ts); err != nil {
+		return nil, err
+	}
+	app.Name, app.Permissions, app.Rules = *req.Name, nonNil(req.Permissions), nonNilRules(req.Rules)
+	if req.CanCreateExpiringApplications != nil {
+		app.CanCreateExpiringApplications = req.CanCreateExpiringApplications
+	}
+	app.modified(p, ts)
+	b := v.store.NewBatch()
+	setJSON(b, appRecordKey(app.TenantID, app.ID), app)
+	if err := v.commit(b, logEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts)); err != nil {
+		return nil, err
+	}
+	v.auth.invalidate()
+	return app, nil
+}
+
+// RegenerateKey replaces every key of the application with a new one.
+func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, error) {
+	if err := require(p, "application:update"); err != nil {
+		return nil, err
+	}
+	defer v.lock("app", id)()
+	app, err := v.application(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
+		b.Close()
+		return nil, err
+	}
+	app.Key, _ = v.addKey(b, p, app, ts, "")
+	app.modified(p, ts)
+	stored := *app
+	stored.Key = ""
+	setJSON(b, appRecordKey(app.TenantID, app.ID), &stored)
+	if err := v.commit(b, logEntry(p, app.TenantID, "application", app.ID, "update", "Application key regenerated", ts)); err != nil {
+		return nil, err
+	}
+	v.auth.invalidate()
+	return app, nil
+}
+
+// DeleteApplication removes the application and its keys.
+func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
+	if err := require(p, "application:delete"); err != nil {
+		return err
+	}
+	defer v.lock("app", id)()
+	app, err := v.application(p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
+		b.Close()
+		return err
+	}
+	b.Delete(appRecordKey(app.TenantID, app.ID))
+	if err := v.commit(b, logEntry(p, app.TenantID, "application", app.ID, "delete", "Application deleted", ts)); err != nil {
+		return err
+	}
+	v.auth.invalidate()
+	return nil
+}
+
+// purgeExpiredApplications deletes expired applications of every tenant.
+func (v *Vault) purgeExpiredApplications() error {
+	t := now()
+	var expired []Application
+	err := v.store.Scan(store.Prefix("app"), nil, func(_, val []byte) bool {
+		var a Application
+		if json.Unmarshal(val, &a) == nil && a.expired(t) {
+			expired = append(expired, a)
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, a := range expired {
+		b := v.store.NewBatch()
+		if err := v.deleteKeys(b, a.TenantID, a.ID); err != nil {
+			b.Close()
+			return err
+		}
+		b.Delete(appRecordKey(a.TenantID, a.ID))
+		if err := v.commit(b, logEntry(nil, a.TenantID, "application", a.ID, "delete", "Expired application deleted", t)); err != nil {
+			return err
+		}
+	}
+	if len(expired) > 0 {
+		v.auth.invalidate()
+	}
+	return nil
+}

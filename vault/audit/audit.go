@@ -1,0 +1,92 @@
+// Package audit is the tenant's audit log. Entries are written into the same
+// batch as the change they describe, so a change and its log entry are
+// durable together or not at all. Entries never carry plaintext or keys:
+// only who did what to which entity.
+package audit
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/strongroom/strongroom/vault/apitime"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Entry is one audit log record (seed 001 "Log Object").
+type Entry struct {
+	TenantID   string       `json:"tenant_id"`
+	ActorID    string       `json:"actor_id,omitempty"`
+	ActorType  string       `json:"actor_type,omitempty"`
+	EntityType string       `json:"entity_type"`
+	EntityID   string       `json:"entity_id"`
+	Operation  string       `json:"operation"`
+	Message    string       `json:"message"`
+	CreatedAt  apitime.Time `json:"created_at"`
+}
+
+const prefix = "log"
+
+func tenantPrefix(tenantID string) []byte { return store.Prefix(prefix, tenantID) }
+
+func timeKey(t time.Time) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(t.UnixNano()))
+	return hex.EncodeToString(b[:])
+}
+
+// Append adds e to batch b under a key ordered by time.
+func Append(b store.Batch, e Entry) {
+	v, _ := json.Marshal(e)
+	b.Set(store.Key(prefix, e.TenantID, timeKey(e.CreatedAt.Time), uuid.NewString()), v)
+}
+
+// Filter selects entries for List.
+type Filter struct {
+	EntityType string
+	EntityID   string
+	Start, End time.Time // Start inclusive, End exclusive; zero means open
+}
+
+// List returns the tenant's entries matching f, newest first, skipping
+// offset and returning at most limit, with the total number of matches.
+func List(s store.Store, tenantID string, f Filter, offset, limit int) ([]Entry, int, error) {
+	var out []Entry
+	total := 0
+	p := tenantPrefix(tenantID)
+	var start []byte
+	if !f.End.IsZero() {
+		// End is exclusive: start just below it.
+		start = append(append([]byte(nil), p...), timeKey(f.End.Add(-time.Nanosecond))...)
+		start = append(start, 0xff)
+	}
+	var decodeErr error
+	err := s.ScanReverse(p, start, func(_, v []byte) bool {
+		var e Entry
+		if err := json.Unmarshal(v, &e); err != nil {
+			decodeErr = err
+			return false
+		}
+		if !f.Start.IsZero() && e.CreatedAt.Time.Before(f.Start) {
+			return false
+		}
+		if (f.EntityType != "" && e.EntityType != f.EntityType) || (f.EntityID != "" && e.EntityID != f.EntityID) {
+			return true
+		}
+		if total >= offset && len(out) < limit {
+			out = append(out, e)
+		}
+		total++
+		return true
+	})
+	if err == nil {
+		err = decodeErr
+	}
+	return out, total, err
+}
+
+// DeleteTenant removes every entry of the tenant.
+func DeleteTenant(b store.Batch, tenantID string) { b.DeletePrefix(tenantPrefix(tenantID)) }

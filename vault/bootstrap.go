@@ -1,0 +1,72 @@
+package vault
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// bootstrapFile holds a generated management key, shown once at first start.
+const bootstrapFile = "management.key"
+
+// bootstrap makes a fresh store usable: on first start it creates a tenant
+// and a management application holding every management permission. Its key
+// is opts.ManagementKey when given (registered on later starts too, so CI
+// can rely on a known key), else generated, printed once and written 0600.
+func (v *Vault) bootstrap(opts Options) error {
+	tenants, err := v.Tenants()
+	if err != nil {
+		return err
+	}
+	if len(tenants) == 0 {
+		t, app, err := v.createTenant("Default Tenant", TenantProduction, opts.ManagementKey)
+		if err != nil {
+			return err
+		}
+		v.Events.TenantID = t.ID
+		if opts.ManagementKey == "" {
+			path := filepath.Join(opts.DataDir, bootstrapFile)
+			if err := os.WriteFile(path, []byte(app.Key+"\n"), 0o600); err != nil {
+				return err
+			}
+			v.Events.BootstrapKey, v.Events.BootstrapKeyFile = app.Key, path
+		}
+		return nil
+	}
+	v.Events.TenantID = tenants[0].ID
+	if opts.ManagementKey == "" {
+		return nil
+	}
+	if _, err := v.store.Get(keyHashKey(crypto.HashAPIKey(opts.ManagementKey))); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	_, err = v.AddManagementKey(tenants[0].ID, opts.ManagementKey)
+	return err
+}
+
+// AddManagementKey creates a management application with every management
+// permission in the tenant, keyed by secret (generated when empty), and
+// returns the key. It is the operator's way in (CLI and bootstrap).
+func (v *Vault) AddManagementKey(tenantID, secret string) (string, error) {
+	if _, err := v.tenant(tenantID); err != nil {
+		return "", err
+	}
+	ts := now()
+	app := &Application{ID: newID(), TenantID: tenantID, Name: "Management", Type: access.TypeManagement,
+		Permissions: access.ManagementPermissions(), Rules: []access.Rule{}}
+	app.created(nil, ts)
+	b := v.store.NewBatch()
+	setJSON(b, appRecordKey(tenantID, app.ID), app)
+	key, _ := v.addKey(b, nil, app, ts, secret)
+	if err := v.commit(b, logEntry(nil, tenantID, "application", app.ID, "create", "Management application created by the operator", ts)); err != nil {
+		return "", err
+	}
+	v.auth.invalidate()
+	return key, nil
+}

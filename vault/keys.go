@@ -1,0 +1,247 @@
+package vault
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// ApplicationKey is one API key of an application (seed 002). Key holds the
+// secret only in the response that created it; the store keeps its hash.
+type ApplicationKey struct {
+	ID       string `json:"id"`
+	TenantID string `json:"tenant_id"`
+	Key      string `json:"key,omitempty"`
+	Audited
+}
+
+// appKey is the stored form of a key.
+type appKey struct {
+	ID            string `json:"id"`
+	TenantID      string `json:"tenant_id"`
+	ApplicationID string `json:"application_id"`
+	Hash          string `json:"hash"`
+	Audited
+}
+
+func (k appKey) public() ApplicationKey {
+	return ApplicationKey{ID: k.ID, TenantID: k.TenantID, Audited: k.Audited}
+}
+
+func appKeyRecordKey(tenantID, appID, keyID string) []byte {
+	return store.Key("akey", tenantID, appID, keyID)
+}
+
+// keyHashKey indexes keys by hash for authentication; global because a key
+// names its tenant.
+func keyHashKey(hash string) []byte { return store.Key("keyhash", hash) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// addKey adds a new key for app to b and returns the secret. When secret is
+// non-empty it is used instead of a generated one (a known bootstrap key).
+func (v *Vault) addKey(b store.Batch, p *access.Principal, app *Application, ts time.Time, secret string) (string, ApplicationKey) {
+	if secret == "" {
+		secret = crypto.NewAPIKey()
+	}
+	k := appKey{ID: newID(), TenantID: app.TenantID, ApplicationID: app.ID, Hash: crypto.HashAPIKey(secret)}
+	k.created(p, ts)
+	setJSON(b, appKeyRecordKey(k.TenantID, k.ApplicationID, k.ID), k)
+	setJSON(b, keyHashKey(k.Hash), keyRef{TenantID: k.TenantID, ApplicationID: k.ApplicationID, KeyID: k.ID})
+	pub := k.public()
+	pub.Key = secret
+	return secret, pub
+}
+
+type keyRef struct {
+	TenantID      string `json:"tenant_id"`
+	ApplicationID string `json:"application_id"`
+	KeyID         string `json:"key_id"`
+}
+
+func (v *Vault) appKeys(tenantID, appID string) ([]appKey, error) {
+	var out []appKey
+	var derr error
+	err := v.store.Scan(store.Prefix("akey", tenantID, appID), nil, func(_, val []byte) bool {
+		var k appKey
+		if derr = json.Unmarshal(val, &k); derr != nil {
+			return false
+		}
+		out = append(out, k)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+func (v *Vault) deleteKeys(b store.Batch, tenantID, appID string) error {
+	keys, err := v.appKeys(tenantID, appID)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		b.Delete(appKeyRecordKey(k.TenantID, k.ApplicationID, k.ID))
+		b.Delete(keyHashKey(k.Hash))
+	}
+	return nil
+}
+
+// CreateApplicationKey adds a key to an application.
+func (v *Vault) CreateApplicationKey(p *access.Principal, appID string) (*ApplicationKey, error) {
+	if err := require(p, "application:create"); err != nil {
+		return nil, err
+	}
+	defer v.lock("app", appID)()
+	app, err := v.application(p.TenantID, appID)
+	if err != nil {
+		return nil, err
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	_, k := v.addKey(b, p, app, ts, "")
+	return &k, v.commit(b, logEntry(p, app.TenantID, "application", app.ID, "update", "Application key created", ts))
+}
+
+// ListApplicationKeys lists an application's keys (without secrets).
+func (v *Vault) ListApplicationKeys(p *access.Principal, appID string) ([]ApplicationKey, error) {
+	if err := require(p, "application:read"); err != nil {
+		return nil, err
+	}
+	if _, err := v.application(p.TenantID, appID); err != nil {
+		return nil, err
+	}
+	keys, err := v.appKeys(p.TenantID, appID)
+	out := make([]ApplicationKey, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k.public())
+	}
+	return out, err
+}
+
+// GetApplicationKey returns one key (without its secret).
+func (v *Vault) GetApplicationKey(p *access.Principal, appID, keyID string) (*ApplicationKey, error) {
+	if err := require(p, "application:read"); err != nil {
+		return nil, err
+	}
+	if _, err := v.application(p.TenantID, appID); err != nil {
+		return nil, err
+	}
+	var k appKey
+	if err := getJSON(v.store, appKeyRecordKey(p.TenantID, appID, keyID), "Application Key", &k); err != nil {
+		return nil, err
+	}
+	pub := k.public()
+	return &pub, nil
+}
+
+// DeleteApplicationKey revokes one key at once; the application's other
+// keys keep working.
+func (v *Vault) DeleteApplicationKey(p *access.Principal, appID, keyID string) error {
+	if err := require(p, "application:delete"); err != nil {
+		return err
+	}
+	defer v.lock("app", appID)()
+	if _, err := v.application(p.TenantID, appID); err != nil {
+		return err
+	}
+	var k appKey
+	if err := getJSON(v.store, appKeyRecordKey(p.TenantID, appID, keyID), "Application Key", &k); err != nil {
+		return err
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	b.Delete(appKeyRecordKey(k.TenantID, k.ApplicationID, k.ID))
+	b.Delete(keyHashKey(k.Hash))
+	if err := v.commit(b, logEntry(p, k.TenantID, "application", appID, "update", "Application key deleted", ts)); err != nil {
+		return err
+	}
+	v.auth.invalidate()
+	return nil
+}
+
+// Authenticate resolves an API key to its principal. Unknown, revoked or
+// expired keys are a 401. Hits are served from memory; every change to
+// applications or keys invalidates the cache.
+func (v *Vault) Authenticate(apiKey string) (*access.Principal, error) {
+	if apiKey == "" {
+		return nil, problem.Unauthorized("The BT-API-KEY header is required.")
+	}
+	hash := crypto.HashAPIKey(apiKey)
+	if e, ok := v.auth.get(hash); ok && (e.expiresAt.IsZero() || now().Before(e.expiresAt)) {
+		return e.principal, nil
+	}
+	gen := v.auth.generation()
+	var ref keyRef
+	if err := getJSON(v.store, keyHashKey(hash), "key", &ref); err != nil {
+		if problem.Is(err, 404) {
+			return nil, problem.Unauthorized("The API key is invalid.")
+		}
+		return nil, err
+	}
+	app, err := v.application(ref.TenantID, ref.ApplicationID)
+	if err != nil {
+		if problem.Is(err, 404) {
+			return nil, problem.Unauthorized("The API key is invalid.")
+		}
+		return nil, err
+	}
+	pr := access.NewPrincipal(app.TenantID, app.ID, app.Type, ref.KeyID, app.Permissions, app.Rules)
+	e := authEntry{principal: pr}
+	if app.ExpiresAt != nil {
+		e.expiresAt = app.ExpiresAt.Time
+	}
+	v.auth.put(hash, e, gen)
+	return pr, nil
+}
+
+type authEntry struct {
+	principal *access.Principal
+	expiresAt time.Time
+}
+
+// authCache maps key hashes to principals. A generation counter keeps a
+// lookup that raced with an invalidation from caching a stale principal.
+type authCache struct {
+	mu      sync.RWMutex
+	gen     uint64
+	entries map[string]authEntry
+}
+
+func (c *authCache) get(hash string) (authEntry, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.entries[hash]
+	return e, ok
+}
+
+func (c *authCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+func (c *authCache) put(hash string, e authEntry, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.entries == nil || len(c.entries) > 100_000 {
+		c.entries = map[string]authEntry{}
+	}
+	c.entries[hash] = e
+}
+
+func (c *authCache) invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.entries = nil
+}

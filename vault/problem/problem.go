@@ -1,0 +1,125 @@
+// Package problem is the one error shape of the API: RFC 7807 problem
+// details with an `errors` map from field name to messages. Every layer
+// returns *Problem for anything the client caused; anything else is a 500
+// whose detail never leaks internals.
+package problem
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// Problem is an RFC 7807 problem details object.
+type Problem struct {
+	Type     string              `json:"type"`
+	Title    string              `json:"title"`
+	Status   int                 `json:"status"`
+	Detail   string              `json:"detail,omitempty"`
+	Instance string              `json:"instance,omitempty"`
+	Errors   map[string][]string `json:"errors"`
+}
+
+func (p *Problem) Error() string {
+	if len(p.Errors) == 0 {
+		return fmt.Sprintf("%d %s: %s", p.Status, p.Title, p.Detail)
+	}
+	keys := make([]string, 0, len(p.Errors))
+	for k := range p.Errors {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s:", p.Status, p.Title)
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s: %s;", k, strings.Join(p.Errors[k], ", "))
+	}
+	return b.String()
+}
+
+// New builds a problem with the standard title for status.
+func New(status int, detail string) *Problem {
+	return &Problem{
+		Type:   "https://httpstatuses.io/" + fmt.Sprint(status),
+		Title:  title(status),
+		Status: status,
+		Detail: detail,
+		Errors: map[string][]string{},
+	}
+}
+
+func title(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "One or more validation errors occurred."
+	case http.StatusUnauthorized:
+		return "Unauthenticated"
+	case http.StatusForbidden:
+		return "Forbidden"
+	default:
+		return http.StatusText(status)
+	}
+}
+
+// Fields is a validation error set under construction.
+type Fields map[string][]string
+
+// Add records msg for field.
+func (f Fields) Add(field, msg string) { f[field] = append(f[field], msg) }
+
+// Merge copies every message of o, prefixing field names with prefix.
+func (f Fields) Merge(prefix string, o map[string][]string) {
+	for k, v := range o {
+		f[prefix+k] = append(f[prefix+k], v...)
+	}
+}
+
+// Err returns a 400 problem when there are errors, else nil.
+func (f Fields) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	p := New(http.StatusBadRequest, "")
+	p.Errors = f
+	return p
+}
+
+// Invalid is a 400 naming one field.
+func Invalid(field, msg string) *Problem {
+	p := New(http.StatusBadRequest, msg)
+	p.Errors[field] = []string{msg}
+	return p
+}
+
+// BadRequest is a 400 that concerns the request as a whole.
+func BadRequest(detail string) *Problem { return New(http.StatusBadRequest, detail) }
+
+// Unauthorized is the 401 for a missing or unknown credential.
+func Unauthorized(detail string) *Problem { return New(http.StatusUnauthorized, detail) }
+
+// Forbidden is the 403 for a credential that lacks a permission.
+func Forbidden(detail string) *Problem { return New(http.StatusForbidden, detail) }
+
+// NotFound is the 404 for an unknown entity (or one of another tenant).
+func NotFound(entity string) *Problem { return New(http.StatusNotFound, entity+" not found") }
+
+// Conflict is the 409 for a duplicate.
+func Conflict(detail string) *Problem { return New(http.StatusConflict, detail) }
+
+// From returns err as a *Problem: itself when it is one, else a 500 whose
+// detail is generic so that internal errors never reach the client.
+func From(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	return New(http.StatusInternalServerError, "An unexpected error occurred.")
+}
+
+// Is reports whether err is a problem with the given status.
+func Is(err error, status int) bool {
+	var p *Problem
+	return errors.As(err, &p) && p.Status == status
+}

@@ -1,0 +1,138 @@
+package vault
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/apitime"
+	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Time is the API's timestamp type.
+type Time = apitime.Time
+
+func timePtr(t time.Time) *Time { return apitime.Ptr(t) }
+
+// Audited are the audit fields every entity carries.
+type Audited struct {
+	CreatedBy  string `json:"created_by,omitempty"`
+	CreatedAt  *Time  `json:"created_at,omitempty"`
+	ModifiedBy string `json:"modified_by,omitempty"`
+	ModifiedAt *Time  `json:"modified_at,omitempty"`
+}
+
+func (a *Audited) created(p *access.Principal, t time.Time) {
+	a.CreatedBy, a.CreatedAt = actorID(p), timePtr(t)
+}
+
+func (a *Audited) modified(p *access.Principal, t time.Time) {
+	a.ModifiedBy, a.ModifiedAt = actorID(p), timePtr(t)
+}
+
+func actorID(p *access.Principal) string {
+	if p == nil {
+		return ""
+	}
+	return p.ApplicationID
+}
+
+// newID returns a time-ordered UUID, so keys sort in creation order.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// getJSON loads a JSON record; a missing key is a 404 for entity.
+func getJSON(s store.Store, key []byte, entity string, v any) error {
+	b, err := s.Get(key)
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.NotFound(entity)
+	}
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func setJSON(b store.Batch, key []byte, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // records are plain structs; this cannot fail
+	}
+	b.Set(key, data)
+}
+
+// logEntry builds the audit entry of an operation by p.
+func logEntry(p *access.Principal, tenantID, entityType, entityID, operation, message string, t time.Time) audit.Entry {
+	e := audit.Entry{TenantID: tenantID, EntityType: entityType, EntityID: entityID,
+		Operation: operation, Message: message, CreatedAt: apitime.New(t)}
+	if p != nil {
+		e.ActorID, e.ActorType = p.ApplicationID, "application"
+	} else {
+		e.ActorType = "system"
+	}
+	return e
+}
+
+// commit writes b with the audit entry e and closes it.
+func (v *Vault) commit(b store.Batch, entries ...audit.Entry) error {
+	defer b.Close()
+	for _, e := range entries {
+		audit.Append(b, e)
+	}
+	return b.Commit()
+}
+
+// Page selects one page of an offset-paginated list (1-based).
+type Page struct {
+	Number, Size int
+}
+
+// Offset is the index of the page's first item.
+func (p Page) Offset() int { return (p.Number - 1) * p.Size }
+
+// Paginated is the offset pagination envelope.
+type Paginated[T any] struct {
+	Pagination Pagination `json:"pagination"`
+	Data       []T        `json:"data"`
+}
+
+// Pagination is the envelope's metadata.
+type Pagination struct {
+	TotalItems int `json:"total_items"`
+	PageNumber int `json:"page_number"`
+	PageSize   int `json:"page_size"`
+	TotalPages int `json:"total_pages"`
+}
+
+func paginate[T any](items []T, total int, p Page) Paginated[T] {
+	if items == nil {
+		items = []T{}
+	}
+	pages := 0
+	if p.Size > 0 {
+		pages = (total + p.Size - 1) / p.Size
+	}
+	return Paginated[T]{Pagination: Pagination{TotalItems: total, PageNumber: p.Number, PageSize: p.Size, TotalPages: pages}, Data: items}
+}
+
+// pageOf slices all (already filtered and ordered) into page p.
+func pageOf[T any](all []T, p Page) Paginated[T] {
+	off := p.Offset()
+	var items []T
+	if off < len(all) {
+		items = all[off:min(off+p.Size, len(all))]
+	}
+	return paginate(items, len(all), p)
+}
+
+// require is the permission check for non-token operations.
+func require(p *access.Principal, perm string) error {
+	if p == nil || !p.Has(perm) {
+		return problem.Forbidden("The API key does not have the required permission: " + perm)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Pebble is the embedded Store.
+type Pebble struct {
+	db *pebble.DB
+}
+
+// OpenPebble opens (creating if needed) a Pebble database in dir.
+func OpenPebble(dir string) (*Pebble, error) {
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	if err != nil {
+		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
+	}
+	return &Pebble{db: db}, nil
+}
+
+func (p *Pebble) Get(key []byte) ([]byte, error) {
+	v, closer, err := p.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(nil), v...)
+	closer.Close()
+	return out, nil
+}
+
+func (p *Pebble) iter(prefix []byte) (*pebble.Iterator, error) {
+	return p.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: PrefixEnd(prefix)})
+}
+
+func (p *Pebble) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
+	it, err := p.iter(prefix)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var ok bool
+	if start != nil {
+		ok = it.SeekGE(start)
+	} else {
+		ok = it.First()
+	}
+	for ; ok; ok = it.Next() {
+		if !fn(it.Key(), it.Value()) {
+			break
+		}
+	}
+	return it.Error()
+}
+
+func (p *Pebble) ScanReverse(prefix, start []byte, fn func(key, value []byte) bool) error {
+	it, err := p.iter(prefix)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var ok bool
+	if start != nil {
+		// SeekLT excludes start; step to include an exact match.
+		ok = it.SeekLT(append(append([]byte(nil), start...), 0))
+	} else {
+		ok = it.Last()
+	}
+	for ; ok; ok = it.Prev() {
+		if !fn(it.Key(), it.Value()) {
+			break
+		}
+	}
+	return it.Error()
+}
+
+func (p *Pebble) NewBatch() Batch { return &pebbleBatch{b: p.db.NewBatch()} }
+
+func (p *Pebble) Close() error { return p.db.Close() }
+
+type pebbleBatch struct {
+	b *pebble.Batch
+}
+
+func (b *pebbleBatch) Set(key, value []byte) { _ = b.b.Set(key, value, nil) }
+func (b *pebbleBatch) Delete(key []byte)     { _ = b.b.Delete(key, nil) }
+func (b *pebbleBatch) DeletePrefix(prefix []byte) {
+	_ = b.b.DeleteRange(prefix, PrefixEnd(prefix), nil)
+}
+func (b *pebbleBatch) Empty() bool { return b.b.Empty() }
+func (b *pebbleBatch) Commit() error {
+	return b.b.Commit(pebble.Sync)
+}
+func (b *pebbleBatch) Close() { _ = b.b.Close() }
+
+// quietLogger keeps Pebble's informational chatter out of Caddy's logs while
+// still surfacing errors on stderr.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+func (quietLogger) Errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
+}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}
+
+var (
+	_ Store = (*Pebble)(nil)
+	_ Batch = (*pebbleBatch)(nil)
+)

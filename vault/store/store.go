@@ -1,0 +1,75 @@
+// Package store is the ordered key-value seam under the vault: get, prefix
+// scan and one atomic batch per write. Pebble is the embedded backend; a
+// distributed backend only has to implement Store.
+package store
+
+import (
+	"errors"
+)
+
+// ErrNotFound is returned by Get when the key is absent.
+var ErrNotFound = errors.New("store: not found")
+
+// Store is the narrow interface the vault needs from its storage.
+type Store interface {
+	// Get returns a copy of the value stored under key, or ErrNotFound.
+	Get(key []byte) ([]byte, error)
+	// Scan calls fn for each key with the given prefix in key order, starting
+	// at start (inclusive; nil means the beginning of the prefix). Returning
+	// false from fn stops the scan. key and value are only valid during fn.
+	Scan(prefix, start []byte, fn func(key, value []byte) bool) error
+	// ScanReverse is Scan in descending key order; start (inclusive) is the
+	// upper bound, nil meaning the end of the prefix.
+	ScanReverse(prefix, start []byte, fn func(key, value []byte) bool) error
+	// NewBatch starts an atomic write.
+	NewBatch() Batch
+	// Close flushes and releases the store.
+	Close() error
+}
+
+// Batch is an atomic group of writes. Commit makes it durable (fsync) before
+// returning, so an acknowledged write survives a crash.
+type Batch interface {
+	Set(key, value []byte)
+	Delete(key []byte)
+	// DeletePrefix removes every key starting with prefix.
+	DeletePrefix(prefix []byte)
+	Commit() error
+	// Empty reports whether the batch holds no operation.
+	Empty() bool
+	Close()
+}
+
+// PrefixEnd returns the smallest key greater than every key with prefix p.
+func PrefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil // p is all 0xff: no upper bound
+}
+
+// Key joins parts with the 0x00 separator used throughout the keyspace.
+// Parts must not contain 0x00 themselves (ids and names are validated text).
+func Key(parts ...string) []byte {
+	n := len(parts)
+	for _, p := range parts {
+		n += len(p)
+	}
+	b := make([]byte, 0, n)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+// Prefix is Key followed by a trailing separator, for scanning children.
+func Prefix(parts ...string) []byte {
+	return append(Key(parts...), 0)
+}

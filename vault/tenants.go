@@ -1,0 +1,221 @@
+package vault
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Tenant is an isolated set of applications and tokens.
+type Tenant struct {
+	ID       string            `json:"id"`
+	OwnerID  string            `json:"owner_id,omitempty"`
+	Name     string            `json:"name"`
+	Type     string            `json:"type"`
+	Settings map[string]string `json:"settings,omitempty"`
+	Audited
+}
+
+// Tenant types: a test tenant accepts only the documented test cards for
+// atomic cards.
+const (
+	TenantProduction = "production"
+	TenantTest       = "test"
+)
+
+func tenantKey(id string) []byte { return store.Key("tenant", id) }
+
+// tenantSettings lists the settings a tenant accepts, with their allowed
+// values (nil means a boolean string).
+var tenantSettings = map[string][]string{
+	"deduplicate_tokens":           nil,
+	"fingerprint_tokens":           nil,
+	"disable_ephemeral_proxy":      nil,
+	"token_deduplication_behavior": {"read_existing", "update_existing"},
+}
+
+// GetTenant returns the caller's tenant.
+func (v *Vault) GetTenant(p *access.Principal) (*Tenant, error) {
+	if err := require(p, "tenant:read"); err != nil {
+		return nil, err
+	}
+	return v.tenant(p.TenantID)
+}
+
+func (v *Vault) tenant(id string) (*Tenant, error) {
+	var t Tenant
+	if err := getJSON(v.store, tenantKey(id), "Tenant", &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// TenantUpdate is the body of PUT /tenants/self.
+type TenantUpdate struct {
+	Name     *string           `json:"name"`
+	Settings map[string]string `json:"settings"`
+}
+
+// UpdateTenant replaces the tenant's name and settings.
+func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, error) {
+	if err := require(p, "tenant:update"); err != nil {
+		return nil, err
+	}
+	f := problem.Fields{}
+	validateName(f, req.Name)
+	for k, val := range req.Settings {
+		allowed, known := tenantSettings[k]
+		switch {
+		case !known:
+			f.Add("settings."+k, "'"+k+"' is not a tenant setting")
+		case allowed == nil && val != "true" && val != "false":
+			f.Add("settings."+k, "must be \"true\" or \"false\"")
+		case allowed != nil && !contains(allowed, val):
+			f.Add("settings."+k, "must be one of "+strings.Join(allowed, ", "))
+		}
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	defer v.lock("tenant", p.TenantID)()
+	t, err := v.tenant(p.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	ts := now()
+	t.Name, t.Settings = *req.Name, req.Settings
+	t.modified(p, ts)
+	b := v.store.NewBatch()
+	setJSON(b, tenantKey(t.ID), t)
+	return t, v.commit(b, logEntry(p, t.ID, "tenant", t.ID, "update", "Tenant updated", ts))
+}
+
+// DeleteTenant removes the tenant and everything it owns; its keys stop
+// working at once.
+func (v *Vault) DeleteTenant(p *access.Principal) error {
+	if err := require(p, "tenant:delete"); err != nil {
+		return err
+	}
+	return v.deleteTenant(p.TenantID)
+}
+
+func (v *Vault) deleteTenant(id string) error {
+	defer v.lock("tenant", id)()
+	if _, err := v.tenant(id); err != nil {
+		return err
+	}
+	b := v.store.NewBatch()
+	defer b.Close()
+	var hashes [][]byte
+	err := v.store.Scan(store.Prefix("akey", id), nil, func(_, val []byte) bool {
+		var k appKey
+		if jsonUnmarshal(val, &k) == nil {
+			hashes = append(hashes, keyHashKey(k.Hash))
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range hashes {
+		b.Delete(h)
+	}
+	for _, pfx := range tenantPrefixes(id) {
+		b.DeletePrefix(pfx)
+	}
+	audit.DeleteTenant(b, id)
+	b.Delete(tenantKey(id))
+	b.Delete(store.Key("tkey", id))
+	if err := b.Commit(); err != nil {
+		return err
+	}
+	v.auth.invalidate()
+	v.tenantKeys.Delete(id)
+	return nil
+}
+
+// tenantPrefixes lists the key prefixes of every per-tenant collection;
+// each collection's file registers itself here.
+func tenantPrefixes(id string) [][]byte {
+	out := make([][]byte, 0, len(tenantCollections))
+	for _, c := range tenantCollections {
+		out = append(out, store.Prefix(c, id))
+	}
+	return out
+}
+
+var tenantCollections = []string{"app", "akey", tokenCollection}
+
+// CreateTenant creates a tenant with a management application and returns
+// the application's key (the CLI and bootstrap path; no principal).
+func (v *Vault) CreateTenant(name, typ string) (*Tenant, *Application, error) {
+	return v.createTenant(name, typ, "")
+}
+
+// createTenant is CreateTenant with an optional known management key.
+func (v *Vault) createTenant(name, typ, secret string) (*Tenant, *Application, error) {
+	f := problem.Fields{}
+	validateName(f, &name)
+	if typ != TenantProduction && typ != TenantTest {
+		f.Add("type", "must be production or test")
+	}
+	if err := f.Err(); err != nil {
+		return nil, nil, err
+	}
+	ts := now()
+	t := &Tenant{ID: newID(), Name: name, Type: typ}
+	t.created(nil, ts)
+	app := &Application{ID: newID(), TenantID: t.ID, Name: "Management", Type: access.TypeManagement,
+		Permissions: access.ManagementPermissions(), Rules: []access.Rule{}}
+	app.created(nil, ts)
+	b := v.store.NewBatch()
+	setJSON(b, tenantKey(t.ID), t)
+	v.newTenantKey(b, t.ID)
+	setJSON(b, appRecordKey(t.ID, app.ID), app)
+	key, _ := v.addKey(b, nil, app, ts, secret)
+	app.Key = key
+	err := v.commit(b,
+		logEntry(nil, t.ID, "tenant", t.ID, "create", "Tenant created", ts),
+		logEntry(nil, t.ID, "application", app.ID, "create", "Application created", ts))
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, app, nil
+}
+
+// Tenants lists every tenant (operator tooling).
+func (v *Vault) Tenants() ([]Tenant, error) {
+	var out []Tenant
+	var derr error
+	err := v.store.Scan(store.Prefix("tenant"), nil, func(_, val []byte) bool {
+		var t Tenant
+		if derr = jsonUnmarshal(val, &t); derr != nil {
+			return false
+		}
+		out = append(out, t)
+		return true
+	})
+	return out, errors.Join(err, derr)
+}
+
+func validateName(f problem.Fields, name *string) {
+	switch {
+	case name == nil || strings.TrimSpace(*name) == "":
+		f.Add("name", "The name field is required.")
+	case len([]rune(*name)) > 200:
+		f.Add("name", "The name field has a maximum length of 200.")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

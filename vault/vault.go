@@ -1,0 +1,178 @@
+// Package vault is Strongroom's use-case layer: every way in (REST API,
+// proxy, middleware, reactors, CLI) calls these methods, so validation,
+// permission checks, encryption and audit happen in exactly one place.
+// It has no Caddy import.
+package vault
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Options configure Open.
+type Options struct {
+	// DataDir holds the Pebble store (and, by default, the master key).
+	DataDir string
+	// MasterKey, when set, is the master key; otherwise MasterKeyFile is read,
+	// or generated with 0600 permissions when absent (development).
+	MasterKey     []byte
+	MasterKeyFile string
+	// ManagementKey, when set, is registered as a key of the bootstrap
+	// management application, so CI and SDK tests can use a known key.
+	ManagementKey string
+}
+
+// Vault is an open vault: the store, the key ring and the caches.
+type Vault struct {
+	store  store.Store
+	master []byte
+
+	tenantKeys sync.Map // tenant id → unwrapped tenant key
+	auth       authCache
+	locks      [64]sync.Mutex
+
+	// Events reports notable start-up facts (generated keys) for the host
+	// to log; it never carries a secret except BootstrapKey, shown once.
+	Events Startup
+}
+
+// Startup describes what Open did that an operator must know.
+type Startup struct {
+	MasterKeyGenerated bool
+	MasterKeyPath      string
+	// BootstrapKey is the generated management key on first start (empty
+	// when one was supplied or the store already existed).
+	BootstrapKey     string
+	BootstrapKeyFile string
+	TenantID         string
+}
+
+// now is the clock; tests may replace it.
+var now = func() time.Time { return time.Now().UTC() }
+
+const masterCheckKey = "meta\x00master-check"
+
+var masterCheckPlain = []byte("strongroom master key check v1")
+
+// ErrWrongMasterKey is returned by Open when the master key does not match
+// the one the data was written with.
+var ErrWrongMasterKey = errors.New("the master key does not match the one this data directory was created with")
+
+// Open opens (creating if needed) the vault in opts.DataDir.
+func Open(opts Options) (*Vault, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("vault: data dir is required")
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("vault: create data dir: %w", err)
+	}
+	v := &Vault{}
+	master := opts.MasterKey
+	if master == nil {
+		path := opts.MasterKeyFile
+		if path == "" {
+			path = filepath.Join(opts.DataDir, "master.key")
+		}
+		k, created, err := crypto.LoadOrCreateMasterKeyFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("vault: %w", err)
+		}
+		master = k
+		v.Events.MasterKeyGenerated, v.Events.MasterKeyPath = created, path
+	}
+	if len(master) != crypto.KeySize {
+		return nil, errors.New("vault: master key must be 32 bytes")
+	}
+	s, err := store.OpenPebble(filepath.Join(opts.DataDir, "store"))
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	v.store, v.master = s, master
+	if err := v.checkMasterKey(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := v.bootstrap(opts); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+// checkMasterKey seals a known value on first use and verifies it after, so
+// a wrong master key fails at start-up instead of serving garbage.
+func (v *Vault) checkMasterKey() error {
+	key := []byte(masterCheckKey)
+	sealed, err := v.store.Get(key)
+	if errors.Is(err, store.ErrNotFound) {
+		b := v.store.NewBatch()
+		defer b.Close()
+		b.Set(key, crypto.Seal(v.master, masterCheckPlain, key))
+		return b.Commit()
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := crypto.Open(v.master, sealed, key); err != nil {
+		return ErrWrongMasterKey
+	}
+	return nil
+}
+
+// Close releases the store.
+func (v *Vault) Close() error { return v.store.Close() }
+
+// Store exposes the store to sibling packages' tests and tools.
+func (v *Vault) Store() store.Store { return v.store }
+
+// lock serialises read-modify-write sequences on one entity. Writes to
+// different entities proceed in parallel and their syncs are grouped by
+// Pebble's commit pipeline.
+func (v *Vault) lock(parts ...string) func() {
+	h := fnv.New32a()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	m := &v.locks[h.Sum32()%uint32(len(v.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// tenantKey returns the tenant's unwrapped key, creating it in b when the
+// tenant is new (b may be nil when the key must already exist).
+func (v *Vault) tenantKey(tenantID string) ([]byte, error) {
+	if k, ok := v.tenantKeys.Load(tenantID); ok {
+		return k.([]byte), nil
+	}
+	id := store.Key("tkey", tenantID)
+	wrapped, err := v.store.Get(id)
+	if err != nil {
+		return nil, fmt.Errorf("tenant key: %w", err)
+	}
+	k, err := crypto.Open(v.master, wrapped, id)
+	if err != nil {
+		return nil, fmt.Errorf("tenant key: %w", err)
+	}
+	v.tenantKeys.Store(tenantID, k)
+	return k, nil
+}
+
+func (v *Vault) newTenantKey(b store.Batch, tenantID string) {
+	id := store.Key("tkey", tenantID)
+	b.Set(id, crypto.Seal(v.master, crypto.NewKey(), id))
+}
+
+// Sweep deletes expired entities. The host calls it periodically; reads
+// already treat expired entities as gone.
+func (v *Vault) Sweep() error {
+	return v.purgeExpiredApplications()
+}

@@ -91,7 +91,9 @@ func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, er
 	t.modified(p, ts)
 	b := v.store.NewBatch()
 	setJSON(b, tenantKey(t.ID), t)
-	return t, v.commit(b, logEntry(p, t.ID, "tenant", t.ID, "update", "Tenant updated", ts))
+	err = v.commit(b, logEntry(p, t.ID, "tenant", t.ID, "update", "Tenant updated", ts))
+	v.tenantSettingsCache.Delete(t.ID)
+	return t, err
 }
 
 // DeleteTenant removes the tenant and everything it owns; its keys stop
@@ -135,6 +137,7 @@ func (v *Vault) deleteTenant(id string) error {
 	}
 	v.auth.invalidate()
 	v.tenantKeys.Delete(id)
+	v.tenantSettingsCache.Delete(id)
 	return nil
 }
 

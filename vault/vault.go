@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -35,7 +37,11 @@ type Vault struct {
 	store  store.Store
 	master []byte
 
-	tenantKeys sync.Map // tenant id → unwrapped tenant key
+	tenantKeys          sync.Map // tenant id → unwrapped tenant key
+	tenantSettingsCache sync.Map // tenant id → settings
+	audits              chan audit.Entry
+	auditDone           chan struct{}
+	closed              atomic.Bool
 	auth       authCache
 	locks      [64]sync.Mutex
 
@@ -96,12 +102,14 @@ func Open(opts Options) (*Vault, error) {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	v.store, v.master = s, master
+	v.audits, v.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
+	go v.runAuditWriter(v.auditDone)
 	if err := v.checkMasterKey(); err != nil {
-		s.Close()
+		v.Close()
 		return nil, err
 	}
 	if err := v.bootstrap(opts); err != nil {
-		s.Close()
+		v.Close()
 		return nil, err
 	}
 	return v, nil
@@ -127,8 +135,13 @@ func (v *Vault) checkMasterKey() error {
 	return nil
 }
 
-// Close releases the store.
-func (v *Vault) Close() error { return v.store.Close() }
+// Close flushes pending audit entries and releases the store.
+func (v *Vault) Close() error {
+	v.closed.Store(true)
+	close(v.audits)
+	<-v.auditDone
+	return v.store.Close()
+}
 
 // Store exposes the store to sibling packages' tests and tools.
 func (v *Vault) Store() store.Store { return v.store }
@@ -137,14 +150,18 @@ func (v *Vault) Store() store.Store { return v.store }
 // different entities proceed in parallel and their syncs are grouped by
 // Pebble's commit pipeline.
 func (v *Vault) lock(parts ...string) func() {
+	m := &v.locks[v.lockIndex(parts...)]
+	m.Lock()
+	return m.Unlock
+}
+
+func (v *Vault) lockIndex(parts ...string) int {
 	h := fnv.New32a()
 	for _, p := range parts {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
 	}
-	m := &v.locks[h.Sum32()%uint32(len(v.locks))]
-	m.Lock()
-	return m.Unlock
+	return int(h.Sum32() % uint32(len(v.locks)))
 }
 
 // tenantKey returns the tenant's unwrapped key, creating it in b when the
@@ -174,5 +191,5 @@ func (v *Vault) newTenantKey(b store.Batch, tenantID string) {
 // Sweep deletes expired entities. The host calls it periodically; reads
 // already treat expired entities as gone.
 func (v *Vault) Sweep() error {
-	return v.purgeExpiredApplications()
+	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens())
 }

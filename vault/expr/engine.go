@@ -11,7 +11,6 @@ package expr
 
 import (
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -29,12 +28,11 @@ const cacheSize = 2048
 // caches of compiled expressions, templates and JSONPaths. An Engine is safe
 // for concurrent use; build it once (or use Default).
 type Engine struct {
-	cfg    expressions.Config
-	liq    *liquid.Engine
-	exprs  *lru[expressions.Expression]
-	tmpls  *lru[*template]
-	paths  *lru[jp.Expr]
-	debugf func(format string, args ...any) // tests only
+	cfg   expressions.Config
+	liq   *liquid.Engine
+	exprs *lru[expressions.Expression]
+	tmpls *lru[*template]
+	paths *lru[jp.Expr]
 }
 
 // NewEngine returns an Engine with the standard Liquid filters and the Basis
@@ -166,9 +164,6 @@ func (e *Engine) compile(src string) (expressions.Expression, error) {
 func (e *Engine) eval(src string, x expressions.Expression, vars map[string]any) (v any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			if e.debugf != nil {
-				e.debugf("expr: panic evaluating %q: %v\n%s", src, r, debug.Stack())
-			}
 			v, err = nil, &ExprError{Expr: src, Msg: "evaluation failed", Err: fmt.Errorf("panic: %v", r)}
 		}
 	}()

@@ -24,6 +24,7 @@ type NotFoundError struct {
 	Errs []error  // the Resolver errors, in the order of IDs
 }
 
+// Error returns "Failed to detokenize some tokens: <ids>".
 func (e *NotFoundError) Error() string {
 	return "Failed to detokenize some tokens: " + strings.Join(e.IDs, ", ")
 }
@@ -38,6 +39,7 @@ type TooManyTokensError struct {
 	Count int // unique token ids found
 }
 
+// Error describes the count and the limit.
 func (e *TooManyTokensError) Error() string {
 	return fmt.Sprintf("Too many tokens: %d unique tokens exceed the limit of %d per request", e.Count, e.Limit)
 }
@@ -53,6 +55,7 @@ type ExprError struct {
 	Err  error  // underlying cause; may contain data, do not show to clients
 }
 
+// Error returns the expression and the data-free message.
 func (e *ExprError) Error() string {
 	return fmt.Sprintf("invalid expression %q: %s", truncate(e.Expr, 200), e.Msg)
 }

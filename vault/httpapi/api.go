@@ -156,6 +156,7 @@ func noContent(err error) (int, any, error) {
 }
 
 func (a *API) routes() {
+	a.tokenRoutes()
 	v := a.Vault
 	a.handle("GET /permissions", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.Permissions(r.URL.Query().Get("application_type")), nil)

@@ -1,0 +1,236 @@
+package vault
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/token"
+)
+
+// Atomic cards and banks (seed 001) are card and bank tokens seen through
+// the v1 shape: the object sits under `card` or `bank` instead of `data`,
+// responses are masked, and plaintext needs the decrypt endpoint.
+
+// AtomicKind is "card" or "bank".
+type AtomicKind string
+
+// The two atomic kinds.
+const (
+	AtomicCard AtomicKind = "card"
+	AtomicBank AtomicKind = "bank"
+)
+
+// Atomic is an atomic card or bank as the API returns it.
+type Atomic struct {
+	ID          string          `json:"id"`
+	TenantID    string          `json:"tenant_id"`
+	Type        string          `json:"type"`
+	Card        any             `json:"card,omitempty"`
+	Bank        any             `json:"bank,omitempty"`
+	Fingerprint string          `json:"fingerprint,omitempty"`
+	Metadata    json.RawMessage `json:"metadata,omitempty"`
+	Audited
+}
+
+// AtomicRequest is the body of POST and PATCH /atomic/{cards|banks}.
+type AtomicRequest struct {
+	Card     json.RawMessage `json:"card"`
+	Bank     json.RawMessage `json:"bank"`
+	Metadata json.RawMessage `json:"metadata"`
+}
+
+func (k AtomicKind) object(req *AtomicRequest) json.RawMessage {
+	if k == AtomicCard {
+		return req.Card
+	}
+	return req.Bank
+}
+
+func (k AtomicKind) view(r *tokenRecord, obj any) *Atomic {
+	a := &Atomic{ID: r.ID, TenantID: r.TenantID, Type: r.Type, Fingerprint: r.Fingerprint,
+		Metadata: r.Metadata, Audited: r.Audited}
+	if k == AtomicCard {
+		a.Card = obj
+	} else {
+		a.Bank = obj
+	}
+	return a
+}
+
+// renameData reports validation errors on `data…` under the atomic field.
+func (k AtomicKind) renameData(err error) error {
+	p, ok := err.(*problem.Problem)
+	if !ok || p.Status != 400 {
+		return err
+	}
+	cp := *p
+	cp.Errors = map[string][]string{}
+	for f, msgs := range p.Errors {
+		if rest, ok := strings.CutPrefix(f, "data"); ok {
+			f = string(k) + rest
+		}
+		cp.Errors[f] = msgs
+	}
+	return &cp
+}
+
+// CreateAtomic creates an atomic card or bank.
+func (v *Vault) CreateAtomic(p *access.Principal, k AtomicKind, req AtomicRequest) (*Atomic, error) {
+	obj := k.object(&req)
+	if len(obj) == 0 || string(obj) == "null" {
+		return nil, problem.Invalid(string(k), "The "+string(k)+" field is required.")
+	}
+	if err := v.checkTestCard(p, k, obj); err != nil {
+		return nil, err
+	}
+	typ := string(k)
+	plans, err := v.createTokens(p, []*TokenRequest{{Type: &typ, Data: obj, Metadata: req.Metadata}}, []string{""}, typ)
+	if err != nil {
+		return nil, k.renameData(err)
+	}
+	t := plans[0]
+	r := &tokenRecord{ID: t.ID, TenantID: t.TenantID, Type: t.Type, Fingerprint: t.Fingerprint, Metadata: t.Metadata, Audited: t.Audited}
+	return k.view(r, t.Mask), nil
+}
+
+// checkTestCard enforces that a test tenant stores only the documented
+// test card numbers.
+func (v *Vault) checkTestCard(p *access.Principal, k AtomicKind, obj json.RawMessage) error {
+	if k != AtomicCard {
+		return nil
+	}
+	t, err := v.tenant(p.TenantID)
+	if err != nil || t.Type != TenantTest {
+		return err
+	}
+	var c struct {
+		Number string `json:"number"`
+	}
+	if json.Unmarshal(obj, &c) == nil && c.Number != "" && !token.IsTestCard(c.Number) {
+		return problem.Invalid("card.number", "Only test card numbers are accepted in a test tenant.")
+	}
+	return nil
+}
+
+// atomic loads a token of the atomic kind.
+func (v *Vault) atomic(p *access.Principal, k AtomicKind, id string) (*tokenRecord, error) {
+	r, err := v.loadToken(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.Type != string(k) {
+		return nil, problem.NotFound("Atomic " + string(k))
+	}
+	return r, nil
+}
+
+// atomicView renders r masked, or in plaintext when decrypt is set (which
+// needs a reveal transform).
+func (v *Vault) atomicView(p *access.Principal, k AtomicKind, r *tokenRecord, decrypt bool) (*Atomic, error) {
+	tr, err := readTransform(p, r, "token:read")
+	if err != nil {
+		return nil, err
+	}
+	if decrypt && tr != access.Reveal {
+		return nil, problem.Forbidden("Decrypting requires permission to read " + string(k) + " data in plaintext.")
+	}
+	plain, err := v.decrypt(r)
+	if err != nil {
+		return nil, err
+	}
+	data, err := decodeData(plain)
+	if err != nil {
+		return nil, err
+	}
+	if decrypt {
+		return k.view(r, data), nil
+	}
+	m, err := recordMask(r, data)
+	if err != nil {
+		return nil, err
+	}
+	return k.view(r, m), nil
+}
+
+// GetAtomic reads one atomic card or bank, masked or decrypted.
+func (v *Vault) GetAtomic(p *access.Principal, k AtomicKind, id string, decrypt bool) (*Atomic, error) {
+	r, err := v.atomic(p, k, id)
+	if err != nil {
+		return nil, err
+	}
+	a, err := v.atomicView(p, k, r, decrypt)
+	if err == nil {
+		v.auditAsync(logEntry(p, p.TenantID, string(k), r.ID, "read", "Atomic "+string(k)+" retrieved", now()))
+	}
+	return a, err
+}
+
+// ListAtomic lists atomic cards or banks, masked.
+func (v *Vault) ListAtomic(p *access.Principal, k AtomicKind, ids []string, pg Page) (Paginated[Atomic], error) {
+	if err := requireAnyRead(p); err != nil {
+		return Paginated[Atomic]{}, err
+	}
+	f := TokenFilter{IDs: ids, Types: []string{string(k)}}
+	var page []*tokenRecord
+	total := 0
+	err := v.scanTokens(p, &f, nil, func(_ []byte, r *tokenRecord) bool {
+		if total >= pg.Offset() && len(page) < pg.Size {
+			page = append(page, r)
+		}
+		total++
+		return true
+	})
+	if err != nil {
+		return Paginated[Atomic]{}, err
+	}
+	items := make([]Atomic, 0, len(page))
+	for _, r := range page {
+		a, err := v.atomicView(p, k, r, false)
+		if err != nil {
+			return Paginated[Atomic]{}, err
+		}
+		items = append(items, *a)
+	}
+	return paginate(items, total, pg), nil
+}
+
+// UpdateAtomic merges the given object fields (and metadata) into the
+// atomic card or bank. At least one property is required.
+func (v *Vault) UpdateAtomic(p *access.Principal, k AtomicKind, id string, req AtomicRequest) (*Atomic, error) {
+	obj := k.object(&req)
+	if (len(obj) == 0 || string(obj) == "null") && len(req.Metadata) == 0 {
+		return nil, problem.Invalid(string(k), "At least one property is required.")
+	}
+	if _, err := v.atomic(p, k, id); err != nil {
+		return nil, err
+	}
+	if err := v.checkTestCard(p, k, obj); err != nil {
+		return nil, err
+	}
+	patch := map[string]json.RawMessage{}
+	if len(obj) > 0 && string(obj) != "null" {
+		patch["data"] = obj
+	}
+	if len(req.Metadata) > 0 {
+		patch["metadata"] = req.Metadata
+	}
+	body, _ := json.Marshal(patch)
+	if _, err := v.UpdateToken(p, id, body); err != nil {
+		return nil, k.renameData(err)
+	}
+	r, err := v.atomic(p, k, id)
+	if err != nil {
+		return nil, err
+	}
+	return v.atomicView(p, k, r, false)
+}
+
+// DeleteAtomic deletes an atomic card or bank.
+func (v *Vault) DeleteAtomic(p *access.Principal, k AtomicKind, id string) error {
+	if _, err := v.atomic(p, k, id); err != nil {
+		return err
+	}
+	return v.DeleteToken(p, id)
+}

@@ -1,0 +1,678 @@
+package vault
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+	"github.com/strongroom/strongroom/vault/token"
+)
+
+// Token is a token as the API returns it. Data is nil when the response
+// carries no data (create responses), and JSON null when redacted.
+type Token struct {
+	ID                    string           `json:"id"`
+	TenantID              string           `json:"tenant_id"`
+	Type                  string           `json:"type"`
+	Data                  *json.RawMessage `json:"data,omitempty"`
+	Mask                  any              `json:"mask,omitempty"`
+	Fingerprint           string           `json:"fingerprint,omitempty"`
+	FingerprintExpression string           `json:"fingerprint_expression,omitempty"`
+	Privacy               *token.Privacy   `json:"privacy,omitempty"`
+	Containers            []string         `json:"containers,omitempty"`
+	Metadata              json.RawMessage  `json:"metadata,omitempty"`
+	SearchIndexes         []string         `json:"search_indexes,omitempty"`
+	ExpiresAt             *Time            `json:"expires_at,omitempty"`
+	Extras                *TokenExtras     `json:"_extras,omitempty"`
+	Audited
+}
+
+// TokenExtras reports what a create did (deduplication).
+type TokenExtras struct {
+	Deduplicated bool `json:"deduplicated"`
+}
+
+// TokenRequest is the body of POST /tokens (and each token request inside
+// POST /tokenize). Data stays raw so its bytes are kept as sent.
+type TokenRequest struct {
+	ID                    *string          `json:"id"`
+	Type                  *string          `json:"type"`
+	Data                  json.RawMessage  `json:"data"`
+	Privacy               *token.Privacy   `json:"privacy"`
+	Metadata              json.RawMessage  `json:"metadata"`
+	Mask                  json.RawMessage  `json:"mask"`
+	Containers            []string         `json:"containers"`
+	SearchIndexes         []string         `json:"search_indexes"`
+	FingerprintExpression *string          `json:"fingerprint_expression"`
+	DeduplicateToken      *bool            `json:"deduplicate_token"`
+	ExpiresAt             *json.RawMessage `json:"expires_at"`
+	Encryption            json.RawMessage  `json:"encryption"`
+}
+
+// tokenRecord is a token as stored: everything but data in clear, data in
+// an envelope sealed with the tenant key and bound to the token's identity.
+type tokenRecord struct {
+	ID                    string          `json:"id"`
+	TenantID              string          `json:"tenant_id"`
+	Type                  string          `json:"type"`
+	Privacy               token.Privacy   `json:"privacy"`
+	Containers            []string        `json:"containers"`
+	Metadata              json.RawMessage `json:"metadata,omitempty"`
+	Mask                  json.RawMessage `json:"mask,omitempty"`
+	Fingerprint           string          `json:"fingerprint,omitempty"`
+	FingerprintExpression string          `json:"fingerprint_expression,omitempty"`
+	SearchIndexes         []string        `json:"search_indexes,omitempty"`
+	// IndexMACs are keyed digests of the evaluated search indexes: search
+	// matches them without the index values ever being stored in clear.
+	IndexMACs []string        `json:"index_macs,omitempty"`
+	ExpiresAt *Time           `json:"expires_at,omitempty"`
+	Order     string          `json:"order"`
+	Data      crypto.Envelope `json:"data"`
+	Audited
+}
+
+func tokenRecordKey(tenantID, id string) []byte { return store.Key(tokenCollection, tenantID, id) }
+
+// Secondary indexes. Each is a key with an empty value.
+const (
+	orderIndex       = "tord" // tenant, order → id: creation order for lists
+	fingerprintIndex = "tfp"  // tenant, type, fingerprint, id: deduplication
+	searchIndex      = "tsi"  // tenant, mac, id: data search
+	childIndex       = "tch"  // tenant, parent, child: associations
+	expiryIndex      = "texp" // expiry order, tenant, id: background purge
+)
+
+func init() {
+	tenantCollections = append(tenantCollections, orderIndex, fingerprintIndex, searchIndex, childIndex)
+}
+
+func (r *tokenRecord) container() string {
+	if len(r.Containers) > 0 {
+		return r.Containers[0]
+	}
+	return "/"
+}
+
+func (r *tokenRecord) ref() access.TokenRef {
+	return access.TokenRef{ID: r.ID, Container: r.container()}
+}
+
+func (r *tokenRecord) expired(t time.Time) bool {
+	return r.ExpiresAt != nil && !r.ExpiresAt.After(t)
+}
+
+func (r *tokenRecord) aad() []byte { return store.Key("token", r.TenantID, r.ID) }
+
+// orderKey sorts tokens by creation time; the random suffix keeps tokens
+// created in the same nanosecond apart.
+func orderKey(t time.Time) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(t.UnixNano()))
+	return hex.EncodeToString(b[:]) + uuid.NewString()[:8]
+}
+
+// tenantSecrets are the tenant-scoped keys derived once per tenant.
+type tenantSecrets struct {
+	data, fingerprint, search []byte
+}
+
+func (v *Vault) secrets(tenantID string) (tenantSecrets, error) {
+	k, err := v.tenantKey(tenantID)
+	if err != nil {
+		return tenantSecrets{}, err
+	}
+	return tenantSecrets{
+		data:        k,
+		fingerprint: crypto.DeriveKey(k, "fingerprint"),
+		search:      crypto.DeriveKey(k, "search-index"),
+	}, nil
+}
+
+func indexMAC(key []byte, value string) string {
+	return hex.EncodeToString(crypto.MAC(key, []byte(value)))
+}
+
+// decrypt opens a token's data.
+func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
+	k, err := v.tenantKey(r.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	return crypto.OpenEnvelope(k, r.Data, r.aad())
+}
+
+// loadToken reads a live token of the tenant; expired tokens are gone.
+func (v *Vault) loadToken(tenantID, id string) (*tokenRecord, error) {
+	var r tokenRecord
+	if err := getJSON(v.store, tokenRecordKey(tenantID, id), "Token", &r); err != nil {
+		return nil, err
+	}
+	if r.expired(now()) {
+		return nil, problem.NotFound("Token")
+	}
+	return &r, nil
+}
+
+// decodeData parses raw JSON into generic values with json.Number numbers.
+func decodeData(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// tokenPlan is a validated token ready to be written.
+type tokenPlan struct {
+	rec       *tokenRecord
+	plain     []byte
+	indexVals []string
+	dedupe    bool
+	mask      any
+}
+
+// tenantSettings returns the caller's tenant settings (cached).
+func (v *Vault) settings(tenantID string) map[string]string {
+	if s, ok := v.tenantSettingsCache.Load(tenantID); ok {
+		return s.(map[string]string)
+	}
+	t, err := v.tenant(tenantID)
+	if err != nil {
+		return nil
+	}
+	s := t.Settings
+	if s == nil {
+		s = map[string]string{}
+	}
+	v.tenantSettingsCache.Store(tenantID, s)
+	return s
+}
+
+// planToken validates req and computes everything derived from its data:
+// normalised data, privacy, containers, mask, fingerprint and search
+// indexes. prefix names fields inside a larger body (tokenize).
+func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string, ts time.Time, perm string) (*tokenPlan, error) {
+	f := problem.Fields{}
+	typeName := deref(req.Type)
+	typ, known := token.Lookup(typeName)
+	switch {
+	case req.Type == nil || typeName == "":
+		f.Add(prefix+"type", "The type field is required.")
+	case !known:
+		f.Add(prefix+"type", fmt.Sprintf("'%s' is not a valid token type.", typeName))
+	}
+	if len(req.Data) == 0 || string(req.Data) == "null" {
+		f.Add(prefix+"data", "The data field is required.")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	data, err := decodeData(req.Data)
+	if err != nil {
+		return nil, problem.Invalid(prefix+"data", "The data field is not valid JSON.")
+	}
+	normalized, ferrs := token.ValidateData(typeName, data)
+	f.Merge(prefix, ferrs)
+	privacy, perrs := token.ResolvePrivacy(typ, req.Privacy)
+	f.Merge(prefix, perrs)
+	containers := []string{token.DefaultContainer(privacy)}
+	if req.Containers != nil {
+		containers = containers[:0]
+		if len(req.Containers) != 1 {
+			f.Add(prefix+"containers", "Exactly one container is supported.")
+		}
+		for i, c := range req.Containers {
+			n, err := NormalizeContainer(c)
+			if err != nil {
+				f.Add(fmt.Sprintf("%scontainers[%d]", prefix, i), err.Error())
+			}
+			containers = append(containers, n)
+		}
+	}
+	metadata, merr := validateMetadata(req.Metadata)
+	if merr != "" {
+		f.Add(prefix+"metadata", merr)
+	}
+	var expiresAt *Time
+	if req.ExpiresAt != nil && string(*req.ExpiresAt) != "null" {
+		var t Time
+		if err := json.Unmarshal(*req.ExpiresAt, &t); err != nil {
+			f.Add(prefix+"expires_at", "Must be an ISO 8601 date-time with a time zone.")
+		} else if !t.After(ts) {
+			f.Add(prefix+"expires_at", "Must be in the future.")
+		} else {
+			expiresAt = &t
+		}
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+
+	// Everything derived from data is computed from the normalised value.
+	plain, err := json.Marshal(normalized)
+	if err != nil {
+		return nil, err
+	}
+	if _, isCard := normalized.(map[string]any); !isCard && typeName == token.TypeToken {
+		plain = req.Data // kept byte-for-byte as sent
+	}
+	vars := map[string]any{"data": normalized, "metadata": metadataMap(metadata)}
+	rec := &tokenRecord{TenantID: p.TenantID, Type: typeName, Privacy: privacy, Containers: containers,
+		Metadata: metadata, ExpiresAt: expiresAt, Order: orderKey(ts)}
+	rec.created(p, ts)
+
+	// Mask: the token's own expression, or the type's default.
+	plan := &tokenPlan{rec: rec, plain: plain}
+	if len(req.Mask) > 0 && string(req.Mask) != "null" {
+		m, err := decodeData(req.Mask)
+		if err != nil {
+			return nil, problem.Invalid(prefix+"mask", "The mask is not valid JSON.")
+		}
+		if plan.mask, err = expr.EvalMask(m, normalized); err != nil {
+			return nil, problem.Invalid(prefix+"mask", exprMessage(err))
+		}
+		rec.Mask = req.Mask
+	} else if m, ok := token.DefaultMask(typeName, normalized); ok {
+		plan.mask = m
+	}
+
+	secrets, err := v.secrets(p.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	settings := v.settings(p.TenantID)
+	// Fingerprint: an explicit expression, else the type's default where
+	// the type is fingerprinted (seed 001) or the tenant asks for all.
+	var fpValue string
+	var hasFP bool
+	if req.FingerprintExpression != nil && *req.FingerprintExpression != "" {
+		rec.FingerprintExpression = *req.FingerprintExpression
+		s, err := expr.EvalString(rec.FingerprintExpression, vars)
+		if err != nil {
+			return nil, problem.Invalid(prefix+"fingerprint_expression", exprMessage(err))
+		}
+		fpValue, hasFP = s, s != ""
+	} else if typ.Fingerprinted || settings["fingerprint_tokens"] == "true" {
+		fpValue, hasFP = token.DefaultFingerprintValue(typeName, normalized)
+	}
+	if hasFP {
+		rec.Fingerprint = token.Fingerprint(secrets.fingerprint, typeName, fpValue)
+	}
+	plan.dedupe = rec.Fingerprint != "" && (req.DeduplicateToken != nil && *req.DeduplicateToken ||
+		req.DeduplicateToken == nil && settings["deduplicate_tokens"] == "true")
+
+	// Search indexes: each expression must give one non-empty value.
+	rec.SearchIndexes = req.SearchIndexes
+	vals := token.DefaultSearchIndexes(typeName, normalized)
+	for i, e := range req.SearchIndexes {
+		s, err := expr.EvalString(e, vars)
+		if err != nil {
+			return nil, problem.Invalid(fmt.Sprintf("%ssearch_indexes[%d]", prefix, i), exprMessage(err))
+		}
+		if strings.TrimSpace(s) == "" {
+			return nil, problem.Invalid(fmt.Sprintf("%ssearch_indexes[%d]", prefix, i), "The search index expression evaluated to an empty value.")
+		}
+		vals = append(vals, s)
+	}
+	for _, s := range vals {
+		mac := indexMAC(secrets.search, s)
+		if !slices.Contains(rec.IndexMACs, mac) {
+			rec.IndexMACs = append(rec.IndexMACs, mac)
+		}
+	}
+	plan.indexVals = vals
+
+	// Id: generated, literal, or an alias expression over the data.
+	switch {
+	case req.ID == nil || *req.ID == "":
+		rec.ID = uuid.NewString()
+	case token.IsAliasExpression(*req.ID):
+		s, err := expr.EvalString(*req.ID, map[string]any{"data": normalized})
+		if err != nil {
+			return nil, problem.Invalid(prefix+"id", exprMessage(err))
+		}
+		rec.ID = s
+	default:
+		rec.ID = *req.ID
+	}
+	if err := token.ValidateID(rec.ID); err != nil {
+		return nil, problem.Invalid(prefix+"id", err.Error())
+	}
+	if _, ok := p.TokenTransform(perm, rec.ref()); !ok {
+		return nil, problem.Forbidden("The API key does not have permission (" + perm + ") on tokens in " + rec.container())
+	}
+	return plan, nil
+}
+
+func exprMessage(err error) string {
+	var ee *expr.ExprError
+	if errors.As(err, &ee) {
+		return ee.Error()
+	}
+	return "The expression could not be evaluated."
+}
+
+// validateMetadata accepts a JSON object of string values, kept verbatim.
+func validateMetadata(raw json.RawMessage) (json.RawMessage, string) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, ""
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, "The metadata must be an object of string values."
+	}
+	for _, val := range m {
+		if _, ok := val.(string); !ok {
+			return nil, "The metadata must be an object of string values."
+		}
+	}
+	return raw, ""
+}
+
+func metadataMap(raw json.RawMessage) map[string]any {
+	var m map[string]any
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &m)
+	}
+	return m
+}
+
+// writeToken adds plan's record, its indexes and its sealed data to b.
+func (v *Vault) writeToken(b store.Batch, plan *tokenPlan) error {
+	r := plan.rec
+	k, err := v.tenantKey(r.TenantID)
+	if err != nil {
+		return err
+	}
+	r.Data = crypto.SealEnvelope(k, plan.plain, r.aad())
+	setJSON(b, tokenRecordKey(r.TenantID, r.ID), r)
+	b.Set(store.Key(orderIndex, r.TenantID, r.Order), []byte(r.ID))
+	if r.Fingerprint != "" {
+		b.Set(store.Key(fingerprintIndex, r.TenantID, r.Type, r.Fingerprint, r.ID), nil)
+	}
+	for _, mac := range r.IndexMACs {
+		b.Set(store.Key(searchIndex, r.TenantID, mac, r.ID), nil)
+	}
+	if r.ExpiresAt != nil {
+		b.Set(expiryKey(r), nil)
+	}
+	return nil
+}
+
+func expiryKey(r *tokenRecord) []byte {
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(r.ExpiresAt.UnixNano()))
+	return store.Key(expiryIndex, hex.EncodeToString(ts[:]), r.TenantID, r.ID)
+}
+
+// unindexToken removes r and every index entry pointing at it.
+func unindexToken(b store.Batch, r *tokenRecord) {
+	b.Delete(tokenRecordKey(r.TenantID, r.ID))
+	b.Delete(store.Key(orderIndex, r.TenantID, r.Order))
+	if r.Fingerprint != "" {
+		b.Delete(store.Key(fingerprintIndex, r.TenantID, r.Type, r.Fingerprint, r.ID))
+	}
+	for _, mac := range r.IndexMACs {
+		b.Delete(store.Key(searchIndex, r.TenantID, mac, r.ID))
+	}
+	if r.ExpiresAt != nil {
+		b.Delete(expiryKey(r))
+	}
+	b.DeletePrefix(store.Prefix(childIndex, r.TenantID, r.ID))
+}
+
+// findDuplicate returns a live token with the plan's type and fingerprint.
+func (v *Vault) findDuplicate(plan *tokenPlan) (*tokenRecord, error) {
+	r := plan.rec
+	var id string
+	err := v.store.Scan(store.Prefix(fingerprintIndex, r.TenantID, r.Type, r.Fingerprint), nil, func(k, _ []byte) bool {
+		id = string(k[bytes.LastIndexByte(k, 0)+1:])
+		return false
+	})
+	if err != nil || id == "" {
+		return nil, err
+	}
+	existing, err := v.loadToken(r.TenantID, id)
+	if problem.Is(err, 404) {
+		return nil, nil
+	}
+	return existing, err
+}
+
+// CreateToken creates one token (POST /tokens).
+func (v *Vault) CreateToken(p *access.Principal, req TokenRequest) (*Token, error) {
+	out, err := v.createTokens(p, []*TokenRequest{&req}, []string{""}, "token")
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// createTokens validates every request, then writes all new tokens in one
+// batch: either every token is created or none is.
+func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes []string, entity string) ([]*Token, error) {
+	ts := now()
+	plans := make([]*tokenPlan, len(reqs))
+	for i, req := range reqs {
+		plan, err := v.planToken(p, req, prefixes[i], ts, "token:create")
+		if err != nil {
+			return nil, err
+		}
+		plans[i] = plan
+	}
+	// Client-supplied ids must be unique: hold their locks until commit.
+	var ids []string
+	for _, plan := range plans {
+		ids = append(ids, plan.rec.ID)
+	}
+	slices.Sort(ids)
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			return nil, problem.Conflict("A token with the id '" + id + "' is requested more than once.")
+		}
+		seen[id] = true
+	}
+	unlock := v.lockAll("token", p.TenantID, ids)
+	defer unlock()
+
+	out := make([]*Token, len(plans))
+	b := v.store.NewBatch()
+	defer b.Close()
+	var entries []audit.Entry
+	for i, plan := range plans {
+		if plan.dedupe {
+			existing, err := v.findDuplicate(plan)
+			if err != nil {
+				return nil, err
+			}
+			if existing != nil {
+				out[i], err = v.dedupedView(p, existing)
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		if _, err := v.store.Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
+			return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if err := v.writeToken(b, plan); err != nil {
+			return nil, err
+		}
+		entries = append(entries, logEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts))
+		out[i] = createdView(plan)
+	}
+	if b.Empty() {
+		return out, nil
+	}
+	return out, v.commit(b, entries...)
+}
+
+// createdView is a create response: no data, the evaluated mask.
+func createdView(plan *tokenPlan) *Token {
+	t := baseView(plan.rec)
+	t.Mask = plan.mask
+	return t
+}
+
+// baseView is every field of a token except data and mask.
+func baseView(r *tokenRecord) *Token {
+	t := &Token{ID: r.ID, TenantID: r.TenantID, Type: r.Type, Fingerprint: r.Fingerprint,
+		FingerprintExpression: r.FingerprintExpression, Containers: r.Containers,
+		Metadata: r.Metadata, SearchIndexes: r.SearchIndexes, ExpiresAt: r.ExpiresAt, Audited: r.Audited}
+	priv := r.Privacy
+	t.Privacy = &priv
+	return t
+}
+
+// dedupedView answers a deduplicated create with the existing token: in full
+// when the caller may read it, else reduced to its identity.
+func (v *Vault) dedupedView(p *access.Principal, r *tokenRecord) (*Token, error) {
+	t, err := v.readView(p, r)
+	if problem.Is(err, 403) {
+		t = &Token{ID: r.ID, TenantID: r.TenantID, Type: r.Type, Fingerprint: r.Fingerprint, Containers: r.Containers}
+		err = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	t.Extras = &TokenExtras{Deduplicated: true}
+	return t, nil
+}
+
+// readTransform is the one read decision: the caller's access rules give a
+// transform for the token's container, and a v1 restriction policy of
+// redact turns a mask into a redaction.
+func readTransform(p *access.Principal, r *tokenRecord, perm string) (string, error) {
+	tr, ok := p.TokenTransform(perm, r.ref())
+	if !ok {
+		return "", problem.Forbidden("The API key does not have permission to read tokens in " + r.container())
+	}
+	if tr == access.Mask && r.Privacy.RestrictionPolicy == token.PolicyRedact {
+		tr = access.Redact
+	}
+	return tr, nil
+}
+
+var jsonNull = json.RawMessage("null")
+
+// readView renders a token for p with data per its read transform.
+func (v *Vault) readView(p *access.Principal, r *tokenRecord) (*Token, error) {
+	tr, err := readTransform(p, r, "token:read")
+	if err != nil {
+		return nil, err
+	}
+	t := baseView(r)
+	data := &jsonNull
+	if tr == access.Redact {
+		t.Data = data
+		return t, nil
+	}
+	plain, err := v.decrypt(r)
+	if err != nil {
+		return nil, err
+	}
+	if tr == access.Reveal {
+		raw := json.RawMessage(plain)
+		t.Data = &raw
+		return t, nil
+	}
+	decoded, err := decodeData(plain)
+	if err != nil {
+		return nil, err
+	}
+	mask, err := recordMask(r, decoded)
+	if err != nil {
+		return nil, err
+	}
+	if mask != nil {
+		raw, err := json.Marshal(mask)
+		if err != nil {
+			return nil, err
+		}
+		rm := json.RawMessage(raw)
+		data = &rm
+	}
+	t.Data = data
+	return t, nil
+}
+
+// recordMask evaluates the token's mask over its current data.
+func recordMask(r *tokenRecord, data any) (any, error) {
+	if len(r.Mask) > 0 {
+		m, err := decodeData(r.Mask)
+		if err != nil {
+			return nil, err
+		}
+		return expr.EvalMask(m, data)
+	}
+	m, _ := token.DefaultMask(r.Type, data)
+	return m, nil
+}
+
+// GetToken reads one token (GET /tokens/{id}).
+func (v *Vault) GetToken(p *access.Principal, id string) (*Token, error) {
+	r, err := v.loadToken(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	t, err := v.readView(p, r)
+	if err != nil {
+		return nil, err
+	}
+	v.auditAsync(logEntry(p, p.TenantID, "token", r.ID, "read", "Token retrieved", now()))
+	return t, nil
+}
+
+// DeleteToken deletes a token and its associations.
+func (v *Vault) DeleteToken(p *access.Principal, id string) error {
+	defer v.lock("token", p.TenantID, id)()
+	r, err := v.loadToken(p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	if _, ok := p.TokenTransform("token:delete", r.ref()); !ok {
+		return problem.Forbidden("The API key does not have permission to delete tokens in " + r.container())
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	unindexToken(b, r)
+	return v.commit(b, logEntry(p, p.TenantID, "token", r.ID, "delete", "Token deleted", ts))
+}
+
+// lockAll takes the entity locks of several ids in a stable order.
+func (v *Vault) lockAll(kind, tenantID string, ids []string) func() {
+	idx := map[int]bool{}
+	for _, id := range ids {
+		idx[v.lockIndex(kind, tenantID, id)] = true
+	}
+	order := slices.Sorted(maps.Keys(idx))
+	for _, i := range order {
+		v.locks[i].Lock()
+	}
+	return func() {
+		for _, i := range order {
+			v.locks[i].Unlock()
+		}
+	}
+}

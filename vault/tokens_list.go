@@ -1,0 +1,189 @@
+package vault
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// TokenFilter selects tokens for the list endpoints.
+type TokenFilter struct {
+	IDs         []string
+	Types       []string
+	Metadata    map[string]string // v1: case-insensitive exact match, ANDed
+	MetadataCS  bool              // v2: case-sensitive
+	Container   string
+	Fingerprint string
+	Match       func(*tokenRecord) bool // further predicate (search)
+}
+
+func (f *TokenFilter) matches(r *tokenRecord) bool {
+	if len(f.IDs) > 0 && !slices.Contains(f.IDs, r.ID) {
+		return false
+	}
+	if len(f.Types) > 0 && !slices.Contains(f.Types, r.Type) {
+		return false
+	}
+	if f.Container != "" && !slices.Contains(r.Containers, f.Container) {
+		return false
+	}
+	if f.Fingerprint != "" && r.Fingerprint != f.Fingerprint {
+		return false
+	}
+	if len(f.Metadata) > 0 {
+		md := metadataMap(r.Metadata)
+		for k, want := range f.Metadata {
+			got, _ := md[k].(string)
+			if _, present := md[k]; !present {
+				return false
+			}
+			if f.MetadataCS && got != want || !f.MetadataCS && !strings.EqualFold(got, want) {
+				return false
+			}
+		}
+	}
+	return f.Match == nil || f.Match(r)
+}
+
+// scanTokens walks the tenant's live tokens newest first from the order
+// key start (inclusive; nil = newest), calling fn with each readable token
+// that matches f. Tokens the caller may not read are skipped, not refused:
+// a list shows what the caller can see.
+func (v *Vault) scanTokens(p *access.Principal, f *TokenFilter, start []byte, fn func(orderKey []byte, r *tokenRecord) bool) error {
+	t := now()
+	var ferr error
+	err := v.store.ScanReverse(store.Prefix(orderIndex, p.TenantID), start, func(k, id []byte) bool {
+		var r tokenRecord
+		if ferr = getJSON(v.store, tokenRecordKey(p.TenantID, string(id)), "Token", &r); ferr != nil {
+			if problem.Is(ferr, 404) {
+				ferr = nil
+				return true
+			}
+			return false
+		}
+		if r.expired(t) || !f.matches(&r) {
+			return true
+		}
+		if _, ok := p.TokenTransform("token:read", r.ref()); !ok {
+			return true
+		}
+		return fn(k, &r)
+	})
+	if err == nil {
+		err = ferr
+	}
+	return err
+}
+
+func requireAnyRead(p *access.Principal) error {
+	if !p.CanAnywhere("token:read") {
+		return problem.Forbidden("The API key does not have permission to read tokens.")
+	}
+	return nil
+}
+
+// ListTokens is the offset-paginated v1 list (GET /tokens).
+func (v *Vault) ListTokens(p *access.Principal, f TokenFilter, pg Page) (Paginated[Token], error) {
+	if err := requireAnyRead(p); err != nil {
+		return Paginated[Token]{}, err
+	}
+	var page []*tokenRecord
+	total := 0
+	err := v.scanTokens(p, &f, nil, func(_ []byte, r *tokenRecord) bool {
+		if total >= pg.Offset() && len(page) < pg.Size {
+			page = append(page, r)
+		}
+		total++
+		return true
+	})
+	if err != nil {
+		return Paginated[Token]{}, err
+	}
+	items, err := v.views(p, page)
+	return paginate(items, total, pg), err
+}
+
+func (v *Vault) views(p *access.Principal, recs []*tokenRecord) ([]Token, error) {
+	out := make([]Token, 0, len(recs))
+	for _, r := range recs {
+		t, err := v.readView(p, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *t)
+	}
+	return out, nil
+}
+
+// CursorPage is the cursor pagination envelope; `next` and `after` carry
+// the same cursor because the two SDK generations read different names.
+type CursorPage[T any] struct {
+	Pagination CursorPagination `json:"pagination"`
+	Data       []T              `json:"data"`
+}
+
+// CursorPagination is the cursor envelope's metadata.
+type CursorPagination struct {
+	PageSize int    `json:"page_size"`
+	Next     string `json:"next,omitempty"`
+	After    string `json:"after,omitempty"`
+}
+
+// ListTokensV2 is the cursor-paginated list (GET /v2/tokens).
+func (v *Vault) ListTokensV2(p *access.Principal, f TokenFilter, cursor string, size int) (CursorPage[Token], error) {
+	if err := requireAnyRead(p); err != nil {
+		return CursorPage[Token]{}, err
+	}
+	var start []byte
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || !strings.HasPrefix(string(b), string(store.Prefix(orderIndex, p.TenantID))) {
+			return CursorPage[Token]{}, problem.Invalid("start", "The cursor is not valid.")
+		}
+		start = b
+	}
+	var recs []*tokenRecord
+	next := ""
+	err := v.scanTokens(p, &f, start, func(k []byte, r *tokenRecord) bool {
+		if len(recs) == size {
+			next = base64.RawURLEncoding.EncodeToString(k)
+			return false
+		}
+		recs = append(recs, r)
+		return true
+	})
+	if err != nil {
+		return CursorPage[Token]{}, err
+	}
+	items, err := v.views(p, recs)
+	if items == nil {
+		items = []Token{}
+	}
+	return CursorPage[Token]{Pagination: CursorPagination{PageSize: size, Next: next, After: next}, Data: items}, err
+}
+
+// ParseMetadataFilter reads `metadata.<k>=<v>` parameters, and the JSON
+// object form `metadata={"k":"v"}` node-sdk sends.
+func ParseMetadataFilter(q map[string][]string) (map[string]string, error) {
+	out := map[string]string{}
+	for k, vals := range q {
+		if key, ok := strings.CutPrefix(k, "metadata."); ok && len(vals) > 0 {
+			out[key] = vals[0]
+		}
+	}
+	if raw := q["metadata"]; len(raw) > 0 && raw[0] != "" {
+		var m map[string]string
+		if err := json.Unmarshal([]byte(raw[0]), &m); err != nil {
+			return nil, problem.Invalid("metadata", "The metadata filter must be a JSON object of strings or metadata.<key>=<value> parameters.")
+		}
+		for k, val := range m {
+			out[k] = val
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,499 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+	"github.com/strongroom/strongroom/vault/token"
+)
+
+// tokenPatch is the body of PATCH /tokens/{id} (RFC 7386 merge patch):
+// data, mask and metadata merge; the other fields replace.
+type tokenPatch struct {
+	Data                  json.RawMessage  `json:"data"`
+	Mask                  json.RawMessage  `json:"mask"`
+	Metadata              json.RawMessage  `json:"metadata"`
+	Privacy               *token.Privacy   `json:"privacy"`
+	Containers            []string         `json:"containers"`
+	SearchIndexes         *[]string        `json:"search_indexes"`
+	FingerprintExpression *string          `json:"fingerprint_expression"`
+	DeduplicateToken      *bool            `json:"deduplicate_token"`
+	ExpiresAt             *json.RawMessage `json:"expires_at"`
+}
+
+// UpdateToken applies a merge patch to a token. Derived values
+// (fingerprint, mask, search indexes) are recomputed from the new data.
+func (v *Vault) UpdateToken(p *access.Principal, id string, body []byte) (*Token, error) {
+	var patch tokenPatch
+	if err := json.Unmarshal(body, &patch); err != nil {
+		return nil, problem.Invalid("body", "The merge patch must be a JSON object.")
+	}
+	defer v.lock("token", p.TenantID, id)()
+	r, err := v.loadToken(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := p.TokenTransform("token:update", r.ref()); !ok {
+		return nil, problem.Forbidden("The API key does not have permission to update tokens in " + r.container())
+	}
+	plain, err := v.decrypt(r)
+	if err != nil {
+		return nil, err
+	}
+	req := TokenRequest{ID: &r.ID, Type: &r.Type, Data: plain, Metadata: r.Metadata, Mask: r.Mask,
+		Containers: r.Containers, SearchIndexes: r.SearchIndexes, DeduplicateToken: new(bool)}
+	priv := r.Privacy
+	req.Privacy = &priv
+	if r.FingerprintExpression != "" {
+		req.FingerprintExpression = &r.FingerprintExpression
+	}
+	if r.ExpiresAt != nil {
+		raw, _ := json.Marshal(r.ExpiresAt)
+		rm := json.RawMessage(raw)
+		req.ExpiresAt = &rm
+	}
+	if req.Data, err = mergeRaw(req.Data, patch.Data, "data"); err != nil {
+		return nil, err
+	}
+	if req.Metadata, err = mergeRaw(req.Metadata, patch.Metadata, "metadata"); err != nil {
+		return nil, err
+	}
+	if req.Mask, err = mergeRaw(req.Mask, patch.Mask, "mask"); err != nil {
+		return nil, err
+	}
+	if patch.Privacy != nil {
+		if patch.Privacy.Classification != "" && patch.Privacy.Classification != r.Privacy.Classification {
+			return nil, problem.Invalid("privacy.classification", "The classification of a token cannot be changed.")
+		}
+		if patch.Privacy.ImpactLevel != "" {
+			req.Privacy.ImpactLevel = patch.Privacy.ImpactLevel
+		}
+		if patch.Privacy.RestrictionPolicy != "" {
+			req.Privacy.RestrictionPolicy = patch.Privacy.RestrictionPolicy
+		}
+	}
+	if patch.Containers != nil {
+		req.Containers = patch.Containers
+	}
+	if patch.SearchIndexes != nil {
+		req.SearchIndexes = *patch.SearchIndexes
+	}
+	if patch.FingerprintExpression != nil {
+		req.FingerprintExpression = patch.FingerprintExpression
+	}
+	if patch.ExpiresAt != nil {
+		req.ExpiresAt = patch.ExpiresAt
+	}
+	ts := now()
+	plan, err := v.planToken(p, &req, "", ts, "token:update")
+	if err != nil {
+		return nil, err
+	}
+	n := plan.rec
+	n.Order, n.Audited = r.Order, r.Audited
+	n.modified(p, ts)
+	b := v.store.NewBatch()
+	removeIndexes(b, r)
+	if err := v.writeToken(b, plan); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if err := v.commit(b, logEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts)); err != nil {
+		return nil, err
+	}
+	return v.readView(p, n)
+}
+
+// mergeRaw applies an RFC 7386 merge patch to a raw JSON value.
+func mergeRaw(target, patch json.RawMessage, field string) (json.RawMessage, error) {
+	if len(patch) == 0 {
+		return target, nil
+	}
+	pv, err := decodeData(patch)
+	if err != nil {
+		return nil, problem.Invalid(field, "Not valid JSON.")
+	}
+	var tv any
+	if len(target) > 0 {
+		if tv, err = decodeData(target); err != nil {
+			return nil, err
+		}
+	}
+	merged := MergePatch(tv, pv)
+	if merged == nil {
+		return nil, nil
+	}
+	return json.Marshal(merged)
+}
+
+// MergePatch is RFC 7386: objects merge recursively, null deletes, and
+// anything else replaces.
+func MergePatch(target, patch any) any {
+	pm, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	tm, ok := target.(map[string]any)
+	if !ok {
+		tm = map[string]any{}
+	} else {
+		tm = maps.Clone(tm)
+	}
+	for k, pv := range pm {
+		if pv == nil {
+			delete(tm, k)
+			continue
+		}
+		tm[k] = MergePatch(tm[k], pv)
+	}
+	return tm
+}
+
+// removeIndexes drops r's record and index entries but keeps its
+// associations (an update rewrites them right after).
+func removeIndexes(b store.Batch, r *tokenRecord) {
+	b.Delete(store.Key(orderIndex, r.TenantID, r.Order))
+	if r.Fingerprint != "" {
+		b.Delete(store.Key(fingerprintIndex, r.TenantID, r.Type, r.Fingerprint, r.ID))
+	}
+	for _, mac := range r.IndexMACs {
+		b.Delete(store.Key(searchIndex, r.TenantID, mac, r.ID))
+	}
+	if r.ExpiresAt != nil {
+		b.Delete(expiryKey(r))
+	}
+}
+
+// readable loads a token and checks the caller may read it.
+func (v *Vault) readable(p *access.Principal, id string) (*tokenRecord, error) {
+	r, err := v.loadToken(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := readTransform(p, r, "token:read"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// AssociateTokens links child under parent; reading both is required.
+func (v *Vault) AssociateTokens(p *access.Principal, parentID, childID string) error {
+	parent, err := v.readable(p, parentID)
+	if err != nil {
+		return err
+	}
+	if _, err := v.readable(p, childID); err != nil {
+		return err
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	b.Set(store.Key(childIndex, p.TenantID, parent.ID, childID), nil)
+	return v.commit(b, logEntry(p, p.TenantID, "token", parent.ID, "update", "Token association created", ts))
+}
+
+// DissociateTokens removes the link; deleting on the parent is required.
+func (v *Vault) DissociateTokens(p *access.Principal, parentID, childID string) error {
+	parent, err := v.loadToken(p.TenantID, parentID)
+	if err != nil {
+		return err
+	}
+	if _, ok := p.TokenTransform("token:delete", parent.ref()); !ok {
+		return problem.Forbidden("The API key does not have permission to delete tokens in " + parent.container())
+	}
+	key := store.Key(childIndex, p.TenantID, parent.ID, childID)
+	if _, err := v.store.Get(key); errors.Is(err, store.ErrNotFound) {
+		return problem.NotFound("Token association")
+	} else if err != nil {
+		return err
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	b.Delete(key)
+	return v.commit(b, logEntry(p, p.TenantID, "token", parent.ID, "update", "Token association deleted", ts))
+}
+
+// CreateChildToken creates a token associated under parent in one batch.
+func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req TokenRequest) (*Token, error) {
+	parent, err := v.readable(p, parentID)
+	if err != nil {
+		return nil, err
+	}
+	ts := now()
+	plan, err := v.planToken(p, &req, "", ts, "token:create")
+	if err != nil {
+		return nil, err
+	}
+	defer v.lock("token", p.TenantID, plan.rec.ID)()
+	if _, err := v.store.Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
+		return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
+	}
+	b := v.store.NewBatch()
+	if err := v.writeToken(b, plan); err != nil {
+		b.Close()
+		return nil, err
+	}
+	b.Set(store.Key(childIndex, p.TenantID, parent.ID, plan.rec.ID), nil)
+	return createdView(plan), v.commit(b, logEntry(p, p.TenantID, "token", plan.rec.ID, "create", "Child token created", ts))
+}
+
+// ListChildTokens lists the tokens associated under parent.
+func (v *Vault) ListChildTokens(p *access.Principal, parentID string, f TokenFilter, pg Page) (Paginated[Token], error) {
+	if _, err := v.readable(p, parentID); err != nil {
+		return Paginated[Token]{}, err
+	}
+	var ids []string
+	pfx := store.Prefix(childIndex, p.TenantID, parentID)
+	err := v.store.Scan(pfx, nil, func(k, _ []byte) bool {
+		ids = append(ids, string(k[len(pfx):]))
+		return true
+	})
+	if err != nil {
+		return Paginated[Token]{}, err
+	}
+	var recs []*tokenRecord
+	for _, id := range ids {
+		r, err := v.loadToken(p.TenantID, id)
+		if problem.Is(err, 404) {
+			continue
+		}
+		if err != nil {
+			return Paginated[Token]{}, err
+		}
+		if _, ok := p.TokenTransform("token:read", r.ref()); ok && f.matches(r) {
+			recs = append(recs, r)
+		}
+	}
+	sort.Slice(recs, func(i, j int) bool { return recs[i].Order > recs[j].Order })
+	pageRecs := pageOf(recs, pg)
+	items, err := v.views(p, pageRecs.Data)
+	return paginate(items, len(recs), pg), err
+}
+
+// Tokenize walks any JSON value: each primitive becomes a `token` token and
+// is replaced by its id; each object with `type` and `data` is a token
+// request replaced by the created token; other objects and arrays keep
+// their shape. Every token is written in one batch, or none.
+func (v *Vault) Tokenize(p *access.Principal, body any) (any, error) {
+	var reqs []*TokenRequest
+	var prefixes []string
+	var slots []func(*Token)
+	var walk func(val any, path string, set func(any)) (any, error)
+	walk = func(val any, path string, set func(any)) (any, error) {
+		switch x := val.(type) {
+		case map[string]any:
+			_, hasType := x["type"]
+			_, hasData := x["data"]
+			if hasType && hasData {
+				raw, err := json.Marshal(x)
+				if err != nil {
+					return nil, err
+				}
+				var req TokenRequest
+				if err := decodeStrict(raw, &req); err != nil {
+					return nil, problem.Invalid(path, err.Error())
+				}
+				reqs, prefixes = append(reqs, &req), append(prefixes, prefixFor(path))
+				slots = append(slots, func(t *Token) { set(t) })
+				return nil, nil
+			}
+			out := make(map[string]any, len(x))
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				k := k
+				r, err := walk(x[k], joinPath(path, k), func(t any) { out[k] = t })
+				if err != nil {
+					return nil, err
+				}
+				out[k] = r
+			}
+			return out, nil
+		case []any:
+			out := make([]any, len(x))
+			for i := range x {
+				i := i
+				r, err := walk(x[i], fmt.Sprintf("%s[%d]", path, i), func(t any) { out[i] = t })
+				if err != nil {
+					return nil, err
+				}
+				out[i] = r
+			}
+			return out, nil
+		case nil:
+			return nil, nil
+		default:
+			raw, err := json.Marshal(x)
+			if err != nil {
+				return nil, err
+			}
+			typ := token.TypeToken
+			reqs = append(reqs, &TokenRequest{Type: &typ, Data: raw})
+			prefixes = append(prefixes, prefixFor(path))
+			slots = append(slots, func(t *Token) { set(t.ID) })
+			return nil, nil
+		}
+	}
+	var result any
+	top, err := walk(body, "", func(t any) { result = t })
+	if err != nil {
+		return nil, err
+	}
+	if top != nil {
+		result = top
+	}
+	if len(reqs) == 0 {
+		return result, nil
+	}
+	created, err := v.createTokens(p, reqs, prefixes, "token")
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range created {
+		slots[i](t)
+	}
+	// Re-read containers that were filled after being copied into parents.
+	if top != nil {
+		return top, nil
+	}
+	return result, nil
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func prefixFor(path string) string {
+	if path == "" {
+		return ""
+	}
+	return path + "."
+}
+
+// decodeStrict decodes raw into v, describing a type mismatch by field.
+func decodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("the field %s has the wrong type", te.Field)
+		}
+		return err
+	}
+	return nil
+}
+
+// Resolver returns the token resolver of expressions for p: each token is
+// checked with perm and rendered with its read transform.
+func (v *Vault) Resolver(p *access.Principal, perm string) expr.Resolver {
+	return expr.ResolverFunc(func(_ context.Context, id string) (expr.Token, error) {
+		r, err := v.loadToken(p.TenantID, id)
+		if problem.Is(err, 404) {
+			return nil, fmt.Errorf("%w: %s", expr.ErrNotFound, id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if perm != "token:read" {
+			if _, ok := p.TokenTransform(perm, r.ref()); !ok {
+				return nil, problem.Forbidden("The API key does not have permission to use the token " + id)
+			}
+		}
+		t, err := v.readView(p, r)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := json.Marshal(t)
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&m); err != nil {
+			return nil, err
+		}
+		v.auditAsync(logEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", now()))
+		return m, nil
+	})
+}
+
+// Detokenize evaluates every expression in body (POST /detokenize).
+func (v *Vault) Detokenize(ctx context.Context, p *access.Principal, body any) (any, error) {
+	if err := requireAnyRead(p); err != nil {
+		return nil, err
+	}
+	out, err := expr.Detokenize(ctx, body, expr.Options{MaxTokens: 100}, v.Resolver(p, "token:read"))
+	return out, ExprProblem(err)
+}
+
+// ExprProblem maps expression-engine errors onto API problems.
+func ExprProblem(err error) error {
+	if err == nil {
+		return nil
+	}
+	var nf *expr.NotFoundError
+	var tm *expr.TooManyTokensError
+	var ee *expr.ExprError
+	switch {
+	case errors.As(err, &nf):
+		return problem.BadRequest(nf.Error())
+	case errors.As(err, &tm):
+		return problem.BadRequest(tm.Error())
+	case errors.As(err, &ee):
+		return problem.BadRequest(ee.Error())
+	}
+	return err
+}
+
+// purgeExpiredTokens deletes tokens whose expires_at has passed. Reads
+// already treat them as gone; this reclaims their storage.
+func (v *Vault) purgeExpiredTokens() error {
+	t := now()
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
+	limit := append(store.Prefix(expiryIndex), hex.EncodeToString(ts[:])...)
+	var expired [][2]string
+	err := v.store.Scan(store.Prefix(expiryIndex), nil, func(k, _ []byte) bool {
+		if bytes.Compare(k, limit) > 0 {
+			return false
+		}
+		parts := bytes.Split(k, []byte{0})
+		if len(parts) == 4 {
+			expired = append(expired, [2]string{string(parts[2]), string(parts[3])})
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range expired {
+		tenantID, id := e[0], e[1]
+		unlock := v.lock("token", tenantID, id)
+		var r tokenRecord
+		err := getJSON(v.store, tokenRecordKey(tenantID, id), "Token", &r)
+		if err == nil && r.expired(t) {
+			b := v.store.NewBatch()
+			unindexToken(b, &r)
+			err = v.commit(b, logEntry(nil, tenantID, "token", id, "delete", "Expired token deleted", t))
+		}
+		unlock()
+		if err != nil && !problem.Is(err, 404) {
+			return err
+		}
+	}
+	return nil
+}

@@ -42,8 +42,8 @@ type Vault struct {
 	audits              chan audit.Entry
 	auditDone           chan struct{}
 	closed              atomic.Bool
-	auth       authCache
-	locks      [64]sync.Mutex
+	auth                authCache
+	locks               [64]sync.Mutex
 
 	// Events reports notable start-up facts (generated keys) for the host
 	// to log; it never carries a secret except BootstrapKey, shown once.

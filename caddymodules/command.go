@@ -1,0 +1,233 @@
+package caddymodules
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/caddyserver/caddy/v2"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/strongroom/strongroom/vault"
+	"github.com/strongroom/strongroom/vault/crypto"
+)
+
+func init() {
+	caddy.RegisterModule(AdminAPI{})
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "vault",
+		Usage: "tenant create|list, key create",
+		Short: "Manages Strongroom tenants and management keys",
+		Long: `
+Operator commands for a Strongroom vault. They work on a stopped server's
+data directory directly, and on a running server through its admin API
+(the data directory is locked while the server runs).
+
+  vault tenant create --name <name> [--type production|test]
+  vault tenant list
+  vault key create --tenant <tenant id>
+
+Common flags: --data-dir (default ./data, as in the default Caddyfile),
+--master-key-file (default <data-dir>/master.key; STRONGROOM_MASTER_KEY
+wins), --address (admin API of a running server, default localhost:2019).
+Each new management key is printed once.`,
+		CobraFunc: vaultCommand,
+	})
+}
+
+type cliFlags struct {
+	dataDir, masterKeyFile, address string
+}
+
+func vaultCommand(cmd *cobra.Command) {
+	var f cliFlags
+	cmd.PersistentFlags().StringVar(&f.dataDir, "data-dir", "./data", "vault data directory")
+	cmd.PersistentFlags().StringVar(&f.masterKeyFile, "master-key-file", "", "master key file (default <data-dir>/master.key)")
+	cmd.PersistentFlags().StringVar(&f.address, "address", "localhost:2019", "admin API address of a running server")
+
+	tenant := &cobra.Command{Use: "tenant", Short: "Manages tenants"}
+	var name, typ string
+	create := &cobra.Command{Use: "create", Short: "Creates a tenant with a management application and prints its key",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out tenantCreated
+			err := f.run(
+				func(v *vault.Vault) error {
+					t, app, err := v.CreateTenant(name, typ)
+					if err == nil {
+						out = tenantCreated{TenantID: t.ID, ManagementKey: app.Key}
+					}
+					return err
+				},
+				func() error { return f.admin(http.MethodPost, "/vault/tenants", map[string]string{"name": name, "type": typ}, &out) })
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "tenant:         %s\nmanagement key: %s  (shown once)\n", out.TenantID, out.ManagementKey)
+			return nil
+		}}
+	create.Flags().StringVar(&name, "name", "", "tenant name (required)")
+	create.Flags().StringVar(&typ, "type", vault.TenantProduction, "tenant type: production or test")
+	list := &cobra.Command{Use: "list", Short: "Lists tenants",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out []vault.Tenant
+			err := f.run(
+				func(v *vault.Vault) (err error) { out, err = v.Tenants(); return err },
+				func() error { return f.admin(http.MethodGet, "/vault/tenants", nil, &out) })
+			if err != nil {
+				return err
+			}
+			for _, t := range out {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\n", t.ID, t.Type, t.Name)
+			}
+			return nil
+		}}
+	tenant.AddCommand(create, list)
+
+	key := &cobra.Command{Use: "key", Short: "Manages management keys"}
+	var tenantID string
+	keyCreate := &cobra.Command{Use: "create", Short: "Creates a management application in a tenant and prints its key",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out tenantCreated
+			err := f.run(
+				func(v *vault.Vault) (err error) { out.ManagementKey, err = v.AddManagementKey(tenantID, ""); return err },
+				func() error { return f.admin(http.MethodPost, "/vault/tenants/"+tenantID+"/keys", nil, &out) })
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "management key: %s  (shown once)\n", out.ManagementKey)
+			return nil
+		}}
+	keyCreate.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
+	key.AddCommand(keyCreate)
+	cmd.AddCommand(tenant, key)
+}
+
+type tenantCreated struct {
+	TenantID      string `json:"tenant_id,omitempty"`
+	ManagementKey string `json:"management_key"`
+}
+
+// run opens the data directory and calls offline; when a running server
+// holds it, it calls online, which goes through the admin API.
+func (f cliFlags) run(offline func(*vault.Vault) error, online func() error) error {
+	opts := vault.Options{DataDir: f.dataDir, MasterKeyFile: f.masterKeyFile}
+	if s := os.Getenv(EnvMasterKey); s != "" {
+		k, err := crypto.ParseMasterKey(s)
+		if err != nil {
+			return err
+		}
+		opts.MasterKey = k
+	}
+	if _, err := os.Stat(f.dataDir); err != nil {
+		return fmt.Errorf("data directory %s: %w", f.dataDir, err)
+	}
+	v, err := vault.Open(opts)
+	if err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) || strings.Contains(err.Error(), "lock") {
+			return online()
+		}
+		return err
+	}
+	defer v.Close()
+	return offline(v)
+}
+
+func (f cliFlags) admin(method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, "http://"+f.address+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("the data directory is in use and the admin API at %s did not answer: %w", f.address, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("admin API: %s: %s", resp.Status, bytes.TrimSpace(data))
+	}
+	return json.Unmarshal(data, out)
+}
+
+// AdminAPI is `admin.api.vault`: the operator endpoints the `vault`
+// command uses against a running server (the admin API is local-only by
+// default).
+type AdminAPI struct{}
+
+// CaddyModule returns the Caddy module information.
+func (AdminAPI) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "admin.api.vault", New: func() caddy.Module { return new(AdminAPI) }}
+}
+
+// Routes returns the admin routes.
+func (AdminAPI) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{{Pattern: "/vault/", Handler: caddy.AdminHandlerFunc(serveAdmin)}}
+}
+
+func serveAdmin(w http.ResponseWriter, r *http.Request) error {
+	v, err := runningVault()
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
+	}
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/vault/"), "/"), "/")
+	var out any
+	switch {
+	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "tenants":
+		out, err = v.Tenants()
+	case r.Method == http.MethodPost && len(parts) == 1 && parts[0] == "tenants":
+		var req struct{ Name, Type string }
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
+		}
+		if req.Type == "" {
+			req.Type = vault.TenantProduction
+		}
+		t, app, cerr := v.CreateTenant(req.Name, req.Type)
+		if cerr == nil {
+			out = tenantCreated{TenantID: t.ID, ManagementKey: app.Key}
+		}
+		err = cerr
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "tenants" && parts[2] == "keys":
+		k, kerr := v.AddManagementKey(parts[1], "")
+		out, err = tenantCreated{TenantID: parts[1], ManagementKey: k}, kerr
+	default:
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("unknown vault admin route")}
+	}
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(out)
+}
+
+// runningVault returns the vault of the active config.
+func runningVault() (*vault.Vault, error) {
+	ctx := caddy.ActiveContext()
+	if ctx.Context == nil {
+		return nil, errors.New("no active configuration")
+	}
+	m, err := ctx.App("vault")
+	if err != nil {
+		return nil, err
+	}
+	a, ok := m.(*App)
+	if !ok || a.vault == nil {
+		return nil, errors.New("the vault app is not running")
+	}
+	return a.vault, nil
+}
+
+var _ caddy.AdminRouter = AdminAPI{}

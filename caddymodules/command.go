@@ -65,7 +65,9 @@ func vaultCommand(cmd *cobra.Command) {
 					}
 					return err
 				},
-				func() error { return f.admin(http.MethodPost, "/vault/tenants", map[string]string{"name": name, "type": typ}, &out) })
+				func() error {
+					return f.admin(http.MethodPost, "/vault/tenants", map[string]string{"name": name, "type": typ}, &out)
+				})
 			if err != nil {
 				return err
 			}
@@ -96,7 +98,10 @@ func vaultCommand(cmd *cobra.Command) {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out tenantCreated
 			err := f.run(
-				func(v *vault.Vault) (err error) { out.ManagementKey, err = v.AddManagementKey(tenantID, ""); return err },
+				func(v *vault.Vault) (err error) {
+					out.ManagementKey, err = v.AddManagementKey(tenantID, "")
+					return err
+				},
 				func() error { return f.admin(http.MethodPost, "/vault/tenants/"+tenantID+"/keys", nil, &out) })
 			if err != nil {
 				return err

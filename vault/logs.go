@@ -41,6 +41,9 @@ func (v *Vault) LogEntityTypes(p *access.Principal) ([]EntityType, error) {
 // UsageReport is the tenant usage report (seed 001).
 type UsageReport struct {
 	TokenReport TokenReport `json:"token_report"`
+	// TotalTokens is the current API generation's (node-sdk) view of the
+	// same count.
+	TotalTokens int64 `json:"total_tokens"`
 }
 
 // TokenReport counts the tenant's tokens by type.

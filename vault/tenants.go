@@ -138,6 +138,7 @@ func (v *Vault) deleteTenant(id string) error {
 	v.auth.invalidate()
 	v.tenantKeys.Delete(id)
 	v.tenantSettingsCache.Delete(id)
+	v.tenantSecretsCache.Delete(id)
 	return nil
 }
 

@@ -132,15 +132,20 @@ type tenantSecrets struct {
 }
 
 func (v *Vault) secrets(tenantID string) (tenantSecrets, error) {
+	if s, ok := v.tenantSecretsCache.Load(tenantID); ok {
+		return s.(tenantSecrets), nil
+	}
 	k, err := v.tenantKey(tenantID)
 	if err != nil {
 		return tenantSecrets{}, err
 	}
-	return tenantSecrets{
+	s := tenantSecrets{
 		data:        k,
 		fingerprint: crypto.DeriveKey(k, "fingerprint"),
 		search:      crypto.DeriveKey(k, "search-index"),
-	}, nil
+	}
+	v.tenantSecretsCache.Store(tenantID, s)
+	return s, nil
 }
 
 func indexMAC(key []byte, value string) string {
@@ -186,6 +191,7 @@ type tokenPlan struct {
 	indexVals []string
 	dedupe    bool
 	mask      any
+	clientID  bool // the id came from the request, so it may collide
 }
 
 // tenantSettings returns the caller's tenant settings (cached).
@@ -340,8 +346,9 @@ func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string,
 	plan.indexVals = vals
 
 	// Id: generated, literal, or an alias expression over the data.
+	plan.clientID = req.ID != nil && *req.ID != ""
 	switch {
-	case req.ID == nil || *req.ID == "":
+	case !plan.clientID:
 		rec.ID = uuid.NewString()
 	case token.IsAliasExpression(*req.ID):
 		s, err := expr.EvalString(*req.ID, map[string]any{"data": normalized})
@@ -511,10 +518,12 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 				continue
 			}
 		}
-		if _, err := v.store.Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
-			return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, err
+		if plan.clientID {
+			if _, err := v.store.Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
+				return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
 		}
 		if err := v.writeToken(b, plan); err != nil {
 			return nil, err

@@ -32,6 +32,7 @@ func (v *Vault) usage(tenantID string) (*UsageReport, error) {
 		}
 		m := rep.TokenReport.MetricsByType[h.Type]
 		m.Count++
+		rep.TotalTokens++
 		if h.CreatedAt != nil && (m.LastCreatedAt == nil || h.CreatedAt.After(m.LastCreatedAt.Time)) {
 			m.LastCreatedAt = h.CreatedAt
 		}

@@ -39,6 +39,7 @@ type Vault struct {
 
 	tenantKeys          sync.Map // tenant id → unwrapped tenant key
 	tenantSettingsCache sync.Map // tenant id → settings
+	tenantSecretsCache  sync.Map // tenant id → tenantSecrets
 	audits              chan audit.Entry
 	auditDone           chan struct{}
 	closed              atomic.Bool

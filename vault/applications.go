@@ -187,10 +187,13 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// nonNilRules returns the rules ordered by priority (stable, so rules of
+// equal priority keep the order they were given in).
 func nonNilRules(r []access.Rule) []access.Rule {
 	if r == nil {
 		return []access.Rule{}
 	}
+	slices.SortStableFunc(r, func(a, b access.Rule) int { return a.Priority - b.Priority })
 	return r
 }
 

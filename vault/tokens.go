@@ -511,6 +511,12 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 				return nil, err
 			}
 			if existing != nil {
+				if v.settings(p.TenantID)["token_deduplication_behavior"] == "update_existing" {
+					if err := v.overwriteDuplicate(b, p, existing, plan, ts); err != nil {
+						return nil, err
+					}
+					entries = append(entries, logEntry(p, p.TenantID, entity, existing.ID, "update", "Token updated by deduplication", ts))
+				}
 				out[i], err = v.dedupedView(p, existing)
 				if err != nil {
 					return nil, err
@@ -684,4 +690,22 @@ func (v *Vault) lockAll(kind, tenantID string, ids []string) func() {
 			v.locks[i].Unlock()
 		}
 	}
+}
+
+// overwriteDuplicate replaces the data and metadata of the existing token
+// with the new request's (tenant setting update_existing), keeping its
+// identity; it needs token:update on the existing token.
+func (v *Vault) overwriteDuplicate(b store.Batch, p *access.Principal, existing *tokenRecord, plan *tokenPlan, ts time.Time) error {
+	if _, ok := p.TokenTransform("token:update", existing.ref()); !ok {
+		return problem.Forbidden("The API key does not have permission to update the existing token in " + existing.container())
+	}
+	n := plan.rec
+	n.ID, n.Order, n.Audited, n.Containers = existing.ID, existing.Order, existing.Audited, existing.Containers
+	n.modified(p, ts)
+	removeIndexes(b, existing)
+	if err := v.writeToken(b, plan); err != nil {
+		return err
+	}
+	*existing = *n
+	return nil
 }

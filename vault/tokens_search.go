@@ -134,8 +134,13 @@ func (v *Vault) SearchTokensV2(p *access.Principal, req SearchRequest) (CursorPa
 		return CursorPage[Token]{}, err
 	}
 	if req.Query != "" {
-		if _, _, ok := q.Simple(); !ok {
+		term, _, ok := q.Simple()
+		if !ok {
 			return CursorPage[Token]{}, problem.Invalid("query", "Only one search term is supported, optionally ANDed with a container term.")
+		}
+		_, isMetadata := term.MetadataKey()
+		if f := term.Field; f != "" && f != search.FieldType && f != search.FieldData && f != search.FieldFingerprint && !isMetadata {
+			return CursorPage[Token]{}, problem.Invalid("query", "The field '"+f+"' cannot be searched; use container, type, fingerprint, metadata.<key> or data.")
 		}
 	}
 	return v.ListTokensV2(p, *f, req.Start, size)

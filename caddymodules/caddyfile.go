@@ -15,7 +15,7 @@ func init() {
 	httpcaddyfile.RegisterHandlerDirective("vault_auth", parseHandler[Auth])
 	httpcaddyfile.RegisterHandlerDirective("vault_api", parseHandler[API])
 	httpcaddyfile.RegisterDirectiveOrder("vault_auth", httpcaddyfile.After, "basic_auth")
-	httpcaddyfile.RegisterDirectiveOrder("vault_api", httpcaddyfile.Before, "respond")
+	httpcaddyfile.RegisterDirectiveOrder("vault_api", httpcaddyfile.Before, "file_server")
 }
 
 // parseGlobalVault parses the global option:

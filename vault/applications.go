@@ -257,7 +257,7 @@ func (v *Vault) ListApplications(p *access.Principal, f ApplicationFilter, pg Pa
 	if err == nil {
 		err = derr
 	}
-	return pageOf(all, pg), err
+	return PageOf(all, pg), err
 }
 
 // UpdateApplication replaces name, permissions and rules (PUT).

@@ -119,8 +119,8 @@ func paginate[T any](items []T, total int, p Page) Paginated[T] {
 	return Paginated[T]{Pagination: Pagination{TotalItems: total, PageNumber: p.Number, PageSize: p.Size, TotalPages: pages}, Data: items}
 }
 
-// pageOf slices all (already filtered and ordered) into page p.
-func pageOf[T any](all []T, p Page) Paginated[T] {
+// PageOf slices all (already filtered and ordered) into page p.
+func PageOf[T any](all []T, p Page) Paginated[T] {
 	off := p.Offset()
 	var items []T
 	if off < len(all) {

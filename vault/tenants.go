@@ -13,7 +13,7 @@ import (
 // Tenant is an isolated set of applications and tokens.
 type Tenant struct {
 	ID       string            `json:"id"`
-	OwnerID  string            `json:"owner_id,omitempty"`
+	OwnerID  string            `json:"owner_id"`
 	Name     string            `json:"name"`
 	Type     string            `json:"type"`
 	Settings map[string]string `json:"settings,omitempty"`
@@ -175,6 +175,9 @@ func (v *Vault) createTenant(name, typ, secret string) (*Tenant, *Application, e
 	t.created(nil, ts)
 	app := &Application{ID: newID(), TenantID: t.ID, Name: "Management", Type: access.TypeManagement,
 		Permissions: access.ManagementPermissions(), Rules: []access.Rule{}}
+	// A self-hosted tenant has no portal user: its owner is the management
+	// application created with it.
+	t.OwnerID = app.ID
 	app.created(nil, ts)
 	b := v.store.NewBatch()
 	setJSON(b, tenantKey(t.ID), t)

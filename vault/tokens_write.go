@@ -276,7 +276,7 @@ func (v *Vault) ListChildTokens(p *access.Principal, parentID string, f TokenFil
 		}
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Order > recs[j].Order })
-	pageRecs := pageOf(recs, pg)
+	pageRecs := PageOf(recs, pg)
 	items, err := v.views(p, pageRecs.Data)
 	return paginate(items, len(recs), pg), err
 }

@@ -203,7 +203,15 @@ func (a *API) routes() {
 		return created(v.CreateApplicationKey(p, r.PathValue("id")))
 	})
 	a.handle("GET /applications/{id}/keys", func(r *http.Request, p *access.Principal) (int, any, error) {
-		return ok(v.ListApplicationKeys(p, r.PathValue("id")))
+		keys, err := v.ListApplicationKeys(p, r.PathValue("id"))
+		if err != nil || currentSDK(r) {
+			return ok(keys, err)
+		}
+		pg, err := page(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return ok(vault.PageOf(keys, pg), nil)
 	})
 	a.handle("GET /applications/{id}/keys/{keyId}", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.GetApplicationKey(p, r.PathValue("id"), r.PathValue("keyId")))
@@ -273,4 +281,12 @@ func parseDate(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, problem.BadRequest("invalid date")
+}
+
+// currentSDK reports whether the request comes from the current-generation
+// SDK (@basis-theory/node-sdk, Fern-generated). Seed 002 documents the key
+// list as a paginated object while that SDK only parses a bare array, so
+// the key list answers each client in the shape it reads.
+func currentSDK(r *http.Request) bool {
+	return r.Header.Get("X-Fern-Language") != ""
 }

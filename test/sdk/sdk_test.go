@@ -1,0 +1,150 @@
+//go:build unix
+
+// Package sdk runs the Node conformance suite in this directory (the official
+// Basis Theory SDKs, basis-theory-js 1.22.2 and @basis-theory/node-sdk 5.7.0,
+// driven with `node --test`) against a real Strongroom server.
+package sdk
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/strongroom/strongroom/test/harness"
+)
+
+const (
+	nodeTimeout = 10 * time.Minute
+	npmTimeout  = 5 * time.Minute
+)
+
+func TestSDKConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SDK conformance suite needs node and npm; skipped with -short")
+	}
+	dir, err := os.Getwd() // go test runs in the package directory: test/sdk
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is required for the SDK conformance suite (or run with -short): %v", err)
+	}
+
+	ensureNodeModules(t, dir)
+
+	files, err := filepath.Glob(filepath.Join(dir, "*.test.mjs"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no *.test.mjs files in %s (%v)", dir, err)
+	}
+	sort.Strings(files)
+	for i, f := range files {
+		files[i] = filepath.Base(f)
+	}
+
+	srv := harness.Start(t, harness.Options{})
+
+	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
+	defer cancel()
+	args := append([]string{"--test", "--test-reporter=spec"}, files...)
+	cmd := exec.CommandContext(ctx, node, args...)
+	cmd.Dir = dir
+	cmd.Env = append(filteredEnv(),
+		"STRONGROOM_BASE_URL="+srv.BaseURL,
+		"STRONGROOM_MANAGEMENT_KEY="+srv.ManagementKey,
+		"NO_COLOR=1",
+	)
+	err = runStreaming(t, cmd)
+	if ctx.Err() == context.DeadlineExceeded {
+		t.Fatalf("node --test did not finish within %s", nodeTimeout)
+	}
+	if err != nil {
+		t.Fatalf("node --test failed: %v", err)
+	}
+}
+
+// ensureNodeModules runs `npm ci` when node_modules is missing or older than
+// package-lock.json.
+func ensureNodeModules(t *testing.T, dir string) {
+	t.Helper()
+	lock, err := os.Stat(filepath.Join(dir, "package-lock.json"))
+	if err != nil {
+		t.Fatalf("package-lock.json: %v", err)
+	}
+	// npm writes node_modules/.package-lock.json on every install.
+	installed, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json"))
+	if err == nil && !installed.ModTime().Before(lock.ModTime()) {
+		return
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		t.Fatalf("npm is required to install the SDKs (or run with -short): %v", err)
+	}
+	t.Logf("installing the SDKs: npm ci --no-audit --no-fund (in %s)", dir)
+	ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	cmd.Env = filteredEnv()
+	if err := runStreaming(t, cmd); err != nil {
+		t.Fatalf("npm ci failed: %v", err)
+	}
+}
+
+// filteredEnv is the environment minus variables that would change what the
+// suite talks to (node-sdk reads BT-API-KEY when no key is given).
+func filteredEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "STRONGROOM_") || strings.HasPrefix(kv, "BT-API-KEY=") || strings.HasPrefix(kv, "NODE_OPTIONS=") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// runStreaming runs cmd in its own process group (so a timeout kills node's
+// per-file child processes too), copying its output line by line to the
+// test log as it arrives.
+func runStreaming(t *testing.T, cmd *exec.Cmd) error {
+	t.Helper()
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			t.Log(sc.Text())
+		}
+		io.Copy(io.Discard, pr) // drain after an over-long line
+	}()
+	err := cmd.Start()
+	if err == nil {
+		err = cmd.Wait()
+	}
+	pw.Close()
+	wg.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee
+	}
+	return err
+}

@@ -37,6 +37,22 @@ func (r LoadResult) String() string {
 // (or until ctx ends) and reports throughput and latency. Each client reads
 // every response body to the end so its connection is reused.
 func Load(ctx context.Context, url string, headers map[string]string, concurrency int, d time.Duration) LoadResult {
+	return LoadRequests(ctx, url, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		return req, nil
+	}, concurrency, d)
+}
+
+// LoadRequests is Load for any request: newReq builds each request (a POST
+// with a fresh body, say); label names the target in the result.
+func LoadRequests(ctx context.Context, label string, newReq func(context.Context) (*http.Request, error), concurrency int, d time.Duration) LoadResult {
+	url := label
 	if concurrency < 1 {
 		concurrency = 1
 	}
@@ -70,14 +86,11 @@ func Load(ctx context.Context, url string, headers map[string]string, concurrenc
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodGet, url, nil)
+				req, err := newReq(context.WithoutCancel(ctx))
 				if err != nil {
 					w.errors++
 					w.firstErr = err.Error()
 					return
-				}
-				for k, v := range headers {
-					req.Header.Set(k, v)
 				}
 				t0 := time.Now()
 				resp, err := client.Do(req)

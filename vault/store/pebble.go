@@ -89,6 +89,15 @@ type pebbleBatch struct {
 }
 
 func (b *pebbleBatch) Set(key, value []byte) { _ = b.b.Set(key, value, nil) }
+
+// Close releases the batch. It is idempotent: Pebble pools batches, so a
+// second Close would hand one batch to two writers.
+func (b *pebbleBatch) Close() {
+	if b.b != nil {
+		_ = b.b.Close()
+		b.b = nil
+	}
+}
 func (b *pebbleBatch) Delete(key []byte)     { _ = b.b.Delete(key, nil) }
 func (b *pebbleBatch) DeletePrefix(prefix []byte) {
 	_ = b.b.DeleteRange(prefix, PrefixEnd(prefix), nil)
@@ -97,7 +106,6 @@ func (b *pebbleBatch) Empty() bool { return b.b.Empty() }
 func (b *pebbleBatch) Commit() error {
 	return b.b.Commit(pebble.Sync)
 }
-func (b *pebbleBatch) Close() { _ = b.b.Close() }
 
 // quietLogger keeps Pebble's informational chatter out of Caddy's logs while
 // still surfacing errors on stderr.
@@ -107,8 +115,12 @@ func (quietLogger) Infof(string, ...any) {}
 func (quietLogger) Errorf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
 }
+// Fatalf ends the process, as Pebble requires: after a fatal storage error
+// (a failed WAL write or sync) the store's state can no longer be trusted,
+// and acknowledged writes are already on disk for the restart.
 func (quietLogger) Fatalf(format string, args ...any) {
-	panic(fmt.Sprintf("pebble: "+format, args...))
+	fmt.Fprintf(os.Stderr, "pebble: fatal: "+format+"\n", args...)
+	os.Exit(70)
 }
 
 var (

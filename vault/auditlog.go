@@ -32,6 +32,7 @@ func (v *Vault) runAuditWriter(done chan<- struct{}) {
 		for n := len(v.audits); n > 0; n-- {
 			audit.Append(b, <-v.audits)
 		}
-		_ = v.commit(b)
+		_ = b.CommitBuffered()
+		b.Close()
 	}
 }

@@ -8,6 +8,10 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
+// cacheSize is the block cache: enough to keep the hot token records and
+// their indexes in memory.
+const cacheSize = 256 << 20
+
 // Pebble is the embedded Store.
 type Pebble struct {
 	db *pebble.DB
@@ -15,7 +19,15 @@ type Pebble struct {
 
 // OpenPebble opens (creating if needed) a Pebble database in dir.
 func OpenPebble(dir string) (*Pebble, error) {
-	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	cache := pebble.NewCache(cacheSize)
+	defer cache.Unref()
+	db, err := pebble.Open(dir, &pebble.Options{
+		Logger: quietLogger{},
+		Cache:  cache,
+		// Larger memtables mean fewer, larger flushes under bursts of
+		// token writes (the same size CockroachDB uses).
+		MemTableSize: 64 << 20,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
@@ -103,9 +115,8 @@ func (b *pebbleBatch) DeletePrefix(prefix []byte) {
 	_ = b.b.DeleteRange(prefix, PrefixEnd(prefix), nil)
 }
 func (b *pebbleBatch) Empty() bool { return b.b.Empty() }
-func (b *pebbleBatch) Commit() error {
-	return b.b.Commit(pebble.Sync)
-}
+func (b *pebbleBatch) Commit() error         { return b.b.Commit(pebble.Sync) }
+func (b *pebbleBatch) CommitBuffered() error { return b.b.Commit(pebble.NoSync) }
 
 // quietLogger keeps Pebble's informational chatter out of Caddy's logs while
 // still surfacing errors on stderr.

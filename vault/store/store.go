@@ -35,6 +35,11 @@ type Batch interface {
 	// DeletePrefix removes every key starting with prefix.
 	DeletePrefix(prefix []byte)
 	Commit() error
+	// CommitBuffered writes the batch to the log without waiting for the
+	// disk to sync it: it survives a process crash (the OS holds it) but not
+	// a power loss. Only for records no client waits on, such as the audit
+	// entries of reads; the next synced commit makes it durable too.
+	CommitBuffered() error
 	// Empty reports whether the batch holds no operation.
 	Empty() bool
 	Close()

@@ -110,11 +110,11 @@ func (b *pebbleBatch) Close() {
 		b.b = nil
 	}
 }
-func (b *pebbleBatch) Delete(key []byte)     { _ = b.b.Delete(key, nil) }
+func (b *pebbleBatch) Delete(key []byte) { _ = b.b.Delete(key, nil) }
 func (b *pebbleBatch) DeletePrefix(prefix []byte) {
 	_ = b.b.DeleteRange(prefix, PrefixEnd(prefix), nil)
 }
-func (b *pebbleBatch) Empty() bool { return b.b.Empty() }
+func (b *pebbleBatch) Empty() bool           { return b.b.Empty() }
 func (b *pebbleBatch) Commit() error         { return b.b.Commit(pebble.Sync) }
 func (b *pebbleBatch) CommitBuffered() error { return b.b.Commit(pebble.NoSync) }
 
@@ -126,6 +126,7 @@ func (quietLogger) Infof(string, ...any) {}
 func (quietLogger) Errorf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
 }
+
 // Fatalf ends the process, as Pebble requires: after a fatal storage error
 // (a failed WAL write or sync) the store's state can no longer be trusted,
 // and acknowledged writes are already on disk for the restart.

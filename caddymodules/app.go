@@ -15,6 +15,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/egress"
 )
 
 func init() {
@@ -42,6 +43,13 @@ type App struct {
 	ManagementKey string `json:"management_key,omitempty"`
 	// MaxBodySize bounds API request bodies, in bytes. Default 2 MiB.
 	MaxBodySize int64 `json:"max_body_size,omitempty"`
+	// AllowInsecureDestinations relaxes the outbound policy of the proxy
+	// (http, IP literals, loopback and private addresses, any port). For
+	// local development and tests only; logged loudly when on.
+	AllowInsecureDestinations bool `json:"allow_insecure_destinations,omitempty"`
+	// ProxyTimeout bounds a proxied exchange with its destination (408
+	// after it). Default 25s.
+	ProxyTimeout caddy.Duration `json:"proxy_timeout,omitempty"`
 
 	vault  *vault.Vault
 	key    string
@@ -100,7 +108,19 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if !loaded {
 		a.logger.Info("vault opened", zap.String("data_dir", dir))
 	}
+	if a.AllowInsecureDestinations {
+		a.logger.Warn("INSECURE: outbound destinations are not restricted (http, loopback and private addresses allowed); never use this in production")
+	}
+	a.vault.CheckDestination = func(raw string) error {
+		_, err := a.Egress().CheckURL(raw)
+		return err
+	}
 	return nil
+}
+
+// Egress is the outbound policy of the proxy (and reactor fetch).
+func (a *App) Egress() egress.Policy {
+	return egress.Policy{AllowInsecure: a.AllowInsecureDestinations, Timeout: time.Duration(a.ProxyTimeout)}
 }
 
 // announce logs what an operator must know about a fresh start. The

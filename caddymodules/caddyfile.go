@@ -25,6 +25,8 @@ func init() {
 //		master_key_file <path>
 //		management_key  <key>
 //		max_body_size   <bytes>
+//		allow_insecure_destinations [true|false]
+//		proxy_timeout   <duration>
 //	}
 func parseGlobalVault(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -64,6 +66,28 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("max_body_size must be a positive number of bytes: %q", s)
 			}
 			a.MaxBodySize = n
+		case "allow_insecure_destinations":
+			a.AllowInsecureDestinations = true
+			if d.NextArg() {
+				v, err := strconv.ParseBool(d.Val())
+				if err != nil {
+					return d.Errf("allow_insecure_destinations takes true or false: %q", d.Val())
+				}
+				a.AllowInsecureDestinations = v
+			}
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "proxy_timeout":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(s)
+			if err != nil || dur <= 0 {
+				return d.Errf("proxy_timeout must be a positive duration: %q", s)
+			}
+			a.ProxyTimeout = caddy.Duration(dur)
 		default:
 			return d.Errf("unknown subdirective %q", d.Val())
 		}
@@ -90,4 +114,3 @@ func parseHandler[T any, PT interface {
 }
 
 var _ caddyfile.Unmarshaler = (*App)(nil)
-var _ = caddy.Module(nil)

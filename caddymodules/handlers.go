@@ -7,6 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/strongroom/strongroom/vault/httpapi"
+	"github.com/strongroom/strongroom/vault/proxy"
 )
 
 func init() {
@@ -59,7 +60,7 @@ func (h *API) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	h.api = httpapi.New(app.Vault(), app.MaxBodySize, ctx.Logger())
+	h.api = newAPI(app, ctx)
 	return nil
 }
 
@@ -74,3 +75,11 @@ var (
 	_ caddy.Provisioner           = (*Auth)(nil)
 	_ caddy.Provisioner           = (*API)(nil)
 )
+
+// newAPI builds the REST API, with `/proxy`, over the vault app.
+func newAPI(app *App, ctx caddy.Context) *httpapi.API {
+	api := httpapi.New(app.Vault(), app.MaxBodySize, ctx.Logger())
+	policy := app.Egress()
+	api.EnableProxy(httpapi.ProxyConfig{Forwarder: proxy.NewForwarder(policy), CheckURL: policy.CheckURL})
+	return api
+}

@@ -126,8 +126,10 @@ func (v *Vault) atomic(p *access.Principal, k AtomicKind, id string) (*tokenReco
 	return r, nil
 }
 
-// atomicView renders r masked, or in plaintext when decrypt is set (which
-// needs a reveal transform).
+// atomicView renders r for p. Seed 001 documents a bank in plaintext with
+// read:high and masked below, and a card always masked (plaintext only
+// through the decrypt endpoint, which needs the reveal level). A read
+// never shows a cvc.
 func (v *Vault) atomicView(p *access.Principal, k AtomicKind, r *tokenRecord, decrypt bool) (*Atomic, error) {
 	tr, err := readTransform(p, r, "token:read")
 	if err != nil {
@@ -135,6 +137,12 @@ func (v *Vault) atomicView(p *access.Principal, k AtomicKind, r *tokenRecord, de
 	}
 	if decrypt && tr != access.Reveal {
 		return nil, problem.Forbidden("Decrypting requires permission to read " + string(k) + " data in plaintext.")
+	}
+	if tr == access.Redact {
+		return k.view(r, nil), nil
+	}
+	if k == AtomicCard && !decrypt {
+		tr = access.Mask
 	}
 	plain, err := v.decrypt(r)
 	if err != nil {
@@ -144,7 +152,10 @@ func (v *Vault) atomicView(p *access.Principal, k AtomicKind, r *tokenRecord, de
 	if err != nil {
 		return nil, err
 	}
-	if decrypt {
+	if tr == access.Reveal {
+		if m, ok := data.(map[string]any); ok && !decrypt {
+			delete(m, "cvc")
+		}
 		return k.view(r, data), nil
 	}
 	m, err := recordMask(r, data)

@@ -276,8 +276,8 @@ func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string,
 	if err != nil {
 		return nil, err
 	}
-	if _, isCard := normalized.(map[string]any); !isCard && typeName == token.TypeToken {
-		plain = req.Data // kept byte-for-byte as sent
+	if typeName == token.TypeToken {
+		plain = req.Data // free-form data is kept byte for byte as sent
 	}
 	vars := map[string]any{"data": normalized, "metadata": metadataMap(metadata)}
 	rec := &tokenRecord{TenantID: p.TenantID, Type: typeName, Privacy: privacy, Containers: containers,
@@ -579,14 +579,31 @@ func (v *Vault) dedupedView(p *access.Principal, r *tokenRecord) (*Token, error)
 // transform for the token's container, and a v1 restriction policy of
 // redact turns a mask into a redaction.
 func readTransform(p *access.Principal, r *tokenRecord, perm string) (string, error) {
-	tr, ok := p.TokenTransform(perm, r.ref())
+	tr, ok, legacy := p.Decide(perm, r.ref())
 	if !ok {
 		return "", problem.Forbidden("The API key does not have permission to read tokens in " + r.container())
 	}
-	if tr == access.Mask && r.Privacy.RestrictionPolicy == token.PolicyRedact {
-		tr = access.Redact
+	return restrict(r, tr, legacy), nil
+}
+
+// useTransform is readTransform for detokenizing inside an invocation
+// (`proxy:invoke`, `reactor:invoke`).
+func useTransform(p *access.Principal, r *tokenRecord, invocation string) (string, error) {
+	tr, ok, legacy := p.UseTransform(invocation, r.ref())
+	if !ok {
+		return "", problem.Forbidden("The API key does not have permission to use tokens in " + r.container())
 	}
-	return tr, nil
+	return restrict(r, tr, legacy), nil
+}
+
+// restrict applies the token's v1 restriction policy to a decision made by
+// v1 permissions: there, a redact policy overrides a mask. Access rules of
+// the current model apply their transform as written.
+func restrict(r *tokenRecord, tr string, legacy bool) string {
+	if legacy && tr == access.Mask && r.Privacy.RestrictionPolicy == token.PolicyRedact {
+		return access.Redact
+	}
+	return tr
 }
 
 var jsonNull = json.RawMessage("null")
@@ -597,6 +614,11 @@ func (v *Vault) readView(p *access.Principal, r *tokenRecord) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
+	return v.view(r, tr)
+}
+
+// view renders a token with its data revealed, masked or redacted.
+func (v *Vault) view(r *tokenRecord, tr string) (*Token, error) {
 	t := baseView(r)
 	data := &jsonNull
 	if tr == access.Redact {

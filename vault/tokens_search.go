@@ -135,6 +135,14 @@ func (v *Vault) SearchTokensV2(p *access.Principal, req SearchRequest) (CursorPa
 	}
 	if req.Query != "" {
 		term, _, ok := q.Simple()
+		if key, isMetadata := term.MetadataKey(); ok && isMetadata {
+			// v2 metadata matching is case-sensitive (v1 ignores case).
+			match := f.Match
+			f.Match = func(r *tokenRecord) bool {
+				v, _ := metadataMap(r.Metadata)[key].(string)
+				return match(r) && v == term.Value
+			}
+		}
 		if !ok {
 			return CursorPage[Token]{}, problem.Invalid("query", "Only one search term is supported, optionally ANDed with a container term.")
 		}

@@ -14,7 +14,9 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/proxy"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/token"
 )
@@ -281,7 +283,8 @@ func (v *Vault) ListChildTokens(p *access.Principal, parentID string, f TokenFil
 	return paginate(items, len(recs), pg), err
 }
 
-// Tokenize walks any JSON value: each primitive becomes a `token` token and
+// Tokenize walks any JSON value (objects as *jsonorder.Object to keep
+// their member order, or map[string]any): each primitive becomes a `token` token and
 // is replaced by its id; each object with `type` and `data` is a token
 // request replaced by the created token; other objects and arrays keep
 // their shape. Every token is written in one batch, or none.
@@ -292,6 +295,32 @@ func (v *Vault) Tokenize(p *access.Principal, body any) (any, error) {
 	var walk func(val any, path string, set func(any)) (any, error)
 	walk = func(val any, path string, set func(any)) (any, error) {
 		switch x := val.(type) {
+		case *jsonorder.Object:
+			_, hasType := x.Get("type")
+			_, hasData := x.Get("data")
+			if hasType && hasData {
+				raw, err := jsonorder.Marshal(x)
+				if err != nil {
+					return nil, err
+				}
+				var req TokenRequest
+				if err := decodeStrict(raw, &req); err != nil {
+					return nil, problem.Invalid(path, err.Error())
+				}
+				reqs, prefixes = append(reqs, &req), append(prefixes, prefixFor(path))
+				slots = append(slots, func(t *Token) { set(t) })
+				return nil, nil
+			}
+			out := &jsonorder.Object{Keys: x.Keys, Values: make(map[string]any, len(x.Keys))}
+			for _, k := range x.Keys {
+				k := k
+				r, err := walk(x.Values[k], joinPath(path, k), func(t any) { out.Values[k] = t })
+				if err != nil {
+					return nil, err
+				}
+				out.Values[k] = r
+			}
+			return out, nil
 		case map[string]any:
 			_, hasType := x["type"]
 			_, hasData := x["data"]
@@ -361,7 +390,6 @@ func (v *Vault) Tokenize(p *access.Principal, body any) (any, error) {
 	for i, t := range created {
 		slots[i](t)
 	}
-	// Re-read containers that were filled after being copied into parents.
 	if top != nil {
 		return top, nil
 	}
@@ -396,9 +424,11 @@ func decodeStrict(raw []byte, v any) error {
 	return nil
 }
 
-// Resolver returns the token resolver of expressions for p: each token is
-// checked with perm and rendered with its read transform.
-func (v *Vault) Resolver(p *access.Principal, perm string) expr.Resolver {
+// Resolver returns the token resolver of expressions for p. With an empty
+// invocation it reads (POST /detokenize); with `proxy:invoke` or
+// `reactor:invoke` it uses tokens inside that invocation. Either way each
+// token's data is rendered with the transform the caller's rules give.
+func (v *Vault) Resolver(p *access.Principal, invocation string) expr.Resolver {
 	return expr.ResolverFunc(func(_ context.Context, id string) (expr.Token, error) {
 		r, err := v.loadToken(p.TenantID, id)
 		if problem.Is(err, 404) {
@@ -407,12 +437,16 @@ func (v *Vault) Resolver(p *access.Principal, perm string) expr.Resolver {
 		if err != nil {
 			return nil, err
 		}
-		if perm != "token:read" {
-			if _, ok := p.TokenTransform(perm, r.ref()); !ok {
-				return nil, problem.Forbidden("The API key does not have permission to use the token " + id)
-			}
+		var tr string
+		if invocation == "" {
+			tr, err = readTransform(p, r, "token:read")
+		} else {
+			tr, err = useTransform(p, r, invocation)
 		}
-		t, err := v.readView(p, r)
+		if err != nil {
+			return nil, err
+		}
+		t, err := v.view(r, tr)
 		if err != nil {
 			return nil, err
 		}
@@ -420,23 +454,23 @@ func (v *Vault) Resolver(p *access.Principal, perm string) expr.Resolver {
 		if err != nil {
 			return nil, err
 		}
-		var m map[string]any
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		if err := dec.Decode(&m); err != nil {
+		m, err := decodeData(raw)
+		if err != nil {
 			return nil, err
 		}
 		v.auditAsync(logEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", now()))
-		return m, nil
+		return m.(map[string]any), nil
 	})
 }
 
-// Detokenize evaluates every expression in body (POST /detokenize).
-func (v *Vault) Detokenize(ctx context.Context, p *access.Principal, body any) (any, error) {
+// Detokenize evaluates every expression in a JSON body (POST
+// /detokenize). Only the strings holding expressions change; everything
+// else comes back byte for byte.
+func (v *Vault) Detokenize(ctx context.Context, p *access.Principal, body []byte) ([]byte, error) {
 	if err := requireAnyRead(p); err != nil {
 		return nil, err
 	}
-	out, err := expr.Detokenize(ctx, body, expr.Options{MaxTokens: 100}, v.Resolver(p, "token:read"))
+	out, err := proxy.DetokenizeBody(ctx, "application/json", body, expr.Options{MaxTokens: 100}, v.Resolver(p, ""))
 	return out, ExprProblem(err)
 }
 

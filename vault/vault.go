@@ -46,6 +46,10 @@ type Vault struct {
 	auth                authCache
 	locks               [64]sync.Mutex
 
+	// CheckDestination validates proxy destination URLs against the host's
+	// egress policy; nil accepts any URL.
+	CheckDestination func(raw string) error
+
 	// Events reports notable start-up facts (generated keys) for the host
 	// to log; it never carries a secret except BootstrapKey, shown once.
 	Events Startup

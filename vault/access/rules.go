@@ -64,7 +64,8 @@ func NewPrincipal(tenantID, appID, appType, keyID string, permissions []string, 
 }
 
 // Has reports whether the principal holds a (non-token) permission. The
-// invocation permissions accept their predecessor `token:use`.
+// invocation permissions also accept their predecessor `token:use`, held
+// directly or through a rule.
 func (p *Principal) Has(perm string) bool {
 	if p.permissions[perm] {
 		return true
@@ -74,6 +75,16 @@ func (p *Principal) Has(perm string) bool {
 		return p.permissions["token:use"] || p.ruleGrantsAnywhere("token:use") || p.ruleGrantsAnywhere(perm)
 	}
 	return false
+}
+
+// UseTransform decides whether a token may be used (detokenized) by the
+// invocation perm (`proxy:invoke` or `reactor:invoke`), and with which
+// transform: a rule granting the invocation itself or `token:use` decides.
+func (p *Principal) UseTransform(invocation string, tok TokenRef) (transform string, ok, legacy bool) {
+	if tr, ok, legacy := p.Decide(invocation, tok); ok {
+		return tr, true, legacy
+	}
+	return p.Decide("token:use", tok)
 }
 
 // HasAny reports whether any of perms is held.
@@ -122,9 +133,17 @@ type TokenRef struct {
 // whose container and conditions match and which grants perm decides;
 // otherwise the most revealing of the rules derived from permissions does.
 func (p *Principal) TokenTransform(perm string, tok TokenRef) (string, bool) {
+	tr, ok, _ := p.Decide(perm, tok)
+	return tr, ok
+}
+
+// Decide is TokenTransform that also reports whether the decision came
+// from seed-001 classification permissions (legacy), where a token's own
+// restriction policy still applies.
+func (p *Principal) Decide(perm string, tok TokenRef) (transform string, ok, legacy bool) {
 	for _, r := range p.rules {
 		if r.matches(tok) && slices.Contains(r.Permissions, perm) {
-			return r.Transform, true
+			return r.Transform, true, false
 		}
 	}
 	best, found := "", false
@@ -135,7 +154,7 @@ func (p *Principal) TokenTransform(perm string, tok TokenRef) (string, bool) {
 			}
 		}
 	}
-	return best, found
+	return best, found, found
 }
 
 // CanAnywhere reports whether perm is granted on at least one container,
@@ -192,6 +211,10 @@ func RulesFromPermissions(perms []string) []Rule {
 		case "token:create", "token:update", "token:read", "token:search", "token:delete", "token:use":
 			rule("/", Reveal, perm)
 			continue
+		case "proxy:invoke", "reactor:invoke":
+			// Invocation alone grants no token: detokenizing inside a proxy
+			// or reactor needs token:use (or a rule) on the token's container.
+			continue
 		}
 		class, op, ok := legacyToken(perm)
 		if !ok {
@@ -215,9 +238,9 @@ func RulesFromPermissions(perms []string) []Rule {
 		case "read:high":
 			rule(c, Reveal, "token:read", "token:search")
 		case "use:proxy":
-			rule(c, Reveal, "token:use", "proxy:invoke")
+			rule(c, Reveal, "proxy:invoke")
 		case "use:reactor":
-			rule(c, Reveal, "token:use", "reactor:invoke")
+			rule(c, Reveal, "reactor:invoke")
 		}
 	}
 	return out

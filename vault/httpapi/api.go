@@ -24,6 +24,7 @@ type API struct {
 	MaxBody int64
 	Logger  *zap.Logger
 	mux     *http.ServeMux
+	proxy   *ProxyConfig
 }
 
 // New builds the API handler.
@@ -83,6 +84,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
 		r.URL.Path = strings.TrimSuffix(p, "/")
 		r.URL.RawPath = ""
+	}
+	if isProxyPath(r.URL.Path) {
+		// The proxy authenticates itself: a pre-configured proxy may allow
+		// anonymous callers, and its errors are wrapped as proxy_error.
+		a.serveProxy(w, r)
+		return
 	}
 	h, pattern := a.mux.Handler(r)
 	if pattern == "" {
@@ -157,6 +164,7 @@ func noContent(err error) (int, any, error) {
 
 func (a *API) routes() {
 	a.tokenRoutes()
+	a.proxyRoutes()
 	v := a.Vault
 	a.handle("GET /permissions", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.Permissions(r.URL.Query().Get("application_type")), nil)

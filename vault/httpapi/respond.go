@@ -17,12 +17,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/strongroom/strongroom/vault"
+	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 )
 
 // writeJSON writes v with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+	// No HTML escaping: data comes back as it was sent (`<`, `>`, `&`).
+	body, err := jsonorder.Marshal(v)
 	if err != nil {
 		writeProblem(w, nil, err)
 		return

@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"mime"
 	"net/http"
 	"strconv"
 
 	"github.com/strongroom/strongroom/vault"
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 )
 
@@ -55,15 +58,8 @@ func (a *API) tokenRoutes() {
 		return ok(v.GetToken(p, r.PathValue("id")))
 	})
 	a.handle("PATCH /tokens/{id}", func(r *http.Request, p *access.Principal) (int, any, error) {
-		if err := mergePatchContentType(r); err != nil {
-			return 0, nil, err
-		}
-		body, err := readBody(r, a.MaxBody)
+		body, err := a.readMergePatch(r)
 		if err != nil {
-			return 0, nil, err
-		}
-		var probe map[string]any
-		if err := decodeBytes(body, &probe); err != nil {
 			return 0, nil, err
 		}
 		return ok(v.UpdateToken(p, r.PathValue("id"), body))
@@ -106,18 +102,23 @@ func (a *API) tokenRoutes() {
 		return ok(v.SearchTokensV2(p, req))
 	})
 	a.handle("POST /tokenize", func(r *http.Request, p *access.Principal) (int, any, error) {
-		var body any
-		if err := decode(r, a.MaxBody, &body); err != nil {
+		body, err := a.readOrderedJSON(r)
+		if err != nil {
 			return 0, nil, err
 		}
 		return created(v.Tokenize(p, body))
 	})
 	a.handle("POST /detokenize", func(r *http.Request, p *access.Principal) (int, any, error) {
-		var body any
-		if err := decode(r, a.MaxBody, &body); err != nil {
+		body, err := readBody(r, a.MaxBody)
+		if err != nil {
 			return 0, nil, err
 		}
-		return ok(v.Detokenize(r.Context(), p, body))
+		var probe any
+		if err := decodeBytes(body, &probe); err != nil {
+			return 0, nil, err
+		}
+		out, err := v.Detokenize(r.Context(), p, body)
+		return ok(json.RawMessage(out), err)
 	})
 
 	for _, k := range []vault.AtomicKind{vault.AtomicCard, vault.AtomicBank} {
@@ -153,6 +154,43 @@ func (a *API) tokenRoutes() {
 			return noContent(v.DeleteAtomic(p, k, r.PathValue("id")))
 		})
 	}
+}
+
+// readOrderedJSON reads a JSON body keeping its object member order.
+func (a *API) readOrderedJSON(r *http.Request) (any, error) {
+	body, err := readBody(r, a.MaxBody)
+	if err != nil {
+		return nil, err
+	}
+	var probe any
+	if err := decodeBytes(body, &probe); err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &jsonorder.Object{Values: map[string]any{}}, nil
+	}
+	v, err := jsonorder.Decode(body)
+	if err != nil {
+		return nil, problem.Invalid("body", "The request body is not valid JSON.")
+	}
+	return v, nil
+}
+
+// readMergePatch reads a merge-patch body: the content type must be
+// merge-patch (or plain) JSON and the body a JSON object.
+func (a *API) readMergePatch(r *http.Request) ([]byte, error) {
+	if err := mergePatchContentType(r); err != nil {
+		return nil, err
+	}
+	body, err := readBody(r, a.MaxBody)
+	if err != nil {
+		return nil, err
+	}
+	var probe map[string]any
+	if err := decodeBytes(body, &probe); err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 // mergePatchContentType accepts application/merge-patch+json (and plain

@@ -1,0 +1,291 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/strongroom/strongroom/vault"
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/proxy"
+)
+
+// Proxy request headers.
+const (
+	ProxyURLHeader = "BT-PROXY-URL"
+	ProxyKeyHeader = "BT-PROXY-KEY"
+	proxyKeyQuery  = "bt-proxy-key"
+)
+
+// ProxyConfig enables `/proxy`.
+type ProxyConfig struct {
+	Forwarder *proxy.Forwarder
+	// CheckURL validates a BT-PROXY-URL against the egress policy.
+	CheckURL func(raw string) (*url.URL, error)
+	// MaxTokens caps the unique tokens of one request (seed 001: 100).
+	MaxTokens int
+}
+
+// EnableProxy turns on `/proxy` with cfg.
+func (a *API) EnableProxy(cfg ProxyConfig) {
+	if cfg.MaxTokens <= 0 {
+		cfg.MaxTokens = 100
+	}
+	a.proxy = &cfg
+}
+
+// isProxyPath reports whether a path is the proxy's (`/proxy`, `/proxy/…`).
+func isProxyPath(p string) bool { return p == "/proxy" || strings.HasPrefix(p, "/proxy/") }
+
+// writeProxyProblem writes an error of the proxy itself wrapped as
+// `{"proxy_error": <problem>}`, so clients can tell it from a
+// destination's answer.
+func writeProxyProblem(w http.ResponseWriter, r *http.Request, err error) {
+	p := problem.From(err)
+	cp := *p
+	cp.Instance = r.URL.Path
+	body, _ := json.Marshal(map[string]any{"proxy_error": &cp})
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(cp.Status)
+	w.Write(body)
+}
+
+// serveProxy handles `/proxy[/**]`: ephemeral (BT-PROXY-URL) or
+// pre-configured (BT-PROXY-KEY or ?bt-proxy-key=). Expressions in the
+// body, headers and query are resolved with the caller's permissions;
+// nothing reaches the destination unless every check passed.
+func (a *API) serveProxy(w http.ResponseWriter, r *http.Request) {
+	if a.proxy == nil {
+		writeProxyProblem(w, r, problem.New(http.StatusNotFound, "The proxy is not enabled on this server."))
+		return
+	}
+	if err := a.proxyRequest(w, r); err != nil {
+		writeProxyProblem(w, r, err)
+	}
+}
+
+func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
+	v := a.Vault
+	q := r.URL.Query()
+	key := r.Header.Get(ProxyKeyHeader)
+	if key == "" {
+		key = q.Get(proxyKeyQuery)
+	}
+	q.Del(proxyKeyQuery)
+
+	var (
+		p        *access.Principal
+		dest     *url.URL
+		tenantID string
+		proxyID  string
+	)
+	if key != "" {
+		px, err := v.ProxyByKey(key)
+		if err != nil {
+			if problem.Is(err, http.StatusNotFound) {
+				return problem.Unauthorized("The proxy key is invalid.")
+			}
+			return err
+		}
+		if px.RequestTransform != nil || px.ResponseTransform != nil || px.RequestReactorID != "" || px.ResponseReactorID != "" {
+			return problem.New(http.StatusNotImplemented, "This proxy has code transforms, which need the reactor runtime; it is not available on this server yet.")
+		}
+		if px.RequireAuth {
+			if p, err = a.principal(r); err != nil {
+				return err
+			}
+			if p.TenantID != px.TenantID {
+				return problem.Unauthorized("The proxy key is invalid.")
+			}
+			if !p.Has("proxy:invoke") {
+				return problem.Forbidden("The API key does not have the proxy:invoke permission.")
+			}
+		} else if px.ApplicationID != "" {
+			if p, err = v.ApplicationPrincipal(px.TenantID, px.ApplicationID); err != nil {
+				return err
+			}
+		}
+		if dest, err = a.proxy.CheckURL(px.DestinationURL); err != nil {
+			return err
+		}
+		tenantID, proxyID = px.TenantID, px.ID
+	} else {
+		var err error
+		if p, err = a.principal(r); err != nil {
+			return err
+		}
+		if !p.Has("proxy:invoke") {
+			return problem.Forbidden("The API key does not have permission to use the proxy.")
+		}
+		if v.TenantSetting(p.TenantID, "disable_ephemeral_proxy") == "true" {
+			return problem.Forbidden("The ephemeral proxy is disabled for this tenant.")
+		}
+		raw := r.Header.Get(ProxyURLHeader)
+		if raw == "" {
+			return problem.Invalid(ProxyURLHeader, "The BT-PROXY-URL header is required.")
+		}
+		if dest, err = a.proxy.CheckURL(raw); err != nil {
+			return err
+		}
+		tenantID = p.TenantID
+	}
+
+	body, err := readBody(r, a.MaxBody)
+	if err != nil {
+		return err
+	}
+	resolver := &memoResolver{next: a.proxyResolver(p), seen: map[string]expr.Token{}}
+	opts := expr.Options{MaxTokens: a.proxy.MaxTokens, StringPrimitives: true}
+	ctx := r.Context()
+	if body, err = proxy.DetokenizeBody(ctx, r.Header.Get("Content-Type"), body, opts, resolver); err != nil {
+		return vault.ExprProblem(err)
+	}
+	header, err := detokenizeHeader(ctx, r.Header, opts, resolver)
+	if err != nil {
+		return vault.ExprProblem(err)
+	}
+	_, keyInQuery := r.URL.Query()[proxyKeyQuery]
+	rawQuery, err := detokenizeQuery(ctx, r.URL.RawQuery, q, keyInQuery, opts, resolver)
+	if err != nil {
+		return vault.ExprProblem(err)
+	}
+	suffix := strings.TrimPrefix(r.URL.Path, "/proxy")
+	out, err := proxy.Outbound(ctx, r, proxy.Target(dest, suffix, rawQuery), header, body)
+	if err != nil {
+		return problem.Invalid(ProxyURLHeader, "The destination URL is not valid.")
+	}
+	v.ProxyInvoked(p, tenantID, proxyID)
+	if err := a.proxy.Forwarder.Forward(w, out); err != nil {
+		if _, ok := err.(*problem.Problem); ok {
+			return err
+		}
+		a.Logger.Debug("proxy response copy ended early", zap.Error(err))
+	}
+	return nil
+}
+
+// principal returns the authenticated caller: set by vault_auth, or from
+// the request's API key.
+func (a *API) principal(r *http.Request) (*access.Principal, error) {
+	if p := PrincipalFrom(r.Context()); p != nil {
+		return p, nil
+	}
+	return Authenticate(a.Vault, r)
+}
+
+// proxyResolver resolves tokens for a proxied request. Without a principal
+// (an anonymous pre-configured proxy with no application) no token can be
+// used.
+func (a *API) proxyResolver(p *access.Principal) expr.Resolver {
+	if p == nil {
+		return expr.ResolverFunc(func(context.Context, string) (expr.Token, error) {
+			return nil, problem.Forbidden("This proxy has no application, so it cannot detokenize.")
+		})
+	}
+	return a.Vault.Resolver(p, "proxy:invoke")
+}
+
+// detokenizeHeader resolves expressions in header values (BT-* control
+// headers excluded).
+func detokenizeHeader(ctx context.Context, in http.Header, opts expr.Options, r expr.Resolver) (http.Header, error) {
+	out := make(http.Header, len(in))
+	for name, vals := range in {
+		if strings.HasPrefix(strings.ToUpper(name), "BT-") {
+			continue
+		}
+		nv := make([]string, len(vals))
+		for i, val := range vals {
+			s, err := expr.DetokenizeString(ctx, val, opts, r)
+			if err != nil {
+				return nil, err
+			}
+			nv[i] = s
+		}
+		out[name] = nv
+	}
+	return out, nil
+}
+
+// detokenizeQuery resolves expressions in query values. An untouched
+// query is forwarded exactly as it came.
+func detokenizeQuery(ctx context.Context, rawQuery string, q url.Values, keyRemoved bool, opts expr.Options, r expr.Resolver) (string, error) {
+	changed := keyRemoved
+	for k, vals := range q {
+		for i, val := range vals {
+			if !strings.Contains(val, "{{") && (opts.Left == "" || !strings.Contains(val, opts.Left)) {
+				continue
+			}
+			s, err := expr.DetokenizeString(ctx, val, opts, r)
+			if err != nil {
+				return "", err
+			}
+			q[k][i], changed = s, true
+		}
+	}
+	if !changed {
+		return rawQuery, nil
+	}
+	return q.Encode(), nil
+}
+
+// memoResolver resolves each token once per request, however many places
+// (body, headers, query) use it.
+type memoResolver struct {
+	next expr.Resolver
+	seen map[string]expr.Token
+}
+
+func (m *memoResolver) Resolve(ctx context.Context, id string) (expr.Token, error) {
+	if t, ok := m.seen[id]; ok {
+		return t, nil
+	}
+	t, err := m.next.Resolve(ctx, id)
+	if err == nil {
+		m.seen[id] = t
+	}
+	return t, err
+}
+
+func (a *API) proxyRoutes() {
+	v := a.Vault
+	a.handle("POST /proxies", func(r *http.Request, p *access.Principal) (int, any, error) {
+		var req vault.ProxyRequest
+		if err := decode(r, a.MaxBody, &req); err != nil {
+			return 0, nil, err
+		}
+		return created(v.CreateProxy(p, req))
+	})
+	a.handle("GET /proxies", func(r *http.Request, p *access.Principal) (int, any, error) {
+		pg, err := page(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return ok(v.ListProxies(p, r.URL.Query()["id"], r.URL.Query().Get("name"), pg))
+	})
+	a.handle("GET /proxies/{id}", func(r *http.Request, p *access.Principal) (int, any, error) {
+		return ok(v.GetProxy(p, r.PathValue("id")))
+	})
+	a.handle("PUT /proxies/{id}", func(r *http.Request, p *access.Principal) (int, any, error) {
+		var req vault.ProxyRequest
+		if err := decode(r, a.MaxBody, &req); err != nil {
+			return 0, nil, err
+		}
+		return ok(v.UpdateProxy(p, r.PathValue("id"), req))
+	})
+	a.handle("PATCH /proxies/{id}", func(r *http.Request, p *access.Principal) (int, any, error) {
+		body, err := a.readMergePatch(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return noContent(v.PatchProxy(p, r.PathValue("id"), body))
+	})
+	a.handle("DELETE /proxies/{id}", func(r *http.Request, p *access.Principal) (int, any, error) {
+		return noContent(v.DeleteProxy(p, r.PathValue("id")))
+	})
+}

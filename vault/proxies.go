@@ -1,0 +1,344 @@
+package vault
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Proxy is a pre-configured proxy (wire contract §4.3).
+type Proxy struct {
+	ID                string            `json:"id"`
+	Key               string            `json:"key"`
+	TenantID          string            `json:"tenant_id"`
+	Name              string            `json:"name"`
+	DestinationURL    string            `json:"destination_url"`
+	RequestTransform  json.RawMessage   `json:"request_transform,omitempty"`
+	ResponseTransform json.RawMessage   `json:"response_transform,omitempty"`
+	RequestReactorID  string            `json:"request_reactor_id,omitempty"`
+	ResponseReactorID string            `json:"response_reactor_id,omitempty"`
+	ApplicationID     string            `json:"application_id,omitempty"`
+	Configuration     map[string]string `json:"configuration,omitempty"`
+	RequireAuth       bool              `json:"require_auth"`
+	Audited
+}
+
+// ProxyRequest is the body of POST/PUT /proxies (and, merged onto the
+// current proxy, of PATCH).
+type ProxyRequest struct {
+	Name              *string              `json:"name"`
+	DestinationURL    *string              `json:"destination_url"`
+	RequestTransform  json.RawMessage      `json:"request_transform"`
+	ResponseTransform json.RawMessage      `json:"response_transform"`
+	RequestReactorID  *string              `json:"request_reactor_id"`
+	ResponseReactorID *string              `json:"response_reactor_id"`
+	Application       *struct{ ID string } `json:"application"`
+	Configuration     map[string]string    `json:"configuration"`
+	RequireAuth       *bool                `json:"require_auth"`
+}
+
+// proxyRecord is the stored proxy: configuration values may be secrets
+// (PSP credentials), so they are sealed like token data.
+type proxyRecord struct {
+	Proxy
+	Configuration map[string]string `json:"-"`
+	SealedConfig  *crypto.Envelope  `json:"sealed_configuration,omitempty"`
+}
+
+// ProxyDestinationCheck validates a destination URL (set by the host from
+// its egress policy, so configuration errors surface at create time).
+type ProxyDestinationCheck func(raw string) error
+
+func proxyRecordKey(tenantID, id string) []byte { return store.Key("proxy", tenantID, id) }
+func proxyKeyIndex(key string) []byte           { return store.Key("proxykey", key) }
+
+func init() { tenantCollections = append(tenantCollections, "proxy") }
+
+func newProxyKey() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func (v *Vault) validateProxy(req *ProxyRequest) error {
+	f := problem.Fields{}
+	validateName(f, req.Name)
+	switch {
+	case req.DestinationURL == nil || strings.TrimSpace(*req.DestinationURL) == "":
+		f.Add("destination_url", "The destination_url field is required.")
+	case v.CheckDestination != nil:
+		if err := v.CheckDestination(*req.DestinationURL); err != nil {
+			f.Add("destination_url", err.Error())
+		}
+	}
+	for _, t := range []struct {
+		field string
+		raw   json.RawMessage
+	}{{"request_transform", req.RequestTransform}, {"response_transform", req.ResponseTransform}} {
+		if len(t.raw) == 0 || string(t.raw) == "null" {
+			continue
+		}
+		var tr struct {
+			Type *string `json:"type"`
+			Code *string `json:"code"`
+		}
+		if json.Unmarshal(t.raw, &tr) != nil {
+			f.Add(t.field, "Must be an object such as {\"code\": \"...\"}.")
+			continue
+		}
+		if tr.Type != nil && !slices.Contains([]string{"code", "mask"}, *tr.Type) {
+			f.Add(t.field+".type", "Must be code or mask.")
+		}
+		if (tr.Type == nil || *tr.Type == "code") && (tr.Code == nil || *tr.Code == "") {
+			f.Add(t.field+".code", "The code is required for a code transform.")
+		}
+	}
+	return f.Err()
+}
+
+func (v *Vault) applyProxyRequest(rec *proxyRecord, req *ProxyRequest) {
+	rec.Name, rec.DestinationURL = *req.Name, strings.TrimRight(*req.DestinationURL, "/")
+	rec.RequestTransform, rec.ResponseTransform = nullToNil(req.RequestTransform), nullToNil(req.ResponseTransform)
+	rec.RequestReactorID, rec.ResponseReactorID = deref(req.RequestReactorID), deref(req.ResponseReactorID)
+	rec.ApplicationID = ""
+	if req.Application != nil {
+		rec.ApplicationID = req.Application.ID
+	}
+	rec.Configuration = req.Configuration
+	rec.RequireAuth = req.RequireAuth == nil || *req.RequireAuth
+}
+
+func nullToNil(raw json.RawMessage) json.RawMessage {
+	if string(raw) == "null" {
+		return nil
+	}
+	return raw
+}
+
+func (v *Vault) saveProxy(b store.Batch, rec *proxyRecord) error {
+	rec.SealedConfig = nil
+	if len(rec.Configuration) > 0 {
+		k, err := v.tenantKey(rec.TenantID)
+		if err != nil {
+			return err
+		}
+		plain, _ := json.Marshal(rec.Configuration)
+		env := crypto.SealEnvelope(k, plain, store.Key("proxy", rec.TenantID, rec.ID))
+		rec.SealedConfig = &env
+	}
+	setJSON(b, proxyRecordKey(rec.TenantID, rec.ID), rec)
+	b.Set(proxyKeyIndex(rec.Key), []byte(rec.TenantID+"\x00"+rec.ID))
+	return nil
+}
+
+func (v *Vault) loadProxy(tenantID, id string) (*proxyRecord, error) {
+	var rec proxyRecord
+	if err := getJSON(v.store, proxyRecordKey(tenantID, id), "Proxy", &rec); err != nil {
+		return nil, err
+	}
+	if rec.SealedConfig != nil {
+		k, err := v.tenantKey(tenantID)
+		if err != nil {
+			return nil, err
+		}
+		plain, err := crypto.OpenEnvelope(k, *rec.SealedConfig, store.Key("proxy", tenantID, id))
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(plain, &rec.Configuration); err != nil {
+			return nil, err
+		}
+	}
+	return &rec, nil
+}
+
+func (rec *proxyRecord) public() *Proxy {
+	p := rec.Proxy
+	p.Configuration = rec.Configuration
+	return &p
+}
+
+// CreateProxy creates a pre-configured proxy with a generated key.
+func (v *Vault) CreateProxy(p *access.Principal, req ProxyRequest) (*Proxy, error) {
+	if err := require(p, "proxy:create"); err != nil {
+		return nil, err
+	}
+	if err := v.validateProxy(&req); err != nil {
+		return nil, err
+	}
+	ts := now()
+	rec := &proxyRecord{Proxy: Proxy{ID: newID(), Key: newProxyKey(), TenantID: p.TenantID}}
+	v.applyProxyRequest(rec, &req)
+	rec.created(p, ts)
+	b := v.store.NewBatch()
+	if err := v.saveProxy(b, rec); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return rec.public(), v.commit(b, logEntry(p, p.TenantID, "proxy", rec.ID, "create", "Proxy created", ts))
+}
+
+// GetProxy returns one proxy.
+func (v *Vault) GetProxy(p *access.Principal, id string) (*Proxy, error) {
+	if err := require(p, "proxy:read"); err != nil {
+		return nil, err
+	}
+	rec, err := v.loadProxy(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return rec.public(), nil
+}
+
+// ListProxies lists the tenant's proxies, filtered by ids and name.
+func (v *Vault) ListProxies(p *access.Principal, ids []string, name string, pg Page) (Paginated[Proxy], error) {
+	if err := require(p, "proxy:read"); err != nil {
+		return Paginated[Proxy]{}, err
+	}
+	var all []Proxy
+	var ferr error
+	err := v.store.Scan(store.Prefix("proxy", p.TenantID), nil, func(k, _ []byte) bool {
+		id := string(k[len(store.Prefix("proxy", p.TenantID)):])
+		if len(ids) > 0 && !slices.Contains(ids, id) {
+			return true
+		}
+		rec, err := v.loadProxy(p.TenantID, id)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		if name != "" && !strings.Contains(strings.ToLower(rec.Name), strings.ToLower(name)) {
+			return true
+		}
+		all = append(all, *rec.public())
+		return true
+	})
+	return PageOf(all, pg), errors.Join(err, ferr)
+}
+
+// UpdateProxy replaces a proxy's settings (PUT); the key is kept.
+func (v *Vault) UpdateProxy(p *access.Principal, id string, req ProxyRequest) (*Proxy, error) {
+	if err := require(p, "proxy:update"); err != nil {
+		return nil, err
+	}
+	if err := v.validateProxy(&req); err != nil {
+		return nil, err
+	}
+	defer v.lock("proxy", p.TenantID, id)()
+	rec, err := v.loadProxy(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	ts := now()
+	v.applyProxyRequest(rec, &req)
+	rec.modified(p, ts)
+	b := v.store.NewBatch()
+	if err := v.saveProxy(b, rec); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return rec.public(), v.commit(b, logEntry(p, p.TenantID, "proxy", rec.ID, "update", "Proxy updated", ts))
+}
+
+// PatchProxy applies a merge patch to a proxy (PATCH, answered 204).
+func (v *Vault) PatchProxy(p *access.Principal, id string, patch []byte) error {
+	if err := require(p, "proxy:update"); err != nil {
+		return err
+	}
+	current, err := v.GetProxy(p, id)
+	if err != nil {
+		return err
+	}
+	cur := map[string]any{
+		"name": current.Name, "destination_url": current.DestinationURL,
+		"configuration": current.Configuration, "require_auth": current.RequireAuth,
+	}
+	if current.RequestTransform != nil {
+		cur["request_transform"] = json.RawMessage(current.RequestTransform)
+	}
+	if current.ResponseTransform != nil {
+		cur["response_transform"] = json.RawMessage(current.ResponseTransform)
+	}
+	if current.ApplicationID != "" {
+		cur["application"] = map[string]string{"id": current.ApplicationID}
+	}
+	curRaw, _ := json.Marshal(cur)
+	merged, err := mergeRaw(curRaw, patch, "body")
+	if err != nil {
+		return err
+	}
+	var req ProxyRequest
+	if err := json.Unmarshal(merged, &req); err != nil {
+		return problem.Invalid("body", "The merged proxy is not valid: "+err.Error())
+	}
+	_, err = v.UpdateProxy(p, id, req)
+	return err
+}
+
+// DeleteProxy deletes a proxy; its key stops working at once.
+func (v *Vault) DeleteProxy(p *access.Principal, id string) error {
+	if err := require(p, "proxy:delete"); err != nil {
+		return err
+	}
+	defer v.lock("proxy", p.TenantID, id)()
+	rec, err := v.loadProxy(p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	b.Delete(proxyRecordKey(rec.TenantID, rec.ID))
+	b.Delete(proxyKeyIndex(rec.Key))
+	return v.commit(b, logEntry(p, p.TenantID, "proxy", rec.ID, "delete", "Proxy deleted", ts))
+}
+
+// ProxyByKey finds the proxy a `BT-PROXY-KEY` names, for invocation.
+func (v *Vault) ProxyByKey(key string) (*Proxy, error) {
+	ref, err := v.store.Get(proxyKeyIndex(key))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, problem.NotFound("Proxy")
+	}
+	if err != nil {
+		return nil, err
+	}
+	tenantID, id, _ := strings.Cut(string(ref), "\x00")
+	rec, err := v.loadProxy(tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return rec.public(), nil
+}
+
+// ProxyInvoked records an invocation in the audit log (asynchronously:
+// the destination's answer is not held for it).
+func (v *Vault) ProxyInvoked(p *access.Principal, tenantID, proxyID string) {
+	v.auditAsync(logEntry(p, tenantID, "proxy", proxyID, "invoke", "Proxy invoked", now()))
+}
+
+// ApplicationPrincipal is the principal of an application, for a
+// pre-configured proxy or reactor that acts as its application.
+func (v *Vault) ApplicationPrincipal(tenantID, appID string) (*access.Principal, error) {
+	app, err := v.application(tenantID, appID)
+	if err != nil {
+		if problem.Is(err, 404) {
+			return nil, problem.Forbidden("The proxy's application no longer exists.")
+		}
+		return nil, err
+	}
+	return access.NewPrincipal(app.TenantID, app.ID, app.Type, "", app.Permissions, app.Rules), nil
+}
+
+// TenantSetting returns one tenant setting ("" when unset).
+func (v *Vault) TenantSetting(tenantID, name string) string {
+	return v.settings(tenantID)[name]
+}

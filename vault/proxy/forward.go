@@ -1,0 +1,149 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/strongroom/strongroom/vault/egress"
+	"github.com/strongroom/strongroom/vault/problem"
+)
+
+// DestinationStatusHeader tells the client the answer came from the
+// destination (absent when the proxy itself answered).
+const DestinationStatusHeader = "BT-PROXY-DESTINATION-STATUS"
+
+// hopHeaders are connection-scoped and never forwarded (RFC 9110 §7.6.1).
+var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// Target joins the destination base with the path after the proxy prefix
+// and the query: `/proxy/foo?x=1` to `https://h/api` gives
+// `https://h/api/foo?x=1`.
+func Target(base *url.URL, suffix, rawQuery string) *url.URL {
+	t := *base
+	t.Path = strings.TrimRight(base.Path, "/") + suffix
+	t.RawPath = ""
+	if rawQuery != "" {
+		if t.RawQuery != "" {
+			t.RawQuery += "&" + rawQuery
+		} else {
+			t.RawQuery = rawQuery
+		}
+	}
+	return &t
+}
+
+// forwardable reports whether a request header goes to the destination:
+// not a BT-* control header, not hop-by-hop, and a plain token name.
+func forwardable(name string) bool {
+	if len(name) >= 3 && strings.EqualFold(name[:3], "bt-") {
+		return false
+	}
+	for _, h := range hopHeaders {
+		if strings.EqualFold(h, name) {
+			return false
+		}
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Outbound builds the request to the destination: the inbound method and
+// forwardable headers, the (possibly rewritten) body.
+func Outbound(ctx context.Context, in *http.Request, target *url.URL, header http.Header, body []byte) (*http.Request, error) {
+	out, err := http.NewRequestWithContext(ctx, in.Method, target.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for name, vals := range header {
+		if forwardable(name) && !strings.EqualFold(name, "Content-Length") && !strings.EqualFold(name, "Host") {
+			out.Header[name] = append([]string(nil), vals...)
+		}
+	}
+	if len(body) == 0 && in.Method != http.MethodPost && in.Method != http.MethodPut && in.Method != http.MethodPatch {
+		out.Body, out.ContentLength = http.NoBody, 0
+	}
+	return out, nil
+}
+
+// Forwarder sends outbound requests under the egress policy and streams
+// the answers back.
+type Forwarder struct {
+	Client *http.Client
+}
+
+// NewForwarder builds a forwarder over policy.
+func NewForwarder(policy egress.Policy) *Forwarder {
+	return &Forwarder{Client: policy.Client()}
+}
+
+// Forward sends out and copies the destination's status, headers and body
+// to w as they arrive. It returns a problem, before anything was written,
+// when the destination could not be reached: 408 on timeout, 400 when the
+// egress policy refused it, 502 otherwise.
+func (f *Forwarder) Forward(w http.ResponseWriter, out *http.Request) error {
+	resp, err := f.Client.Do(out)
+	if err != nil {
+		return destinationProblem(err)
+	}
+	defer resp.Body.Close()
+	h := w.Header()
+	for name, vals := range resp.Header {
+		if !isHop(name) {
+			h[name] = vals
+		}
+	}
+	h.Set(DestinationStatusHeader, strconv.Itoa(resp.StatusCode))
+	w.WriteHeader(resp.StatusCode)
+	// An error from here on comes after the status was sent: nothing more
+	// can be told to the client, the caller only logs it.
+	_, err = io.Copy(flushWriter{w}, resp.Body)
+	return err
+}
+
+func isHop(name string) bool {
+	for _, h := range hopHeaders {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// flushWriter flushes after each write so a streamed answer reaches the
+// client as it arrives.
+type flushWriter struct{ w http.ResponseWriter }
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err == nil {
+		_ = http.NewResponseController(f.w).Flush()
+	}
+	return n, err
+}
+
+func destinationProblem(err error) error {
+	var de *egress.DestinationError
+	var ne net.Error
+	switch {
+	case errors.As(err, &de):
+		p := problem.Invalid("BT-PROXY-URL", "The destination is not allowed: "+de.Reason)
+		return p
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return problem.New(http.StatusRequestTimeout, "The destination did not answer in time.")
+	default:
+		return problem.New(http.StatusBadGateway, "The destination could not be reached.")
+	}
+}

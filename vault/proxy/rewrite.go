@@ -1,0 +1,163 @@
+// Package proxy carries requests to destinations with their token
+// expressions resolved: the body rewriter that substitutes detokenized
+// values without disturbing a byte around them, and the forwarder that
+// streams the destination's answer back.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"mime"
+	"strings"
+
+	"github.com/strongroom/strongroom/vault/expr"
+)
+
+// Options are the expression settings of one rewrite.
+type Options = expr.Options
+
+// IsJSON reports whether a Content-Type names JSON (application/json,
+// application/*+json).
+func IsJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// DetokenizeBody resolves the expressions of a request body. A JSON body
+// is rewritten string by string: only the string values that hold an
+// expression change (a value that is exactly one expression takes the
+// token's JSON value), so key order, spacing and numbers stay byte for
+// byte. Any other body is treated as text. A body without the left
+// delimiter is returned as is, without parsing.
+func DetokenizeBody(ctx context.Context, contentType string, body []byte, opts Options, r expr.Resolver) ([]byte, error) {
+	left := opts.Left
+	if left == "" {
+		left = "{{"
+	}
+	if !bytes.Contains(body, []byte(left)) && !bytes.Contains(body, []byte(`\u`)) {
+		return body, nil
+	}
+	if IsJSON(contentType) && json.Valid(body) {
+		return rewriteJSON(ctx, body, opts, r)
+	}
+	if !bytes.Contains(body, []byte(left)) {
+		return body, nil
+	}
+	out, err := expr.DetokenizeString(ctx, string(body), opts, r)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(out), nil
+}
+
+// span is one JSON string value of the body that holds an expression.
+type span struct {
+	start, end int // byte range of the literal, quotes included
+	value      string
+}
+
+// rewriteJSON finds the string values holding expressions, resolves them
+// all in one call (so the token limit and the one-resolution-per-id rule
+// apply to the whole body), and splices the results in.
+func rewriteJSON(ctx context.Context, body []byte, opts Options, r expr.Resolver) ([]byte, error) {
+	left := opts.Left
+	if left == "" {
+		left = "{{"
+	}
+	spans := stringValues(body, left)
+	if len(spans) == 0 {
+		return body, nil
+	}
+	values := make([]any, len(spans))
+	for i, s := range spans {
+		values[i] = s.value
+	}
+	resolved, err := expr.Detokenize(ctx, values, opts, r)
+	if err != nil {
+		return nil, err
+	}
+	results := resolved.([]any)
+	var out bytes.Buffer
+	out.Grow(len(body))
+	last := 0
+	for i, s := range spans {
+		out.Write(body[last:s.start])
+		enc, err := marshalValue(results[i])
+		if err != nil {
+			return nil, err
+		}
+		out.Write(enc)
+		last = s.end
+	}
+	out.Write(body[last:])
+	return out.Bytes(), nil
+}
+
+// marshalValue encodes a substituted value without HTML escaping, so
+// `<`, `>` and `&` in card holder names reach the destination as sent.
+func marshalValue(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+// stringValues scans valid JSON for string values (not object keys) whose
+// decoded text contains the left delimiter.
+func stringValues(body []byte, left string) []span {
+	var spans []span
+	for i := 0; i < len(body); i++ {
+		if body[i] != '"' {
+			continue
+		}
+		start := i
+		escaped := false
+		for i++; i < len(body); i++ {
+			if body[i] == '\\' {
+				escaped = true
+				i++
+				continue
+			}
+			if body[i] == '"' {
+				break
+			}
+		}
+		end := i + 1
+		lit := body[start:end]
+		if isKey(body, end) {
+			continue
+		}
+		if !escaped && !bytes.Contains(lit, []byte(left)) {
+			continue
+		}
+		var s string
+		if json.Unmarshal(lit, &s) != nil || !strings.Contains(s, left) {
+			continue
+		}
+		spans = append(spans, span{start: start, end: end, value: s})
+	}
+	return spans
+}
+
+// isKey reports whether the string literal ending at end is an object key
+// (the next non-space byte is a colon).
+func isKey(body []byte, end int) bool {
+	for j := end; j < len(body); j++ {
+		switch body[j] {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case ':':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}

@@ -136,6 +136,7 @@ func (v *Vault) deleteTenant(id string) error {
 		return err
 	}
 	v.auth.invalidate()
+	v.projects.invalidate()
 	v.tenantKeys.Delete(id)
 	v.tenantSettingsCache.Delete(id)
 	v.tenantSecretsCache.Delete(id)

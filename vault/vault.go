@@ -30,6 +30,10 @@ type Options struct {
 	// ManagementKey, when set, is registered as a key of the bootstrap
 	// management application, so CI and SDK tests can use a known key.
 	ManagementKey string
+	// JWTLeeway is the clock skew tolerated on project JWTs (default 30 s;
+	// negative means none). CVCRetention bounds how long a payment
+	// method's cvc is kept (default 1 h; negative means it is not stored).
+	JWTLeeway, CVCRetention time.Duration
 }
 
 // Vault is an open vault: the store, the key ring and the caches.
@@ -44,6 +48,7 @@ type Vault struct {
 	auditDone           chan struct{}
 	closed              atomic.Bool
 	auth                authCache
+	projects            projectState // projects.go: JWT keys and settings
 	locks               [64]sync.Mutex
 
 	// CheckDestination validates proxy destination URLs against the host's
@@ -107,6 +112,7 @@ func Open(opts Options) (*Vault, error) {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	v.store, v.master = s, master
+	v.projects.configure(opts)
 	v.audits, v.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
 	go v.runAuditWriter(v.auditDone)
 	if err := v.checkMasterKey(); err != nil {
@@ -196,5 +202,5 @@ func (v *Vault) newTenantKey(b store.Batch, tenantID string) {
 // Sweep deletes expired entities. The host calls it periodically; reads
 // already treat expired entities as gone.
 func (v *Vault) Sweep() error {
-	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens())
+	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs())
 }

@@ -78,6 +78,10 @@ func init() {
 		{"tenant:invitation:read", "Read Tenant Invitations"},
 		{"tenant:invitation:update", "Update Tenant Invitations"},
 		{"tenant:invitation:delete", "Delete Tenant Invitations"},
+		{"project:read", "Read Projects and their JWT verification keys"},
+		{"project:create", "Create Projects"},
+		{"project:update", "Update Projects and register or remove their keys"},
+		{"project:delete", "Delete Projects"},
 	} {
 		add(e.t, e.d, mgmt...)
 	}
@@ -90,6 +94,9 @@ func init() {
 	add("token:use", "Use Tokens in Basis Theory Services (e.g., Proxy, Reactors)", TypePrivate)
 	add("proxy:invoke", "Invoke Proxies", TypePrivate)
 	add("reactor:invoke", "Invoke Reactors", TypePrivate)
+	add("payment_method:create", "Create Payment Methods of a Project", TypePrivate)
+	add("payment_method:read", "Read Payment Methods of a Project", TypePrivate)
+	add("payment_method:delete", "Delete Payment Methods of a Project", TypePrivate)
 	// Seed-001 classification permissions.
 	for _, c := range Classifications {
 		add("token:"+c+":create", "Create Tokens in "+c, TypePublic, TypeElements, TypeServerToServer, TypePrivate)

@@ -1,0 +1,441 @@
+package vault
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+	"github.com/strongroom/strongroom/vault/token"
+)
+
+// Payment methods (seed 000, wire contract §8): cards stored for one end
+// user (the JWT's sub) of a project, in the same envelope encryption as
+// tokens. The number and expiry are sealed together; the cvc is sealed
+// apart and kept at most the configured retention.
+const (
+	paymentMethodCollection = "pm"    // tenant, project, id → paymentMethodRecord
+	paymentMethodSubIndex   = "pmsub" // tenant, project, entity, order → id: a subject's list
+	cvcExpiryIndex          = "pmcvc" // expiry, tenant, project, id: cvc purge (global)
+)
+
+func init() {
+	tenantCollections = append(tenantCollections, paymentMethodCollection, paymentMethodSubIndex)
+}
+
+func paymentMethodKey(tenantID, projectID, id string) []byte {
+	return store.Key(paymentMethodCollection, tenantID, projectID, id)
+}
+
+// PaymentMethod is a payment method as the API returns it (camelCase, like
+// the rest of this API generation). The card number and cvc never appear.
+type PaymentMethod struct {
+	ID              string            `json:"id"`
+	EntityID        string            `json:"entityId"`
+	Card            PaymentMethodCard `json:"card"`
+	CredentialTypes []string          `json:"credentialTypes"`
+	CreatedAt       Time              `json:"createdAt"`
+}
+
+// PaymentMethodCard is the card of a payment method.
+type PaymentMethodCard struct {
+	Brand   string      `json:"brand"`
+	Details CardDetails `json:"details"`
+}
+
+// CardDetails are the displayable card facts. Month and year are strings,
+// zero-padded, as clients send them.
+type CardDetails struct {
+	Bin             string `json:"bin"`
+	Last4           string `json:"last4"`
+	ExpirationMonth string `json:"expirationMonth"`
+	ExpirationYear  string `json:"expirationYear"`
+}
+
+// PaymentMethodRequest is the body of POST /projects/{id}/payment-methods.
+// Card stays generic so card validation is the card token type's.
+type PaymentMethodRequest struct {
+	EntityID *string        `json:"entityId"`
+	Card     map[string]any `json:"card"`
+}
+
+type paymentMethodRecord struct {
+	ID           string           `json:"id"`
+	TenantID     string           `json:"tenant_id"`
+	ProjectID    string           `json:"project_id"`
+	EntityID     string           `json:"entity_id"`
+	Order        string           `json:"order"`
+	Card         crypto.Envelope  `json:"card"`
+	CVC          *crypto.Envelope `json:"cvc,omitempty"`
+	CVCExpiresAt *Time            `json:"cvc_expires_at,omitempty"`
+	Audited
+}
+
+func (r *paymentMethodRecord) aad() []byte {
+	return store.Key("payment_method", r.TenantID, r.ProjectID, r.ID)
+}
+
+func (r *paymentMethodRecord) cvcAAD() []byte {
+	return store.Key("payment_method_cvc", r.TenantID, r.ProjectID, r.ID)
+}
+
+func (r *paymentMethodRecord) subKey() []byte {
+	return store.Key(paymentMethodSubIndex, r.TenantID, r.ProjectID, r.EntityID, r.Order)
+}
+
+func (r *paymentMethodRecord) cvcExpiryKey() []byte {
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(r.CVCExpiresAt.UnixNano()))
+	return store.Key(cvcExpiryIndex, hex.EncodeToString(ts[:]), r.TenantID, r.ProjectID, r.ID)
+}
+
+// sealedCard is the sealed part of a payment method.
+type sealedCard struct {
+	Number          string `json:"number"`
+	ExpirationMonth int    `json:"expiration_month"`
+	ExpirationYear  int    `json:"expiration_year"`
+}
+
+// cardFields maps this API's camelCase card fields onto the card token
+// type's, whose validation applies.
+var cardFields = map[string]string{"number": "number", "expirationMonth": "expiration_month",
+	"expirationYear": "expiration_year", "cvc": "cvc"}
+
+// validateEntityID checks a subject or entityId (it is part of store keys).
+func validateEntityID(s string) string {
+	switch {
+	case s == "":
+		return "The entityId field is required."
+	case len(s) > 255:
+		return "The entityId must be at most 255 bytes."
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl):
+		return "The entityId must be printable text."
+	}
+	return ""
+}
+
+// validatePaymentCard validates the card like a card token (number,
+// expiry, cvc), with expirationMonth and expirationYear required.
+func validatePaymentCard(f problem.Fields, in map[string]any) (sealedCard, string) {
+	if in == nil {
+		f.Add("card", "The card field is required.")
+		return sealedCard{}, ""
+	}
+	data := make(map[string]any, len(in))
+	for k, val := range in {
+		if snake, ok := cardFields[k]; ok {
+			data[snake] = val
+		} else {
+			data[k] = val
+		}
+	}
+	normalized, errs := token.ValidateData(token.TypeCard, data)
+	for field, msgs := range errs.Rename("data", "card") {
+		for camel, snake := range cardFields {
+			if field == "card."+snake {
+				field = "card." + camel
+			}
+		}
+		for _, m := range msgs {
+			for camel, snake := range cardFields {
+				m = strings.ReplaceAll(m, snake, camel)
+			}
+			f.Add(field, m)
+		}
+	}
+	card, _ := normalized.(map[string]any)
+	if errs == nil {
+		if card["expiration_month"] == nil {
+			f.Add("card.expirationMonth", "The expirationMonth field is required.")
+		}
+		if card["expiration_year"] == nil {
+			f.Add("card.expirationYear", "The expirationYear field is required.")
+		}
+	}
+	if len(f) > 0 {
+		return sealedCard{}, ""
+	}
+	number, _ := card["number"].(string)
+	month, _ := card["expiration_month"].(int)
+	year, _ := card["expiration_year"].(int)
+	cvc, _ := card["cvc"].(string)
+	return sealedCard{Number: number, ExpirationMonth: month, ExpirationYear: year}, cvc
+}
+
+// CreatePaymentMethod stores a card for the caller's subject (a JWT's sub;
+// for an API key, the body's entityId).
+func (v *Vault) CreatePaymentMethod(c *ProjectCaller, req PaymentMethodRequest) (*PaymentMethod, error) {
+	if err := c.allow(pmCreate); err != nil {
+		return nil, err
+	}
+	entity := deref(req.EntityID)
+	if c.Claims != nil {
+		if err := c.Claims.CheckEntity(entity); err != nil {
+			return nil, err
+		}
+		entity = c.Claims.Subject
+	}
+	f := problem.Fields{}
+	if msg := validateEntityID(entity); msg != "" {
+		f.Add("entityId", msg)
+	}
+	card, cvc := validatePaymentCard(f, req.Card)
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	k, err := v.tenantKey(c.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := json.Marshal(card)
+	if err != nil {
+		return nil, err
+	}
+	ts := now()
+	r := &paymentMethodRecord{ID: newID(), TenantID: c.TenantID, ProjectID: c.ProjectID, EntityID: entity, Order: orderKey(ts)}
+	r.CreatedAt = timePtr(ts)
+	r.CreatedBy = c.actorID()
+	r.Card = crypto.SealEnvelope(k, plain, r.aad())
+	retain := v.projects.cvcRetention
+	if cvc != "" && retain > 0 {
+		env := crypto.SealEnvelope(k, []byte(cvc), r.cvcAAD())
+		r.CVC, r.CVCExpiresAt = &env, timePtr(ts.Add(retain))
+	}
+	b := v.store.NewBatch()
+	setJSON(b, paymentMethodKey(r.TenantID, r.ProjectID, r.ID), r)
+	b.Set(r.subKey(), []byte(r.ID))
+	if r.CVCExpiresAt != nil {
+		b.Set(r.cvcExpiryKey(), nil)
+	}
+	if err := v.commit(b, c.entry("payment_method", r.ID, "create", "Payment method created", ts)); err != nil {
+		return nil, err
+	}
+	return paymentMethodView(r, card), nil
+}
+
+func paymentMethodView(r *paymentMethodRecord, card sealedCard) *PaymentMethod {
+	brand := token.Brand(card.Number)
+	pm := &PaymentMethod{ID: r.ID, EntityID: r.EntityID, CredentialTypes: credentialTypes(brand),
+		Card: PaymentMethodCard{Brand: brand, Details: CardDetails{
+			Bin: token.BIN(card.Number), Last4: token.Last4(card.Number),
+			ExpirationMonth: fmt.Sprintf("%02d", card.ExpirationMonth),
+			ExpirationYear:  fmt.Sprintf("%04d", card.ExpirationYear)}}}
+	if r.CreatedAt != nil {
+		pm.CreatedAt = *r.CreatedAt
+	}
+	return pm
+}
+
+// credentialTypes are what a purchase intent may issue for a brand (wire
+// contract §8: Visa and Mastercard → virtual card; AmEx and Discover →
+// network token).
+func credentialTypes(brand string) []string {
+	switch brand {
+	case token.BrandVisa, token.BrandMastercard:
+		return []string{"virtual-card"}
+	case token.BrandAmericanExpress, token.BrandDiscover:
+		return []string{"network-token"}
+	}
+	return []string{}
+}
+
+// loadPaymentMethod reads a payment method visible to c: of its project,
+// and for a JWT of its subject. Anything else is a 404.
+func (v *Vault) loadPaymentMethod(c *ProjectCaller, id string) (*paymentMethodRecord, error) {
+	var r paymentMethodRecord
+	if id == "" || strings.IndexByte(id, 0) >= 0 {
+		return nil, problem.NotFound("Payment method")
+	}
+	if err := getJSON(v.store, paymentMethodKey(c.TenantID, c.ProjectID, id), "Payment method", &r); err != nil {
+		return nil, err
+	}
+	if c.Claims != nil && r.EntityID != c.Claims.Subject {
+		return nil, problem.NotFound("Payment method")
+	}
+	return &r, nil
+}
+
+func (v *Vault) openCard(r *paymentMethodRecord) (sealedCard, error) {
+	var card sealedCard
+	k, err := v.tenantKey(r.TenantID)
+	if err != nil {
+		return card, err
+	}
+	plain, err := crypto.OpenEnvelope(k, r.Card, r.aad())
+	if err != nil {
+		return card, err
+	}
+	return card, json.Unmarshal(plain, &card)
+}
+
+// GetPaymentMethod returns one payment method of the caller's subject.
+func (v *Vault) GetPaymentMethod(c *ProjectCaller, id string) (*PaymentMethod, error) {
+	if err := c.allow(pmRead); err != nil {
+		return nil, err
+	}
+	r, err := v.loadPaymentMethod(c, id)
+	if err != nil {
+		return nil, err
+	}
+	card, err := v.openCard(r)
+	if err != nil {
+		return nil, err
+	}
+	v.auditAsync(c.entry("payment_method", r.ID, "read", "Payment method retrieved", now()))
+	return paymentMethodView(r, card), nil
+}
+
+// PaymentMethodPage is one page of a subject's payment methods with what
+// the X-* pagination headers report.
+type PaymentMethodPage struct {
+	Items         []*PaymentMethod
+	Total         int
+	Limit, Offset int
+}
+
+// HasNext reports whether items follow this page.
+func (p *PaymentMethodPage) HasNext() bool { return p.Offset+len(p.Items) < p.Total }
+
+// HasPrevious reports whether items precede this page.
+func (p *PaymentMethodPage) HasPrevious() bool { return p.Offset > 0 && p.Total > 0 }
+
+// ListPaymentMethods lists a subject's payment methods in creation order:
+// a JWT's sub, or for an API key the entityId filter (all of the project's
+// when empty).
+func (v *Vault) ListPaymentMethods(c *ProjectCaller, entityID string, limit, offset int) (*PaymentMethodPage, error) {
+	if err := c.allow(pmRead); err != nil {
+		return nil, err
+	}
+	if c.Claims != nil {
+		entityID = c.Claims.Subject
+	}
+	page := &PaymentMethodPage{Items: []*PaymentMethod{}, Limit: limit, Offset: offset}
+	var ids []string
+	collect := func(id string) {
+		if page.Total >= offset && len(ids) < limit {
+			ids = append(ids, id)
+		}
+		page.Total++
+	}
+	var err error
+	if entityID != "" {
+		if validateEntityID(entityID) != "" {
+			return page, nil
+		}
+		err = v.store.Scan(store.Prefix(paymentMethodSubIndex, c.TenantID, c.ProjectID, entityID), nil, func(_, val []byte) bool {
+			collect(string(val))
+			return true
+		})
+	} else {
+		// Ids are time-ordered UUIDs, so the record keys are in creation order.
+		err = v.store.Scan(store.Prefix(paymentMethodCollection, c.TenantID, c.ProjectID), nil, func(k, _ []byte) bool {
+			collect(string(k[bytes.LastIndexByte(k, 0)+1:]))
+			return true
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		r, err := v.loadPaymentMethod(c, id)
+		if problem.Is(err, 404) {
+			continue // deleted since the scan
+		}
+		if err != nil {
+			return nil, err
+		}
+		card, err := v.openCard(r)
+		if err != nil {
+			return nil, err
+		}
+		page.Items = append(page.Items, paymentMethodView(r, card))
+	}
+	v.auditAsync(c.entry("project", c.ProjectID, "read", "Payment methods listed", now()))
+	return page, nil
+}
+
+// DeletePaymentMethod deletes one payment method of the caller's subject.
+func (v *Vault) DeletePaymentMethod(c *ProjectCaller, id string) error {
+	if err := c.allow(pmDelete); err != nil {
+		return err
+	}
+	defer v.lock("payment_method", c.ProjectID, id)()
+	r, err := v.loadPaymentMethod(c, id)
+	if err != nil {
+		return err
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	b.Delete(paymentMethodKey(r.TenantID, r.ProjectID, r.ID))
+	b.Delete(r.subKey())
+	if r.CVCExpiresAt != nil {
+		b.Delete(r.cvcExpiryKey())
+	}
+	return v.commit(b, c.entry("payment_method", r.ID, "delete", "Payment method deleted", ts))
+}
+
+// purgeExpiredCVCs drops every cvc past its retention. Reads never return
+// a cvc; this bounds how long one exists at all.
+func (v *Vault) purgeExpiredCVCs() error {
+	var ts [8]byte
+	t := now()
+	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
+	limit := store.Key(cvcExpiryIndex, hex.EncodeToString(ts[:]))
+	var due [][]byte
+	err := v.store.Scan(store.Prefix(cvcExpiryIndex), nil, func(k, _ []byte) bool {
+		if bytes.Compare(k, limit) > 0 {
+			return false
+		}
+		due = append(due, bytes.Clone(k))
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, k := range due {
+		parts := bytes.Split(k, []byte{0})
+		if len(parts) != 5 {
+			continue
+		}
+		errs = append(errs, v.dropCVC(k, string(parts[2]), string(parts[3]), string(parts[4])))
+	}
+	return errors.Join(errs...)
+}
+
+func (v *Vault) dropCVC(indexKey []byte, tenantID, projectID, id string) error {
+	defer v.lock("payment_method", projectID, id)()
+	b := v.store.NewBatch()
+	defer b.Close()
+	b.Delete(indexKey)
+	var r paymentMethodRecord
+	err := getJSON(v.store, paymentMethodKey(tenantID, projectID, id), "Payment method", &r)
+	switch {
+	case problem.Is(err, 404):
+		// Deleted with its project or tenant: only the index entry is left.
+	case err != nil:
+		return err
+	case r.CVC != nil:
+		r.CVC, r.CVCExpiresAt = nil, nil
+		setJSON(b, paymentMethodKey(tenantID, projectID, id), &r)
+	}
+	return b.Commit()
+}
+
+// cvcRetained reports whether a payment method still holds its cvc (for
+// tests and, later, purchase intents).
+func (v *Vault) cvcRetained(tenantID, projectID, id string) (bool, error) {
+	var r paymentMethodRecord
+	if err := getJSON(v.store, paymentMethodKey(tenantID, projectID, id), "Payment method", &r); err != nil {
+		return false, err
+	}
+	return r.CVC != nil && r.CVCExpiresAt != nil && r.CVCExpiresAt.After(now()), nil
+}

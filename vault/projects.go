@@ -1,0 +1,682 @@
+package vault
+
+import (
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/jwtauth"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Projects (seed 000) hold the RSA public keys that sign the project-scoped
+// JWTs. A project belongs to a tenant (deleting the tenant deletes it), but
+// its id is global: the URL `/projects/{projectId}/...` names no tenant, so a
+// global pointer maps the id to its tenant.
+const (
+	projectPointer    = "projid" // project id → {tenant_id}; global
+	projectCollection = "proj"   // tenant, project id → Project
+	projectKeyIndex   = "pkey"   // tenant, project id, kid → projectKeyRecord
+)
+
+func init() {
+	tenantCollections = append(tenantCollections, projectCollection, projectKeyIndex)
+}
+
+func projectPointerKey(id string) []byte          { return store.Key(projectPointer, id) }
+func projectRecordKey(tenantID, id string) []byte { return store.Key(projectCollection, tenantID, id) }
+func projectKeyKey(tenantID, id, kid string) []byte {
+	return store.Key(projectKeyIndex, tenantID, id, kid)
+}
+
+// Project is a seed-000 project.
+type Project struct {
+	ID       string `json:"id"`
+	TenantID string `json:"tenant_id"`
+	Name     string `json:"name"`
+	Audited
+}
+
+// ProjectRequest is the body of POST and PUT /projects. ID is optional on
+// create (a UUID is generated); seed 000's ids look like `project-abc123`.
+type ProjectRequest struct {
+	ID   *string `json:"id"`
+	Name *string `json:"name"`
+}
+
+// ProjectKey is one registered verification key of a project. PrivateKey
+// is set only in the response that generated the key pair: the vault never
+// stores it.
+type ProjectKey struct {
+	Kid        string `json:"kid"`
+	ProjectID  string `json:"project_id"`
+	TenantID   string `json:"tenant_id"`
+	Algorithm  string `json:"alg"`
+	Bits       int    `json:"bits"`
+	Thumbprint string `json:"thumbprint"`
+	PublicKey  string `json:"public_key"`
+	PrivateKey string `json:"private_key,omitempty"`
+	Audited
+}
+
+// ProjectKeyRequest registers keys: exactly one of PublicKey (PEM, with
+// Kid), JWKS (a JWK Set, or one JWK; Kid names a single key without one)
+// or Generate (a new key pair under Kid, private key returned once).
+type ProjectKeyRequest struct {
+	Kid       string          `json:"kid"`
+	PublicKey string          `json:"public_key"`
+	JWKS      json.RawMessage `json:"jwks"`
+	Generate  bool            `json:"generate"`
+}
+
+type projectPointerRecord struct {
+	TenantID string `json:"tenant_id"`
+}
+
+var (
+	projectIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+	kidPattern       = regexp.MustCompile(`^[A-Za-z0-9_.:@+=~-]{1,128}$`)
+)
+
+// projectState is the vault's project machinery: the JWT validator and a
+// cache of each project's tenant and parsed keys, so a request never
+// parses a key. Any change to projects or keys invalidates the cache.
+type projectState struct {
+	validator    jwtauth.Validator
+	cvcRetention time.Duration
+
+	mu      sync.RWMutex
+	gen     uint64
+	entries map[string]*projectEntry
+}
+
+type projectEntry struct {
+	tenantID string
+	keys     *jwtauth.KeySet
+}
+
+// DefaultCVCRetention is how long a payment method's cvc is kept when
+// Options.CVCRetention is zero.
+const DefaultCVCRetention = time.Hour
+
+func (s *projectState) configure(opts Options) {
+	s.validator = jwtauth.Validator{Leeway: opts.JWTLeeway, Now: func() time.Time { return now() }}
+	if opts.JWTLeeway == 0 {
+		s.validator.Leeway = jwtauth.DefaultLeeway
+	}
+	if opts.JWTLeeway < 0 {
+		s.validator.Leeway = 0
+	}
+	s.cvcRetention = opts.CVCRetention
+	if s.cvcRetention == 0 {
+		s.cvcRetention = DefaultCVCRetention
+	}
+}
+
+func (s *projectState) invalidate() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	s.entries = nil
+}
+
+// project returns the cached entry of a project, loading it on a miss; nil
+// when the project does not exist.
+func (v *Vault) project(id string) (*projectEntry, error) {
+	s := &v.projects
+	s.mu.RLock()
+	e, ok := s.entries[id]
+	gen := s.gen
+	s.mu.RUnlock()
+	if ok {
+		return e, nil
+	}
+	tenantID, err := v.projectTenant(id)
+	if err != nil || tenantID == "" {
+		return nil, err
+	}
+	keys, err := v.loadProjectKeys(tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	parsed := make(map[string]*rsa.PublicKey, len(keys))
+	for _, k := range keys {
+		pub, err := jwtauth.ParsePublicKeyPEM([]byte(k.PublicKey))
+		if err != nil {
+			return nil, fmt.Errorf("project %s key %s: %w", id, k.Kid, err)
+		}
+		parsed[k.Kid] = pub
+	}
+	e = &projectEntry{tenantID: tenantID, keys: jwtauth.NewKeySet(parsed)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen == gen { // no change raced with this load
+		if s.entries == nil {
+			s.entries = map[string]*projectEntry{}
+		}
+		s.entries[id] = e
+	}
+	return e, nil
+}
+
+// projectTenant resolves a project id to its tenant, "" when unknown. A
+// pointer whose project record is gone (its tenant was deleted) is unknown.
+func (v *Vault) projectTenant(id string) (string, error) {
+	if !projectIDPattern.MatchString(id) {
+		return "", nil
+	}
+	var ptr projectPointerRecord
+	if err := getJSON(v.store, projectPointerKey(id), "Project", &ptr); err != nil {
+		if problem.Is(err, 404) {
+			return "", nil
+		}
+		return "", err
+	}
+	if _, err := v.store.Get(projectRecordKey(ptr.TenantID, id)); errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	return ptr.TenantID, nil
+}
+
+func (v *Vault) loadProject(tenantID, id string) (*Project, error) {
+	var p Project
+	if !projectIDPattern.MatchString(id) {
+		return nil, problem.NotFound("Project")
+	}
+	if err := getJSON(v.store, projectRecordKey(tenantID, id), "Project", &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+type projectKeyRecord struct {
+	Kid        string `json:"kid"`
+	ProjectID  string `json:"project_id"`
+	TenantID   string `json:"tenant_id"`
+	Bits       int    `json:"bits"`
+	Thumbprint string `json:"thumbprint"`
+	PublicKey  string `json:"public_key"`
+	Audited
+}
+
+func (k projectKeyRecord) public() ProjectKey {
+	return ProjectKey{Kid: k.Kid, ProjectID: k.ProjectID, TenantID: k.TenantID, Algorithm: jwtauth.Algorithm.String(),
+		Bits: k.Bits, Thumbprint: k.Thumbprint, PublicKey: k.PublicKey, Audited: k.Audited}
+}
+
+func (v *Vault) loadProjectKeys(tenantID, id string) ([]projectKeyRecord, error) {
+	var out []projectKeyRecord
+	var derr error
+	err := v.store.Scan(store.Prefix(projectKeyIndex, tenantID, id), nil, func(_, val []byte) bool {
+		var k projectKeyRecord
+		if derr = json.Unmarshal(val, &k); derr != nil {
+			return false
+		}
+		out = append(out, k)
+		return true
+	})
+	return out, errors.Join(err, derr)
+}
+
+// projectLog is the audit entry of an operator (p nil) or API-key action
+// on a project.
+func projectLog(p *access.Principal, tenantID, projectID, op, msg string, ts time.Time) audit.Entry {
+	return logEntry(p, tenantID, "project", projectID, op, msg, ts)
+}
+
+// CreateProject creates a project in the caller's tenant.
+func (v *Vault) CreateProject(p *access.Principal, req ProjectRequest) (*Project, error) {
+	if err := require(p, "project:create"); err != nil {
+		return nil, err
+	}
+	return v.createProject(p, p.TenantID, req)
+}
+
+// OperatorCreateProject creates a project in a tenant (CLI). An empty
+// tenantID means the only tenant.
+func (v *Vault) OperatorCreateProject(tenantID string, req ProjectRequest) (*Project, error) {
+	tenantID, err := v.operatorTenant(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return v.createProject(nil, tenantID, req)
+}
+
+func (v *Vault) operatorTenant(id string) (string, error) {
+	if id != "" {
+		if _, err := v.tenant(id); err != nil {
+			return "", err
+		}
+		return id, nil
+	}
+	tenants, err := v.Tenants()
+	if err != nil {
+		return "", err
+	}
+	if len(tenants) != 1 {
+		return "", problem.Invalid("tenant", fmt.Sprintf("There are %d tenants: name one with --tenant.", len(tenants)))
+	}
+	return tenants[0].ID, nil
+}
+
+func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectRequest) (*Project, error) {
+	f := problem.Fields{}
+	if req.Name == nil {
+		name := "Project"
+		req.Name = &name
+	}
+	validateName(f, req.Name)
+	id := deref(req.ID)
+	if id == "" {
+		id = newID()
+	} else if !projectIDPattern.MatchString(id) {
+		f.Add("id", "The id must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit.")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	defer v.lock("project", id)()
+	if t, err := v.projectTenant(id); err != nil {
+		return nil, err
+	} else if t != "" {
+		return nil, problem.Conflict("A project with the id '" + id + "' already exists.")
+	}
+	ts := now()
+	proj := &Project{ID: id, TenantID: tenantID, Name: *req.Name}
+	proj.created(p, ts)
+	b := v.store.NewBatch()
+	setJSON(b, projectPointerKey(id), projectPointerRecord{TenantID: tenantID})
+	setJSON(b, projectRecordKey(tenantID, id), proj)
+	if err := v.commit(b, projectLog(p, tenantID, id, "create", "Project created", ts)); err != nil {
+		return nil, err
+	}
+	v.projects.invalidate()
+	return proj, nil
+}
+
+// GetProject returns one project of the caller's tenant.
+func (v *Vault) GetProject(p *access.Principal, id string) (*Project, error) {
+	if err := require(p, "project:read"); err != nil {
+		return nil, err
+	}
+	return v.loadProject(p.TenantID, id)
+}
+
+// ListProjects lists the caller's projects by id.
+func (v *Vault) ListProjects(p *access.Principal, pg Page) (Paginated[Project], error) {
+	if err := require(p, "project:read"); err != nil {
+		return Paginated[Project]{}, err
+	}
+	all, err := v.projectsOf(p.TenantID)
+	return PageOf(all, pg), err
+}
+
+// OperatorListProjects lists the projects of a tenant, or of every tenant
+// when tenantID is empty (CLI).
+func (v *Vault) OperatorListProjects(tenantID string) ([]Project, error) {
+	if tenantID != "" {
+		return v.projectsOf(tenantID)
+	}
+	tenants, err := v.Tenants()
+	if err != nil {
+		return nil, err
+	}
+	var out []Project
+	for _, t := range tenants {
+		ps, err := v.projectsOf(t.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps...)
+	}
+	return out, nil
+}
+
+func (v *Vault) projectsOf(tenantID string) ([]Project, error) {
+	var out []Project
+	var derr error
+	err := v.store.Scan(store.Prefix(projectCollection, tenantID), nil, func(_, val []byte) bool {
+		var p Project
+		if derr = json.Unmarshal(val, &p); derr != nil {
+			return false
+		}
+		out = append(out, p)
+		return true
+	})
+	return out, errors.Join(err, derr)
+}
+
+// UpdateProject renames a project.
+func (v *Vault) UpdateProject(p *access.Principal, id string, req ProjectRequest) (*Project, error) {
+	if err := require(p, "project:update"); err != nil {
+		return nil, err
+	}
+	f := problem.Fields{}
+	validateName(f, req.Name)
+	if req.ID != nil && *req.ID != id {
+		f.Add("id", "The id of a project cannot be changed.")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	defer v.lock("project", id)()
+	proj, err := v.loadProject(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	ts := now()
+	proj.Name = *req.Name
+	proj.modified(p, ts)
+	b := v.store.NewBatch()
+	setJSON(b, projectRecordKey(proj.TenantID, id), proj)
+	return proj, v.commit(b, projectLog(p, proj.TenantID, id, "update", "Project updated", ts))
+}
+
+// DeleteProject removes a project, its keys and its payment methods; its
+// tokens stop authenticating at once.
+func (v *Vault) DeleteProject(p *access.Principal, id string) error {
+	if err := require(p, "project:delete"); err != nil {
+		return err
+	}
+	defer v.lock("project", id)()
+	proj, err := v.loadProject(p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	b.Delete(projectPointerKey(id))
+	b.Delete(projectRecordKey(proj.TenantID, id))
+	b.DeletePrefix(store.Prefix(projectKeyIndex, proj.TenantID, id))
+	b.DeletePrefix(store.Prefix(paymentMethodCollection, proj.TenantID, id))
+	b.DeletePrefix(store.Prefix(paymentMethodSubIndex, proj.TenantID, id))
+	// cvc expiry entries of its payment methods are dropped by Sweep.
+	if err := v.commit(b, projectLog(p, proj.TenantID, id, "delete", "Project deleted", ts)); err != nil {
+		return err
+	}
+	v.projects.invalidate()
+	return nil
+}
+
+// AddProjectKeys registers verification keys for a project of the
+// caller's tenant (see ProjectKeyRequest).
+func (v *Vault) AddProjectKeys(p *access.Principal, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
+	if err := require(p, "project:update"); err != nil {
+		return nil, err
+	}
+	if _, err := v.loadProject(p.TenantID, projectID); err != nil {
+		return nil, err
+	}
+	return v.addProjectKeys(p, p.TenantID, projectID, req)
+}
+
+// OperatorAddProjectKeys is AddProjectKeys for the CLI.
+func (v *Vault) OperatorAddProjectKeys(projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
+	tenantID, err := v.operatorProject(projectID)
+	if err != nil {
+		return nil, err
+	}
+	return v.addProjectKeys(nil, tenantID, projectID, req)
+}
+
+func (v *Vault) operatorProject(id string) (string, error) {
+	tenantID, err := v.projectTenant(id)
+	if err != nil {
+		return "", err
+	}
+	if tenantID == "" {
+		return "", problem.NotFound("Project")
+	}
+	return tenantID, nil
+}
+
+func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
+	keys, privatePEM, err := parseKeyRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	defer v.lock("project", projectID)()
+	ts := now()
+	b := v.store.NewBatch()
+	out := make([]ProjectKey, 0, len(keys))
+	for kid, pub := range keys {
+		if _, err := v.store.Get(projectKeyKey(tenantID, projectID, kid)); err == nil {
+			b.Close()
+			return nil, problem.Conflict("The project already has a key with the kid '" + kid + "'; remove it first to replace it.")
+		} else if !errors.Is(err, store.ErrNotFound) {
+			b.Close()
+			return nil, err
+		}
+		rec := projectKeyRecord{Kid: kid, ProjectID: projectID, TenantID: tenantID, Bits: pub.N.BitLen(),
+			Thumbprint: jwtauth.Thumbprint(pub), PublicKey: jwtauth.EncodePublicKeyPEM(pub)}
+		rec.created(p, ts)
+		setJSON(b, projectKeyKey(tenantID, projectID, kid), rec)
+		k := rec.public()
+		k.PrivateKey = privatePEM
+		out = append(out, k)
+	}
+	if err := v.commit(b, projectLog(p, tenantID, projectID, "update", fmt.Sprintf("Project key(s) registered (%d)", len(out)), ts)); err != nil {
+		return nil, err
+	}
+	v.projects.invalidate()
+	return out, nil
+}
+
+// parseKeyRequest turns a key request into parsed public keys by kid (and
+// the private key PEM of a generated pair).
+func parseKeyRequest(req ProjectKeyRequest) (map[string]*rsa.PublicKey, string, error) {
+	hasJWKS := len(req.JWKS) > 0 && string(req.JWKS) != "null"
+	n := 0
+	for _, set := range []bool{req.PublicKey != "", hasJWKS, req.Generate} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, "", problem.Invalid("public_key", "Give exactly one of public_key (PEM), jwks or generate.")
+	}
+	if req.Kid != "" && !kidPattern.MatchString(req.Kid) {
+		return nil, "", problem.Invalid("kid", "The kid must be 1 to 128 letters, digits or _.:@+=~-.")
+	}
+	keyProblem := func(field string, err error) error {
+		var ke *jwtauth.KeyError
+		if errors.As(err, &ke) {
+			return problem.Invalid(field, "The key is not accepted: "+ke.Message+".")
+		}
+		return err
+	}
+	switch {
+	case hasJWKS:
+		keys, err := jwtauth.ParseJWKS(req.JWKS, req.Kid)
+		if err != nil {
+			return nil, "", keyProblem("jwks", err)
+		}
+		for kid := range keys {
+			if !kidPattern.MatchString(kid) {
+				return nil, "", problem.Invalid("jwks", "A kid of the JWKS is not accepted: use 1 to 128 letters, digits or _.:@+=~-.")
+			}
+		}
+		return keys, "", nil
+	case req.Kid == "":
+		return nil, "", problem.Invalid("kid", "The kid field is required.")
+	case req.Generate:
+		pub, priv, err := jwtauth.GenerateKey()
+		if err != nil {
+			return nil, "", err
+		}
+		return map[string]*rsa.PublicKey{req.Kid: pub}, priv, nil
+	default:
+		pub, err := jwtauth.ParsePublicKeyPEM([]byte(req.PublicKey))
+		if err != nil {
+			return nil, "", keyProblem("public_key", err)
+		}
+		return map[string]*rsa.PublicKey{req.Kid: pub}, "", nil
+	}
+}
+
+// ListProjectKeys lists a project's keys.
+func (v *Vault) ListProjectKeys(p *access.Principal, projectID string) ([]ProjectKey, error) {
+	if err := require(p, "project:read"); err != nil {
+		return nil, err
+	}
+	if _, err := v.loadProject(p.TenantID, projectID); err != nil {
+		return nil, err
+	}
+	return v.listProjectKeys(p.TenantID, projectID)
+}
+
+// OperatorListProjectKeys is ListProjectKeys for the CLI.
+func (v *Vault) OperatorListProjectKeys(projectID string) ([]ProjectKey, error) {
+	tenantID, err := v.operatorProject(projectID)
+	if err != nil {
+		return nil, err
+	}
+	return v.listProjectKeys(tenantID, projectID)
+}
+
+func (v *Vault) listProjectKeys(tenantID, projectID string) ([]ProjectKey, error) {
+	recs, err := v.loadProjectKeys(tenantID, projectID)
+	out := make([]ProjectKey, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.public())
+	}
+	return out, err
+}
+
+// RemoveProjectKey deletes one key; tokens signed with it are rejected from
+// the moment this returns, while the project's other keys keep working.
+func (v *Vault) RemoveProjectKey(p *access.Principal, projectID, kid string) error {
+	if err := require(p, "project:update"); err != nil {
+		return err
+	}
+	if _, err := v.loadProject(p.TenantID, projectID); err != nil {
+		return err
+	}
+	return v.removeProjectKey(p, p.TenantID, projectID, kid)
+}
+
+// OperatorRemoveProjectKey is RemoveProjectKey for the CLI.
+func (v *Vault) OperatorRemoveProjectKey(projectID, kid string) error {
+	tenantID, err := v.operatorProject(projectID)
+	if err != nil {
+		return err
+	}
+	return v.removeProjectKey(nil, tenantID, projectID, kid)
+}
+
+func (v *Vault) removeProjectKey(p *access.Principal, tenantID, projectID, kid string) error {
+	defer v.lock("project", projectID)()
+	if !kidPattern.MatchString(kid) {
+		return problem.NotFound("Project key")
+	}
+	key := projectKeyKey(tenantID, projectID, kid)
+	if _, err := v.store.Get(key); errors.Is(err, store.ErrNotFound) {
+		return problem.NotFound("Project key")
+	} else if err != nil {
+		return err
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	b.Delete(key)
+	if err := v.commit(b, projectLog(p, tenantID, projectID, "update", "Project key removed", ts)); err != nil {
+		return err
+	}
+	v.projects.invalidate()
+	return nil
+}
+
+// ProjectCaller is who calls a project resource: the subject of a
+// validated project JWT, or an API key of the project's tenant.
+type ProjectCaller struct {
+	TenantID  string
+	ProjectID string
+	// Claims are the validated JWT's claims; nil for an API-key caller.
+	Claims *jwtauth.Claims
+	// Principal is the API-key caller; nil for a JWT caller.
+	Principal *access.Principal
+}
+
+// AuthenticateJWT validates a project JWT (the bearer token, already
+// shape-checked by jwtauth.ParseBearer) for the project of the URL. Every
+// failure is a *jwtauth.Error; an unknown project fails the kid check, so
+// a token never learns more than "no such key".
+func (v *Vault) AuthenticateJWT(projectID, token string) (*ProjectCaller, error) {
+	e, err := v.project(projectID)
+	if err != nil {
+		return nil, err
+	}
+	var keys *jwtauth.KeySet
+	if e != nil {
+		keys = e.keys
+	}
+	claims, err := v.projects.validator.Validate(token, projectID, keys)
+	if err != nil {
+		return nil, err
+	}
+	return &ProjectCaller{TenantID: e.tenantID, ProjectID: projectID, Claims: claims}, nil
+}
+
+// ProjectCallerForKey lets an API key call a project resource of its own
+// tenant; any other project is a 404.
+func (v *Vault) ProjectCallerForKey(p *access.Principal, projectID string) (*ProjectCaller, error) {
+	if p == nil {
+		return nil, problem.Unauthorized("The BT-API-KEY header is required.")
+	}
+	e, err := v.project(projectID)
+	if err != nil {
+		return nil, err
+	}
+	if e == nil || e.tenantID != p.TenantID {
+		return nil, problem.NotFound("Project")
+	}
+	return &ProjectCaller{TenantID: p.TenantID, ProjectID: projectID, Principal: p}, nil
+}
+
+// Project operations and what they require: a JWT role, or an API-key
+// permission.
+const (
+	pmCreate = "create"
+	pmRead   = "read"
+	pmDelete = "delete"
+)
+
+// allow is the one authorization decision for project resources. Seed
+// 000: `private` for payment methods; `public` also collects (creates)
+// them, as the browser-side JWT of the seed's jose example does.
+func (c *ProjectCaller) allow(op string) error {
+	if c.Claims != nil {
+		if op == pmCreate {
+			return c.Claims.RequireRole(jwtauth.RolePrivate, jwtauth.RolePublic)
+		}
+		return c.Claims.RequireRole(jwtauth.RolePrivate)
+	}
+	return require(c.Principal, "payment_method:"+op)
+}
+
+// actorID names c in audit fields: the application of an API key, or
+// `<project id>:<sub>` for a JWT.
+func (c *ProjectCaller) actorID() string {
+	if c.Claims == nil {
+		return actorID(c.Principal)
+	}
+	return c.ProjectID + ":" + c.Claims.Subject
+}
+
+// entry is the audit entry of an action by c.
+func (c *ProjectCaller) entry(entityType, entityID, op, msg string, ts time.Time) audit.Entry {
+	if c.Claims == nil {
+		return logEntry(c.Principal, c.TenantID, entityType, entityID, op, msg, ts)
+	}
+	e := logEntry(nil, c.TenantID, entityType, entityID, op, msg, ts)
+	e.ActorID, e.ActorType = c.actorID(), "project_subject"
+	return e
+}

@@ -1,0 +1,324 @@
+package vault
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/jwtauth"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+const projTestMgmtKey = "key_ProjectTestManagementKey12345"
+
+var projTestMaster = bytes.Repeat([]byte{0x24}, 32)
+
+// projVault opens a vault on a temporary Pebble store and returns it with
+// its bootstrap management principal; the test's cleanup closes it.
+func projVault(t *testing.T, opts Options) (*Vault, *access.Principal) {
+	t.Helper()
+	v, p := projVaultAt(t, t.TempDir(), opts)
+	t.Cleanup(func() { v.Close() })
+	return v, p
+}
+
+// projVaultAt opens the vault in dir; the caller closes it.
+func projVaultAt(t *testing.T, dir string, opts Options) (*Vault, *access.Principal) {
+	t.Helper()
+	opts.DataDir, opts.MasterKey, opts.ManagementKey = dir, projTestMaster, projTestMgmtKey
+	v, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.Authenticate(projTestMgmtKey)
+	if err != nil {
+		v.Close()
+		t.Fatal(err)
+	}
+	return v, p
+}
+
+// projectWithKey creates a project and generates a key for it, returning
+// the private key PEM.
+func projectWithKey(t *testing.T, v *Vault, p *access.Principal, id, kid string) string {
+	t.Helper()
+	name := "Project " + id
+	if _, err := v.CreateProject(p, ProjectRequest{ID: &id, Name: &name}); err != nil {
+		t.Fatalf("CreateProject: %v", err)
+	}
+	keys, err := v.AddProjectKeys(p, id, ProjectKeyRequest{Kid: kid, Generate: true})
+	if err != nil {
+		t.Fatalf("AddProjectKeys: %v", err)
+	}
+	if len(keys) != 1 || keys[0].PrivateKey == "" {
+		t.Fatalf("generated key: %+v", keys)
+	}
+	return keys[0].PrivateKey
+}
+
+// mintJWT signs seed 000's claims with a PKCS #8 private key.
+func mintJWT(t *testing.T, privPEM, kid, iss, sub string, roles []string, iat time.Time) string {
+	t.Helper()
+	block, _ := pem.Decode([]byte(privPEM))
+	if block == nil {
+		t.Fatal("private key is not PEM")
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.NewBuilder().Subject(sub).Issuer(iss).IssuedAt(iat).Expiration(iat.Add(time.Hour)).
+		Claim("roles", roles).Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.KeyIDKey, kid)
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.RS256, key, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(signed)
+}
+
+func wantCheck(t *testing.T, err error, c jwtauth.Check) {
+	t.Helper()
+	var e *jwtauth.Error
+	if !errors.As(err, &e) || e.Check != c {
+		t.Fatalf("want the %s check to fail, got %v", c, err)
+	}
+}
+
+func wantStatus(t *testing.T, err error, status int) {
+	t.Helper()
+	if !problem.Is(err, status) {
+		t.Fatalf("want %d, got %v", status, err)
+	}
+}
+
+func TestProjectManagement(t *testing.T) {
+	v, mgmt := projVault(t, Options{})
+	id, name := "project-abc123", "Checkout"
+	proj, err := v.CreateProject(mgmt, ProjectRequest{ID: &id, Name: &name})
+	if err != nil || proj.ID != id || proj.TenantID != mgmt.TenantID || proj.CreatedAt == nil {
+		t.Fatalf("CreateProject: %+v %v", proj, err)
+	}
+	_, err = v.CreateProject(mgmt, ProjectRequest{ID: &id, Name: &name})
+	wantStatus(t, err, 409)
+	bad := "bad/id"
+	_, err = v.CreateProject(mgmt, ProjectRequest{ID: &bad, Name: &name})
+	wantStatus(t, err, 400)
+	generated, err := v.CreateProject(mgmt, ProjectRequest{Name: &name})
+	if err != nil || !uuidLike(generated.ID) {
+		t.Fatalf("generated id: %+v %v", generated, err)
+	}
+	list, err := v.ListProjects(mgmt, Page{Number: 1, Size: 10})
+	if err != nil || list.Pagination.TotalItems != 2 {
+		t.Fatalf("ListProjects: %+v %v", list, err)
+	}
+	renamed := "Renamed"
+	if p, err := v.UpdateProject(mgmt, id, ProjectRequest{Name: &renamed}); err != nil || p.Name != renamed {
+		t.Fatalf("UpdateProject: %+v %v", p, err)
+	}
+
+	// Keys: PEM, JWKS, generated; duplicates and private keys refused.
+	privPEM := projectWithKeyOn(t, v, mgmt, id, "key-1")
+	pubPEM := publicPEMOf(t, privPEM)
+	if _, err := v.AddProjectKeys(mgmt, id, ProjectKeyRequest{Kid: "key-1", PublicKey: pubPEM}); !problem.Is(err, 409) {
+		t.Fatalf("duplicate kid: %v", err)
+	}
+	if _, err := v.AddProjectKeys(mgmt, id, ProjectKeyRequest{Kid: "key-2", PublicKey: pubPEM}); err != nil {
+		t.Fatalf("PEM key: %v", err)
+	}
+	if _, err := v.AddProjectKeys(mgmt, id, ProjectKeyRequest{Kid: "key-x", PublicKey: privPEM}); !problem.Is(err, 400) || strings.Contains(err.Error(), "MII") {
+		t.Fatalf("private key as PEM: %v", err)
+	}
+	pub, _ := jwtauth.ParsePublicKeyPEM([]byte(pubPEM))
+	j, _ := jwtauth.PublicJWK("key-3", pub)
+	set, _ := json.Marshal(map[string]any{"keys": []any{j}})
+	if ks, err := v.AddProjectKeys(mgmt, id, ProjectKeyRequest{JWKS: set}); err != nil || len(ks) != 1 || ks[0].Kid != "key-3" || ks[0].PrivateKey != "" {
+		t.Fatalf("JWKS: %+v %v", ks, err)
+	}
+	if _, err := v.AddProjectKeys(mgmt, id, ProjectKeyRequest{Kid: "k", PublicKey: pubPEM, Generate: true}); !problem.Is(err, 400) {
+		t.Fatalf("two sources: %v", err)
+	}
+	keys, err := v.ListProjectKeys(mgmt, id)
+	if err != nil || len(keys) != 3 {
+		t.Fatalf("ListProjectKeys: %+v %v", keys, err)
+	}
+	for _, k := range keys {
+		if k.PrivateKey != "" || k.Algorithm != "RS256" || k.Thumbprint == "" || k.Bits != 2048 {
+			t.Fatalf("listed key %+v", k)
+		}
+	}
+
+	// Permissions: a private application manages no project.
+	name2, typ := "backend", access.TypePrivate
+	app, err := v.CreateApplication(mgmt, ApplicationRequest{Name: &name2, Type: &typ, Permissions: []string{"payment_method:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, _ := v.Authenticate(app.Key)
+	if _, err := v.CreateProject(priv, ProjectRequest{Name: &name}); !problem.Is(err, 403) {
+		t.Fatalf("private app creates a project: %v", err)
+	}
+	if _, err := v.AddProjectKeys(priv, id, ProjectKeyRequest{Kid: "z", Generate: true}); !problem.Is(err, 403) {
+		t.Fatalf("private app adds a key: %v", err)
+	}
+
+	// Another tenant sees none of it.
+	_, otherApp, err := v.CreateTenant("Other", TenantTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := v.Authenticate(otherApp.Key)
+	if _, err := v.GetProject(other, id); !problem.Is(err, 404) {
+		t.Fatalf("other tenant reads the project: %v", err)
+	}
+	if _, err := v.AddProjectKeys(other, id, ProjectKeyRequest{Kid: "evil", PublicKey: pubPEM}); !problem.Is(err, 404) {
+		t.Fatalf("other tenant adds a key: %v", err)
+	}
+	if _, err := v.CreateProject(other, ProjectRequest{ID: &id, Name: &name}); !problem.Is(err, 409) {
+		t.Fatalf("project ids are global: %v", err)
+	}
+
+	if err := v.DeleteProject(mgmt, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.GetProject(mgmt, id); !problem.Is(err, 404) {
+		t.Fatalf("deleted project: %v", err)
+	}
+}
+
+func projectWithKeyOn(t *testing.T, v *Vault, p *access.Principal, id, kid string) string {
+	t.Helper()
+	keys, err := v.AddProjectKeys(p, id, ProjectKeyRequest{Kid: kid, Generate: true})
+	if err != nil || len(keys) != 1 || !strings.HasPrefix(keys[0].PrivateKey, "-----BEGIN PRIVATE KEY-----") {
+		t.Fatalf("generate: %+v %v", keys, err)
+	}
+	return keys[0].PrivateKey
+}
+
+func publicPEMOf(t *testing.T, privPEM string) string {
+	t.Helper()
+	block, _ := pem.Decode([]byte(privPEM))
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(k.(crypto.Signer).Public())
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
+
+func uuidLike(s string) bool { return len(s) == 36 && strings.Count(s, "-") == 4 }
+
+// TestJWTAuthentication drives AuthenticateJWT through key rotation,
+// removal, project and tenant deletion, and cross-project use.
+func TestJWTAuthentication(t *testing.T) {
+	v, mgmt := projVault(t, Options{})
+	key1 := projectWithKey(t, v, mgmt, "project-a", "key-1")
+	key2 := projectWithKeyOn(t, v, mgmt, "project-a", "key-2")
+	otherPriv := projectWithKey(t, v, mgmt, "project-b", "key-1")
+	ts := now()
+
+	tok1 := mintJWT(t, key1, "key-1", "project-a", "user-1", []string{"private"}, ts)
+	tok2 := mintJWT(t, key2, "key-2", "project-a", "user-1", []string{"private"}, ts)
+	for _, tok := range []string{tok1, tok2, tok1} { // the second tok1 is a cache hit
+		c, err := v.AuthenticateJWT("project-a", tok)
+		if err != nil || c.TenantID != mgmt.TenantID || c.Claims.Subject != "user-1" {
+			t.Fatalf("AuthenticateJWT: %+v %v", c, err)
+		}
+	}
+	// A token of project-b (same kid name, its own key) never opens project-a,
+	// and project-a's token never opens project-b.
+	tokB := mintJWT(t, otherPriv, "key-1", "project-b", "user-1", []string{"private"}, ts)
+	_, err := v.AuthenticateJWT("project-a", tokB)
+	wantCheck(t, err, jwtauth.CheckSignature)
+	_, err = v.AuthenticateJWT("project-b", tok1)
+	wantCheck(t, err, jwtauth.CheckSignature)
+	forged := mintJWT(t, otherPriv, "key-1", "project-a", "user-1", []string{"private"}, ts)
+	_, err = v.AuthenticateJWT("project-a", forged)
+	wantCheck(t, err, jwtauth.CheckSignature)
+	_, err = v.AuthenticateJWT("project-nope", tok1)
+	wantCheck(t, err, jwtauth.CheckKeyID)
+
+	// Removing key-1 rejects its tokens at once; key-2 keeps working.
+	if err := v.RemoveProjectKey(mgmt, "project-a", "key-1"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.AuthenticateJWT("project-a", tok1)
+	wantCheck(t, err, jwtauth.CheckKeyID)
+	if _, err := v.AuthenticateJWT("project-a", tok2); err != nil {
+		t.Fatalf("remaining key: %v", err)
+	}
+	if err := v.RemoveProjectKey(mgmt, "project-a", "key-1"); !problem.Is(err, 404) {
+		t.Fatalf("removing twice: %v", err)
+	}
+
+	// Deleting the project, then the tenant, rejects what is left.
+	if err := v.DeleteProject(mgmt, "project-a"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.AuthenticateJWT("project-a", tok2)
+	wantCheck(t, err, jwtauth.CheckKeyID)
+	if _, err := v.AuthenticateJWT("project-b", tokB); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.DeleteTenant(mgmt); err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.AuthenticateJWT("project-b", tokB)
+	wantCheck(t, err, jwtauth.CheckKeyID)
+}
+
+// TestJWTLeewayOption: Options.JWTLeeway reaches the validator.
+func TestJWTLeewayOption(t *testing.T) {
+	v, mgmt := projVault(t, Options{JWTLeeway: -1})
+	priv := projectWithKey(t, v, mgmt, "project-a", "k")
+	tok := mintJWT(t, priv, "k", "project-a", "u", []string{"private"}, now().Add(5*time.Second))
+	_, err := v.AuthenticateJWT("project-a", tok)
+	wantCheck(t, err, jwtauth.CheckIssuedAt)
+
+	v2, mgmt2 := projVault(t, Options{})
+	priv2 := projectWithKey(t, v2, mgmt2, "project-a", "k")
+	tok2 := mintJWT(t, priv2, "k", "project-a", "u", []string{"private"}, now().Add(5*time.Second))
+	if _, err := v2.AuthenticateJWT("project-a", tok2); err != nil {
+		t.Fatalf("default leeway: %v", err)
+	}
+}
+
+// projectLogs flushes the read-audit queue by reopening and lists entries.
+func projectLogs(t *testing.T, v *Vault, p *access.Principal, entityType string) []audit.Entry {
+	t.Helper()
+	pg, err := v.ListLogs(p, audit.Filter{EntityType: entityType}, Page{Number: 1, Size: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pg.Data
+}
+
+// storeContains reports whether any stored key or value holds s.
+func storeContains(t *testing.T, s store.Store, needle string) bool {
+	t.Helper()
+	found := false
+	if err := s.Scan(nil, nil, func(k, val []byte) bool {
+		found = bytes.Contains(k, []byte(needle)) || bytes.Contains(val, []byte(needle))
+		return !found
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return found
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
 )
 
 func TestUnmarshalGlobalVault(t *testing.T) {
@@ -101,6 +102,76 @@ func TestHandlerDirectivesTakeNoArguments(t *testing.T) {
 		h := httpcaddyfile.Helper{Dispenser: caddyfile.NewTestDispenser(input)}
 		if _, err := parseHandler[API](h); err == nil {
 			t.Errorf("%q: expected an error", input)
+		}
+	}
+}
+
+// TestAdaptMiddleware adapts the README's composition and checks the JSON
+// of each handler and their order in front of reverse_proxy.
+func TestAdaptMiddleware(t *testing.T) {
+	input := "http://:8080 {\n\treverse_proxy psp.example:443\n\tvault_tokenize {\n\t\tfield $.card.number card_number\n\t\tform_field pan card_number\n\t\tresponse\n\t}\n\tvault_detokenize {\n\t\tdelimiters \"<<\" \">>\"\n\t\theaders Authorization\n\t\tquery\n\t\tmax_tokens 20\n\t}\n\tvault_auth\n}\n"
+	adapter := caddyfile.Adapter{ServerType: httpcaddyfile.ServerType{}}
+	out, warnings, err := adapter.Adapt([]byte(input), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) > 0 {
+		t.Fatalf("warnings: %v", warnings)
+	}
+	var cfg struct {
+		Apps struct {
+			HTTP struct {
+				Servers map[string]struct {
+					Routes []struct {
+						Handle []json.RawMessage `json:"handle"`
+					} `json:"routes"`
+				} `json:"servers"`
+			} `json:"http"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var handlers []string
+	for _, srv := range cfg.Apps.HTTP.Servers {
+		for _, r := range srv.Routes {
+			for _, h := range r.Handle {
+				handlers = append(handlers, string(h))
+			}
+		}
+	}
+	want := []string{
+		`{"handler":"vault_auth"}`,
+		`{"delimiters":["\u003c\u003c","\u003e\u003e"],"handler":"vault_detokenize","headers":["Authorization"],"max_tokens":20,"query":true}`,
+		`{"fields":[{"path":"$.card.number","type":"card_number"}],"form_fields":[{"name":"pan","type":"card_number"}],"handler":"vault_tokenize","response":true}`,
+	}
+	if len(handlers) != 4 {
+		t.Fatalf("handlers %v\n%s", handlers, out)
+	}
+	for i, w := range want {
+		if handlers[i] != w {
+			t.Errorf("handler %d:\n got  %s\n want %s", i, handlers[i], w)
+		}
+	}
+	if !strings.Contains(handlers[3], `"handler":"reverse_proxy"`) {
+		t.Errorf("reverse_proxy must run last, got %s", handlers[3])
+	}
+}
+
+func TestMiddlewareCaddyfileErrors(t *testing.T) {
+	for _, tc := range []struct {
+		input string
+		h     caddyfile.Unmarshaler
+	}{
+		{"vault_detokenize {\n delimiters \"<<\"\n}", new(Detokenize)},
+		{"vault_detokenize {\n max_tokens zero\n}", new(Detokenize)},
+		{"vault_detokenize {\n colour red\n}", new(Detokenize)},
+		{"vault_tokenize {\n field card.number card_number\n}", new(Tokenize)},
+		{"vault_tokenize {\n field $.card.number\n}", new(Tokenize)},
+		{"vault_tokenize extra", new(Tokenize)},
+	} {
+		if err := tc.h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input)); err == nil {
+			t.Errorf("%q: expected an error", tc.input)
 		}
 	}
 }

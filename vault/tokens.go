@@ -731,3 +731,14 @@ func (v *Vault) overwriteDuplicate(b store.Batch, p *access.Principal, existing 
 	*existing = *n
 	return nil
 }
+
+// CreateTokens creates several tokens in one atomic batch (the tokenize
+// middleware's path): every token is created or none is. fields names each
+// request in error messages.
+func (v *Vault) CreateTokens(p *access.Principal, reqs []*TokenRequest, fields []string) ([]*Token, error) {
+	prefixes := make([]string, len(fields))
+	for i, f := range fields {
+		prefixes[i] = f + "."
+	}
+	return v.createTokens(p, reqs, prefixes, "token")
+}

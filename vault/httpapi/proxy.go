@@ -56,6 +56,12 @@ func writeProxyProblem(w http.ResponseWriter, r *http.Request, err error) {
 	w.Write(body)
 }
 
+// ServeProxy is the `vault_proxy` handler: `/proxy` on its own route.
+func (a *API) ServeProxy(w http.ResponseWriter, r *http.Request) {
+	ensureTrace(w, r)
+	a.serveProxy(w, r)
+}
+
 // serveProxy handles `/proxy[/**]`: ephemeral (BT-PROXY-URL) or
 // pre-configured (BT-PROXY-KEY or ?bt-proxy-key=). Expressions in the
 // body, headers and query are resolved with the caller's permissions;

@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"mime"
+	"net/url"
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/expr"
@@ -38,6 +40,9 @@ func DetokenizeBody(ctx context.Context, contentType string, body []byte, opts O
 	if left == "" {
 		left = "{{"
 	}
+	if isForm(contentType) {
+		return rewriteForm(ctx, body, opts, r)
+	}
 	if !bytes.Contains(body, []byte(left)) && !bytes.Contains(body, []byte(`\u`)) {
 		return body, nil
 	}
@@ -52,6 +57,72 @@ func DetokenizeBody(ctx context.Context, contentType string, body []byte, opts O
 		return nil, err
 	}
 	return []byte(out), nil
+}
+
+func isForm(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// rewriteForm resolves expressions in URL-encoded form values (where the
+// braces arrive percent-encoded). A form without expressions is returned
+// as is.
+func rewriteForm(ctx context.Context, body []byte, opts Options, r expr.Resolver) ([]byte, error) {
+	left := opts.Left
+	if left == "" {
+		left = "{{"
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return body, nil // not a form after all: forward untouched
+	}
+	var keys []string
+	var vals []any
+	for k, vs := range form {
+		for _, v := range vs {
+			if strings.Contains(v, left) {
+				keys, vals = append(keys, k), append(vals, v)
+			}
+		}
+	}
+	if len(vals) == 0 {
+		return body, nil
+	}
+	// One call for the whole form: the token limit and single resolution
+	// per id apply across fields.
+	strs := make([]any, len(vals))
+	copy(strs, vals)
+	o := opts
+	o.StringPrimitives = true
+	resolved, err := expr.Detokenize(ctx, strs, o, r)
+	if err != nil {
+		return nil, err
+	}
+	out := resolved.([]any)
+	next := map[string]int{}
+	for i, k := range keys {
+		vs := form[k]
+		for j := next[k]; j < len(vs); j++ {
+			if strings.Contains(vs[j], left) {
+				vs[j] = fmt.Sprint(textOf(out[i]))
+				next[k] = j + 1
+				break
+			}
+		}
+	}
+	return []byte(form.Encode()), nil
+}
+
+// textOf renders a substituted form value as text (objects as JSON).
+func textOf(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	}
+	b, _ := marshalValue(v)
+	return string(b)
 }
 
 // span is one JSON string value of the body that holds an expression.

@@ -88,6 +88,10 @@ func (v *Vault) UpdateToken(p *access.Principal, id string, body []byte) (*Token
 	}
 	if patch.Containers != nil {
 		req.Containers = patch.Containers
+	} else if *req.Privacy != r.Privacy && len(r.Containers) == 1 && r.Containers[0] == token.DefaultContainer(r.Privacy) {
+		// A token in its default container moves with its privacy: a
+		// raised impact level must raise the read level needed.
+		req.Containers = nil
 	}
 	if patch.SearchIndexes != nil {
 		req.SearchIndexes = *patch.SearchIndexes
@@ -499,8 +503,10 @@ func (v *Vault) purgeExpiredTokens() error {
 	t := now()
 	var ts [8]byte
 	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
-	limit := append(store.Prefix(expiryIndex), hex.EncodeToString(ts[:])...)
+	// Keys of tokens expiring at exactly t sort just below limit.
+	limit := append(append(store.Prefix(expiryIndex), hex.EncodeToString(ts[:])...), 1)
 	var expired [][2]string
+	var keys [][]byte
 	err := v.store.Scan(store.Prefix(expiryIndex), nil, func(k, _ []byte) bool {
 		if bytes.Compare(k, limit) > 0 {
 			return false
@@ -508,21 +514,29 @@ func (v *Vault) purgeExpiredTokens() error {
 		parts := bytes.Split(k, []byte{0})
 		if len(parts) == 4 {
 			expired = append(expired, [2]string{string(parts[2]), string(parts[3])})
+			keys = append(keys, append([]byte(nil), k...))
 		}
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	for _, e := range expired {
+	for i, e := range expired {
 		tenantID, id := e[0], e[1]
 		unlock := v.lock("token", tenantID, id)
 		var r tokenRecord
 		err := getJSON(v.store, tokenRecordKey(tenantID, id), "Token", &r)
-		if err == nil && r.expired(t) {
+		switch {
+		case err == nil && r.expired(t):
 			b := v.store.NewBatch()
 			unindexToken(b, &r)
 			err = v.commit(b, logEntry(nil, tenantID, "token", id, "delete", "Expired token deleted", t))
+		case problem.Is(err, 404):
+			// The token is gone (deleted, or its tenant was): drop the
+			// orphaned index entry so no sweep scans it again.
+			b := v.store.NewBatch()
+			b.Delete(keys[i])
+			err = v.commit(b)
 		}
 		unlock()
 		if err != nil && !problem.Is(err, 404) {

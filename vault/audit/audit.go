@@ -70,7 +70,9 @@ func List(s store.Store, tenantID string, f Filter, offset, limit int) ([]Entry,
 			decodeErr = err
 			return false
 		}
-		if !f.Start.IsZero() && e.CreatedAt.Time.Before(f.Start) {
+		// Entries keep microseconds (the API's precision): compare the
+		// inclusive start at that precision too.
+		if !f.Start.IsZero() && e.CreatedAt.Time.Before(f.Start.Truncate(time.Microsecond)) {
 			return false
 		}
 		if (f.EntityType != "" && e.EntityType != f.EntityType) || (f.EntityID != "" && e.EntityID != f.EntityID) {

@@ -106,7 +106,13 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problem.New(status, "No route matches "+r.Method+" "+r.URL.Path+"."))
 		return
 	}
-	if PrincipalFrom(r.Context()) == nil {
+	// Project resources (seed 000) authenticate a Bearer JWT: projects.go.
+	r, err := authenticateProject(a.Vault, r)
+	if err != nil {
+		writeProjectError(w, err)
+		return
+	}
+	if PrincipalFrom(r.Context()) == nil && ProjectCallerFrom(r.Context()) == nil {
 		p, err := Authenticate(a.Vault, r)
 		if err != nil {
 			writeProblem(w, r, err)
@@ -165,6 +171,7 @@ func noContent(err error) (int, any, error) {
 func (a *API) routes() {
 	a.tokenRoutes()
 	a.proxyRoutes()
+	a.projectRoutes()
 	v := a.Vault
 	a.handle("GET /permissions", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.Permissions(r.URL.Query().Get("application_type")), nil)

@@ -109,7 +109,7 @@ func decodeBytes(body []byte, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return jsonProblem(err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return problem.Invalid("body", "The request body must contain a single JSON value.")
 	}
 	return nil

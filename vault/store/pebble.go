@@ -92,12 +92,13 @@ func (p *Pebble) ScanReverse(prefix, start []byte, fn func(key, value []byte) bo
 	return it.Error()
 }
 
-func (p *Pebble) NewBatch() Batch { return &pebbleBatch{b: p.db.NewBatch()} }
+func (p *Pebble) NewBatch() Batch { return &pebbleBatch{b: p.db.NewBatch(), db: p.db} }
 
 func (p *Pebble) Close() error { return p.db.Close() }
 
 type pebbleBatch struct {
-	b *pebble.Batch
+	b  *pebble.Batch
+	db *pebble.DB
 }
 
 func (b *pebbleBatch) Set(key, value []byte) { _ = b.b.Set(key, value, nil) }
@@ -112,7 +113,20 @@ func (b *pebbleBatch) Close() {
 }
 func (b *pebbleBatch) Delete(key []byte) { _ = b.b.Delete(key, nil) }
 func (b *pebbleBatch) DeletePrefix(prefix []byte) {
-	_ = b.b.DeleteRange(prefix, PrefixEnd(prefix), nil)
+	end := PrefixEnd(prefix)
+	if end == nil {
+		// An all-0xff prefix has no upper bound key: delete it key by key.
+		it, err := b.db.NewIter(&pebble.IterOptions{LowerBound: prefix})
+		if err != nil {
+			return
+		}
+		defer it.Close()
+		for ok := it.First(); ok; ok = it.Next() {
+			_ = b.b.Delete(append([]byte(nil), it.Key()...), nil)
+		}
+		return
+	}
+	_ = b.b.DeleteRange(prefix, end, nil)
 }
 func (b *pebbleBatch) Empty() bool           { return b.b.Empty() }
 func (b *pebbleBatch) Commit() error         { return b.b.Commit(pebble.Sync) }

@@ -16,8 +16,10 @@ func init() {
 }
 
 // Auth is `vault_auth`: it authenticates `BT-API-KEY` (or the legacy
-// `X-API-KEY`) and puts the principal in the request context for the
-// handlers after it. Unauthenticated requests get a 401 problem.
+// `X-API-KEY`), and on project resources (`/projects/{id}/payment-methods`,
+// seed 000) an `Authorization: Bearer <JWT>`, and puts the caller in the
+// request context for the handlers after it. Unauthenticated requests get
+// a 401 in the shape of the path's API generation.
 type Auth struct {
 	app *App
 }
@@ -34,12 +36,12 @@ func (h *Auth) Provision(ctx caddy.Context) (err error) {
 }
 
 func (h *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	p, err := httpapi.Authenticate(h.app.Vault(), r)
+	authed, err := httpapi.AuthenticateRequest(h.app.Vault(), r)
 	if err != nil {
-		httpapi.WriteProblem(w, r, err)
+		httpapi.WriteAuthError(w, r, err)
 		return nil
 	}
-	return next.ServeHTTP(w, r.WithContext(httpapi.WithPrincipal(r.Context(), p)))
+	return next.ServeHTTP(w, authed)
 }
 
 // API is `vault_api`: the whole Basis Theory REST API. It authenticates the

@@ -25,14 +25,14 @@ const testMgmtKey = "key_TestManagementKey1234567890"
 // env is an open vault on a real Pebble store in a temporary directory,
 // with the bootstrap management principal.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	v      *Vault
 	mgmt   *access.Principal
 	closed bool
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir()}
 	e.open()

@@ -50,6 +50,12 @@ type App struct {
 	// ProxyTimeout bounds a proxied exchange with its destination (408
 	// after it). Default 25s.
 	ProxyTimeout caddy.Duration `json:"proxy_timeout,omitempty"`
+	// JWTLeeway is the clock skew tolerated on the exp, iat and nbf of
+	// project JWTs (seed 000). Default 30s; negative means none.
+	JWTLeeway caddy.Duration `json:"jwt_leeway,omitempty"`
+	// CVCRetention is how long a payment method's cvc is kept before it is
+	// purged. Default 1h; negative means it is never stored.
+	CVCRetention caddy.Duration `json:"cvc_retention,omitempty"`
 
 	vault  *vault.Vault
 	key    string
@@ -85,7 +91,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.ManagementKey == "" {
 		a.ManagementKey = os.Getenv(EnvManagementKey)
 	}
-	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: a.ManagementKey}
+	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: a.ManagementKey,
+		JWTLeeway: time.Duration(a.JWTLeeway), CVCRetention: time.Duration(a.CVCRetention)}
 	if s := os.Getenv(EnvMasterKey); s != "" {
 		k, err := crypto.ParseMasterKey(s)
 		if err != nil {

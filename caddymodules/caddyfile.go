@@ -2,6 +2,7 @@ package caddymodules
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -27,6 +28,8 @@ func init() {
 //		max_body_size   <bytes>
 //		allow_insecure_destinations [true|false]
 //		proxy_timeout   <duration>
+//		jwt_leeway      <duration>|off
+//		cvc_retention   <duration>|off
 //	}
 func parseGlobalVault(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -88,6 +91,24 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("proxy_timeout must be a positive duration: %q", s)
 			}
 			a.ProxyTimeout = caddy.Duration(dur)
+		case "jwt_leeway", "cvc_retention":
+			name := d.Val()
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			dur := time.Duration(-1) // off: no leeway, or no cvc kept
+			if s != "off" {
+				var err error
+				if dur, err = caddy.ParseDuration(s); err != nil || dur <= 0 {
+					return d.Errf("%s must be a positive duration or off: %q", name, s)
+				}
+			}
+			if name == "jwt_leeway" {
+				a.JWTLeeway = caddy.Duration(dur)
+			} else {
+				a.CVCRetention = caddy.Duration(dur)
+			}
 		default:
 			return d.Errf("unknown subdirective %q", d.Val())
 		}

@@ -23,8 +23,8 @@ func init() {
 	caddy.RegisterModule(AdminAPI{})
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "vault",
-		Usage: "tenant create|list, key create",
-		Short: "Manages Strongroom tenants and management keys",
+		Usage: "tenant create|list, key create, project create|list, project key add|generate|list|remove",
+		Short: "Manages Strongroom tenants, management keys and projects",
 		Long: `
 Operator commands for a Strongroom vault. They work on a stopped server's
 data directory directly, and on a running server through its admin API
@@ -33,6 +33,12 @@ data directory directly, and on a running server through its admin API
   vault tenant create --name <name> [--type production|test]
   vault tenant list
   vault key create --tenant <tenant id>
+  vault project create [--tenant <tenant id>] [--id <project id>] [--name <name>]
+  vault project list [--tenant <tenant id>]
+  vault project key add --project <id> --kid <kid> --pem <file> | --jwks <file>
+  vault project key generate --project <id> --kid <kid>   (private key PEM, once)
+  vault project key list --project <id>
+  vault project key remove --project <id> --kid <kid>
 
 Common flags: --data-dir (default ./data, as in the default Caddyfile),
 --master-key-file (default <data-dir>/master.key; STRONGROOM_MASTER_KEY
@@ -111,7 +117,7 @@ func vaultCommand(cmd *cobra.Command) {
 		}}
 	keyCreate.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
 	key.AddCommand(keyCreate)
-	cmd.AddCommand(tenant, key)
+	cmd.AddCommand(tenant, key, projectCommand(&f))
 }
 
 type tenantCreated struct {
@@ -188,6 +194,9 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
 	}
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/vault/"), "/"), "/")
+	if parts[0] == "projects" {
+		return serveProjectAdmin(w, r, v, parts) // command_projects.go
+	}
 	var out any
 	switch {
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "tenants":

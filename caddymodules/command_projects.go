@@ -1,0 +1,259 @@
+package caddymodules
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/strongroom/strongroom/vault"
+	"github.com/strongroom/strongroom/vault/problem"
+)
+
+// projectCommand is `caddy vault project ...`: seed 000's "support
+// provisions keys" step, done by the operator.
+//
+//	vault project create [--tenant T] [--id ID] [--name N]
+//	vault project list [--tenant T]
+//	vault project key add --project P --kid K --pem FILE|--jwks FILE
+//	vault project key generate --project P --kid K   (private key PEM on stdout, once)
+//	vault project key list --project P
+//	vault project key remove --project P --kid K
+func projectCommand(f *cliFlags) *cobra.Command {
+	project := &cobra.Command{Use: "project", Short: "Manages projects (seed 000) and their JWT signing keys"}
+
+	var tenantID, id, name string
+	create := &cobra.Command{Use: "create", Short: "Creates a project",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req := vault.ProjectRequest{}
+			if id != "" {
+				req.ID = &id
+			}
+			if name != "" {
+				req.Name = &name
+			}
+			var out *vault.Project
+			err := f.run(
+				func(v *vault.Vault) (err error) { out, err = v.OperatorCreateProject(tenantID, req); return err },
+				func() error {
+					return f.admin(http.MethodPost, "/vault/projects", adminProjectRequest{Tenant: tenantID, ID: id, Name: name}, &out)
+				})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "project: %s\ntenant:  %s\n", out.ID, out.TenantID)
+			return nil
+		}}
+	create.Flags().StringVar(&tenantID, "tenant", "", "tenant id (default: the only tenant)")
+	create.Flags().StringVar(&id, "id", "", "project id, e.g. project-abc123 (default: a generated UUID)")
+	create.Flags().StringVar(&name, "name", "", "project name")
+
+	var listTenant string
+	list := &cobra.Command{Use: "list", Short: "Lists projects",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out []vault.Project
+			err := f.run(
+				func(v *vault.Vault) (err error) { out, err = v.OperatorListProjects(listTenant); return err },
+				func() error {
+					return f.admin(http.MethodGet, "/vault/projects?tenant="+url.QueryEscape(listTenant), nil, &out)
+				})
+			if err != nil {
+				return err
+			}
+			for _, p := range out {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\n", p.ID, p.TenantID, p.Name)
+			}
+			return nil
+		}}
+	list.Flags().StringVar(&listTenant, "tenant", "", "tenant id (default: every tenant)")
+
+	project.AddCommand(create, list, projectKeyCommand(f))
+	return project
+}
+
+func projectKeyCommand(f *cliFlags) *cobra.Command {
+	key := &cobra.Command{Use: "key", Short: "Manages a project's RSA keys (several may be active: rotate by adding, then removing)"}
+	var projectID, kid, pemFile, jwksFile string
+	projectFlags := func(c *cobra.Command, withKid bool) {
+		c.Flags().StringVar(&projectID, "project", "", "project id (required)")
+		_ = c.MarkFlagRequired("project")
+		if withKid {
+			c.Flags().StringVar(&kid, "kid", "", "key id, the JWT header's kid")
+		}
+	}
+	addKeys := func(req vault.ProjectKeyRequest) ([]vault.ProjectKey, error) {
+		var out []vault.ProjectKey
+		err := f.run(
+			func(v *vault.Vault) (err error) { out, err = v.OperatorAddProjectKeys(projectID, req); return err },
+			func() error {
+				return f.admin(http.MethodPost, "/vault/projects/"+url.PathEscape(projectID)+"/keys", req, &out)
+			})
+		return out, err
+	}
+
+	add := &cobra.Command{Use: "add", Short: "Registers a public key (PEM) or the keys of a JWKS",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req := vault.ProjectKeyRequest{Kid: kid}
+			switch {
+			case (pemFile == "") == (jwksFile == ""):
+				return errors.New("give one of --pem or --jwks")
+			case pemFile != "":
+				b, err := os.ReadFile(pemFile)
+				if err != nil {
+					return err
+				}
+				req.PublicKey = string(b)
+			default:
+				b, err := os.ReadFile(jwksFile)
+				if err != nil {
+					return err
+				}
+				req.JWKS = b
+			}
+			out, err := addKeys(req)
+			if err != nil {
+				return err
+			}
+			for _, k := range out {
+				fmt.Fprintf(cmd.OutOrStdout(), "registered kid %s (RSA %d, thumbprint %s) on project %s\n", k.Kid, k.Bits, k.Thumbprint, k.ProjectID)
+			}
+			return nil
+		}}
+	projectFlags(add, true)
+	add.Flags().StringVar(&pemFile, "pem", "", "file holding an RSA public key in PEM (PUBLIC KEY or RSA PUBLIC KEY)")
+	add.Flags().StringVar(&jwksFile, "jwks", "", "file holding a JWK Set (or one JWK) of RSA public keys")
+
+	generate := &cobra.Command{Use: "generate", Short: "Generates an RSA key pair, registers its public key and prints the private key once",
+		Long: `Generates a 2048-bit RSA key pair, registers the public key under --kid and
+prints the private key (PKCS #8 PEM, what jsonwebtoken and jose's importPKCS8
+read) on stdout, once: the vault does not keep it. Details go to stderr, so
+'caddy vault project key generate ... > private.pem' saves just the key.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if kid == "" {
+				return errors.New("--kid is required")
+			}
+			out, err := addKeys(vault.ProjectKeyRequest{Kid: kid, Generate: true})
+			if err != nil {
+				return err
+			}
+			if len(out) != 1 || out[0].PrivateKey == "" {
+				return errors.New("the server returned no private key")
+			}
+			k := out[0]
+			fmt.Fprintf(cmd.ErrOrStderr(), "registered kid %s (RSA %d, thumbprint %s) on project %s; the private key below is shown once\n",
+				k.Kid, k.Bits, k.Thumbprint, k.ProjectID)
+			fmt.Fprint(cmd.OutOrStdout(), k.PrivateKey)
+			return nil
+		}}
+	projectFlags(generate, true)
+
+	list := &cobra.Command{Use: "list", Short: "Lists a project's keys",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out []vault.ProjectKey
+			err := f.run(
+				func(v *vault.Vault) (err error) { out, err = v.OperatorListProjectKeys(projectID); return err },
+				func() error {
+					return f.admin(http.MethodGet, "/vault/projects/"+url.PathEscape(projectID)+"/keys", nil, &out)
+				})
+			if err != nil {
+				return err
+			}
+			for _, k := range out {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\tRSA %d\t%s\n", k.Kid, k.Bits, k.Thumbprint)
+			}
+			return nil
+		}}
+	projectFlags(list, false)
+
+	remove := &cobra.Command{Use: "remove", Short: "Removes a key: tokens signed with it are rejected at once",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if kid == "" {
+				return errors.New("--kid is required")
+			}
+			var out struct{}
+			err := f.run(
+				func(v *vault.Vault) error { return v.OperatorRemoveProjectKey(projectID, kid) },
+				func() error {
+					return f.admin(http.MethodDelete, "/vault/projects/"+url.PathEscape(projectID)+"/keys/"+url.PathEscape(kid), nil, &out)
+				})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed kid %s from project %s\n", kid, projectID)
+			return nil
+		}}
+	projectFlags(remove, true)
+
+	key.AddCommand(add, generate, list, remove)
+	return key
+}
+
+type adminProjectRequest struct {
+	Tenant string `json:"tenant,omitempty"`
+	ID     string `json:"id,omitempty"`
+	Name   string `json:"name,omitempty"`
+}
+
+// serveProjectAdmin serves the admin routes under /vault/projects:
+//
+//	GET    /vault/projects[?tenant=T]
+//	POST   /vault/projects                 {tenant, id, name}
+//	GET    /vault/projects/{id}/keys
+//	POST   /vault/projects/{id}/keys       vault.ProjectKeyRequest
+//	DELETE /vault/projects/{id}/keys/{kid}
+func serveProjectAdmin(w http.ResponseWriter, r *http.Request, v *vault.Vault, parts []string) error {
+	var out any
+	var err error
+	decodeBody := func(dst any) error {
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(dst); err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
+		}
+		return nil
+	}
+	switch {
+	case len(parts) == 1 && r.Method == http.MethodGet:
+		out, err = v.OperatorListProjects(r.URL.Query().Get("tenant"))
+	case len(parts) == 1 && r.Method == http.MethodPost:
+		var req adminProjectRequest
+		if err := decodeBody(&req); err != nil {
+			return err
+		}
+		pr := vault.ProjectRequest{}
+		if req.ID != "" {
+			pr.ID = &req.ID
+		}
+		if req.Name != "" {
+			pr.Name = &req.Name
+		}
+		out, err = v.OperatorCreateProject(req.Tenant, pr)
+	case len(parts) == 3 && parts[2] == "keys" && r.Method == http.MethodGet:
+		out, err = v.OperatorListProjectKeys(parts[1])
+	case len(parts) == 3 && parts[2] == "keys" && r.Method == http.MethodPost:
+		var req vault.ProjectKeyRequest
+		if err := decodeBody(&req); err != nil {
+			return err
+		}
+		out, err = v.OperatorAddProjectKeys(parts[1], req)
+	case len(parts) == 4 && parts[2] == "keys" && r.Method == http.MethodDelete:
+		out, err = struct{}{}, v.OperatorRemoveProjectKey(parts[1], parts[3])
+	default:
+		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("unknown vault admin route")}
+	}
+	if err != nil {
+		p := problem.From(err)
+		msg := strings.TrimSpace(p.Error())
+		if p.Status >= 500 {
+			msg = err.Error() // the admin API is local and for the operator
+		}
+		return caddy.APIError{HTTPStatus: p.Status, Err: errors.New(msg)}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(out)
+}

@@ -180,19 +180,7 @@ func (v *Vault) GetAtomic(p *access.Principal, k AtomicKind, id string, decrypt 
 
 // ListAtomic lists atomic cards or banks, masked.
 func (v *Vault) ListAtomic(p *access.Principal, k AtomicKind, ids []string, pg Page) (Paginated[Atomic], error) {
-	if err := requireAnyRead(p); err != nil {
-		return Paginated[Atomic]{}, err
-	}
-	f := TokenFilter{IDs: ids, Types: []string{string(k)}}
-	var page []*tokenRecord
-	total := 0
-	err := v.scanTokens(p, &f, nil, func(_ []byte, r *tokenRecord) bool {
-		if total >= pg.Offset() && len(page) < pg.Size {
-			page = append(page, r)
-		}
-		total++
-		return true
-	})
+	page, total, err := v.pageTokens(p, &TokenFilter{IDs: ids, Types: []string{string(k)}}, pg)
 	if err != nil {
 		return Paginated[Atomic]{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -114,7 +115,7 @@ func TestAuditEntriesForEveryOperation(t *testing.T) {
 	if got := ops(tokLogs); got[0] != "token:delete" {
 		t.Errorf("newest entry %v", got)
 	}
-	for _, id := range out.(map[string]any) {
+	for _, id := range out.(*jsonorder.Object).Values {
 		if !hasOp(logsFor(t, e.v, e.mgmt, audit.Filter{EntityID: id.(string)}), "token", "create", w.ApplicationID) {
 			t.Errorf("tokenize wrote no entry for %v", id)
 		}

@@ -429,19 +429,11 @@ func expiryKey(r *tokenRecord) []byte {
 	return store.Key(expiryIndex, hex.EncodeToString(ts[:]), r.TenantID, r.ID)
 }
 
-// unindexToken removes r and every index entry pointing at it.
+// unindexToken removes r, every index entry pointing at it and its
+// associations.
 func unindexToken(b store.Batch, r *tokenRecord) {
 	b.Delete(tokenRecordKey(r.TenantID, r.ID))
-	b.Delete(store.Key(orderIndex, r.TenantID, r.Order))
-	if r.Fingerprint != "" {
-		b.Delete(store.Key(fingerprintIndex, r.TenantID, r.Type, r.Fingerprint, r.ID))
-	}
-	for _, mac := range r.IndexMACs {
-		b.Delete(store.Key(searchIndex, r.TenantID, mac, r.ID))
-	}
-	if r.ExpiresAt != nil {
-		b.Delete(expiryKey(r))
-	}
+	removeIndexes(b, r)
 	b.DeletePrefix(store.Prefix(childIndex, r.TenantID, r.ID))
 }
 

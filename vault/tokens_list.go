@@ -89,23 +89,30 @@ func requireAnyRead(p *access.Principal) error {
 
 // ListTokens is the offset-paginated v1 list (GET /tokens).
 func (v *Vault) ListTokens(p *access.Principal, f TokenFilter, pg Page) (Paginated[Token], error) {
-	if err := requireAnyRead(p); err != nil {
+	page, total, err := v.pageTokens(p, &f, pg)
+	if err != nil {
 		return Paginated[Token]{}, err
+	}
+	items, err := v.views(p, page)
+	return paginate(items, total, pg), err
+}
+
+// pageTokens returns one offset page of the tokens p can read that match
+// f, newest first, and the number of all of them.
+func (v *Vault) pageTokens(p *access.Principal, f *TokenFilter, pg Page) ([]*tokenRecord, int, error) {
+	if err := requireAnyRead(p); err != nil {
+		return nil, 0, err
 	}
 	var page []*tokenRecord
 	total := 0
-	err := v.scanTokens(p, &f, nil, func(_ []byte, r *tokenRecord) bool {
+	err := v.scanTokens(p, f, nil, func(_ []byte, r *tokenRecord) bool {
 		if total >= pg.Offset() && len(page) < pg.Size {
 			page = append(page, r)
 		}
 		total++
 		return true
 	})
-	if err != nil {
-		return Paginated[Token]{}, err
-	}
-	items, err := v.views(p, page)
-	return paginate(items, total, pg), err
+	return page, total, err
 }
 
 func (v *Vault) views(p *access.Principal, recs []*tokenRecord) ([]Token, error) {

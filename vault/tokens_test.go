@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -447,7 +448,7 @@ func TestTokenizeAtomicity(t *testing.T) {
 	if after := countTokens(t, e.v, r); after != before+4 {
 		t.Fatalf("tokenize wrote %d tokens, want 4", after-before)
 	}
-	m := out.(map[string]any)
+	m := out.(*jsonorder.Object).Values
 	id, _ := m["plain"].(string)
 	got, err := e.v.GetToken(r, id)
 	if err != nil || dataOf(got) != `"tokenize me"` {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"sort"
 
 	"github.com/strongroom/strongroom/vault/access"
@@ -287,8 +286,8 @@ func (v *Vault) ListChildTokens(p *access.Principal, parentID string, f TokenFil
 	return paginate(items, len(recs), pg), err
 }
 
-// Tokenize walks any JSON value (objects as *jsonorder.Object to keep
-// their member order, or map[string]any): each primitive becomes a `token` token and
+// Tokenize walks any JSON value (objects as *jsonorder.Object, which keeps
+// their member order, or map[string]any, taken in key order): each primitive becomes a `token` token and
 // is replaced by its id; each object with `type` and `data` is a token
 // request replaced by the created token; other objects and arrays keep
 // their shape. Every token is written in one batch, or none.
@@ -326,31 +325,7 @@ func (v *Vault) Tokenize(p *access.Principal, body any) (any, error) {
 			}
 			return out, nil
 		case map[string]any:
-			_, hasType := x["type"]
-			_, hasData := x["data"]
-			if hasType && hasData {
-				raw, err := json.Marshal(x)
-				if err != nil {
-					return nil, err
-				}
-				var req TokenRequest
-				if err := decodeStrict(raw, &req); err != nil {
-					return nil, problem.Invalid(path, err.Error())
-				}
-				reqs, prefixes = append(reqs, &req), append(prefixes, prefixFor(path))
-				slots = append(slots, func(t *Token) { set(t) })
-				return nil, nil
-			}
-			out := make(map[string]any, len(x))
-			for _, k := range slices.Sorted(maps.Keys(x)) {
-				k := k
-				r, err := walk(x[k], joinPath(path, k), func(t any) { out[k] = t })
-				if err != nil {
-					return nil, err
-				}
-				out[k] = r
-			}
-			return out, nil
+			return walk(jsonorder.FromMap(x), path, set)
 		case []any:
 			out := make([]any, len(x))
 			for i := range x {

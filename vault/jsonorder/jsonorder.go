@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"sort"
 )
 
 // Object is a JSON object with its member order.
@@ -28,6 +29,17 @@ func (o *Object) Set(key string, v any) {
 		o.Keys = append(o.Keys, key)
 	}
 	o.Values[key] = v
+}
+
+// FromMap wraps a map as an Object with its keys sorted (a map has no
+// order of its own). Nested values are left as they are.
+func FromMap(m map[string]any) *Object {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return &Object{Keys: keys, Values: m}
 }
 
 // MarshalJSON writes the members in order, without HTML escaping.

@@ -23,8 +23,8 @@ type recorder struct {
 
 type recorded struct {
 	method, path, query string
-	header             http.Header
-	body               string
+	header              http.Header
+	body                string
 }
 
 func newRecorder(t *testing.T) *recorder {
@@ -121,7 +121,7 @@ func TestDetokenizeMiddleware(t *testing.T) {
 	// Errors stop the request before the upstream.
 	for _, tc := range []struct {
 		name, key, body string
-		status         int
+		status          int
 	}{
 		{"unknown token", key, `{"pan":"<< 3f0c1c6e-2f39-4a3e-9c57-0d2d2d2d2d2d >>"}`, http.StatusBadRequest},
 		{"no key", "", `{"pan":"<< ` + id + ` >>"}`, http.StatusUnauthorized},
@@ -160,8 +160,8 @@ func TestTokenizeMiddleware(t *testing.T) {
 		}
 	}
 	var fwd struct {
-		Name string
-		Card struct{ Number, Exp string }
+		Name   string
+		Card   struct{ Number, Exp string }
 		People []struct{ SSN string }
 	}
 	if err := jsonUnmarshal(got[0].body, &fwd); err != nil {

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/access"
-	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/store"
 )
 

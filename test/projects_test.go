@@ -76,7 +76,9 @@ func pjClaims(sub, iss string, roles ...string) map[string]any {
 	return map[string]any{"sub": sub, "iss": iss, "roles": roles, "iat": now, "exp": now + 3600}
 }
 
-func pjHeader(kid string) map[string]any { return map[string]any{"alg": "RS256", "typ": "JWT", "kid": kid} }
+func pjHeader(kid string) map[string]any {
+	return map[string]any{"alg": "RS256", "typ": "JWT", "kid": kid}
+}
 
 // pjDo sends a request with an Authorization: Bearer token.
 func pjDo(t *testing.T, s *harness.Server, method, path, token string, body any) (int, http.Header, []byte) {

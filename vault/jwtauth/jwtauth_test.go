@@ -452,3 +452,27 @@ func FuzzParseBearer(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkValidate compares a first verification (RSA, claims parse)
+// with a cached one (hash and claim checks).
+func BenchmarkValidate(b *testing.B) {
+	key, _ := testKeys(b)
+	tok := compact(b, header("key-456"), claims(nil), rs256(key))
+	keys := map[string]*rsa.PublicKey{"key-456": &key.PublicKey}
+	v := validator()
+	b.Run("uncached", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := v.Validate(tok, project, NewKeySet(keys)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		ks := NewKeySet(keys)
+		for b.Loop() {
+			if _, err := v.Validate(tok, project, ks); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

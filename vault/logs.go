@@ -35,6 +35,7 @@ func (v *Vault) LogEntityTypes(p *access.Principal) ([]EntityType, error) {
 		{"Application", "application"}, {"Tenant", "tenant"}, {"Token", "token"},
 		{"Card", "card"}, {"Bank", "bank"}, {"Reactor", "reactor"},
 		{"Reactor Formula", "reactor_formula"}, {"Proxy", "proxy"},
+		{"Project", "project"}, {"Payment Method", "payment_method"},
 	}, nil
 }
 

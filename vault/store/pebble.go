@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 )
 
 // cacheSize is the block cache: enough to keep the hot token records and
@@ -21,13 +22,18 @@ type Pebble struct {
 func OpenPebble(dir string) (*Pebble, error) {
 	cache := pebble.NewCache(cacheSize)
 	defer cache.Unref()
-	db, err := pebble.Open(dir, &pebble.Options{
+	opts := &pebble.Options{
 		Logger: quietLogger{},
 		Cache:  cache,
 		// Larger memtables mean fewer, larger flushes under bursts of
 		// token writes (the same size CockroachDB uses).
 		MemTableSize: 64 << 20,
-	})
+	}
+	// Bloom filters on every level (later levels inherit L0's) let a point
+	// read skip the tables that cannot hold its key, so reading a token
+	// stays one lookup however many tokens the store holds.
+	opts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}

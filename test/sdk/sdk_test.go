@@ -52,7 +52,7 @@ func TestSDKConformance(t *testing.T) {
 		files[i] = filepath.Base(f)
 	}
 
-	srv := harness.Start(t, harness.Options{})
+	srv := harness.Start(t, harness.Options{Env: []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"}})
 
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
 	defer cancel()

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/mr-tron/base58"
 )
@@ -39,8 +40,9 @@ func NewKey() []byte {
 
 // Seal encrypts plaintext under key with aad bound to it. The output is
 // nonce || ciphertext || tag.
-func Seal(key, plaintext, aad []byte) []byte {
-	aead := mustGCM(key)
+func Seal(key, plaintext, aad []byte) []byte { return seal(mustGCM(key), plaintext, aad) }
+
+func seal(aead cipher.AEAD, plaintext, aad []byte) []byte {
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plaintext)+aead.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
 		panic(err)
@@ -49,8 +51,9 @@ func Seal(key, plaintext, aad []byte) []byte {
 }
 
 // Open reverses Seal.
-func Open(key, sealed, aad []byte) ([]byte, error) {
-	aead := mustGCM(key)
+func Open(key, sealed, aad []byte) ([]byte, error) { return open(mustGCM(key), sealed, aad) }
+
+func open(aead cipher.AEAD, sealed, aad []byte) ([]byte, error) {
 	if len(sealed) < aead.NonceSize()+aead.Overhead() {
 		return nil, ErrDecrypt
 	}
@@ -60,6 +63,34 @@ func Open(key, sealed, aad []byte) ([]byte, error) {
 		return nil, ErrDecrypt
 	}
 	return out, nil
+}
+
+// aeads caches the AEADs of long-lived keys (master, tenant keys), which
+// wrap a data key on every read and write; AES-GCM AEADs are safe for
+// concurrent use. Per-record data keys are used once and not cached.
+var aeads struct {
+	sync.RWMutex
+	m map[string]cipher.AEAD
+}
+
+const maxCachedAEADs = 4096
+
+// kekGCM returns the cached AEAD of a key-encryption key.
+func kekGCM(key []byte) cipher.AEAD {
+	aeads.RLock()
+	a, ok := aeads.m[string(key)]
+	aeads.RUnlock()
+	if ok {
+		return a
+	}
+	a = mustGCM(key)
+	aeads.Lock()
+	if aeads.m == nil || len(aeads.m) >= maxCachedAEADs {
+		aeads.m = map[string]cipher.AEAD{}
+	}
+	aeads.m[string(key)] = a
+	aeads.Unlock()
+	return a
 }
 
 func mustGCM(key []byte) cipher.AEAD {
@@ -83,14 +114,14 @@ type Envelope struct {
 // SealEnvelope encrypts plaintext under a fresh data key wrapped by kek.
 func SealEnvelope(kek, plaintext, aad []byte) Envelope {
 	dek := NewKey()
-	env := Envelope{WrappedKey: Seal(kek, dek, aad), Ciphertext: Seal(dek, plaintext, aad)}
+	env := Envelope{WrappedKey: seal(kekGCM(kek), dek, aad), Ciphertext: Seal(dek, plaintext, aad)}
 	clear(dek)
 	return env
 }
 
 // OpenEnvelope reverses SealEnvelope.
 func OpenEnvelope(kek []byte, env Envelope, aad []byte) ([]byte, error) {
-	dek, err := Open(kek, env.WrappedKey, aad)
+	dek, err := open(kekGCM(kek), env.WrappedKey, aad)
 	if err != nil {
 		return nil, err
 	}

@@ -118,7 +118,7 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if dest, err = a.proxy.CheckURL(px.DestinationURL); err != nil {
-			return err
+			return proxy.DestinationProblem(err)
 		}
 		tenantID, proxyID = px.TenantID, px.ID
 	} else {
@@ -137,7 +137,7 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 			return problem.Invalid(ProxyURLHeader, "The BT-PROXY-URL header is required.")
 		}
 		if dest, err = a.proxy.CheckURL(raw); err != nil {
-			return err
+			return proxy.DestinationProblem(err)
 		}
 		tenantID = p.TenantID
 	}
@@ -146,7 +146,7 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resolver := &memoResolver{next: a.proxyResolver(p), seen: map[string]expr.Token{}}
+	resolver := &memoResolver{next: a.proxyResolver(p), seen: map[string]expr.Token{}, max: a.proxy.MaxTokens}
 	opts := expr.Options{MaxTokens: a.proxy.MaxTokens, StringPrimitives: true}
 	ctx := r.Context()
 	if body, err = proxy.DetokenizeBody(ctx, r.Header.Get("Content-Type"), body, opts, resolver); err != nil {
@@ -161,8 +161,11 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return vault.ExprProblem(err)
 	}
-	suffix := strings.TrimPrefix(r.URL.Path, "/proxy")
-	out, err := proxy.Outbound(ctx, r, proxy.Target(dest, suffix, rawQuery), header, body)
+	target, err := proxy.Target(dest, strings.TrimPrefix(r.URL.EscapedPath(), "/proxy"), rawQuery)
+	if err != nil {
+		return problem.BadRequest("The request path is not valid.")
+	}
+	out, err := proxy.Outbound(ctx, r, target, header, body)
 	if err != nil {
 		return problem.Invalid(ProxyURLHeader, "The destination URL is not valid.")
 	}
@@ -241,15 +244,20 @@ func detokenizeQuery(ctx context.Context, rawQuery string, q url.Values, keyRemo
 }
 
 // memoResolver resolves each token once per request, however many places
-// (body, headers, query) use it.
+// (body, headers, query) use it, and holds the whole request to the
+// unique-token limit.
 type memoResolver struct {
 	next expr.Resolver
 	seen map[string]expr.Token
+	max  int
 }
 
 func (m *memoResolver) Resolve(ctx context.Context, id string) (expr.Token, error) {
 	if t, ok := m.seen[id]; ok {
 		return t, nil
+	}
+	if len(m.seen) >= m.max {
+		return nil, &expr.TooManyTokensError{Limit: m.max, Count: len(m.seen) + 1}
 	}
 	t, err := m.next.Resolve(ctx, id)
 	if err == nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/strongroom/strongroom/vault/egress"
 	"github.com/strongroom/strongroom/vault/problem"
@@ -25,12 +26,16 @@ var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
 // Target joins the destination base with the path after the proxy prefix
-// and the query: `/proxy/foo?x=1` to `https://h/api` gives
-// `https://h/api/foo?x=1`.
-func Target(base *url.URL, suffix, rawQuery string) *url.URL {
+// (escaped, as the client sent it, so `a%2Fb` stays one segment) and the
+// query: `/proxy/foo?x=1` to `https://h/api` gives `https://h/api/foo?x=1`.
+func Target(base *url.URL, escapedSuffix, rawQuery string) (*url.URL, error) {
 	t := *base
+	suffix, err := url.PathUnescape(escapedSuffix)
+	if err != nil {
+		return nil, err
+	}
 	t.Path = strings.TrimRight(base.Path, "/") + suffix
-	t.RawPath = ""
+	t.RawPath = strings.TrimRight(base.EscapedPath(), "/") + escapedSuffix
 	if rawQuery != "" {
 		if t.RawQuery != "" {
 			t.RawQuery += "&" + rawQuery
@@ -38,7 +43,7 @@ func Target(base *url.URL, suffix, rawQuery string) *url.URL {
 			t.RawQuery = rawQuery
 		}
 	}
-	return &t
+	return &t, nil
 }
 
 // forwardable reports whether a request header goes to the destination:
@@ -109,9 +114,14 @@ func (f *Forwarder) Forward(w http.ResponseWriter, out *http.Request) error {
 	w.WriteHeader(resp.StatusCode)
 	// An error from here on comes after the status was sent: nothing more
 	// can be told to the client, the caller only logs it.
-	_, err = io.Copy(flushWriter{w}, resp.Body)
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	_, err = io.CopyBuffer(flushWriter{w}, resp.Body, *buf)
 	return err
 }
+
+// copyBuffers pools the buffers that stream answers back.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 func isHop(name string) bool {
 	for _, h := range hopHeaders {
@@ -134,13 +144,22 @@ func (f flushWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// DestinationProblem is the 400 for a destination the egress policy
+// refuses or cannot parse, naming the BT-PROXY-URL header.
+func DestinationProblem(err error) error {
+	var de *egress.DestinationError
+	if errors.As(err, &de) {
+		return problem.Invalid("BT-PROXY-URL", "The destination is not allowed: "+de.Reason)
+	}
+	return problem.Invalid("BT-PROXY-URL", "The destination URL is not valid.")
+}
+
 func destinationProblem(err error) error {
 	var de *egress.DestinationError
 	var ne net.Error
 	switch {
 	case errors.As(err, &de):
-		p := problem.Invalid("BT-PROXY-URL", "The destination is not allowed: "+de.Reason)
-		return p
+		return DestinationProblem(err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
 		return problem.New(http.StatusRequestTimeout, "The destination did not answer in time.")
 	default:

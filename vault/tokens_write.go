@@ -12,6 +12,7 @@ import (
 	"sort"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/apitime"
 	"github.com/strongroom/strongroom/vault/expr"
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
@@ -429,17 +430,51 @@ func (v *Vault) Resolver(p *access.Principal, invocation string) expr.Resolver {
 		if err != nil {
 			return nil, err
 		}
-		raw, err := json.Marshal(t)
-		if err != nil {
-			return nil, err
-		}
-		m, err := decodeData(raw)
+		m, err := expressionToken(t)
 		if err != nil {
 			return nil, err
 		}
 		v.auditAsync(logEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", now()))
-		return m.(map[string]any), nil
+		return m, nil
 	})
+}
+
+// expressionToken is the token as expressions see it (`{{ token: id }}`
+// binds all of it): its fields as JSON values, data decoded.
+func expressionToken(t *Token) (expr.Token, error) {
+	m := expr.Token{"id": t.ID, "tenant_id": t.TenantID, "type": t.Type, "data": nil}
+	if t.Data != nil {
+		data, err := decodeData(*t.Data)
+		if err != nil {
+			return nil, err
+		}
+		m["data"] = data
+	}
+	if len(t.Metadata) > 0 {
+		md, err := decodeData(t.Metadata)
+		if err != nil {
+			return nil, err
+		}
+		m["metadata"] = md
+	}
+	if t.Fingerprint != "" {
+		m["fingerprint"] = t.Fingerprint
+	}
+	if len(t.Containers) > 0 {
+		cs := make([]any, len(t.Containers))
+		for i, c := range t.Containers {
+			cs[i] = c
+		}
+		m["containers"] = cs
+	}
+	if t.Privacy != nil {
+		m["privacy"] = map[string]any{"classification": t.Privacy.Classification,
+			"impact_level": t.Privacy.ImpactLevel, "restriction_policy": t.Privacy.RestrictionPolicy}
+	}
+	if t.CreatedAt != nil {
+		m["created_at"] = t.CreatedAt.Format(apitime.Layout)
+	}
+	return m, nil
 }
 
 // Detokenize evaluates every expression in a JSON body (POST

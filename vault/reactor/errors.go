@@ -1,0 +1,288 @@
+package reactor
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/dop251/goja"
+
+	"github.com/strongroom/strongroom/vault/jsonorder"
+)
+
+// maxDetail bounds a thrown error's message used as the problem detail.
+const maxDetail = 1000
+
+// thrown maps a value thrown (or rejected) by reactor code. Instances of
+// classes tagged by a module (TagErrorClass) keep their status, message and
+// errors; anything else is what Basis Theory does with an uncaught
+// exception: new ReactorRuntimeError(thrown), status 500, with the thrown
+// value normalised into errors like the SDK does (§6.4). Every field read
+// from the object is validated again here: the tag can be copied onto any
+// object, and fields can be rewritten after construction.
+func (c *Call) thrown(v goja.Value) error {
+	var out error
+	err := c.guard(func() error {
+		out = c.thrownUnguarded(v)
+		return nil
+	})
+	if err != nil || out == nil {
+		// Reading the thrown object ran reactor code that failed again.
+		if intr := c.classifyLimit(err); intr != nil {
+			return intr
+		}
+		return &Error{Status: 500, Detail: runtimeDetail, Errors: map[string][]string{"error": {fallbackMessage}}}
+	}
+	return out
+}
+
+// classifyLimit maps interrupts and stack overflows met while reading a
+// thrown value; nil for anything else.
+func (c *Call) classifyLimit(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch e := c.classify(err).(type) {
+	case *Error:
+		if e.Detail == runtimeDetail {
+			return nil
+		}
+		return e
+	default:
+		return nil
+	}
+}
+
+func (c *Call) thrownUnguarded(v goja.Value) error {
+	if o, ok := v.(*goja.Object); ok {
+		switch kind := o.GetSymbol(c.rt.tag); {
+		case kind == nil:
+		case kind.String() == string(KindReactorError):
+			if e := c.reactorError(o); e != nil {
+				return e
+			}
+		case kind.String() == string(KindCustomHTTPResponse):
+			if e := c.customResponse(o); e != nil {
+				return e
+			}
+		}
+	}
+	return &Error{Status: 500, Detail: runtimeDetail, Errors: c.normaliseErrors(v)}
+}
+
+// reactorError reads a BasisTheoryReactorError; nil when its status is not
+// an integer 400–599.
+func (c *Call) reactorError(o *goja.Object) *Error {
+	status, ok := integer(o.Get("status"), 400, 599)
+	if !ok {
+		return nil
+	}
+	detail := ""
+	if m := o.Get("message"); m != nil && goja.IsString(m) {
+		detail = truncate(m.String(), maxDetail)
+	}
+	if detail == "" {
+		detail = runtimeDetail
+	}
+	return &Error{Status: status, Detail: detail, Errors: c.normaliseErrors(o.Get("errors"))}
+}
+
+// customResponse reads a CustomHttpResponseError; nil when its status is
+// not an integer 100–599 or its body cannot be serialised.
+func (c *Call) customResponse(o *goja.Object) *CustomHTTPResponse {
+	status, ok := integer(o.Get("status"), 100, 599)
+	if !ok {
+		return nil
+	}
+	out := &CustomHTTPResponse{Status: status, Headers: map[string]string{}}
+	if h, ok := o.Get("headers").(*goja.Object); ok {
+		budget := c.rt.limits.MaxPayload
+		for _, k := range h.Keys() {
+			v := h.Get(k)
+			if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+				continue
+			}
+			if _, fn := goja.AssertFunction(v); fn {
+				continue
+			}
+			s := v.String()
+			// A header name or value that could split the response is
+			// dropped, not repaired.
+			if !validHeaderName(k) || strings.ContainsAny(s, "\r\n\x00") {
+				continue
+			}
+			if budget -= len(k) + len(s); budget < 0 {
+				return nil
+			}
+			out.Headers[k] = s
+		}
+	}
+	body := o.Get("body")
+	if body == nil || goja.IsUndefined(body) || goja.IsNull(body) {
+		out.Body = &jsonorder.Object{Values: map[string]any{}}
+		return out
+	}
+	val, ok, err := newExporter(c.VM, c.rt.limits.MaxPayload).export("", body, 0)
+	if err != nil {
+		return nil
+	}
+	if ok {
+		out.Body = val
+	}
+	return out
+}
+
+// validHeaderName reports whether k is an RFC 9110 token.
+func validHeaderName(k string) bool {
+	if k == "" || len(k) > 256 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		ch := k[i]
+		switch {
+		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", ch) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// integer returns v as an int when it is an integral number in [lo, hi].
+func integer(v goja.Value, lo, hi int) (int, bool) {
+	if v == nil || !goja.IsNumber(v) {
+		return 0, false
+	}
+	f := v.ToFloat()
+	if f != float64(int(f)) || int(f) < lo || int(f) > hi {
+		return 0, false
+	}
+	return int(f), true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary.
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// normaliseErrors is the reactor SDK's errors normalisation (§6.4), applied
+// again in Go to whatever the thrown object holds:
+//
+//	an array        → {error: [each item as text]}
+//	an Error        → {error: [message, or name, or the fallback text]}
+//	an object       → each member as a list of texts (arrays item by item,
+//	                  objects as JSON, falsy values as the fallback text)
+//	a string        → {error: [s]}
+//	anything truthy → {error: [String(x)]}
+//	nothing, falsy  → {error: [fallback text]}
+//
+// Texts are truncated and the whole map is bounded by MaxPayload; past
+// that it is replaced by the fallback.
+func (c *Call) normaliseErrors(v goja.Value) map[string][]string {
+	fallback := map[string][]string{"error": {fallbackMessage}}
+	budget := c.rt.limits.MaxPayload
+	text := func(x goja.Value) string {
+		var s string
+		switch {
+		case x == nil || goja.IsUndefined(x) || goja.IsNull(x):
+			s = fallbackMessage
+		default:
+			if o, ok := x.(*goja.Object); ok {
+				if _, fn := goja.AssertFunction(o); !fn {
+					s = c.jsonText(o)
+					break
+				}
+			}
+			s = x.String()
+		}
+		s = truncate(s, maxDetail)
+		budget -= len(s)
+		return s
+	}
+	list := func(x goja.Value) []string {
+		if o, ok := x.(*goja.Object); ok && o.ClassName() == "Array" {
+			n := o.Get("length").ToInteger()
+			if n < 0 || n > int64(budget) {
+				budget = -1
+				return nil
+			}
+			out := make([]string, 0, n)
+			for i := int64(0); i < n && budget >= 0; i++ {
+				out = append(out, text(o.Get(strconv.FormatInt(i, 10))))
+			}
+			return out
+		}
+		return nil
+	}
+	truthy := v != nil && v.ToBoolean()
+	var out map[string][]string
+	switch o, isObj := v.(*goja.Object); {
+	case isObj && o.ClassName() == "Array":
+		out = map[string][]string{"error": list(o)}
+	case isObj && o.ClassName() == "Error":
+		msg := ""
+		for _, f := range []string{"message", "name"} {
+			if m := o.Get(f); m != nil && m.ToBoolean() {
+				msg = truncate(m.String(), maxDetail)
+				break
+			}
+		}
+		if msg == "" {
+			msg = fallbackMessage
+		}
+		out = map[string][]string{"error": {msg}}
+	case isObj:
+		if _, fn := goja.AssertFunction(o); fn {
+			out = map[string][]string{"error": {text(o)}}
+			break
+		}
+		out = map[string][]string{}
+		for _, k := range o.Keys() {
+			budget -= len(k)
+			if budget < 0 {
+				break
+			}
+			m := o.Get(k)
+			switch mo, ok := m.(*goja.Object); {
+			case ok && mo.ClassName() == "Array":
+				out[k] = list(mo)
+			case ok:
+				out[k] = []string{text(mo)}
+			case m != nil && m.ToBoolean():
+				out[k] = []string{text(m)}
+			default:
+				out[k] = []string{fallbackMessage}
+			}
+		}
+	case v != nil && goja.IsString(v):
+		out = map[string][]string{"error": {text(v)}}
+	case truthy:
+		out = map[string][]string{"error": {text(v)}}
+	default:
+		return fallback
+	}
+	if budget < 0 {
+		return fallback
+	}
+	return out
+}
+
+// jsonText is JSON.stringify of an object for an error message, or
+// "[object Object]" when it has no JSON form.
+func (c *Call) jsonText(o *goja.Object) string {
+	val, ok, err := newExporter(c.VM, maxDetail*4).export("", o, 0)
+	if err != nil || !ok {
+		return "[object Object]"
+	}
+	b, err := jsonorder.Marshal(val)
+	if err != nil {
+		return "[object Object]"
+	}
+	return string(b)
+}

@@ -1,0 +1,306 @@
+package reactor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/metrics"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
+
+	"github.com/strongroom/strongroom/vault/jsonorder"
+)
+
+// prelude runs in every runtime before the reactor code: small globals
+// Node.js code expects, written in JavaScript over the intrinsics.
+var prelude = goja.MustCompile("prelude.js", `(function (g) {
+	Object.defineProperty(g, 'global', { value: g, writable: true, configurable: true });
+	g.queueMicrotask = function queueMicrotask(fn) {
+		if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be of type function');
+		Promise.resolve().then(function () { fn(); });
+	};
+})`, true)
+
+// sandbox runs f on the current goroutine with a fresh runtime and its
+// event loop, until ctx ends (deadline, caller) or the memory watchdog
+// stops it. Everything that goes wrong comes
+// back as *Error (or *CustomHTTPResponse) with no host detail.
+func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, f func(c *Call) error) (err error) {
+	interrupt, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	callCtx := interrupt
+	if offline {
+		// Compile's export check: Go work started by the top level fails
+		// at once instead of reaching the network at create time.
+		dead, kill := context.WithCancel(context.Background())
+		kill()
+		callCtx = dead
+	}
+
+	vm := goja.New()
+	vm.SetMaxCallStackSize(r.limits.MaxCallStack)
+	// goja's parser reads "//# sourceMappingURL=<path>" from the host
+	// filesystem unless source maps are off; eval and new Function parse
+	// with these options.
+	vm.SetParserOptions(parser.WithDisableSourceMaps)
+	loop := newLoop(vm)
+	c := &Call{
+		VM:        vm,
+		Ctx:       callCtx,
+		TenantID:  tenant,
+		Loop:      loop,
+		rt:        r,
+		done:      interrupt,
+		modules:   map[string]goja.Value{},
+		loading:   map[string]bool{},
+		errorCtor: vm.Get("Error"),
+	}
+	defer loop.close()
+
+	unwatch := r.watchMemory(interrupt, stop)
+	defer unwatch()
+	afterStop := context.AfterFunc(interrupt, func() { vm.Interrupt(context.Cause(interrupt)) })
+	defer afterStop()
+
+	defer func() {
+		if x := recover(); x != nil {
+			// A bug in a module or in goja. The panic value may hold host
+			// details, so it is dropped.
+			err = &Error{Status: 500, Detail: runtimeDetail, Errors: map[string][]string{"error": {fallbackMessage}}}
+		}
+	}()
+
+	if err := c.setup(); err != nil {
+		return c.classify(err)
+	}
+	if err := f(c); err != nil {
+		return c.classify(err)
+	}
+	return nil
+}
+
+// setup defines the globals every execution has: console (discarding),
+// timers, queueMicrotask, and the globals of GlobalModules.
+func (c *Call) setup() error {
+	vm := c.VM
+	console := vm.NewObject()
+	noop := vm.ToValue(func(goja.FunctionCall) goja.Value { return goja.Undefined() })
+	// Reactor output may contain plaintext card data: it is discarded, never
+	// written to the server log.
+	for _, name := range []string{"log", "info", "warn", "error", "debug", "trace", "dir", "table", "time", "timeEnd", "timeLog", "assert", "count", "countReset", "group", "groupCollapsed", "groupEnd"} {
+		_ = console.Set(name, noop)
+	}
+	_ = vm.Set("console", console)
+	c.Loop.install()
+	fn, err := vm.RunProgram(prelude)
+	if err != nil {
+		return err
+	}
+	init, _ := goja.AssertFunction(fn)
+	if _, err := init(goja.Undefined(), vm.GlobalObject()); err != nil {
+		return err
+	}
+	for _, g := range c.rt.globals {
+		if err := g.Install(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// load runs the program's top level in the module scope and returns the
+// exported function.
+func (c *Call) load(p *Program) (goja.Callable, error) {
+	vm := c.VM
+	wrapper, err := vm.RunProgram(p.prog)
+	if err != nil {
+		return nil, err
+	}
+	wrap, ok := goja.AssertFunction(wrapper)
+	if !ok {
+		return nil, &Error{Status: 422, Detail: notFuncDetail}
+	}
+	exports := vm.NewObject()
+	module := vm.NewObject()
+	_ = module.Set("exports", exports)
+	_ = module.Set("id", ".")
+	require := c.Function(func(call goja.FunctionCall) (goja.Value, error) {
+		name := call.Argument(0)
+		if !goja.IsString(name) {
+			return nil, Reject(vm.NewTypeError("The \"id\" argument must be of type string"))
+		}
+		return c.Require(name.String())
+	})
+	if _, err := wrap(exports, exports, require, module, vm.ToValue("/"+scriptName), vm.ToValue("/")); err != nil {
+		return nil, err
+	}
+	var fn goja.Callable
+	err = c.guard(func() error {
+		exp := module.Get("exports")
+		if f, ok := goja.AssertFunction(exp); ok {
+			fn = f
+			return nil
+		}
+		if o, ok := exp.(*goja.Object); ok {
+			for _, name := range []string{"handler", "default"} {
+				if f, ok := goja.AssertFunction(o.Get(name)); ok {
+					fn = f
+					return nil
+				}
+			}
+		}
+		return &Error{Status: 422, Detail: notFuncDetail}
+	})
+	return fn, err
+}
+
+// invoke loads the program, calls its function with arg and waits for the
+// result.
+func (c *Call) invoke(p *Program, arg any, bt BTClient) (*Result, error) {
+	fn, err := c.load(p)
+	if err != nil {
+		return nil, err
+	}
+	vm := c.VM
+	argVal := decodedToJS(vm, arg)
+	if o, ok := argVal.(*goja.Object); ok {
+		btVal := goja.Null()
+		if bt != nil {
+			btVal = newBT(c, bt)
+		}
+		_ = o.DefineDataProperty("bt", btVal, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+	}
+	ret, err := fn(goja.Undefined(), argVal)
+	if err != nil {
+		return nil, err
+	}
+	if o, ok := ret.(*goja.Object); ok {
+		if promise, ok := o.Export().(*goja.Promise); ok {
+			settled := func() bool { return promise.State() != goja.PromiseStatePending }
+			if err := c.Loop.run(c.done, settled); err != nil {
+				return nil, err
+			}
+			if promise.State() == goja.PromiseStateRejected {
+				return nil, Reject(promise.Result())
+			}
+			ret = promise.Result()
+		}
+	}
+	return c.result(ret)
+}
+
+// result converts the returned value.
+func (c *Call) result(v goja.Value) (*Result, error) {
+	res := &Result{}
+	err := c.guard(func() error {
+		e := newExporter(c.VM, c.rt.limits.MaxPayload)
+		val, ok, err := e.export("", v, 0)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		// The walk's budget is an estimate; the encoded size is the rule.
+		b, err := jsonorder.Marshal(val)
+		if err != nil {
+			return &exportError{"the value cannot be serialised to JSON"}
+		}
+		if len(b) > c.rt.limits.MaxPayload {
+			return errTooLarge
+		}
+		res.Value = val
+		if o, isObj := val.(*jsonorder.Object); isObj {
+			res.Raw, res.HasRaw = o.Get("raw")
+			res.Tokenize, res.HasTokenize = o.Get("tokenize")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// classify turns anything that ended an execution into *Error or
+// *CustomHTTPResponse.
+func (c *Call) classify(err error) error {
+	var (
+		e    *Error
+		ch   *CustomHTTPResponse
+		rej  *Rejection
+		ex   *goja.Exception
+		intr *goja.InterruptedError
+		so   *goja.StackOverflowError
+		ee   *exportError
+	)
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.As(err, &ch):
+		return ch
+	case errors.As(err, &intr):
+		return c.rt.limitError(context.Cause(c.done))
+	case errors.As(err, &so):
+		return &Error{Status: 500, Detail: stackDetail}
+	case errors.Is(err, errNeverSettles):
+		return &Error{Status: 500, Detail: neverDetail}
+	case errors.Is(err, errTooLarge):
+		return &Error{Status: 500, Detail: fmt.Sprintf("The reactor result exceeds the maximum payload size of %d bytes.", c.rt.limits.MaxPayload)}
+	case errors.As(err, &ee):
+		return &Error{Status: 500, Detail: "The reactor result is not JSON-serialisable: " + ee.msg + "."}
+	case errors.As(err, &rej):
+		return c.thrown(rej.Value)
+	case errors.As(err, &ex):
+		return c.thrown(ex.Value())
+	case c.done.Err() != nil:
+		return c.rt.limitError(context.Cause(c.done))
+	default:
+		return &Error{Status: 500, Detail: runtimeDetail, Errors: map[string][]string{"error": {fallbackMessage}}}
+	}
+}
+
+// watchMemory interrupts the execution (stop with errMemoryLimit) when the
+// live heap grows by more than MaxMemory while it runs. See Limits.MaxMemory.
+func (r *Runtime) watchMemory(ctx context.Context, stop context.CancelCauseFunc) (unwatch func()) {
+	start := liveHeap()
+	limit := uint64(r.limits.MaxMemory)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(memoryPollInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if now := liveHeap(); now > start && now-start > limit {
+					stop(errMemoryLimit)
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// memoryPollInterval is how often the watchdog reads the live heap (a
+// runtime/metrics read, no stop-the-world).
+const memoryPollInterval = 10 * time.Millisecond
+
+const liveHeapMetric = "/gc/heap/live:bytes"
+
+// liveHeap is the heap occupied by objects marked live by the last GC.
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: liveHeapMetric}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+

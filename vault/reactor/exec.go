@@ -303,4 +303,3 @@ func liveHeap() uint64 {
 	}
 	return s[0].Value.Uint64()
 }
-

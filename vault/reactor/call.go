@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
 )
 
 // Module is something reactor code can require(). Modules are implemented
@@ -214,4 +215,34 @@ func (c *Call) guard(f func() error) error {
 		return err
 	}
 	return inner
+}
+
+// MustCompileModule compiles a module's embedded JavaScript source, whose
+// value must be a function (an expression such as "(function (x) {...})").
+// It is for package-level variables of plugins and panics on bad source.
+// Source maps are off, as for reactor code.
+func MustCompileModule(name, src string) *goja.Program {
+	ast, err := goja.Parse(name, src, parser.WithDisableSourceMaps)
+	if err != nil {
+		panic(err)
+	}
+	prog, err := goja.CompileAST(ast, true)
+	if err != nil {
+		panic(err)
+	}
+	return prog
+}
+
+// RunModule runs a program from MustCompileModule in c's runtime and calls
+// the function it evaluates to with args, returning what it returns.
+func (c *Call) RunModule(prog *goja.Program, args ...goja.Value) (goja.Value, error) {
+	v, err := c.VM.RunProgram(prog)
+	if err != nil {
+		return nil, err
+	}
+	fn, ok := goja.AssertFunction(v)
+	if !ok {
+		return nil, errors.New("reactor: module source is not a function")
+	}
+	return fn(goja.Undefined(), args...)
 }

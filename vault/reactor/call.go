@@ -7,6 +7,8 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/parser"
+
+	"github.com/strongroom/strongroom/vault/jsonorder"
 )
 
 // Module is something reactor code can require(). Modules are implemented
@@ -245,4 +247,37 @@ func (c *Call) RunModule(prog *goja.Program, args ...goja.Value) (goja.Value, er
 		return nil, errors.New("reactor: module source is not a function")
 	}
 	return fn(goja.Undefined(), args...)
+}
+
+// ExportJSON converts a JavaScript value to a JSON value (*jsonorder.Object,
+// []any, json.Number, string, bool, nil) with JSON.stringify's rules, bounded
+// by MaxPayload. ok is false when v has no JSON form (undefined, a
+// function). An error that is not a JavaScript exception or an interrupt
+// explains itself in terms safe to show the reactor (Error() text).
+func (c *Call) ExportJSON(v goja.Value) (val any, ok bool, err error) {
+	return newExporter(c.VM, c.rt.limits.MaxPayload).export("", v, 0)
+}
+
+// ToJS converts a Go value to plain JavaScript values through JSON (never a
+// goja wrapper of Go memory), bounded by MaxPayload.
+func (c *Call) ToJS(v any) (goja.Value, error) {
+	return goToJS(c.VM, v, c.rt.limits.MaxPayload)
+}
+
+// Limits returns the runtime's effective limits.
+func (c *Call) Limits() Limits { return c.rt.limits }
+
+// ParseJSON is JSON.parse in Go: data decoded with jsonorder (depth
+// bounded) and built as plain JavaScript values. The error is a
+// *Rejection carrying a SyntaxError.
+func (c *Call) ParseJSON(data []byte) (goja.Value, error) {
+	d, err := jsonorder.Decode(data)
+	if err != nil {
+		e, cerr := c.VM.New(c.VM.Get("SyntaxError"), c.VM.ToValue("Unexpected token in JSON"))
+		if cerr != nil {
+			return nil, Reject(c.VM.NewTypeError("Unexpected token in JSON"))
+		}
+		return nil, Reject(e)
+	}
+	return decodedToJS(c.VM, d), nil
 }

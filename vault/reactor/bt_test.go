@@ -24,7 +24,7 @@ func TestBTAsyncCalls(t *testing.T) {
 			keys: Object.keys(read).sort(),
 			data: read.data, metadata: read.metadata,
 			tokenizedShape: Object.keys(tokenized), tokenizedIsId: typeof tokenized.a === 'string',
-			pageKeys: Object.keys(page.pagination), itemKeys: Object.keys(page.data[0]).sort(),
+			pageKeys: Object.keys(page.pagination), itemKeys: Object.keys(page.data.find((t) => t.id === created.id)).sort(),
 			missing, invalid, gone,
 		} };
 	}`

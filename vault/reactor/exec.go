@@ -59,7 +59,7 @@ func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, f fu
 	}
 	defer loop.close()
 
-	unwatch := r.watchMemory(interrupt, stop)
+	unwatch := r.watchMemory(interrupt, stop, loop)
 	defer unwatch()
 	afterStop := context.AfterFunc(interrupt, func() { vm.Interrupt(context.Cause(interrupt)) })
 	defer afterStop()
@@ -263,9 +263,17 @@ func (c *Call) classify(err error) error {
 }
 
 // watchMemory interrupts the execution (stop with errMemoryLimit) when the
-// live heap grows by more than MaxMemory while it runs. See Limits.MaxMemory.
-func (r *Runtime) watchMemory(ctx context.Context, stop context.CancelCauseFunc) (unwatch func()) {
-	start := liveHeap()
+// live heap grows by more than MaxMemory over the lowest level seen while it
+// runs, at a moment it is running JavaScript. See Limits.MaxMemory.
+//
+// The lowest level, not the level at the start: the live heap is measured
+// at the last GC, which may have been while an earlier execution's garbage
+// was still reachable, and a baseline that high would hide a real bomb.
+// Only while running JavaScript: an execution waiting on a timer, fetch or
+// the vault cannot be the one allocating, so it is spared when another
+// execution (or a stuck one that already timed out) grows the heap.
+func (r *Runtime) watchMemory(ctx context.Context, stop context.CancelCauseFunc, loop *Loop) (unwatch func()) {
+	low := liveHeap()
 	limit := uint64(r.limits.MaxMemory)
 	done := make(chan struct{})
 	go func() {
@@ -278,7 +286,11 @@ func (r *Runtime) watchMemory(ctx context.Context, stop context.CancelCauseFunc)
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if now := liveHeap(); now > start && now-start > limit {
+				now := liveHeap()
+				if now < low {
+					low = now
+				}
+				if now-low > limit && !loop.idle.Load() {
 					stop(errMemoryLimit)
 					return
 				}

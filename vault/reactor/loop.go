@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -30,6 +31,10 @@ type Loop struct {
 	queue  []func() error
 	closed bool
 	wakeup chan struct{}
+
+	// idle is set while the loop waits with no JavaScript running (read
+	// by the memory watchdog).
+	idle atomic.Bool
 
 	// Touched on the loop goroutine only.
 	reserved int
@@ -119,10 +124,14 @@ func (l *Loop) run(ctx context.Context, done func() bool) error {
 		if l.reserved == 0 {
 			return errNeverSettles
 		}
+		l.idle.Store(true)
 		select {
 		case <-l.wakeup:
 		case <-ctx.Done():
-			return ctx.Err()
+		}
+		l.idle.Store(false)
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
 }

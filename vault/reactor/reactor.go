@@ -429,13 +429,15 @@ func (r *Runtime) Run(ctx context.Context, p *Program, in Invocation) (*Result, 
 	}
 	out := make(chan outcome, 1)
 	go func() {
-		defer release()
 		var res *Result
 		err := r.sandbox(ctx, false, in.TenantID, func(c *Call) error {
 			var err error
 			res, err = c.invoke(p, arg, in.BT)
 			return err
 		})
+		// Released before Run returns, so a caller running again at once
+		// finds its slot free.
+		release()
 		out <- outcome{res, err}
 	}()
 	select {

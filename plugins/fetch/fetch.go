@@ -69,14 +69,18 @@ type Module struct {
 	// MaxInFlight bounds one execution's concurrent requests (default 8).
 	MaxInFlight int `json:"max_in_flight,omitempty"`
 
-	once   sync.Once
+	mu     sync.Mutex
+	built  bool
 	policy egress.Policy
 	client *http.Client
 }
 
-// setup applies defaults and builds the client once.
-func (m *Module) setup() {
-	m.once.Do(func() {
+// setup applies defaults and builds the client, once (again after
+// UseEgress).
+func (m *Module) setup() (egress.Policy, *http.Client) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.built {
 		if m.MaxResponseBytes <= 0 {
 			m.MaxResponseBytes = DefaultMaxResponseBytes
 		}
@@ -92,7 +96,26 @@ func (m *Module) setup() {
 		}
 		m.policy = egress.Policy{AllowInsecure: m.AllowInsecure, Timeout: time.Duration(m.Timeout), MaxRedirects: *m.MaxRedirects}
 		m.client = m.policy.Client()
-	})
+		m.built = true
+	}
+	return m.policy, m.client
+}
+
+// UseEgress takes the vault's egress policy where this module's own
+// configuration is silent: its AllowInsecure when allow_insecure is not
+// set here (a development vault relaxes fetch too), its Timeout when
+// timeout is 0. Redirects stay this module's (the proxy follows none,
+// fetch follows max_redirects). Call it before the runtime serves.
+func (m *Module) UseEgress(p egress.Policy) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p.AllowInsecure {
+		m.AllowInsecure = true
+	}
+	if m.Timeout == 0 {
+		m.Timeout = caddy.Duration(p.Timeout)
+	}
+	m.built = false
 }
 
 // Name returns "node-fetch".
@@ -109,10 +132,10 @@ func (m *Module) Install(c *reactor.Call) error {
 
 // Load builds fetch for one execution.
 func (m *Module) Load(c *reactor.Call) (goja.Value, error) {
-	m.setup()
+	policy, client := m.setup()
 	inFlight := 0
 	fn := c.Function(func(call goja.FunctionCall) (goja.Value, error) {
-		req, err := m.request(c, call.Argument(0), call.Argument(1))
+		req, err := m.request(c, policy, call.Argument(0), call.Argument(1))
 		if err != nil {
 			return rejected(c, err), nil
 		}
@@ -121,7 +144,7 @@ func (m *Module) Load(c *reactor.Call) (goja.Value, error) {
 		}
 		inFlight++
 		return c.Async(func(ctx context.Context) func(*goja.Runtime) (goja.Value, error) {
-			res, err := m.do(ctx, req)
+			res, err := m.do(ctx, client, req)
 			return func(*goja.Runtime) (goja.Value, error) {
 				inFlight--
 				if err != nil {
@@ -167,7 +190,7 @@ func rejected(c *reactor.Call, err error) goja.Value {
 }
 
 // request reads fetch(input, init).
-func (m *Module) request(c *reactor.Call, input, init goja.Value) (*outbound, error) {
+func (m *Module) request(c *reactor.Call, policy egress.Policy, input, init goja.Value) (*outbound, error) {
 	vm := c.VM
 	var raw string
 	switch o := input.(type) {
@@ -185,7 +208,7 @@ func (m *Module) request(c *reactor.Call, input, init goja.Value) (*outbound, er
 		}
 		raw = input.String()
 	}
-	u, err := m.policy.CheckURL(raw)
+	u, err := policy.CheckURL(raw)
 	if err != nil {
 		return nil, failed(c, err.Error())
 	}
@@ -312,7 +335,7 @@ type fetched struct {
 // do runs the exchange. Error texts are for the reactor: the policy's
 // reason for a refused destination, otherwise a generic cause with no
 // address or Go error text.
-func (m *Module) do(ctx context.Context, o *outbound) (*fetched, error) {
+func (m *Module) do(ctx context.Context, client *http.Client, o *outbound) (*fetched, error) {
 	var body io.Reader
 	if o.body != nil {
 		body = bytes.NewReader(o.body)
@@ -325,7 +348,7 @@ func (m *Module) do(ctx context.Context, o *outbound) (*fetched, error) {
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "strongroom-reactor")
 	}
-	res, err := m.client.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		return nil, exchangeError(ctx, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/strongroom/strongroom/vault/egress"
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/reactor"
 )
@@ -288,5 +289,31 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		if err := m.UnmarshalCaddyfile(caddyfile.NewTestDispenser(bad)); err == nil {
 			t.Errorf("%q: accepted", bad)
 		}
+	}
+}
+
+func TestUseEgress(t *testing.T) {
+	srv, _ := psp(t)
+	m := &Module{}
+	if err := m.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	m.UseEgress(egress.Policy{AllowInsecure: true, Timeout: 7 * time.Second})
+	res, err := runFetch(t, m, `module.exports = async (req) => ({ raw: (await fetch(req.args.base + '/echo')).status })`, map[string]any{"base": srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rawJSON(t, res); got != "200" {
+		t.Errorf("raw = %s", got)
+	}
+	if time.Duration(m.Timeout) != 7*time.Second || *m.MaxRedirects != DefaultMaxRedirects {
+		t.Errorf("module = %+v", m)
+	}
+	// An own timeout is kept; a strict vault policy does not tighten an
+	// explicitly insecure module.
+	m2 := &Module{AllowInsecure: true, Timeout: caddy.Duration(time.Second)}
+	m2.UseEgress(egress.Policy{Timeout: 9 * time.Second})
+	if !m2.AllowInsecure || time.Duration(m2.Timeout) != time.Second {
+		t.Errorf("module = %+v", m2)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
+	"github.com/strongroom/strongroom/vault/egress"
 	"github.com/strongroom/strongroom/vault/reactor"
 )
 
@@ -107,4 +108,7 @@ var (
 	_ caddyfile.Unmarshaler = (*Module)(nil)
 	_ reactor.Module        = (*Module)(nil)
 	_ reactor.GlobalModule  = (*Module)(nil)
+	_ interface {
+		UseEgress(egress.Policy)
+	} = (*Module)(nil)
 )

@@ -5,6 +5,7 @@ package caddymodules
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/strongroom/strongroom/vault"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/egress"
+	"github.com/strongroom/strongroom/vault/reactor"
 )
 
 func init() {
@@ -56,6 +58,10 @@ type App struct {
 	// CVCRetention is how long a payment method's cvc is kept before it is
 	// purged. Default 1h; negative means it is never stored.
 	CVCRetention caddy.Duration `json:"cvc_retention,omitempty"`
+
+	// Reactor bounds reactor code and chooses what it may require; zero
+	// fields take the runtime's defaults.
+	Reactor ReactorConfig `json:"reactor,omitempty"`
 
 	vault  *vault.Vault
 	key    string
@@ -118,6 +124,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.AllowInsecureDestinations {
 		a.logger.Warn("INSECURE: outbound destinations are not restricted (http, loopback and private addresses allowed); never use this in production")
 	}
+	rt, err := a.Reactor.runtime(ctx, a.Egress())
+	if err != nil {
+		return fmt.Errorf("reactor: %w", err)
+	}
+	a.vault.Reactors = rt
 	a.vault.CheckDestination = func(raw string) error {
 		_, err := a.Egress().CheckURL(raw)
 		return err
@@ -203,3 +214,67 @@ var (
 	_ caddy.Provisioner  = (*App)(nil)
 	_ caddy.CleanerUpper = (*App)(nil)
 )
+
+// ReactorConfig is the `reactor` block of the vault app.
+type ReactorConfig struct {
+	Timeout       caddy.Duration `json:"timeout,omitempty"`
+	MaxCodeSize   int            `json:"max_code_size,omitempty"`
+	MaxPayload    int            `json:"max_payload,omitempty"`
+	MaxCallStack  int            `json:"max_call_stack,omitempty"`
+	MaxConcurrent int            `json:"max_concurrent,omitempty"`
+	MaxPerTenant  int            `json:"max_per_tenant,omitempty"`
+	MaxMemory     int64          `json:"max_memory,omitempty"`
+	// ModulesRaw are the modules reactor code may require (namespace
+	// vault.reactor_modules). Empty means every registered module.
+	ModulesRaw []json.RawMessage `json:"modules,omitempty" caddy:"namespace=vault.reactor_modules inline_key=module"`
+}
+
+// egressUser is a reactor module that makes outbound calls (fetch): it
+// gets the vault's egress policy unless configured otherwise.
+type egressUser interface {
+	UseEgress(egress.Policy)
+}
+
+// runtime builds the reactor runtime with its modules.
+func (c *ReactorConfig) runtime(ctx caddy.Context, policy egress.Policy) (*reactor.Runtime, error) {
+	var mods []reactor.Module
+	add := func(m any) error {
+		rm, ok := m.(reactor.Module)
+		if !ok {
+			return fmt.Errorf("module %T is not a reactor module", m)
+		}
+		if eu, ok := m.(egressUser); ok {
+			eu.UseEgress(policy)
+		}
+		mods = append(mods, rm)
+		return nil
+	}
+	if len(c.ModulesRaw) > 0 {
+		loaded, err := ctx.LoadModule(c, "ModulesRaw")
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range loaded.([]any) {
+			if err := add(m); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		for _, info := range caddy.GetModules("vault.reactor_modules") {
+			m := info.New()
+			if p, ok := m.(caddy.Provisioner); ok {
+				if err := p.Provision(ctx); err != nil {
+					return nil, err
+				}
+			}
+			if err := add(m); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return reactor.New(reactor.Limits{
+		Timeout: time.Duration(c.Timeout), MaxCodeSize: c.MaxCodeSize, MaxPayload: c.MaxPayload,
+		MaxCallStack: c.MaxCallStack, MaxConcurrent: c.MaxConcurrent, MaxPerTenant: c.MaxPerTenant,
+		MaxMemory: c.MaxMemory,
+	}, mods...), nil
+}

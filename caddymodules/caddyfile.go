@@ -81,6 +81,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if d.NextArg() {
 				return d.ArgErr()
 			}
+		case "reactor":
+			if err := a.Reactor.unmarshal(d); err != nil {
+				return err
+			}
 		case "proxy_timeout":
 			var s string
 			if !d.AllArgs(&s) {
@@ -135,3 +139,45 @@ func parseHandler[T any, PT interface {
 }
 
 var _ caddyfile.Unmarshaler = (*App)(nil)
+
+func (c *ReactorConfig) unmarshal(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		name := d.Val()
+		var s string
+		if !d.AllArgs(&s) {
+			return d.ArgErr()
+		}
+		if name == "timeout" {
+			dur, err := caddy.ParseDuration(s)
+			if err != nil || dur <= 0 {
+				return d.Errf("reactor timeout must be a positive duration: %q", s)
+			}
+			c.Timeout = caddy.Duration(dur)
+			continue
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			return d.Errf("reactor %s must be a positive number: %q", name, s)
+		}
+		switch name {
+		case "max_code_size":
+			c.MaxCodeSize = int(n)
+		case "max_payload":
+			c.MaxPayload = int(n)
+		case "max_call_stack":
+			c.MaxCallStack = int(n)
+		case "max_concurrent":
+			c.MaxConcurrent = int(n)
+		case "max_per_tenant":
+			c.MaxPerTenant = int(n)
+		case "max_memory":
+			c.MaxMemory = n
+		default:
+			return d.Errf("unknown reactor subdirective %q", name)
+		}
+	}
+	return nil
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/reactor"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -50,6 +51,10 @@ type Vault struct {
 	auth                authCache
 	projects            projectState // projects.go: JWT keys and settings
 	locks               [64]sync.Mutex
+
+	// Reactors runs reactor code; nil disables reactors (create and react
+	// answer 501).
+	Reactors *reactor.Runtime
 
 	// CheckDestination validates proxy destination URLs against the host's
 	// egress policy; nil accepts any URL.

@@ -7,7 +7,7 @@ import (
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
-	_ "github.com/strongroom/strongroom/caddymodules"
+	_ "github.com/strongroom/strongroom"
 )
 
 func main() {

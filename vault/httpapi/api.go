@@ -171,6 +171,7 @@ func noContent(err error) (int, any, error) {
 func (a *API) routes() {
 	a.tokenRoutes()
 	a.proxyRoutes()
+	a.reactorRoutes()
 	a.projectRoutes()
 	v := a.Vault
 	a.handle("GET /permissions", func(r *http.Request, p *access.Principal) (int, any, error) {

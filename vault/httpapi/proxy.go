@@ -3,6 +3,9 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,8 +15,10 @@ import (
 	"github.com/strongroom/strongroom/vault"
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/proxy"
+	"github.com/strongroom/strongroom/vault/reactor"
 )
 
 // Proxy request headers.
@@ -86,10 +91,11 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	q.Del(proxyKeyQuery)
 
 	var (
-		p        *access.Principal
-		dest     *url.URL
-		tenantID string
-		proxyID  string
+		p          *access.Principal
+		dest       *url.URL
+		tenantID   string
+		proxyID    string
+		configured *vault.Proxy
 	)
 	if key != "" {
 		px, err := v.ProxyByKey(key)
@@ -99,9 +105,10 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 			}
 			return err
 		}
-		if px.RequestTransform != nil || px.ResponseTransform != nil || px.RequestReactorID != "" || px.ResponseReactorID != "" {
-			return problem.New(http.StatusNotImplemented, "This proxy has code transforms, which need the reactor runtime; it is not available on this server yet.")
+		if px.RequestReactorID != "" || px.ResponseReactorID != "" {
+			return problem.New(http.StatusNotImplemented, "Proxies with request_reactor_id/response_reactor_id (retired in 2023) are not supported; use request_transform and response_transform.")
 		}
+		configured = px
 		if px.RequireAuth {
 			if p, err = a.principal(r); err != nil {
 				return err
@@ -146,6 +153,11 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if configured != nil && configured.RequestTransform != nil {
+		if body, err = a.requestTransform(w, r, configured, body); err != nil || body == nil {
+			return err
+		}
+	}
 	resolver := &memoResolver{next: a.proxyResolver(p), seen: map[string]expr.Token{}, max: a.proxy.MaxTokens}
 	opts := expr.Options{MaxTokens: a.proxy.MaxTokens, StringPrimitives: true}
 	ctx := r.Context()
@@ -170,6 +182,9 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 		return problem.Invalid(ProxyURLHeader, "The destination URL is not valid.")
 	}
 	v.ProxyInvoked(p, tenantID, proxyID)
+	if configured != nil && configured.ResponseTransform != nil {
+		return a.forwardTransformed(w, out, configured)
+	}
 	if err := a.proxy.Forwarder.Forward(w, out); err != nil {
 		if _, ok := err.(*problem.Problem); ok {
 			return err
@@ -302,4 +317,175 @@ func (a *API) proxyRoutes() {
 	a.handle("DELETE /proxies/{id}", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return noContent(v.DeleteProxy(p, r.PathValue("id")))
 	})
+}
+
+// transformCode returns the code of a transform ({code} or {type:"code",
+// code}); other transform types are refused.
+func transformCode(raw []byte) (string, error) {
+	var t struct {
+		Type string `json:"type"`
+		Code string `json:"code"`
+	}
+	if err := json.Unmarshal(raw, &t); err != nil || t.Type != "" && t.Type != "code" {
+		return "", problem.New(http.StatusNotImplemented, "Only code transforms are supported.")
+	}
+	return t.Code, nil
+}
+
+// bodyValue is a body as transform code sees it: parsed JSON when the
+// content type says JSON, else text.
+func bodyValue(contentType string, body []byte) any {
+	if proxy.IsJSON(contentType) && len(body) > 0 {
+		if v, err := jsonorder.Decode(body); err == nil {
+			return v
+		}
+	}
+	return string(body)
+}
+
+// bodyBytes turns a transform's returned body back into bytes.
+func bodyBytes(v any) ([]byte, error) {
+	switch b := v.(type) {
+	case nil:
+		return []byte{}, nil
+	case string:
+		return []byte(b), nil
+	}
+	return jsonorder.Marshal(v)
+}
+
+func flatHeaders(h http.Header) map[string]any {
+	out := make(map[string]any, len(h))
+	for k := range h {
+		out[k] = h.Get(k)
+	}
+	return out
+}
+
+// applyHeaders sets the headers a transform returned.
+func applyHeaders(h http.Header, v any) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	for k, val := range m {
+		if s, ok := val.(string); ok {
+			h.Set(k, s)
+		}
+	}
+}
+
+// requestTransform runs a pre-configured proxy's request transform. It
+// returns the new body (headers are updated in place), or nil after
+// writing a CustomHttpResponseError's response itself.
+func (a *API) requestTransform(w http.ResponseWriter, r *http.Request, px *vault.Proxy, body []byte) ([]byte, error) {
+	code, err := transformCode(px.RequestTransform)
+	if err != nil {
+		return nil, err
+	}
+	args := map[string]any{"body": bodyValue(r.Header.Get("Content-Type"), body), "headers": flatHeaders(r.Header),
+		"method": r.Method, "path": strings.TrimPrefix(r.URL.Path, "/proxy"), "query": queryWithMark(r.URL.RawQuery)}
+	res, err := a.Vault.RunProxyTransform(r.Context(), px, code, args)
+	if custom, ok := customResponse(err); ok {
+		writeCustom(w, custom)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, vault.ReactorProblem(err)
+	}
+	out, _ := res.Value.(map[string]any)
+	if out == nil {
+		return body, nil
+	}
+	if hv, ok := out["headers"]; ok {
+		applyHeaders(r.Header, hv)
+	}
+	if bv, ok := out["body"]; ok {
+		return bodyBytes(bv)
+	}
+	return body, nil
+}
+
+func queryWithMark(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	return "?" + raw
+}
+
+// forwardTransformed sends the request and, when the destination answers
+// 2xx, runs the response transform on its (buffered) answer.
+func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *vault.Proxy) error {
+	code, err := transformCode(px.ResponseTransform)
+	if err != nil {
+		return err
+	}
+	resp, err := a.proxy.Forwarder.Client.Do(out)
+	if err != nil {
+		return proxy.ExchangeProblem(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTransformedResponse+1))
+	if err != nil {
+		return problem.New(http.StatusBadGateway, "The destination's answer could not be read.")
+	}
+	if len(body) > maxTransformedResponse {
+		return problem.New(http.StatusBadGateway, "The destination's answer is too large for a response transform.")
+	}
+	header := resp.Header.Clone()
+	if resp.StatusCode/100 == 2 {
+		args := map[string]any{"body": bodyValue(resp.Header.Get("Content-Type"), body), "headers": flatHeaders(resp.Header)}
+		res, err := a.Vault.RunProxyTransform(out.Context(), px, code, args)
+		if custom, ok := customResponse(err); ok {
+			writeCustom(w, custom)
+			return nil
+		}
+		if err != nil {
+			return vault.ReactorProblem(err)
+		}
+		if m, _ := res.Value.(map[string]any); m != nil {
+			if hv, ok := m["headers"]; ok {
+				applyHeaders(header, hv)
+			}
+			if bv, ok := m["body"]; ok {
+				if body, err = bodyBytes(bv); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for k, vals := range header {
+		w.Header()[k] = vals
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Header().Del("Transfer-Encoding")
+	w.Header().Set(proxy.DestinationStatusHeader, strconv.Itoa(resp.StatusCode))
+	w.WriteHeader(resp.StatusCode)
+	_, err = w.Write(body)
+	return err
+}
+
+// maxTransformedResponse bounds a destination answer buffered for a
+// response transform (the reactor payload limit applies inside too).
+const maxTransformedResponse = 8 << 20
+
+func customResponse(err error) (*reactor.CustomHTTPResponse, bool) {
+	var c *reactor.CustomHTTPResponse
+	if errors.As(err, &c) {
+		return c, true
+	}
+	return nil, false
+}
+
+// writeCustom sends a CustomHttpResponseError as is (not wrapped).
+func writeCustom(w http.ResponseWriter, c *reactor.CustomHTTPResponse) {
+	for k, v := range c.Headers {
+		w.Header().Set(k, v)
+	}
+	body, _ := bodyBytes(c.Body)
+	if _, isString := c.Body.(string); !isString && c.Body != nil && w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(c.Status)
+	w.Write(body)
 }

@@ -101,7 +101,7 @@ func NewForwarder(policy egress.Policy) *Forwarder {
 func (f *Forwarder) Forward(w http.ResponseWriter, out *http.Request) error {
 	resp, err := f.Client.Do(out)
 	if err != nil {
-		return destinationProblem(err)
+		return ExchangeProblem(err)
 	}
 	defer resp.Body.Close()
 	h := w.Header()
@@ -154,7 +154,9 @@ func DestinationProblem(err error) error {
 	return problem.Invalid("BT-PROXY-URL", "The destination URL is not valid.")
 }
 
-func destinationProblem(err error) error {
+// ExchangeProblem maps a failed exchange with the destination: 408 on
+// timeout, 400 when the egress policy refused it, 502 otherwise.
+func ExchangeProblem(err error) error {
 	var de *egress.DestinationError
 	var ne net.Error
 	switch {

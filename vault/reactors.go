@@ -1,0 +1,518 @@
+package vault
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/reactor"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Formula is a reactor formula (seed 001 "Reactor Formulas").
+type Formula struct {
+	ID                string             `json:"id"`
+	TenantID          string             `json:"tenant_id,omitempty"`
+	Name              string             `json:"name"`
+	Description       string             `json:"description,omitempty"`
+	Type              string             `json:"type"`
+	SourceTokenType   string             `json:"source_token_type,omitempty"`
+	Icon              string             `json:"icon,omitempty"`
+	Code              string             `json:"code"`
+	Configuration     []FormulaSetting   `json:"configuration"`
+	RequestParameters []FormulaParameter `json:"request_parameters"`
+	Audited
+}
+
+// FormulaSetting declares one configuration value of a formula.
+type FormulaSetting struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Type        string `json:"type"`
+}
+
+// FormulaParameter declares one request parameter of a formula.
+type FormulaParameter struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Type        string `json:"type"`
+	Optional    bool   `json:"optional"`
+}
+
+// FormulaRequest is the body of POST and PUT /reactor-formulas.
+type FormulaRequest struct {
+	Name              *string            `json:"name"`
+	Description       string             `json:"description"`
+	Type              *string            `json:"type"`
+	SourceTokenType   string             `json:"source_token_type"`
+	Icon              string             `json:"icon"`
+	Code              *string            `json:"code"`
+	Configuration     []FormulaSetting   `json:"configuration"`
+	RequestParameters []FormulaParameter `json:"request_parameters"`
+}
+
+// Reactor is a configured reactor: a formula (seed 001) or inline code
+// (current API) with its configuration.
+type Reactor struct {
+	ID            string            `json:"id"`
+	TenantID      string            `json:"tenant_id"`
+	Name          string            `json:"name"`
+	Formula       *Formula          `json:"formula,omitempty"`
+	Code          string            `json:"code,omitempty"`
+	Configuration map[string]string `json:"configuration"`
+	Application   *struct {
+		ID string `json:"id"`
+	} `json:"application,omitempty"`
+	Audited
+}
+
+// ReactorRequest is the body of POST and PUT /reactors.
+type ReactorRequest struct {
+	Name          *string           `json:"name"`
+	Code          *string           `json:"code"`
+	Configuration map[string]string `json:"configuration"`
+	Formula       *struct {
+		ID string `json:"id"`
+	} `json:"formula"`
+	Application *struct {
+		ID string `json:"id"`
+	} `json:"application"`
+}
+
+// reactorRecord is the stored reactor: configuration values are secrets
+// (vendor credentials), sealed like token data.
+type reactorRecord struct {
+	ID            string           `json:"id"`
+	TenantID      string           `json:"tenant_id"`
+	Name          string           `json:"name"`
+	FormulaID     string           `json:"formula_id,omitempty"`
+	Code          string           `json:"code,omitempty"`
+	ApplicationID string           `json:"application_id,omitempty"`
+	SealedConfig  *crypto.Envelope `json:"sealed_configuration,omitempty"`
+	Audited
+	config map[string]string
+}
+
+const (
+	formulaCollection = "formula"
+	reactorCollection = "reactor"
+)
+
+func init() {
+	tenantCollections = append(tenantCollections, formulaCollection, reactorCollection)
+}
+
+var settingTypes = []string{"string", "boolean", "number"}
+
+// compile checks reactor code: 400 when it does not compile, 422 when it
+// does not export a function (seed 001 "Reactor Errors").
+func (v *Vault) compile(field, code string) (*reactor.Program, error) {
+	if v.Reactors == nil {
+		return nil, problem.New(501, "Reactors are not enabled on this server.")
+	}
+	prog, err := v.Reactors.Compile(code)
+	var ce *reactor.CompileError
+	switch {
+	case errors.As(err, &ce) && ce.NotAFunction:
+		p := problem.New(422, ce.Message)
+		p.Errors[field] = []string{ce.Message}
+		return nil, p
+	case errors.As(err, &ce):
+		return nil, problem.Invalid(field, ce.Message)
+	case err != nil:
+		return nil, err
+	}
+	return prog, nil
+}
+
+func (v *Vault) validateFormula(req *FormulaRequest) error {
+	f := problem.Fields{}
+	validateName(f, req.Name)
+	if req.Type == nil || (*req.Type != "official" && *req.Type != "private") {
+		f.Add("type", "The type must be official or private.")
+	}
+	if req.Code == nil || strings.TrimSpace(*req.Code) == "" {
+		f.Add("code", "The code field is required.")
+	}
+	for i, c := range req.Configuration {
+		if c.Name == "" {
+			f.Add(fmt.Sprintf("configuration[%d].name", i), "The name is required.")
+		}
+		if !slices.Contains(settingTypes, c.Type) {
+			f.Add(fmt.Sprintf("configuration[%d].type", i), "The type must be string, boolean or number.")
+		}
+	}
+	for i, rp := range req.RequestParameters {
+		if rp.Name == "" {
+			f.Add(fmt.Sprintf("request_parameters[%d].name", i), "The name is required.")
+		}
+		if !slices.Contains(settingTypes, rp.Type) {
+			f.Add(fmt.Sprintf("request_parameters[%d].type", i), "The type must be string, boolean or number.")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	_, err := v.compile("code", *req.Code)
+	return err
+}
+
+func formulaKey(tenantID, id string) []byte { return store.Key(formulaCollection, tenantID, id) }
+func reactorKey(tenantID, id string) []byte { return store.Key(reactorCollection, tenantID, id) }
+
+func (f *Formula) apply(req *FormulaRequest) {
+	f.Name, f.Description, f.Type = *req.Name, req.Description, *req.Type
+	f.SourceTokenType, f.Icon, f.Code = req.SourceTokenType, req.Icon, *req.Code
+	f.Configuration, f.RequestParameters = req.Configuration, req.RequestParameters
+	if f.Configuration == nil {
+		f.Configuration = []FormulaSetting{}
+	}
+	if f.RequestParameters == nil {
+		f.RequestParameters = []FormulaParameter{}
+	}
+}
+
+// CreateFormula creates a private reactor formula.
+func (v *Vault) CreateFormula(p *access.Principal, req FormulaRequest) (*Formula, error) {
+	if err := require(p, "reactor:create"); err != nil {
+		return nil, err
+	}
+	if err := v.validateFormula(&req); err != nil {
+		return nil, err
+	}
+	ts := now()
+	f := &Formula{ID: newID(), TenantID: p.TenantID}
+	f.apply(&req)
+	f.created(p, ts)
+	b := v.store.NewBatch()
+	setJSON(b, formulaKey(p.TenantID, f.ID), f)
+	return f, v.commit(b, logEntry(p, p.TenantID, "reactor_formula", f.ID, "create", "Reactor formula created", ts))
+}
+
+func (v *Vault) formula(tenantID, id string) (*Formula, error) {
+	var f Formula
+	if err := getJSON(v.store, formulaKey(tenantID, id), "Reactor formula", &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// GetFormula returns one formula.
+func (v *Vault) GetFormula(p *access.Principal, id string) (*Formula, error) {
+	if err := require(p, "reactor:read"); err != nil {
+		return nil, err
+	}
+	return v.formula(p.TenantID, id)
+}
+
+// ListFormulas lists the tenant's formulas, filtered by name (substring,
+// case-insensitive) and source token type.
+func (v *Vault) ListFormulas(p *access.Principal, name, sourceTokenType string, pg Page) (Paginated[Formula], error) {
+	if err := require(p, "reactor:read"); err != nil {
+		return Paginated[Formula]{}, err
+	}
+	var all []Formula
+	var derr error
+	err := v.store.Scan(store.Prefix(formulaCollection, p.TenantID), nil, func(_, val []byte) bool {
+		var f Formula
+		if derr = json.Unmarshal(val, &f); derr != nil {
+			return false
+		}
+		if (name == "" || strings.Contains(strings.ToLower(f.Name), strings.ToLower(name))) &&
+			(sourceTokenType == "" || f.SourceTokenType == sourceTokenType) {
+			all = append(all, f)
+		}
+		return true
+	})
+	return PageOf(all, pg), errors.Join(err, derr)
+}
+
+// UpdateFormula replaces a formula (PUT).
+func (v *Vault) UpdateFormula(p *access.Principal, id string, req FormulaRequest) (*Formula, error) {
+	if err := require(p, "reactor:update"); err != nil {
+		return nil, err
+	}
+	if err := v.validateFormula(&req); err != nil {
+		return nil, err
+	}
+	defer v.lock("formula", p.TenantID, id)()
+	f, err := v.formula(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	ts := now()
+	f.apply(&req)
+	f.modified(p, ts)
+	b := v.store.NewBatch()
+	setJSON(b, formulaKey(p.TenantID, f.ID), f)
+	return f, v.commit(b, logEntry(p, p.TenantID, "reactor_formula", f.ID, "update", "Reactor formula updated", ts))
+}
+
+// DeleteFormula deletes a formula.
+func (v *Vault) DeleteFormula(p *access.Principal, id string) error {
+	if err := require(p, "reactor:delete"); err != nil {
+		return err
+	}
+	if _, err := v.formula(p.TenantID, id); err != nil {
+		return err
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	b.Delete(formulaKey(p.TenantID, id))
+	return v.commit(b, logEntry(p, p.TenantID, "reactor_formula", id, "delete", "Reactor formula deleted", ts))
+}
+
+// validateReactor checks a reactor request: a formula of the tenant or
+// inline code that compiles, an existing application.
+func (v *Vault) validateReactor(p *access.Principal, req *ReactorRequest) error {
+	f := problem.Fields{}
+	validateName(f, req.Name)
+	hasFormula := req.Formula != nil && req.Formula.ID != ""
+	hasCode := req.Code != nil && strings.TrimSpace(*req.Code) != ""
+	switch {
+	case hasFormula && hasCode:
+		f.Add("code", "Give either code or formula.id, not both.")
+	case !hasFormula && !hasCode:
+		f.Add("code", "The code field (or formula.id) is required.")
+	case hasFormula:
+		if _, err := v.formula(p.TenantID, req.Formula.ID); problem.Is(err, 404) {
+			f.Add("formula.id", "No reactor formula has this id.")
+		} else if err != nil {
+			return err
+		}
+	}
+	if req.Application != nil && req.Application.ID != "" {
+		if _, err := v.application(p.TenantID, req.Application.ID); problem.Is(err, 404) {
+			f.Add("application.id", "No application has this id.")
+		} else if err != nil {
+			return err
+		}
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if hasCode {
+		if _, err := v.compile("code", *req.Code); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *Vault) saveReactor(b store.Batch, r *reactorRecord) error {
+	r.SealedConfig = nil
+	if len(r.config) > 0 {
+		k, err := v.tenantKey(r.TenantID)
+		if err != nil {
+			return err
+		}
+		plain, _ := json.Marshal(r.config)
+		env := crypto.SealEnvelope(k, plain, store.Key(reactorCollection, r.TenantID, r.ID))
+		r.SealedConfig = &env
+	}
+	setJSON(b, reactorKey(r.TenantID, r.ID), r)
+	return nil
+}
+
+func (v *Vault) loadReactor(tenantID, id string) (*reactorRecord, error) {
+	var r reactorRecord
+	if err := getJSON(v.store, reactorKey(tenantID, id), "Reactor", &r); err != nil {
+		return nil, err
+	}
+	r.config = map[string]string{}
+	if r.SealedConfig != nil {
+		k, err := v.tenantKey(tenantID)
+		if err != nil {
+			return nil, err
+		}
+		plain, err := crypto.OpenEnvelope(k, *r.SealedConfig, store.Key(reactorCollection, tenantID, id))
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(plain, &r.config); err != nil {
+			return nil, err
+		}
+	}
+	return &r, nil
+}
+
+func (v *Vault) reactorView(r *reactorRecord) (*Reactor, error) {
+	out := &Reactor{ID: r.ID, TenantID: r.TenantID, Name: r.Name, Code: r.Code, Configuration: r.config, Audited: r.Audited}
+	if r.FormulaID != "" {
+		f, err := v.formula(r.TenantID, r.FormulaID)
+		if err != nil && !problem.Is(err, 404) {
+			return nil, err
+		}
+		out.Formula = f
+	}
+	if r.ApplicationID != "" {
+		out.Application = &struct {
+			ID string `json:"id"`
+		}{r.ApplicationID}
+	}
+	return out, nil
+}
+
+func (r *reactorRecord) apply(req *ReactorRequest) {
+	r.Name, r.Code, r.FormulaID, r.ApplicationID = *req.Name, deref(req.Code), "", ""
+	if req.Formula != nil {
+		r.FormulaID = req.Formula.ID
+	}
+	if req.Application != nil {
+		r.ApplicationID = req.Application.ID
+	}
+	r.config = req.Configuration
+	if r.config == nil {
+		r.config = map[string]string{}
+	}
+}
+
+// CreateReactor creates a reactor from a formula or inline code.
+func (v *Vault) CreateReactor(p *access.Principal, req ReactorRequest) (*Reactor, error) {
+	if err := require(p, "reactor:create"); err != nil {
+		return nil, err
+	}
+	if err := v.validateReactor(p, &req); err != nil {
+		return nil, err
+	}
+	ts := now()
+	r := &reactorRecord{ID: newID(), TenantID: p.TenantID}
+	r.apply(&req)
+	r.created(p, ts)
+	b := v.store.NewBatch()
+	if err := v.saveReactor(b, r); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if err := v.commit(b, logEntry(p, p.TenantID, "reactor", r.ID, "create", "Reactor created", ts)); err != nil {
+		return nil, err
+	}
+	return v.reactorView(r)
+}
+
+// GetReactor returns one reactor.
+func (v *Vault) GetReactor(p *access.Principal, id string) (*Reactor, error) {
+	if err := require(p, "reactor:read"); err != nil {
+		return nil, err
+	}
+	r, err := v.loadReactor(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return v.reactorView(r)
+}
+
+// ListReactors lists reactors, filtered by ids and name.
+func (v *Vault) ListReactors(p *access.Principal, ids []string, name string, pg Page) (Paginated[Reactor], error) {
+	if err := require(p, "reactor:read"); err != nil {
+		return Paginated[Reactor]{}, err
+	}
+	var all []Reactor
+	pfx := store.Prefix(reactorCollection, p.TenantID)
+	var ferr error
+	err := v.store.Scan(pfx, nil, func(k, _ []byte) bool {
+		id := string(k[len(pfx):])
+		if len(ids) > 0 && !slices.Contains(ids, id) {
+			return true
+		}
+		r, err := v.loadReactor(p.TenantID, id)
+		if err == nil && name != "" && !strings.Contains(strings.ToLower(r.Name), strings.ToLower(name)) {
+			return true
+		}
+		var view *Reactor
+		if err == nil {
+			view, err = v.reactorView(r)
+		}
+		if err != nil {
+			ferr = err
+			return false
+		}
+		all = append(all, *view)
+		return true
+	})
+	return PageOf(all, pg), errors.Join(err, ferr)
+}
+
+// UpdateReactor replaces a reactor (PUT).
+func (v *Vault) UpdateReactor(p *access.Principal, id string, req ReactorRequest) (*Reactor, error) {
+	if err := require(p, "reactor:update"); err != nil {
+		return nil, err
+	}
+	defer v.lock("reactor", p.TenantID, id)()
+	r, err := v.loadReactor(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if req.Formula == nil && req.Code == nil && r.FormulaID != "" {
+		// The seed-001 PUT body has no formula: the reactor keeps its own.
+		req.Formula = &struct {
+			ID string `json:"id"`
+		}{r.FormulaID}
+	}
+	if err := v.validateReactor(p, &req); err != nil {
+		return nil, err
+	}
+	ts := now()
+	r.apply(&req)
+	r.modified(p, ts)
+	b := v.store.NewBatch()
+	if err := v.saveReactor(b, r); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if err := v.commit(b, logEntry(p, p.TenantID, "reactor", r.ID, "update", "Reactor updated", ts)); err != nil {
+		return nil, err
+	}
+	return v.reactorView(r)
+}
+
+// PatchReactor applies a merge patch to a reactor (PATCH, answered 204).
+func (v *Vault) PatchReactor(p *access.Principal, id string, patch []byte) error {
+	cur, err := v.GetReactor(p, id)
+	if err != nil {
+		return err
+	}
+	if err := require(p, "reactor:update"); err != nil {
+		return err
+	}
+	m := map[string]any{"name": cur.Name, "configuration": cur.Configuration}
+	if cur.Code != "" {
+		m["code"] = cur.Code
+	}
+	if cur.Formula != nil {
+		m["formula"] = map[string]string{"id": cur.Formula.ID}
+	}
+	if cur.Application != nil {
+		m["application"] = map[string]string{"id": cur.Application.ID}
+	}
+	raw, _ := json.Marshal(m)
+	merged, err := mergeRaw(raw, patch, "body")
+	if err != nil {
+		return err
+	}
+	var req ReactorRequest
+	if err := json.Unmarshal(merged, &req); err != nil {
+		return problem.Invalid("body", "The merged reactor is not valid.")
+	}
+	_, err = v.UpdateReactor(p, id, req)
+	return err
+}
+
+// DeleteReactor deletes a reactor.
+func (v *Vault) DeleteReactor(p *access.Principal, id string) error {
+	if err := require(p, "reactor:delete"); err != nil {
+		return err
+	}
+	if _, err := v.loadReactor(p.TenantID, id); err != nil {
+		return err
+	}
+	ts := now()
+	b := v.store.NewBatch()
+	b.Delete(reactorKey(p.TenantID, id))
+	return v.commit(b, logEntry(p, p.TenantID, "reactor", id, "delete", "Reactor deleted", ts))
+}

@@ -58,7 +58,7 @@ func newBenchCall(b *testing.B, r *Runtime) *Call {
 	vm := goja.New()
 	vm.SetMaxCallStackSize(r.limits.MaxCallStack)
 	c := &Call{VM: vm, Ctx: context.Background(), done: context.Background(), Loop: newLoop(vm), rt: r,
-		modules: map[string]goja.Value{}, loading: map[string]bool{}, errorCtor: vm.Get("Error")}
+		modules: map[string]goja.Value{}, loading: map[string]bool{}}
 	if err := c.setup(); err != nil {
 		b.Fatal(err)
 	}

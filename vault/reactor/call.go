@@ -65,18 +65,19 @@ type Call struct {
 	// Loop schedules Go work back onto the runtime goroutine.
 	Loop *Loop
 
-	rt        *Runtime
-	done      context.Context // ends when the execution must stop
-	modules   map[string]goja.Value
-	loading   map[string]bool
-	errorCtor goja.Value // the intrinsic Error, taken before reactor code runs
+	rt      *Runtime
+	done    context.Context // ends when the execution must stop
+	modules map[string]goja.Value
+	loading map[string]bool
 }
 
-// NewError builds a JavaScript Error with message msg (with the intrinsic
-// constructor, whatever the reactor did to the global Error). Unlike
-// goja.Runtime.NewGoError it carries no wrapped Go value.
+// NewError builds a JavaScript Error with message msg. Unlike
+// goja.Runtime.NewGoError it carries no wrapped Go value. It uses the
+// global Error as it is when called (taking it up front would cost every
+// execution goja's lazy construction of Error): a reactor that replaced
+// Error only changes the errors it sees itself.
 func (c *Call) NewError(msg string) *goja.Object {
-	o, err := c.VM.New(c.errorCtor, c.VM.ToValue(msg))
+	o, err := c.VM.New(c.VM.Get("Error"), c.VM.ToValue(msg))
 	if err != nil {
 		return c.VM.NewTypeError(msg)
 	}

@@ -13,16 +13,6 @@ import (
 	"github.com/strongroom/strongroom/vault/jsonorder"
 )
 
-// prelude runs in every runtime before the reactor code: small globals
-// Node.js code expects, written in JavaScript over the intrinsics.
-var prelude = goja.MustCompile("prelude.js", `(function (g) {
-	Object.defineProperty(g, 'global', { value: g, writable: true, configurable: true });
-	g.queueMicrotask = function queueMicrotask(fn) {
-		if (typeof fn !== 'function') throw new TypeError('The "callback" argument must be of type function');
-		Promise.resolve().then(function () { fn(); });
-	};
-})`, true)
-
 // sandbox runs f on the current goroutine with a fresh runtime and its
 // event loop, until ctx ends (deadline, caller) or the memory watchdog
 // stops it. Everything that goes wrong comes
@@ -47,15 +37,14 @@ func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, f fu
 	vm.SetParserOptions(parser.WithDisableSourceMaps)
 	loop := newLoop(vm)
 	c := &Call{
-		VM:        vm,
-		Ctx:       callCtx,
-		TenantID:  tenant,
-		Loop:      loop,
-		rt:        r,
-		done:      interrupt,
-		modules:   map[string]goja.Value{},
-		loading:   map[string]bool{},
-		errorCtor: vm.Get("Error"),
+		VM:       vm,
+		Ctx:      callCtx,
+		TenantID: tenant,
+		Loop:     loop,
+		rt:       r,
+		done:     interrupt,
+		modules:  map[string]goja.Value{},
+		loading:  map[string]bool{},
 	}
 	defer loop.close()
 
@@ -82,7 +71,10 @@ func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, f fu
 }
 
 // setup defines the globals every execution has: console (discarding),
-// timers, queueMicrotask, and the globals of GlobalModules.
+// timers, global, queueMicrotask, and the globals of GlobalModules. They are
+// native functions rather than a JavaScript prelude: running JavaScript here
+// would instantiate goja's lazily built intrinsics (Promise, Object, Error)
+// on every call, even for reactors that never touch them.
 func (c *Call) setup() error {
 	vm := c.VM
 	console := vm.NewObject()
@@ -94,14 +86,23 @@ func (c *Call) setup() error {
 	}
 	_ = vm.Set("console", console)
 	c.Loop.install()
-	fn, err := vm.RunProgram(prelude)
-	if err != nil {
-		return err
-	}
-	init, _ := goja.AssertFunction(fn)
-	if _, err := init(goja.Undefined(), vm.GlobalObject()); err != nil {
-		return err
-	}
+	_ = vm.Set("global", vm.GlobalObject())
+	_ = vm.Set("queueMicrotask", func(call goja.FunctionCall) goja.Value {
+		fn, ok := call.Argument(0).(*goja.Object)
+		if _, callable := goja.AssertFunction(fn); !ok || !callable {
+			panic(vm.NewTypeError("The \"callback\" argument must be of type function"))
+		}
+		p, resolve, _ := vm.NewPromise()
+		pv := vm.ToValue(p).(*goja.Object)
+		then, _ := goja.AssertFunction(pv.Get("then"))
+		if _, err := then(pv, fn); err != nil {
+			panic(err)
+		}
+		if err := resolve(goja.Undefined()); err != nil {
+			panic(err)
+		}
+		return goja.Undefined()
+	})
 	for _, g := range c.rt.globals {
 		if err := g.Install(c); err != nil {
 			return err

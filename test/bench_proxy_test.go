@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,6 +194,11 @@ func TestLoadProxy(t *testing.T) {
 	}
 	var plain, vault side
 	run := func(sd *side, label string, mk func(context.Context) (*http.Request, error), round int) {
+		if dir := os.Getenv("STRONGROOM_PROFILE_DIR"); dir != "" && sd == &vault && round == 1 {
+			// For performance work: a CPU profile of the server during the
+			// first vault round.
+			go harness.SaveProfile(t, s, filepath.Join(dir, "proxy.cpu.pprof"), 2*time.Second)
+		}
 		m0, b0, ok0 := memStats(t, s)
 		r := harness.LoadRequests(ctx, label, mk, concurrency, perRun)
 		m1, b1, ok1 := memStats(t, s)

@@ -140,6 +140,7 @@ func (v *Vault) deleteTenant(id string) error {
 	v.tenantKeys.Delete(id)
 	v.tenantSettingsCache.Delete(id)
 	v.tenantSecretsCache.Delete(id)
+	v.tokens.clear()
 	return nil
 }
 

@@ -162,15 +162,21 @@ func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
 }
 
 // loadToken reads a live token of the tenant; expired tokens are gone.
+// The record may be shared through the cache: callers never modify it.
 func (v *Vault) loadToken(tenantID, id string) (*tokenRecord, error) {
-	var r tokenRecord
-	if err := getJSON(v.store, tokenRecordKey(tenantID, id), "Token", &r); err != nil {
-		return nil, err
+	key := cacheKey(tenantID, id)
+	r, epoch := v.tokens.get(key)
+	if r == nil {
+		r = new(tokenRecord)
+		if err := getJSON(v.store, tokenRecordKey(tenantID, id), "Token", r); err != nil {
+			return nil, err
+		}
+		v.tokens.put(key, r, epoch)
 	}
 	if r.expired(now()) {
 		return nil, problem.NotFound("Token")
 	}
-	return &r, nil
+	return r, nil
 }
 
 // decodeData parses raw JSON into generic values with json.Number numbers.
@@ -496,6 +502,7 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 	b := v.store.NewBatch()
 	defer b.Close()
 	var entries []audit.Entry
+	var changed []string // existing tokens this batch rewrites
 	for i, plan := range plans {
 		if plan.dedupe {
 			existing, err := v.findDuplicate(plan)
@@ -504,9 +511,10 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 			}
 			if existing != nil {
 				if v.settings(p.TenantID)["token_deduplication_behavior"] == "update_existing" {
-					if err := v.overwriteDuplicate(b, p, existing, plan, ts); err != nil {
+					if existing, err = v.overwriteDuplicate(b, p, existing, plan, ts); err != nil {
 						return nil, err
 					}
+					changed = append(changed, existing.ID)
 					entries = append(entries, logEntry(p, p.TenantID, entity, existing.ID, "update", "Token updated by deduplication", ts))
 				}
 				out[i], err = v.dedupedView(p, existing)
@@ -532,7 +540,11 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 	if b.Empty() {
 		return out, nil
 	}
-	return out, v.commit(b, entries...)
+	err := v.commit(b, entries...)
+	for _, id := range changed {
+		v.tokens.invalidate(cacheKey(p.TenantID, id))
+	}
+	return out, err
 }
 
 // createdView is a create response: no data, the evaluated mask.
@@ -686,7 +698,9 @@ func (v *Vault) DeleteToken(p *access.Principal, id string) error {
 	ts := now()
 	b := v.store.NewBatch()
 	unindexToken(b, r)
-	return v.commit(b, logEntry(p, p.TenantID, "token", r.ID, "delete", "Token deleted", ts))
+	err = v.commit(b, logEntry(p, p.TenantID, "token", r.ID, "delete", "Token deleted", ts))
+	v.tokens.invalidate(cacheKey(p.TenantID, r.ID))
+	return err
 }
 
 // lockAll takes the entity locks of several ids in a stable order.
@@ -709,19 +723,18 @@ func (v *Vault) lockAll(kind, tenantID string, ids []string) func() {
 // overwriteDuplicate replaces the data and metadata of the existing token
 // with the new request's (tenant setting update_existing), keeping its
 // identity; it needs token:update on the existing token.
-func (v *Vault) overwriteDuplicate(b store.Batch, p *access.Principal, existing *tokenRecord, plan *tokenPlan, ts time.Time) error {
+func (v *Vault) overwriteDuplicate(b store.Batch, p *access.Principal, existing *tokenRecord, plan *tokenPlan, ts time.Time) (*tokenRecord, error) {
 	if _, ok := p.TokenTransform("token:update", existing.ref()); !ok {
-		return problem.Forbidden("The API key does not have permission to update the existing token in " + existing.container())
+		return nil, problem.Forbidden("The API key does not have permission to update the existing token in " + existing.container())
 	}
 	n := plan.rec
 	n.ID, n.Order, n.Audited, n.Containers = existing.ID, existing.Order, existing.Audited, existing.Containers
 	n.modified(p, ts)
 	removeIndexes(b, existing)
 	if err := v.writeToken(b, plan); err != nil {
-		return err
+		return nil, err
 	}
-	*existing = *n
-	return nil
+	return n, nil
 }
 
 // CreateTokens creates several tokens in one atomic batch (the tokenize

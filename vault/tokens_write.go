@@ -116,7 +116,9 @@ func (v *Vault) UpdateToken(p *access.Principal, id string, body []byte) (*Token
 		b.Close()
 		return nil, err
 	}
-	if err := v.commit(b, logEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts)); err != nil {
+	err = v.commit(b, logEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts))
+	v.tokens.invalidate(cacheKey(p.TenantID, r.ID))
+	if err != nil {
 		return nil, err
 	}
 	return v.readView(p, n)
@@ -541,6 +543,7 @@ func (v *Vault) purgeExpiredTokens() error {
 			b := v.store.NewBatch()
 			unindexToken(b, &r)
 			err = v.commit(b, logEntry(nil, tenantID, "token", id, "delete", "Expired token deleted", t))
+			v.tokens.invalidate(cacheKey(tenantID, id))
 		case problem.Is(err, 404):
 			// The token is gone (deleted, or its tenant was): drop the
 			// orphaned index entry so no sweep scans it again.

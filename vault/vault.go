@@ -49,6 +49,7 @@ type Vault struct {
 	auditDone           chan struct{}
 	closed              atomic.Bool
 	auth                authCache
+	tokens              tokenCache
 	projects            projectState // projects.go: JWT keys and settings
 	locks               [64]sync.Mutex
 

@@ -54,8 +54,8 @@ func (p Policy) Transport() *http.Transport {
 		ResponseHeaderTimeout:  p.timeout(),
 		ExpectContinueTimeout:  time.Second,
 		IdleConnTimeout:        idleConnTimeout,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    10,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    128, // a PSP gets many concurrent calls: keep them warm
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,
 		DisableCompression:     true,
 		ForceAttemptHTTP2:      true,

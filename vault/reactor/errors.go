@@ -189,9 +189,11 @@ func (c *Call) normaliseErrors(v goja.Value) map[string][]string {
 	budget := c.rt.limits.MaxPayload
 	text := func(x goja.Value) string {
 		var s string
-		switch {
+		switch sym, isSym := x.(*goja.Symbol); {
 		case x == nil || goja.IsUndefined(x) || goja.IsNull(x):
 			s = fallbackMessage
+		case isSym:
+			s = "Symbol(" + sym.String() + ")"
 		default:
 			if o, ok := x.(*goja.Object); ok {
 				if _, fn := goja.AssertFunction(o); !fn {

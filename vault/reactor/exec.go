@@ -265,14 +265,16 @@ func (c *Call) classify(err error) error {
 
 // watchMemory interrupts the execution (stop with errMemoryLimit) when the
 // live heap grows by more than MaxMemory over the lowest level seen while it
-// runs, at a moment it is running JavaScript. See Limits.MaxMemory.
+// runs, and the execution spent most of the last interval running
+// JavaScript rather than waiting on its loop. See Limits.MaxMemory.
 //
 // The lowest level, not the level at the start: the live heap is measured
 // at the last GC, which may have been while an earlier execution's garbage
 // was still reachable, and a baseline that high would hide a real bomb.
-// Only while running JavaScript: an execution waiting on a timer, fetch or
-// the vault cannot be the one allocating, so it is spared when another
-// execution (or a stuck one that already timed out) grows the heap.
+// Mostly busy: an execution waiting on a timer, fetch or the vault cannot
+// be the one allocating, so it is spared when another execution (or a stuck
+// one that already timed out) grows the heap; an allocation bomb is busy
+// all the time.
 func (r *Runtime) watchMemory(ctx context.Context, stop context.CancelCauseFunc, loop *Loop) (unwatch func()) {
 	low := liveHeap()
 	limit := uint64(r.limits.MaxMemory)
@@ -280,18 +282,22 @@ func (r *Runtime) watchMemory(ctx context.Context, stop context.CancelCauseFunc,
 	go func() {
 		t := time.NewTicker(memoryPollInterval)
 		defer t.Stop()
+		lastAt, lastBusy := time.Now(), loop.busy()
 		for {
 			select {
 			case <-done:
 				return
 			case <-ctx.Done():
 				return
-			case <-t.C:
+			case at := <-t.C:
+				busy := loop.busy()
+				mostlyBusy := 2*(busy-lastBusy) >= at.Sub(lastAt)
+				lastAt, lastBusy = at, busy
 				now := liveHeap()
 				if now < low {
 					low = now
 				}
-				if now-low > limit && !loop.idle.Load() {
+				if now-low > limit && mostlyBusy {
 					stop(errMemoryLimit)
 					return
 				}

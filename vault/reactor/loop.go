@@ -32,9 +32,12 @@ type Loop struct {
 	closed bool
 	wakeup chan struct{}
 
-	// idle is set while the loop waits with no JavaScript running (read
-	// by the memory watchdog).
-	idle atomic.Bool
+	// Busy time, for the memory watchdog: the total of finished busy
+	// stretches, and when the current one started (0 while waiting), in
+	// nanoseconds since epoch.
+	busyDone  atomic.Int64
+	busySince atomic.Int64
+	epoch     time.Time
 
 	// Touched on the loop goroutine only.
 	reserved int
@@ -47,7 +50,20 @@ type Loop struct {
 const maxTimers = 10_000
 
 func newLoop(vm *goja.Runtime) *Loop {
-	return &Loop{vm: vm, wakeup: make(chan struct{}, 1), timers: map[int64]*timer{}}
+	l := &Loop{vm: vm, wakeup: make(chan struct{}, 1), timers: map[int64]*timer{}, epoch: time.Now()}
+	l.busySince.Store(1) // busy from the start: setup, top level, the call
+	return l
+}
+
+func (l *Loop) now() int64 { return int64(time.Since(l.epoch)) + 1 }
+
+// busy returns how long the loop goroutine has not been waiting, so far.
+func (l *Loop) busy() time.Duration {
+	b := l.busyDone.Load()
+	if since := l.busySince.Load(); since != 0 {
+		b += l.now() - since
+	}
+	return time.Duration(b)
 }
 
 // RegisterCallback reserves a callback: the loop will not finish while it is
@@ -124,12 +140,14 @@ func (l *Loop) run(ctx context.Context, done func() bool) error {
 		if l.reserved == 0 {
 			return errNeverSettles
 		}
-		l.idle.Store(true)
+		if since := l.busySince.Swap(0); since != 0 {
+			l.busyDone.Add(l.now() - since)
+		}
 		select {
 		case <-l.wakeup:
 		case <-ctx.Done():
 		}
-		l.idle.Store(false)
+		l.busySince.Store(l.now())
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -346,10 +346,19 @@ type Result struct {
 }
 
 // Error is a failed execution, ready to become an RFC 7807 problem:
-// a Basis Theory reactor error class thrown by the code (status and
-// message per wire contract §6.4), or Reactor Runtime Error (500) for any
-// other exception, or one of the sandbox's own limits. Detail and Errors
-// never contain host details (Go error text, host paths, stacks).
+//
+//   - a Basis Theory reactor error class thrown by the code: its status
+//     (400–599), message and normalised errors (wire contract §6.4);
+//   - 500 "Reactor Runtime Error" for any other exception, with the thrown
+//     value normalised into Errors as new ReactorRuntimeError(thrown) would;
+//   - the sandbox's own limits, with Errors nil: 408 time limit, 413
+//     arguments over MaxPayload, 422 code that does not export a function,
+//     429 too many executions for the tenant, 503 too many overall, 499 the
+//     caller's context was cancelled, 500 for call stack, memory, result
+//     too large or not serialisable, and a promise that never settles.
+//
+// Detail and Errors never contain host details (Go error text, host paths,
+// stacks).
 type Error struct {
 	Status int
 	Detail string

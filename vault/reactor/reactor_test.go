@@ -3,6 +3,7 @@ package reactor
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -271,4 +272,38 @@ func TestCaseConversion(t *testing.T) {
 			t.Errorf("camelCase(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+func TestNonErrorThrows(t *testing.T) {
+	r := testRuntime()
+	cases := []struct {
+		throw string
+		want  map[string][]string
+	}{
+		{`'x'`, map[string][]string{"error": {"x"}}},
+		{`{ a: 1 }`, map[string][]string{"a": {"1"}}},
+		{`null`, map[string][]string{"error": {fallbackMessage}}},
+		{`undefined`, map[string][]string{"error": {fallbackMessage}}},
+		{`0`, map[string][]string{"error": {fallbackMessage}}},
+		{`[1, { b: 2 }, null]`, map[string][]string{"error": {"1", `{"b":2}`, fallbackMessage}}},
+		{`new RangeError('range')`, map[string][]string{"error": {"range"}}},
+		{`Symbol('s')`, map[string][]string{"error": {"Symbol(s)"}}},
+		{`() => 1`, map[string][]string{"error": {"() => 1"}}},
+	}
+	for _, c := range cases {
+		_, err := run(t, r, `module.exports = async () => { throw `+c.throw+` }`, nil, nil)
+		e := reactorError(t, err)
+		if e.Status != 500 || e.Detail != "Reactor Runtime Error" || !reflect.DeepEqual(e.Errors, c.want) {
+			t.Errorf("throw %s: %+v, want errors %q", c.throw, e, c.want)
+		}
+		noHostDetail(t, e)
+	}
+	// A TypeError raised by goja itself says nothing about the host either.
+	_, err := run(t, r, `module.exports = async (req) => req.args.missing.deeper`, map[string]any{"args": map[string]any{}}, nil)
+	e := reactorError(t, err)
+	if e.Status != 500 || !strings.Contains(e.Errors["error"][0], "Cannot read property 'deeper' of undefined") {
+		t.Errorf("TypeError: %+v", e)
+	}
+	noHostDetail(t, e)
+	healthy(t, r)
 }

@@ -1,0 +1,78 @@
+package vault
+
+import (
+	"hash/fnv"
+	"sync"
+)
+
+// tokenCache keeps decoded token records (sealed data and all, never
+// plaintext) so hot reads skip the store lookup and the JSON decode.
+//
+// It stays coherent with writes through per-shard epochs: every change to
+// a token invalidates it after its commit, bumping the shard's epoch, and
+// a reader caches what it loaded only if the epoch it saw before reading
+// the store is unchanged. A reader racing a write therefore never caches
+// the old record after the write's invalidation.
+type tokenCache struct {
+	shards [64]tokenShard
+}
+
+type tokenShard struct {
+	mu      sync.Mutex
+	epoch   uint64
+	entries map[string]*tokenRecord
+}
+
+// maxPerShard bounds memory (64 × 2048 records ≈ a few hundred MiB at
+// worst); a full shard starts over.
+const maxPerShard = 2048
+
+func (c *tokenCache) shard(key string) *tokenShard {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return &c.shards[h.Sum32()%uint32(len(c.shards))]
+}
+
+func cacheKey(tenantID, id string) string { return tenantID + "\x00" + id }
+
+// get returns a cached record, or the shard epoch to pass to put.
+func (c *tokenCache) get(key string) (*tokenRecord, uint64) {
+	s := c.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.entries[key], s.epoch
+}
+
+// put caches r if nothing was invalidated in its shard since epoch.
+func (c *tokenCache) put(key string, r *tokenRecord, epoch uint64) {
+	s := c.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.epoch != epoch {
+		return
+	}
+	if s.entries == nil || len(s.entries) >= maxPerShard {
+		s.entries = make(map[string]*tokenRecord, 64)
+	}
+	s.entries[key] = r
+}
+
+// invalidate drops a token after a change to it was committed.
+func (c *tokenCache) invalidate(key string) {
+	s := c.shard(key)
+	s.mu.Lock()
+	s.epoch++
+	delete(s.entries, key)
+	s.mu.Unlock()
+}
+
+// clear drops everything (tenant deletion).
+func (c *tokenCache) clear() {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		s.epoch++
+		s.entries = nil
+		s.mu.Unlock()
+	}
+}

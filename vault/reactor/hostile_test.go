@@ -2,6 +2,7 @@ package reactor
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,4 +261,28 @@ func TestParallelRuns(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
+}
+
+// TestMemoryWatchdogSparesWaitingExecutions: the watchdog sees the whole
+// process's heap, but an execution waiting on its loop is not the one
+// allocating and must survive a neighbour's bomb.
+func TestMemoryWatchdogSparesWaitingExecutions(t *testing.T) {
+	r := New(Limits{Timeout: 10 * time.Second, MaxMemory: 64 << 20})
+	waiter := compile(t, r, `module.exports = async () => { for (let i = 0; i < 100; i++) await new Promise(r => setTimeout(r, 10)); return { raw: 'survived' } }`)
+	bomb := compile(t, r, `module.exports = async () => { let a = []; while (true) a.push(new Array(1e4).fill(1.5)) }`)
+	done := make(chan error, 1)
+	go func() {
+		res, err := r.Run(context.Background(), waiter, Invocation{TenantID: "w"})
+		if err == nil && jsonOf(t, res.Raw) != `"survived"` {
+			err = errors.New(jsonOf(t, res.Raw))
+		}
+		done <- err
+	}()
+	_, err := r.Run(context.Background(), bomb, Invocation{TenantID: "b"})
+	if e := reactorError(t, err); e.Detail != memoryDetail {
+		t.Fatalf("bomb: %+v", e)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("waiter: %v", err)
+	}
 }

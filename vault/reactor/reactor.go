@@ -76,13 +76,15 @@ type Limits struct {
 	// Past it, Run fails at once with 429.
 	MaxPerTenant int
 	// MaxMemory is how much the process's live Go heap (as measured by the
-	// last garbage collection) may grow while an execution runs before the
-	// execution is interrupted (default 128 MiB). goja has no per-runtime
-	// heap accounting, so the watchdog sees the whole process: when the
-	// limit is crossed, every execution that was running during the growth
-	// is stopped, not only the one allocating. Because the reading comes
-	// from the last GC, the heap can briefly reach about twice the limit
-	// above its starting level before the watchdog acts. A single builtin
+	// last garbage collection) may grow over its lowest level during an
+	// execution before the execution is interrupted (default 128 MiB). goja
+	// has no per-runtime heap accounting, so the watchdog sees the whole
+	// process: when the limit is crossed, every execution that spent most
+	// of the last 10 ms running JavaScript is stopped, not only the one
+	// allocating; executions waiting on timers, fetch or the vault are
+	// spared. Because the reading comes from the last GC, the heap can
+	// briefly reach about twice the limit above its low level before the
+	// watchdog acts. A single builtin
 	// call that allocates a huge block at once (new ArrayBuffer(2**32),
 	// 'x'.repeat(2**30)) cannot be interrupted while it runs; run the vault
 	// with GOMEMLIMIT or a cgroup limit as the last line of defence.

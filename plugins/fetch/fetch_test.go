@@ -147,17 +147,30 @@ func TestFetchStrictPolicy(t *testing.T) {
 		{"file:///etc/passwd", "destination must use https"},
 		{"https://2130706433/", "destination must be a DNS host name, not an IP address"},
 	}
+	r := reactor.New(reactor.Limits{Timeout: 3 * time.Second}, &Module{})
+	refused, err := r.Compile(`module.exports = async (req) => {
+		try { await fetch(req.args.url); return { raw: 'connected' } } catch (e) { return { raw: [e instanceof TypeError, e.message] } }
+	}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	normal, err := r.Compile(`module.exports = async (req) => ({ raw: req.args.n + 1 })`)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range cases {
-		code := `module.exports = async (req) => {
-			try { await fetch(req.args.url); return { raw: 'connected' } } catch (e) { return { raw: [e instanceof TypeError, e.message] } }
-		}`
-		res, err := runFetch(t, &Module{}, code, map[string]any{"url": c.url})
+		res, err := r.Run(context.Background(), refused, reactor.Invocation{Arg: map[string]any{"args": map[string]any{"url": c.url}}})
 		if err != nil {
 			t.Errorf("%s: %v", c.url, err)
 			continue
 		}
 		if got, want := rawJSON(t, res), `[true,"fetch failed: `+c.reason+`"]`; got != want {
 			t.Errorf("%s: %s, want %s", c.url, got, want)
+		}
+		// The runtime is still healthy.
+		res, err = r.Run(context.Background(), normal, reactor.Invocation{Arg: map[string]any{"args": map[string]any{"n": 1}}})
+		if err != nil || rawJSON(t, res) != "2" {
+			t.Errorf("after %s: %v %v", c.url, res, err)
 		}
 	}
 	if n := hits.Load(); n != 0 {

@@ -1209,15 +1209,31 @@ func TestProxyConfiguredInvoke(t *testing.T) {
 		}
 	})
 
-	t.Run("code transforms answer 501", func(t *testing.T) {
-		code := "module.exports = async function (req) { return { body: req.args.body, headers: req.args.headers }; };"
-		for _, field := range []string{"request_transform", "response_transform"} {
+	t.Run("code transforms are kept and run", func(t *testing.T) {
+		// Each transform adds a marker header (and, for the request, a body
+		// member); reactors_test covers transforms in depth.
+		codes := map[string]string{
+			"request_transform":  "module.exports = async function (req) { return { body: Object.assign({}, req.args.body, { added: 'by-transform' }), headers: Object.assign({}, req.args.headers, { 'X-Transformed': 'request' }) }; };",
+			"response_transform": "module.exports = async function (req) { return { body: req.args.body, headers: Object.assign({}, req.args.headers, { 'X-Transformed': 'response' }) }; };",
+		}
+		for field, code := range codes {
 			px := mkProxy(map[string]any{"name": field, "destination_url": up.URL, "require_auth": false,
 				field: map[string]any{"code": code}})
 			if tr, _ := px[field].(map[string]any); tr == nil || tr["code"] != code {
 				t.Errorf("%s not kept: %s", field, js(px))
 			}
-			pcall{key: invoker, body: `{}`, header: map[string]string{"BT-PROXY-KEY": px["key"].(string)}}.fails(t, s, up, field+" proxy", http.StatusNotImplemented)
+			c := pcall{key: invoker, body: `{"a":1}`, header: map[string]string{"BT-PROXY-KEY": px["key"].(string), "Content-Type": "application/json"}}
+			st, hdr, body := c.do(t, s)
+			got := up.one(t, field)
+			if st != http.StatusOK {
+				t.Fatalf("%s: status %d, body %s", field, st, body)
+			}
+			if field == "request_transform" && (got.Header.Get("X-Transformed") != "request" || !strings.Contains(string(got.Body), `"added":"by-transform"`)) {
+				t.Errorf("request transform not applied upstream: headers %v body %s", got.Header, got.Body)
+			}
+			if field == "response_transform" && hdr.Get("X-Transformed") != "response" {
+				t.Errorf("response transform not applied: headers %v", hdr)
+			}
 		}
 	})
 }

@@ -362,13 +362,21 @@ func flatHeaders(h http.Header) map[string]any {
 	return out
 }
 
+// members returns the members of a JSON object value from the sandbox
+// (ordered or not); nil for anything else.
+func members(v any) map[string]any {
+	switch o := v.(type) {
+	case *jsonorder.Object:
+		return o.Values
+	case map[string]any:
+		return o
+	}
+	return nil
+}
+
 // applyHeaders sets the headers a transform returned.
 func applyHeaders(h http.Header, v any) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return
-	}
-	for k, val := range m {
+	for k, val := range members(v) {
 		if s, ok := val.(string); ok {
 			h.Set(k, s)
 		}
@@ -393,7 +401,7 @@ func (a *API) requestTransform(w http.ResponseWriter, r *http.Request, px *vault
 	if err != nil {
 		return nil, vault.ReactorProblem(err)
 	}
-	out, _ := res.Value.(map[string]any)
+	out := members(res.Value)
 	if out == nil {
 		return body, nil
 	}
@@ -443,7 +451,7 @@ func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *v
 		if err != nil {
 			return vault.ReactorProblem(err)
 		}
-		if m, _ := res.Value.(map[string]any); m != nil {
+		if m := members(res.Value); m != nil {
 			if hv, ok := m["headers"]; ok {
 				applyHeaders(header, hv)
 			}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dop251/goja"
 )
 
 // TestHostileCode runs code that tries to hurt the host and checks that each
@@ -285,4 +287,48 @@ func TestMemoryWatchdogSparesWaitingExecutions(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("waiter: %v", err)
 	}
+}
+
+// swallowModule is a careless module: it calls back into JavaScript and
+// ignores the error, interrupts included.
+type swallowModule struct{}
+
+func (swallowModule) Name() string { return "swallow" }
+
+func (swallowModule) Load(c *Call) (goja.Value, error) {
+	o := c.VM.NewObject()
+	_ = o.Set("call", func(call goja.FunctionCall) goja.Value {
+		if fn, ok := goja.AssertFunction(call.Argument(0)); ok {
+			_, _ = fn(goja.Undefined())
+		}
+		return goja.Undefined()
+	})
+	return o, nil
+}
+
+// TestSwallowedInterruptStillEnds: a module that swallows an
+// InterruptedError cannot keep a reactor (and its concurrency slot) running
+// past the deadline. This holds because goja's interrupt flag stays set
+// until ClearInterrupt, which the sandbox never calls (runtimes are not
+// reused); the test guards that assumption across goja upgrades.
+func TestSwallowedInterruptStillEnds(t *testing.T) {
+	r := New(Limits{Timeout: 200 * time.Millisecond}, swallowModule{})
+	_, err := run(t, r, `const s = require('swallow'); module.exports = async () => { s.call(() => { for (;;) {} }); for (;;) {} }`, nil, nil)
+	if e := reactorError(t, err); e.Status != 408 {
+		t.Fatalf("err = %+v", e)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		r.mu.Lock()
+		n := r.inFlight
+		r.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the execution is still running after its deadline")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	healthy(t, r)
 }

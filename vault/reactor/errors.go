@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"golang.org/x/net/http/httpguts"
 	"strconv"
 	"strings"
 
@@ -131,21 +132,10 @@ func (c *Call) customResponse(o *goja.Object) *CustomHTTPResponse {
 	return out
 }
 
-// validHeaderName reports whether k is an RFC 9110 token.
-func validHeaderName(k string) bool {
-	if k == "" || len(k) > 256 {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		ch := k[i]
-		switch {
-		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", ch) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
+// validHeaderName reports whether s is an RFC 9110 token (a method or header
+// name) of reasonable length.
+func validHeaderName(s string) bool {
+	return len(s) <= 256 && httpguts.ValidHeaderFieldName(s)
 }
 
 // integer returns v as an int when it is an integral number in [lo, hi].

@@ -328,14 +328,15 @@ describe('node-sdk 5.7.0: pre-configured proxies', () => {
     await nodeClient().proxies.delete(px.id);
   });
 
-  it('answers 501 for a proxy with a code transform', async () => {
+  it('runs a request transform in code before forwarding', async () => {
     const px = await nodeClient().proxies.create({
       name: uniqueName('transform'),
       destinationUrl: UP,
-      requestTransform: { code: 'module.exports = async (req) => ({ body: req.args.body, headers: req.args.headers });' },
+      requestTransform: { code: "module.exports = async (req) => ({ body: Object.assign({}, req.args.body, { stamped: true }), headers: req.args.headers });" },
     });
     assert.equal(px.requestTransform?.code?.startsWith('module.exports'), true);
-    await proxyFails({ key: invoker.key, proxyKey: px.key, body: {} }, 501, 'code transform');
+    const got = await proxyOk({ key: invoker.key, proxyKey: px.key, body: { a: 1 } }, 'code transform');
+    assert.deepEqual(JSON.parse(got.body), { a: 1, stamped: true });
     await nodeClient().proxies.delete(px.id);
   });
 

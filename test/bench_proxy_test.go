@@ -226,6 +226,14 @@ func TestLoadProxy(t *testing.T) {
 	}
 	report(t, "ratio vault/plain: throughput %.2f, p50 %.2fx, p99 %.2fx",
 		v.RPS/p.RPS, float64(v.P50)/float64(p.P50), float64(v.P99)/float64(p.P99))
+	// Added latency without queueing: one client at a time.
+	p1 := harness.LoadRequests(ctx, "plain c=1", plainReq, 1, 2*time.Second)
+	v1 := harness.LoadRequests(ctx, "vault c=1", vaultReq, 1, 2*time.Second)
+	report(t, "one client: plain p50 %v, vault p50 %v: added p50 %v (target <= 0.3ms)",
+		p1.P50.Round(time.Microsecond), v1.P50.Round(time.Microsecond), (v1.P50 - p1.P50).Round(time.Microsecond))
+	if p1.Errors+v1.Errors > 0 {
+		t.Errorf("one-client rounds: %d and %d errors", p1.Errors, v1.Errors)
+	}
 	if plain.measured && vault.measured && p.Requests > 0 && v.Requests > 0 {
 		// Server-wide: includes the server side of the clients' connections,
 		// the upstream client, the audit entry and GC bookkeeping.

@@ -1,0 +1,144 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/strongroom/strongroom/test/harness"
+)
+
+// benchReactorFn is the reactor the load test runs: it reads the card from
+// args and returns a transformed value. The same function is the baseline
+// run by a fresh `node -e` process.
+const benchReactorFn = `async function (req) {
+  const c = req.args.card;
+  const n = c.number;
+  return {
+    raw: {
+      last4: n.slice(-4),
+      bin: n.slice(0, 6),
+      masked: n.slice(0, 6) + '*'.repeat(n.length - 10) + n.slice(-4),
+      brand: n[0] === '4' ? 'visa' : n[0] === '5' ? 'mastercard' : 'other',
+      expiry: String(c.expiration_month).padStart(2, '0') + '/' + String(c.expiration_year).slice(-2),
+      merchant: req.configuration.MERCHANT,
+    },
+  };
+}`
+
+// TestLoadReactor measures POST /reactors/{id}/react with a small reactor
+// that detokenizes a card in its args: the first call after create, then
+// warm p50/p99 at 1 and 64 concurrent callers, against the wall time of a
+// fresh `node -e` process running the same function once (the cost a
+// process-per-call sandbox would pay). It prints the figures and asserts
+// only that every call succeeded. The server runs with max_per_tenant and
+// max_concurrent raised to 64 so 64 callers of one tenant are not refused
+// with 429/503 (the defaults are 8 per tenant, 8 × GOMAXPROCS overall).
+func TestLoadReactor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test skipped with -short")
+	}
+	const perRun = 3 * time.Second
+	s := harness.Start(t, harness.Options{Caddyfile: reactorCaddyfile(t, "max_per_tenant 64", "max_concurrent 64")})
+	writer := writerKey(t, s)
+	_, invoker := privateAppWith(t, s, "bench invoker", "reactor:invoke", "token:use")
+	card := mkToken(t, s, writer, map[string]any{"type": "card", "data": cardData})
+	body, _ := json.Marshal(map[string]any{"args": map[string]any{"card": tokExpr(card)}})
+	want := map[string]any{"raw": map[string]any{"last4": "4242", "bin": "424242", "masked": "424242******4242",
+		"brand": "visa", "expiry": "03/30", "merchant": "m-1"}}
+
+	reactOnce := func(id string) time.Duration {
+		t.Helper()
+		req, _ := harness.NewRequest("POST", s.BaseURL+"/reactors/"+id+"/react", invoker, body)
+		start := time.Now()
+		st, _, b := s.Send(t, req)
+		took := time.Since(start)
+		if st != http.StatusOK {
+			t.Fatalf("react: %d %s", st, b)
+		}
+		var got any
+		if err := json.Unmarshal(b, &got); err != nil || !jsonEq(got, want) {
+			t.Fatalf("react answered %s, want %s", b, js(want))
+		}
+		return took
+	}
+
+	// Cold: the first call of a reactor just created (its code was compiled
+	// by the create), three times with fresh code each.
+	var cold []time.Duration
+	for i := range 3 {
+		code := "module.exports = " + benchReactorFn + ";\n// variant " + fmt.Sprint(i)
+		id := rxCode(t, s, "bench reactor", code, map[string]string{"MERCHANT": "m-1"})
+		cold = append(cold, reactOnce(id))
+	}
+	id := rxCode(t, s, "bench reactor", "module.exports = "+benchReactorFn+";", map[string]string{"MERCHANT": "m-1"})
+	cold = append(cold, reactOnce(id))
+	slices.Sort(cold)
+	for range 50 { // warm up connections and caches
+		reactOnce(id)
+	}
+
+	newReq := func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, "POST", s.BaseURL+"/reactors/"+id+"/react", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("BT-API-KEY", invoker)
+		return req, nil
+	}
+	run := func(c int) harness.LoadResult {
+		t.Helper()
+		r := harness.LoadRequests(context.Background(), fmt.Sprintf("react c=%d", c), newReq, c, perRun)
+		if r.Errors > 0 || r.Requests == 0 {
+			t.Errorf("c=%d: %d errors of %d requests (statuses %v, first: %s)", c, r.Errors, r.Requests, r.Statuses, r.FirstError)
+		}
+		return r
+	}
+	c1 := run(1)
+	c64 := run(64)
+	reactOnce(id) // still answering correctly after the load
+
+	// Baseline: a fresh node process running the same function once.
+	var nodeRuns []time.Duration
+	if node, err := exec.LookPath("node"); err != nil {
+		t.Logf("node not found (%v): no process baseline", err)
+	} else {
+		src := "const f = " + benchReactorFn + ";\n" +
+			"f({ args: { card: { number: '4242424242424242', expiration_month: 3, expiration_year: 2030, cvc: '123' } }, configuration: { MERCHANT: 'm-1' } })" +
+			".then((r) => process.stdout.write(JSON.stringify(r)));"
+		for range 10 {
+			start := time.Now()
+			out, err := exec.Command(node, "-e", src).Output()
+			took := time.Since(start)
+			var got any
+			if err != nil || json.Unmarshal(out, &got) != nil || !jsonEq(got, want) {
+				t.Fatalf("node -e: %v, output %s", err, out)
+			}
+			nodeRuns = append(nodeRuns, took)
+		}
+		slices.Sort(nodeRuns)
+	}
+
+	t.Logf("reactor react (detokenize 1 card, run a small function), 2-core figures are indicative only:")
+	t.Logf("  first call after create: median %v (min %v, max %v, %d reactors)", cold[len(cold)/2].Round(time.Microsecond), cold[0].Round(time.Microsecond), cold[len(cold)-1].Round(time.Microsecond), len(cold))
+	t.Logf("  warm c=1:  %s", c1)
+	t.Logf("  warm c=64: %s", c64)
+	if len(nodeRuns) > 0 {
+		med := nodeRuns[len(nodeRuns)/2]
+		t.Logf("  baseline: fresh `node -e` process running the same function once: median %v (min %v, max %v, %d runs)",
+			med.Round(time.Microsecond), nodeRuns[0].Round(time.Microsecond), nodeRuns[len(nodeRuns)-1].Round(time.Microsecond), len(nodeRuns))
+		if c1.P50 > 0 {
+			t.Logf("  ratio process baseline / warm p50 (c=1): %.1fx", float64(med)/float64(c1.P50))
+		}
+		if c64.P50 > 0 {
+			t.Logf("  ratio process baseline / warm p50 (c=64): %.1fx", float64(med)/float64(c64.P50))
+		}
+	}
+}

@@ -255,10 +255,11 @@ func (v *Vault) PatchProxy(p *access.Principal, id string, patch []byte) error {
 	if err := require(p, "proxy:update"); err != nil {
 		return err
 	}
-	current, err := v.GetProxy(p, id)
+	rec, err := v.loadProxy(p.TenantID, id)
 	if err != nil {
 		return err
 	}
+	current := rec.public()
 	cur := map[string]any{
 		"name": current.Name, "destination_url": current.DestinationURL,
 		"configuration": current.Configuration, "require_auth": current.RequireAuth,

@@ -407,8 +407,9 @@ func (v *Vault) GetReactor(p *access.Principal, id string) (*Reactor, error) {
 	return v.reactorView(r)
 }
 
-// ListReactors lists reactors, filtered by ids and name.
-func (v *Vault) ListReactors(p *access.Principal, ids []string, name string, pg Page) (Paginated[Reactor], error) {
+// ListReactors lists reactors, filtered by ids, name and (seed 001) the
+// source token type of their formula.
+func (v *Vault) ListReactors(p *access.Principal, ids []string, name, sourceTokenType string, pg Page) (Paginated[Reactor], error) {
 	if err := require(p, "reactor:read"); err != nil {
 		return Paginated[Reactor]{}, err
 	}
@@ -431,6 +432,9 @@ func (v *Vault) ListReactors(p *access.Principal, ids []string, name string, pg 
 		if err != nil {
 			ferr = err
 			return false
+		}
+		if sourceTokenType != "" && (view.Formula == nil || view.Formula.SourceTokenType != sourceTokenType) {
+			return true
 		}
 		all = append(all, *view)
 		return true
@@ -473,11 +477,15 @@ func (v *Vault) UpdateReactor(p *access.Principal, id string, req ReactorRequest
 
 // PatchReactor applies a merge patch to a reactor (PATCH, answered 204).
 func (v *Vault) PatchReactor(p *access.Principal, id string, patch []byte) error {
-	cur, err := v.GetReactor(p, id)
+	if err := require(p, "reactor:update"); err != nil {
+		return err
+	}
+	rec, err := v.loadReactor(p.TenantID, id)
 	if err != nil {
 		return err
 	}
-	if err := require(p, "reactor:update"); err != nil {
+	cur, err := v.reactorView(rec)
+	if err != nil {
 		return err
 	}
 	m := map[string]any{"name": cur.Name, "configuration": cur.Configuration}

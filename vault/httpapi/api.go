@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -130,9 +131,7 @@ func (a *API) handle(pattern string, h handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		status, body, err := h(r, PrincipalFrom(r.Context()))
 		if err != nil {
-			if p := problem.From(err); p.Status >= 500 {
-				a.Logger.Error("request failed", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
-			}
+			a.logFailure(r, err)
 			writeProblem(w, r, err)
 			return
 		}
@@ -305,4 +304,19 @@ func parseDate(s string) (time.Time, error) {
 // the key list answers each client in the shape it reads.
 func currentSDK(r *http.Request) bool {
 	return r.Header.Get("X-Fern-Language") != ""
+}
+
+// logFailure logs a failed request that is the server's or a reactor's
+// fault. A problem is logged by status and detail only: its errors map may
+// carry what customer code wrote (a reactor's thrown message), which can
+// hold plaintext. Other errors are internal and never carry token data.
+func (a *API) logFailure(r *http.Request, err error) {
+	var p *problem.Problem
+	switch {
+	case errors.As(err, &p) && p.Status >= 500:
+		a.Logger.Error("request failed", zap.String("method", r.Method), zap.String("path", r.URL.Path),
+			zap.Int("status", p.Status), zap.String("detail", p.Detail))
+	case !errors.As(err, &p):
+		a.Logger.Error("request failed", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
+	}
 }

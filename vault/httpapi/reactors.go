@@ -51,7 +51,7 @@ func (a *API) reactorRoutes() {
 			return 0, nil, err
 		}
 		q := r.URL.Query()
-		return ok(v.ListReactors(p, q["id"], q.Get("name"), pg))
+		return ok(v.ListReactors(p, q["id"], q.Get("name"), q.Get("source_token_type"), pg))
 	})
 	a.handle("GET /reactors/{id}", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.GetReactor(p, r.PathValue("id")))

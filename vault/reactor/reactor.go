@@ -200,7 +200,9 @@ const (
 	scriptName  = "reactor.js"
 )
 
-var lineOne = regexp.MustCompile(`Line 1:(\d+)`)
+// positions finds the positions goja reports: "Line L:C" and
+// "reactor.js:L:C".
+var positions = regexp.MustCompile(`(?:Line |` + regexp.QuoteMeta(scriptName) + `:)(\d+):(\d+)`)
 
 // Compile compiles code, runs its top level once in a throwaway sandbox to
 // check that module.exports is a function (or an object whose handler or
@@ -216,11 +218,11 @@ func (r *Runtime) Compile(code string) (*Program, error) {
 	}
 	ast, err := goja.Parse(scriptName, wrapperHead+code+wrapperTail, parser.WithDisableSourceMaps)
 	if err != nil {
-		return nil, &CompileError{Message: syntaxMessage(err)}
+		return nil, &CompileError{Message: syntaxMessage(err, code)}
 	}
 	prog, err := goja.CompileAST(ast, false)
 	if err != nil {
-		return nil, &CompileError{Message: syntaxMessage(err)}
+		return nil, &CompileError{Message: syntaxMessage(err, code)}
 	}
 	p := &Program{prog: prog, hash: hash}
 	if err := r.checkExport(p); err != nil {
@@ -232,16 +234,23 @@ func (r *Runtime) Compile(code string) (*Program, error) {
 
 // syntaxMessage cleans goja's message: no file name, and columns on the
 // first line counted from the customer's code rather than the wrapper.
-func syntaxMessage(err error) string {
+func syntaxMessage(err error, code string) string {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "SyntaxError: ")
 	msg = strings.TrimPrefix(msg, scriptName+": ")
-	msg = lineOne.ReplaceAllStringFunc(msg, func(m string) string {
-		col, _ := strconv.Atoi(m[len("Line 1:"):])
-		if col -= len(wrapperHead); col < 1 {
-			col = 1
+	lines := strings.Count(code, "\n") + 1
+	msg = positions.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := positions.FindStringSubmatch(m)
+		line, _ := strconv.Atoi(sub[1])
+		col, _ := strconv.Atoi(sub[2])
+		if line == 1 {
+			col -= len(wrapperHead)
 		}
-		return "Line 1:" + strconv.Itoa(col)
+		if line > lines {
+			// The wrapper's closing line: the code ended too early.
+			return "the end of the code"
+		}
+		return "line " + strconv.Itoa(line) + ":" + strconv.Itoa(max(col, 1))
 	})
 	if len(msg) > 500 {
 		msg = msg[:500]

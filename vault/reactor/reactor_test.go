@@ -180,8 +180,8 @@ func TestSyntaxErrorColumn(t *testing.T) {
 	r := testRuntime()
 	_, err := r.Compile(`module.exports = )`)
 	var ce *CompileError
-	if !errors.As(err, &ce) || !strings.Contains(ce.Message, "Line 1:18") {
-		t.Fatalf("err = %v, want a message at Line 1:18", err)
+	if !errors.As(err, &ce) || !strings.Contains(ce.Message, "line 1:18") {
+		t.Fatalf("err = %v, want a message at line 1:18", err)
 	}
 }
 
@@ -306,4 +306,24 @@ func TestNonErrorThrows(t *testing.T) {
 	}
 	noHostDetail(t, e)
 	healthy(t, r)
+}
+
+// Positions in compile errors count from the customer's code: no
+// internal script name, no wrapper columns, no line the customer did not
+// write.
+func TestSyntaxErrorPositionsAreTheCustomers(t *testing.T) {
+	r := New(Limits{})
+	for code, want := range map[string]string{
+		"let let = 1;":                        "line 1:5",
+		"module.exports = async function ( {": "the end of the code",
+	} {
+		_, err := r.Compile(code)
+		var ce *CompileError
+		if !errors.As(err, &ce) {
+			t.Fatalf("%q: %v", code, err)
+		}
+		if !strings.Contains(ce.Message, want) || strings.Contains(ce.Message, scriptName) {
+			t.Errorf("%q: %q, want a position %q and no %q", code, ce.Message, want, scriptName)
+		}
+	}
 }

@@ -273,7 +273,8 @@ func coerce(v any, typ string) (any, string) {
 		case json.Number:
 			return x, ""
 		case string:
-			if _, err := strconv.ParseFloat(x, 64); err == nil {
+			// Only text that is a JSON number ("12.5", not "NaN" or "0x1p4").
+			if _, err := strconv.ParseFloat(x, 64); err == nil && json.Valid([]byte(x)) {
 				return json.Number(x), ""
 			}
 		}

@@ -181,6 +181,13 @@ func (v *Vault) loadToken(tenantID, id string) (*tokenRecord, error) {
 
 // decodeData parses raw JSON into generic values with json.Number numbers.
 func decodeData(raw []byte) (any, error) {
+	if len(raw) > 0 && raw[0] == '"' {
+		// Most token data is one string (card numbers, SSNs): skip the
+		// general decoder.
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any

@@ -80,7 +80,18 @@ func readBody(r *http.Request, maxBody int64) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if r.ContentLength > maxBody {
+		return nil, tooLarge(maxBody)
+	}
+	var body []byte
+	var err error
+	if n := r.ContentLength; n > 0 {
+		// The size is known (and enforced by net/http): one allocation.
+		body = make([]byte, n)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

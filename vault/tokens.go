@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,6 +85,8 @@ type tokenRecord struct {
 	Order     string          `json:"order"`
 	Data      crypto.Envelope `json:"data"`
 	Audited
+
+	dataKey atomic.Pointer[crypto.DataKey] // unwrapped on first read
 }
 
 func tokenRecordKey(tenantID, id string) []byte { return store.Key(tokenCollection, tenantID, id) }
@@ -152,13 +155,22 @@ func indexMAC(key []byte, value string) string {
 	return hex.EncodeToString(crypto.MAC(key, []byte(value)))
 }
 
-// decrypt opens a token's data.
+// decrypt opens a token's data. The unwrapped data key stays with the
+// record (which the token cache may keep), so a hot token is unwrapped
+// once; the tenant key that unwraps it is in memory anyway.
 func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
-	k, err := v.tenantKey(r.TenantID)
-	if err != nil {
-		return nil, err
+	dk := r.dataKey.Load()
+	if dk == nil {
+		k, err := v.tenantKey(r.TenantID)
+		if err != nil {
+			return nil, err
+		}
+		if dk, err = crypto.OpenDataKey(k, r.Data, r.aad()); err != nil {
+			return nil, err
+		}
+		r.dataKey.Store(dk)
 	}
-	return crypto.OpenEnvelope(k, r.Data, r.aad())
+	return dk.Open(r.Data, r.aad())
 }
 
 // loadToken reads a live token of the tenant; expired tokens are gone.

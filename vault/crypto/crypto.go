@@ -119,6 +119,25 @@ func SealEnvelope(kek, plaintext, aad []byte) Envelope {
 	return env
 }
 
+// DataKey is an unwrapped per-record data key, ready to open the record's
+// ciphertext again without unwrapping (for records kept in memory).
+type DataKey struct{ aead cipher.AEAD }
+
+// OpenDataKey unwraps an envelope's data key.
+func OpenDataKey(kek []byte, env Envelope, aad []byte) (*DataKey, error) {
+	dek, err := open(kekGCM(kek), env.WrappedKey, aad)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(dek)
+	return &DataKey{aead: mustGCM(dek)}, nil
+}
+
+// Open decrypts the envelope's ciphertext with the unwrapped key.
+func (k *DataKey) Open(env Envelope, aad []byte) ([]byte, error) {
+	return open(k.aead, env.Ciphertext, aad)
+}
+
 // OpenEnvelope reverses SealEnvelope.
 func OpenEnvelope(kek []byte, env Envelope, aad []byte) ([]byte, error) {
 	dek, err := open(kekGCM(kek), env.WrappedKey, aad)

@@ -95,3 +95,47 @@ func List(s store.Store, tenantID string, f Filter, offset, limit int) ([]Entry,
 
 // DeleteTenant removes every entry of the tenant.
 func DeleteTenant(b store.Batch, tenantID string) { b.DeletePrefix(tenantPrefix(tenantID)) }
+
+// MarshalJSON writes an entry without reflection: every token read writes
+// one, so this is on the proxy's hot path.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 320)
+	b = append(b, `{"tenant_id":`...)
+	b = appendString(b, e.TenantID)
+	if e.ActorID != "" {
+		b = append(b, `,"actor_id":`...)
+		b = appendString(b, e.ActorID)
+	}
+	if e.ActorType != "" {
+		b = append(b, `,"actor_type":`...)
+		b = appendString(b, e.ActorType)
+	}
+	for _, f := range [...]struct{ name, v string }{
+		{`,"entity_type":`, e.EntityType}, {`,"entity_id":`, e.EntityID},
+		{`,"operation":`, e.Operation}, {`,"message":`, e.Message},
+	} {
+		b = append(b, f.name...)
+		b = appendString(b, f.v)
+	}
+	t, err := e.CreatedAt.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"created_at":`...)
+	b = append(b, t...)
+	return append(b, '}'), nil
+}
+
+// appendString appends s as a JSON string: plain ASCII directly, anything
+// that needs escaping through encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}

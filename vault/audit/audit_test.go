@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -215,5 +216,27 @@ func TestEntriesAreOnlyWhatWasGiven(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The hand-written encoder must produce what encoding/json would.
+func TestEntryMarshalMatchesEncodingJSON(t *testing.T) {
+	type plain Entry // no MarshalJSON: reflection
+	for _, e := range []Entry{
+		{TenantID: "t", EntityType: "token", EntityID: "id", Operation: "read", Message: "Token retrieved", CreatedAt: apitime.New(time.Unix(1, 5000).UTC())},
+		{TenantID: "t", ActorID: "a", ActorType: "application", EntityType: "token", EntityID: "quote\" back\\ <&> é \n", Operation: "create", Message: "m"},
+	} {
+		got, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(plain(e))
+		if string(got) != string(want) {
+			t.Errorf("\n got  %s\n want %s", got, want)
+		}
+		var back Entry
+		if err := json.Unmarshal(got, &back); err != nil || back.EntityID != e.EntityID {
+			t.Errorf("round trip: %v %+v", err, back)
+		}
 	}
 }

@@ -218,20 +218,31 @@ func (a *API) proxyResolver(p *access.Principal) expr.Resolver {
 // detokenizeHeader resolves expressions in header values (BT-* control
 // headers excluded).
 func detokenizeHeader(ctx context.Context, in http.Header, opts expr.Options, r expr.Resolver) (http.Header, error) {
-	out := make(http.Header, len(in))
+	left := opts.Left
+	if left == "" {
+		left = "{{"
+	}
+	var out http.Header // copied only when a value holds an expression
 	for name, vals := range in {
-		if strings.HasPrefix(strings.ToUpper(name), "BT-") {
+		if len(name) >= 3 && strings.EqualFold(name[:3], "bt-") {
 			continue
 		}
-		nv := make([]string, len(vals))
 		for i, val := range vals {
+			if !strings.Contains(val, left) {
+				continue
+			}
 			s, err := expr.DetokenizeString(ctx, val, opts, r)
 			if err != nil {
 				return nil, err
 			}
-			nv[i] = s
+			if out == nil {
+				out = in.Clone()
+			}
+			out[name][i] = s
 		}
-		out[name] = nv
+	}
+	if out == nil {
+		return in, nil // Outbound drops the BT-* control headers
 	}
 	return out, nil
 }

@@ -24,7 +24,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"golang.org/x/net/http/httpguts"
 	"io"
 	"net/http"
 	"sort"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/dop251/goja"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/strongroom/strongroom/vault/egress"
 	"github.com/strongroom/strongroom/vault/jsonorder"

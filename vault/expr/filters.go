@@ -1,7 +1,6 @@
 package expr
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
@@ -20,6 +19,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/ohler55/ojg/jp"
+
+	"github.com/strongroom/strongroom/vault/jsonorder"
 )
 
 // maxPad bounds pad_left/pad_right so an expression cannot allocate without limit.
@@ -111,13 +112,11 @@ func toText(v any) (string, error) {
 }
 
 func marshalJSON(v any) (string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := jsonorder.Marshal(v)
+	if err != nil {
 		return "", errorf("value cannot be serialized as JSON")
 	}
-	return strings.TrimSuffix(buf.String(), "\n"), nil
+	return string(b), nil
 }
 
 // textArg converts a filter input to text, rejecting objects and arrays.

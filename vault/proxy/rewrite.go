@@ -16,6 +16,7 @@ import (
 	"github.com/ohler55/ojg/oj"
 
 	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/jsonorder"
 )
 
 // Options are the expression settings of one rewrite.
@@ -125,7 +126,7 @@ func textOf(v any) string {
 	case nil:
 		return ""
 	}
-	b, _ := marshalValue(v)
+	b, _ := jsonorder.Marshal(v)
 	return string(b)
 }
 
@@ -161,7 +162,7 @@ func rewriteJSON(ctx context.Context, body []byte, opts Options, r expr.Resolver
 	last := 0
 	for i, s := range spans {
 		out.Write(body[last:s.start])
-		enc, err := marshalValue(results[i])
+		enc, err := jsonorder.Marshal(results[i])
 		if err != nil {
 			return nil, err
 		}
@@ -170,18 +171,6 @@ func rewriteJSON(ctx context.Context, body []byte, opts Options, r expr.Resolver
 	}
 	out.Write(body[last:])
 	return out.Bytes(), nil
-}
-
-// marshalValue encodes a substituted value without HTML escaping, so
-// `<`, `>` and `&` in card holder names reach the destination as sent.
-func marshalValue(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
 // stringValues scans valid JSON for string values (not object keys) whose

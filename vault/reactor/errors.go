@@ -1,11 +1,11 @@
 package reactor
 
 import (
-	"golang.org/x/net/http/httpguts"
 	"strconv"
 	"strings"
 
 	"github.com/dop251/goja"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/strongroom/strongroom/vault/jsonorder"
 )

@@ -1,13 +1,13 @@
 package token
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/json"
 	"strings"
 
 	"github.com/mr-tron/base58"
+
+	"github.com/strongroom/strongroom/vault/jsonorder"
 )
 
 // Fingerprint returns base58(HMAC-SHA256(key, typeName + "\x00" + value)),
@@ -77,11 +77,6 @@ func Stringify(data any) (string, error) {
 	if s, ok := data.(string); ok {
 		return s, nil
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(data); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(buf.String(), "\n"), nil
+	b, err := jsonorder.Marshal(data)
+	return string(b), err
 }

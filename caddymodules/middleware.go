@@ -160,7 +160,9 @@ func (h *Detokenize) rewrite(r *http.Request) error {
 		return err
 	}
 	ctx, opts := r.Context(), h.options()
-	resolver := h.app.Vault().Resolver(p, "proxy:invoke")
+	// One memo for headers, query and body: max_tokens counts unique
+	// tokens across the whole request, and each is resolved once.
+	resolver := expr.Memo(h.app.Vault().Resolver(p, "proxy:invoke"), h.MaxTokens)
 	for name := range r.Header {
 		if len(name) >= 3 && strings.EqualFold(name[:3], "bt-") {
 			r.Header.Del(name)
@@ -193,7 +195,7 @@ func (h *Detokenize) rewrite(r *http.Request) error {
 	if r.Body == nil || r.Body == http.NoBody || !matchesType(ct, h.ContentTypes) {
 		return nil
 	}
-	body, err := readLimited(r, h.MaxBodySize)
+	body, err := httpapi.ReadBody(r, h.MaxBodySize)
 	if err != nil {
 		return err
 	}
@@ -203,19 +205,6 @@ func (h *Detokenize) rewrite(r *http.Request) error {
 	}
 	setBody(r, out)
 	return nil
-}
-
-// readLimited reads the request body, 413 above limit.
-func readLimited(r *http.Request, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	r.Body.Close()
-	if err != nil {
-		return nil, problem.BadRequest("The request body could not be read.")
-	}
-	if int64(len(body)) > limit {
-		return nil, problem.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body exceeds the limit of %d bytes.", limit))
-	}
-	return body, nil
 }
 
 // setBody replaces the request body consistently (STYLE 8).
@@ -348,7 +337,7 @@ func (h *Tokenize) tokenizeRequest(r *http.Request, p *access.Principal) error {
 	if !(isJSON && len(h.paths) > 0) && !(isForm && len(h.FormFields) > 0) {
 		return nil
 	}
-	body, err := readLimited(r, h.MaxBodySize)
+	body, err := httpapi.ReadBody(r, h.MaxBodySize)
 	if err != nil {
 		return err
 	}

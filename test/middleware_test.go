@@ -66,6 +66,8 @@ http://:{$STRONGROOM_PORT} {
 		vault_detokenize {
 			delimiters "<<" ">>"
 			headers X-Card-Last4
+			max_tokens 1
+			max_body_size 1024
 		}
 		reverse_proxy ` + upstream + `
 	}
@@ -118,20 +120,32 @@ func TestDetokenizeMiddleware(t *testing.T) {
 		t.Errorf("upstream path %q query %q", got[0].path, got[0].query)
 	}
 
-	// Errors stop the request before the upstream.
+	// Errors stop the request before the upstream. max_tokens (1 here)
+	// counts unique tokens across headers and body together.
+	tok2 := s.JSON(t, "POST", "/tokens", key, map[string]any{"type": "card_number", "data": "5555555555554444"}, http.StatusCreated)
+	id2 := tok2["id"].(string)
 	for _, tc := range []struct {
-		name, key, body string
-		status          int
+		name, key, body, header string
+		status                  int
 	}{
-		{"unknown token", key, `{"pan":"<< 3f0c1c6e-2f39-4a3e-9c57-0d2d2d2d2d2d >>"}`, http.StatusBadRequest},
-		{"no key", "", `{"pan":"<< ` + id + ` >>"}`, http.StatusUnauthorized},
-		{"no use permission", tokenApp(t, s, "token:pci:read:high"), `{"pan":"<< ` + id + ` >>"}`, http.StatusForbidden},
+		{"unknown token", key, `{"pan":"<< 3f0c1c6e-2f39-4a3e-9c57-0d2d2d2d2d2d >>"}`, "", http.StatusBadRequest},
+		{"no key", "", `{"pan":"<< ` + id + ` >>"}`, "", http.StatusUnauthorized},
+		{"no use permission", tokenApp(t, s, "token:pci:read:high"), `{"pan":"<< ` + id + ` >>"}`, "", http.StatusForbidden},
+		{"too many tokens in the body", key, `{"a":"<< ` + id + ` >>","b":"<< ` + id2 + ` >>"}`, "", http.StatusBadRequest},
+		{"too many tokens across header and body", key, `{"pan":"<< ` + id + ` >>"}`, "<< " + id2 + " | last4 >>", http.StatusBadRequest},
+		{"body over max_body_size", key, `{"pan":"<< ` + id + ` >>","pad":"` + strings.Repeat("x", 1024) + `"}`, "", http.StatusRequestEntityTooLarge},
 	} {
 		req, _ := harness.NewRequest("POST", s.BaseURL+"/psp/charge", tc.key, []byte(tc.body))
 		req.Header.Set("Content-Type", "application/json")
+		if tc.header != "" {
+			req.Header.Set("X-Card-Last4", tc.header)
+		}
 		st, _, b := s.Send(t, req)
 		if st != tc.status || !strings.Contains(string(b), `"errors"`) {
 			t.Errorf("%s: %d %s, want %d problem", tc.name, st, b, tc.status)
+		}
+		if st == http.StatusRequestEntityTooLarge && !strings.Contains(string(b), `"body":[`) {
+			t.Errorf("%s: %s does not name the body", tc.name, b)
 		}
 	}
 	if n := len(up.all()); n != 1 {

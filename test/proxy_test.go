@@ -61,8 +61,9 @@ type upReq struct {
 
 // upstream is a local destination that records every request it receives.
 // Behaviour by path suffix: `/slow` answers after 3 s (or when the caller
-// gives up), `/large` sends largeSize bytes, `/stream` sends 1 MiB, waits
-// for release, then sends the rest; anything else answers with the status
+// gives up), `/large` sends largeSize bytes, `/stream` (chunked) and
+// `/stream-sized` (with Content-Length) send 1 MiB, wait for release of
+// their path, then send the rest; anything else answers with the status
 // named by the request header X-Reply-Status (default 200), the headers
 // X-Upstream and Content-Type, and upstreamBody.
 type upstream struct {
@@ -70,7 +71,7 @@ type upstream struct {
 	URL     string
 	mu      sync.Mutex
 	got     []upReq
-	release chan struct{}
+	release map[string]chan struct{} // by path suffix
 }
 
 const (
@@ -123,13 +124,18 @@ func (u *upstream) handle(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("Content-Encoding", "gzip")
 		w.Write(gzipBody)
-	case strings.HasSuffix(r.URL.Path, "/stream"):
+	case strings.HasSuffix(r.URL.Path, "/stream"), strings.HasSuffix(r.URL.Path, "/stream-sized"):
 		w.Header().Set("Content-Type", "application/octet-stream")
+		release := u.release["stream"]
+		if strings.HasSuffix(r.URL.Path, "/stream-sized") {
+			w.Header().Set("Content-Length", strconv.Itoa(len(largeBody)))
+			release = u.release["stream-sized"]
+		}
 		w.WriteHeader(http.StatusOK)
 		w.Write(largeBody[:streamHead])
 		http.NewResponseController(w).Flush()
 		select {
-		case <-u.release:
+		case <-release:
 		case <-time.After(10 * time.Second):
 			return // the client never saw the head: the proxy buffered
 		case <-r.Context().Done():
@@ -154,7 +160,7 @@ func (u *upstream) handle(w http.ResponseWriter, r *http.Request) {
 }
 
 func newUpstreamServer(t testing.TB, srv *httptest.Server) *upstream {
-	u := &upstream{srv: srv, release: make(chan struct{})}
+	u := &upstream{srv: srv, release: map[string]chan struct{}{"stream": make(chan struct{}), "stream-sized": make(chan struct{})}}
 	srv.Config.Handler = http.HandlerFunc(u.handle)
 	t.Cleanup(srv.Close)
 	return u
@@ -693,30 +699,33 @@ func TestProxyEphemeral(t *testing.T) {
 		}
 	})
 
-	t.Run("response is streamed", func(t *testing.T) {
-		// The upstream sends 1 MiB, then waits until the client has read it:
-		// a proxy that buffers the whole answer would deadlock until the
-		// upstream gives up (10 s) and deliver a short body.
-		req := pcall{method: "GET", path: "/proxy/stream", key: key, dest: up.URL}.request(t, s)
-		resp, err := s.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		head := make([]byte, streamHead)
-		t0 := time.Now()
-		_, err = io.ReadFull(resp.Body, head)
-		elapsed := time.Since(t0)
-		close(up.release)
-		if err != nil || !bytes.Equal(head, largeBody[:streamHead]) || elapsed > 5*time.Second {
-			t.Fatalf("stream: first MiB after %v (%v): the answer is not streamed", elapsed, err)
-		}
-		rest, err := io.ReadAll(resp.Body)
-		if err != nil || !bytes.Equal(rest, largeBody[streamHead:]) {
-			t.Errorf("stream: rest %d bytes (%v), want %d intact", len(rest), err, largeSize-streamHead)
-		}
-		up.one(t, "stream")
-	})
+	for _, name := range []string{"stream", "stream-sized"} {
+		t.Run("response is streamed: "+name, func(t *testing.T) {
+			// The upstream sends 1 MiB, then waits until the client has read
+			// it: a proxy that buffers the whole answer would deadlock until
+			// the upstream gives up (10 s) and deliver a short body. Chunked
+			// and sized answers take different paths through the proxy.
+			req := pcall{method: "GET", path: "/proxy/" + name, key: key, dest: up.URL}.request(t, s)
+			resp, err := s.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			head := make([]byte, streamHead)
+			t0 := time.Now()
+			_, err = io.ReadFull(resp.Body, head)
+			elapsed := time.Since(t0)
+			close(up.release[name])
+			if err != nil || !bytes.Equal(head, largeBody[:streamHead]) || elapsed > 5*time.Second {
+				t.Fatalf("%s: first MiB after %v (%v): the answer is not streamed", name, elapsed, err)
+			}
+			rest, err := io.ReadAll(resp.Body)
+			if err != nil || !bytes.Equal(rest, largeBody[streamHead:]) {
+				t.Errorf("%s: rest %d bytes (%v), want %d intact", name, len(rest), err, largeSize-streamHead)
+			}
+			up.one(t, name)
+		})
+	}
 
 	t.Run("tls destination", func(t *testing.T) {
 		got := pcall{key: key, dest: tlsUp.URL + "/secure", body: k.sub(`{"pan":"{{ PAN }}"}`)}.ok(t, s, tlsUp, "trusted TLS")

@@ -193,9 +193,12 @@ func (v *Vault) loadToken(tenantID, id string) (*tokenRecord, error) {
 
 // decodeData parses raw JSON into generic values with json.Number numbers.
 func decodeData(raw []byte) (any, error) {
-	if len(raw) > 0 && raw[0] == '"' {
-		// Most token data is one string (card numbers, SSNs): skip the
-		// general decoder.
+	if n := len(raw); n >= 2 && raw[0] == '"' {
+		// Most token data is one string (card numbers, SSNs): one without
+		// escapes is its own text; others skip the general decoder.
+		if plainString(raw[1 : n-1]) {
+			return string(raw[1 : n-1]), nil
+		}
 		var s string
 		err := json.Unmarshal(raw, &s)
 		return s, err
@@ -207,6 +210,17 @@ func decodeData(raw []byte) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// plainString reports whether the inside of a JSON string literal needs
+// no decoding: printable ASCII without quotes or backslashes.
+func plainString(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // tokenPlan is a validated token ready to be written.
@@ -643,38 +657,44 @@ func (v *Vault) readView(p *access.Principal, r *tokenRecord) (*Token, error) {
 // view renders a token with its data revealed, masked or redacted.
 func (v *Vault) view(r *tokenRecord, tr string) (*Token, error) {
 	t := baseView(r)
-	data := &jsonNull
-	if tr == access.Redact {
-		t.Data = data
+	if tr == access.Reveal {
+		plain, err := v.decrypt(r)
+		if err != nil {
+			return nil, err
+		}
+		raw := json.RawMessage(plain)
+		t.Data = &raw
 		return t, nil
+	}
+	t.Data = &jsonNull
+	data, err := v.data(r, tr)
+	if err != nil || data == nil {
+		return t, err
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	rm := json.RawMessage(raw)
+	t.Data = &rm
+	return t, nil
+}
+
+// data is the token's data, decoded, as the transform lets it be seen:
+// whole, masked, or nil when redacted (or when no mask applies).
+func (v *Vault) data(r *tokenRecord, tr string) (any, error) {
+	if tr == access.Redact {
+		return nil, nil
 	}
 	plain, err := v.decrypt(r)
 	if err != nil {
 		return nil, err
 	}
-	if tr == access.Reveal {
-		raw := json.RawMessage(plain)
-		t.Data = &raw
-		return t, nil
-	}
 	decoded, err := decodeData(plain)
-	if err != nil {
-		return nil, err
+	if err != nil || tr == access.Reveal {
+		return decoded, err
 	}
-	mask, err := recordMask(r, decoded)
-	if err != nil {
-		return nil, err
-	}
-	if mask != nil {
-		raw, err := json.Marshal(mask)
-		if err != nil {
-			return nil, err
-		}
-		rm := json.RawMessage(raw)
-		data = &rm
-	}
-	t.Data = data
-	return t, nil
+	return recordMask(r, decoded)
 }
 
 // recordMask evaluates the token's mask over its current data.

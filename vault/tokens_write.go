@@ -414,10 +414,10 @@ func (v *Vault) Resolver(p *access.Principal, invocation string) expr.Resolver {
 	return expr.ResolverFunc(func(_ context.Context, id string) (expr.Token, error) {
 		r, err := v.loadToken(p.TenantID, id)
 		if problem.Is(err, 404) {
-			return nil, fmt.Errorf("%w: %s", expr.ErrNotFound, id)
+			return expr.Token{}, fmt.Errorf("%w: %s", expr.ErrNotFound, id)
 		}
 		if err != nil {
-			return nil, err
+			return expr.Token{}, err
 		}
 		var tr string
 		if invocation == "" {
@@ -426,55 +426,42 @@ func (v *Vault) Resolver(p *access.Principal, invocation string) expr.Resolver {
 			tr, err = useTransform(p, r, invocation)
 		}
 		if err != nil {
-			return nil, err
+			return expr.Token{}, err
 		}
-		t, err := v.view(r, tr)
+		data, err := v.data(r, tr)
 		if err != nil {
-			return nil, err
-		}
-		m, err := expressionToken(t)
-		if err != nil {
-			return nil, err
+			return expr.Token{}, err
 		}
 		v.auditAsync(logEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", now()))
-		return m, nil
+		return expr.Lazy(data, func() (map[string]any, error) { return tokenObject(r, data) }), nil
 	})
 }
 
-// expressionToken is the token as expressions see it (`{{ token: id }}`
-// binds all of it): its fields as JSON values, data decoded.
-func expressionToken(t *Token) (expr.Token, error) {
-	m := expr.Token{"id": t.ID, "tenant_id": t.TenantID, "type": t.Type, "data": nil}
-	if t.Data != nil {
-		data, err := decodeData(*t.Data)
-		if err != nil {
-			return nil, err
-		}
-		m["data"] = data
-	}
-	if len(t.Metadata) > 0 {
-		md, err := decodeData(t.Metadata)
+// tokenObject is the token as `{{ token: id }}` binds it: its fields as
+// JSON values, with data as the caller may see it.
+func tokenObject(r *tokenRecord, data any) (map[string]any, error) {
+	m := map[string]any{"id": r.ID, "tenant_id": r.TenantID, "type": r.Type, "data": data,
+		"privacy": map[string]any{"classification": r.Privacy.Classification,
+			"impact_level": r.Privacy.ImpactLevel, "restriction_policy": r.Privacy.RestrictionPolicy}}
+	if len(r.Metadata) > 0 {
+		md, err := decodeData(r.Metadata)
 		if err != nil {
 			return nil, err
 		}
 		m["metadata"] = md
 	}
-	if t.Fingerprint != "" {
-		m["fingerprint"] = t.Fingerprint
+	if r.Fingerprint != "" {
+		m["fingerprint"] = r.Fingerprint
 	}
-	if len(t.Containers) > 0 {
-		cs := make([]any, len(t.Containers))
-		for i, c := range t.Containers {
+	if len(r.Containers) > 0 {
+		cs := make([]any, len(r.Containers))
+		for i, c := range r.Containers {
 			cs[i] = c
 		}
 		m["containers"] = cs
 	}
-	if t.Privacy != nil {
-		m["privacy"] = map[string]any{"classification": t.Privacy.Classification,
-			"impact_level": t.Privacy.ImpactLevel, "restriction_policy": t.Privacy.RestrictionPolicy}
-	}
-	if t.CreatedAt != nil {
-		m["created_at"] = t.CreatedAt.Format(apitime.Layout)
+	if r.CreatedAt != nil {
+		m["created_at"] = r.CreatedAt.Format(apitime.Layout)
 	}
 	return m, nil
 }

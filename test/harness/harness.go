@@ -181,6 +181,19 @@ func Start(t testing.TB, opts Options) *Server {
 	return s
 }
 
+// CPUTime is the CPU time (user and system) the running server process has
+// used so far; ok is false when it is not running or the platform does not
+// tell (it is read from /proc on Linux).
+func (s *Server) CPUTime() (d time.Duration, ok bool) {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return 0, false
+	}
+	return processCPU(cmd.Process.Pid)
+}
+
 // StartFailure starts a server that is expected NOT to come up: it waits
 // for the process to exit and returns its exit code and log. The test fails
 // if the server answers HTTP instead (the server is then stopped).

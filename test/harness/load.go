@@ -193,7 +193,18 @@ func Percentile(sorted []time.Duration, q float64) time.Duration {
 // SaveProfile writes a CPU profile of the server taken over d (Caddy's
 // admin endpoint serves pprof) to path; for performance investigations.
 func SaveProfile(t testing.TB, s *Server, path string, d time.Duration) {
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.AdminAddr, int(d.Seconds())))
+	saveDebug(t, s, fmt.Sprintf("profile?seconds=%d", int(d.Seconds())), path)
+}
+
+// SaveAllocProfile writes the server's allocation profile so far to path;
+// two of them, compared with `go tool pprof -diff_base`, show what a load
+// run in between allocated.
+func SaveAllocProfile(t testing.TB, s *Server, path string) {
+	saveDebug(t, s, "allocs", path)
+}
+
+func saveDebug(t testing.TB, s *Server, what, path string) {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s", s.AdminAddr, what))
 	if err != nil {
 		t.Logf("profile: %v", err)
 		return

@@ -2,6 +2,11 @@
 
 package harness
 
-import "syscall"
+import (
+	"syscall"
+	"time"
+)
 
 func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func processCPU(int) (time.Duration, bool) { return 0, false }

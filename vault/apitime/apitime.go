@@ -20,7 +20,14 @@ func New(t time.Time) Time { return Time{t.UTC()} }
 func Ptr(t time.Time) *Time { v := New(t); return &v }
 
 func (t Time) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + t.UTC().Format(Layout) + `"`), nil
+	return t.AppendJSON(make([]byte, 0, len(Layout)+2)), nil
+}
+
+// AppendJSON appends t's JSON form to b.
+func (t Time) AppendJSON(b []byte) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, Layout)
+	return append(b, '"')
 }
 
 func (t *Time) UnmarshalJSON(b []byte) error {

@@ -12,9 +12,33 @@ import (
 	"github.com/osteele/liquid/expressions"
 )
 
-// Token is a whole token object as the API would return it: "id", "type",
-// "data", "metadata", "containers", ... .
-type Token = map[string]any
+// Token is a resolved token as expressions see it: its data for the
+// `{{ id }}` forms and, for `{{ token: id }}` bindings, the whole object as
+// the API would return it ("id", "type", "data", "metadata", ...), which is
+// built only when an expression asks for it. Tokens are read-only.
+type Token struct {
+	Data   any
+	object func() (map[string]any, error)
+}
+
+// FromObject makes a Token from a whole token object.
+func FromObject(m map[string]any) Token {
+	return Token{Data: m["data"], object: func() (map[string]any, error) { return m, nil }}
+}
+
+// Lazy makes a Token from its data and a function that builds the whole
+// object when a `token:` binding needs it.
+func Lazy(data any, object func() (map[string]any, error)) Token {
+	return Token{Data: data, object: object}
+}
+
+// Object is the whole token object (nil for the zero Token).
+func (t Token) Object() (map[string]any, error) {
+	if t.object == nil {
+		return nil, nil
+	}
+	return t.object()
+}
 
 // Resolver looks up the tokens a document refers to. Detokenize calls Resolve
 // once per unique id per call. An error matching ErrNotFound (errors.Is) marks
@@ -29,6 +53,33 @@ type ResolverFunc func(ctx context.Context, id string) (Token, error)
 
 // Resolve calls f.
 func (f ResolverFunc) Resolve(ctx context.Context, id string) (Token, error) { return f(ctx, id) }
+
+// Memo resolves each token once for a whole request, however many places
+// (body, headers, query) use it, and holds the request to max unique
+// tokens. It is not safe for concurrent use: one per request.
+func Memo(next Resolver, max int) Resolver {
+	return &memo{next: next, seen: map[string]Token{}, max: max}
+}
+
+type memo struct {
+	next Resolver
+	seen map[string]Token
+	max  int
+}
+
+func (m *memo) Resolve(ctx context.Context, id string) (Token, error) {
+	if t, ok := m.seen[id]; ok {
+		return t, nil
+	}
+	if len(m.seen) >= m.max {
+		return Token{}, &TooManyTokensError{Limit: m.max, Count: len(m.seen) + 1}
+	}
+	t, err := m.next.Resolve(ctx, id)
+	if err == nil {
+		m.seen[id] = t
+	}
+	return t, err
+}
 
 // Options controls Detokenize and DetokenizeString. The zero value uses
 // `{{ }}`, has no token limit and keeps lone expressions typed.
@@ -483,11 +534,17 @@ func (d *detok) eval(x *dexpr) (v any, err error) {
 	case x.isVar:
 		v = d.opts.Vars[x.id]
 	case x.whole:
-		if t := d.tokens[x.id]; t != nil {
-			v = t
+		if t, ok := d.tokens[x.id]; ok {
+			obj, err := t.Object()
+			if err != nil {
+				return nil, err
+			}
+			if obj != nil {
+				v = obj
+			}
 		}
 	default:
-		v = d.tokens[x.id]["data"]
+		v = d.tokens[x.id].Data
 	}
 	if x.path != "" {
 		if v, err = d.e.safeJSONPath(v, x.path); err != nil {

@@ -31,12 +31,12 @@ func (e *notFound) Is(target error) bool { return target == ErrNotFound }
 // fakeResolver serves fixed tokens and counts calls per id.
 type fakeResolver struct {
 	mu     sync.Mutex
-	tokens map[string]Token
+	tokens map[string]map[string]any // whole token objects
 	calls  map[string]int
 }
 
 func newFake(t testing.TB) *fakeResolver {
-	return &fakeResolver{calls: map[string]int{}, tokens: map[string]Token{
+	return &fakeResolver{calls: map[string]int{}, tokens: map[string]map[string]any{
 		cardID:   {"id": cardID, "type": "card", "data": decode(t, `{"number":"4242424242424242","expiration_month":11,"expiration_year":2025,"cvc":"123"}`), "metadata": map[string]any{"name": "card one"}},
 		ssnID:    {"id": ssnID, "type": "social_security_number", "data": "111-22-3333"},
 		firstID:  {"id": firstID, "type": "token", "data": "John"},
@@ -51,13 +51,13 @@ func (f *fakeResolver) Resolve(_ context.Context, id string) (Token, error) {
 	defer f.mu.Unlock()
 	f.calls[id]++
 	if id == deniedI {
-		return nil, errForbidden
+		return Token{}, errForbidden
 	}
 	t, ok := f.tokens[id]
 	if !ok {
-		return nil, &notFound{id}
+		return Token{}, &notFound{id}
 	}
-	return t, nil
+	return FromObject(t), nil
 }
 
 func mustJSON(t testing.TB, v any) string {

@@ -68,13 +68,13 @@ func FuzzDetokenize(f *testing.F) {
 	r := ResolverFunc(func(_ context.Context, id string) (Token, error) {
 		switch len(id) % 4 {
 		case 0:
-			return Token{"id": id, "type": "card", "data": data}, nil
+			return FromObject(map[string]any{"id": id, "type": "card", "data": data}), nil
 		case 1:
-			return Token{"id": id, "type": "token", "data": id}, nil
+			return FromObject(map[string]any{"id": id, "type": "token", "data": id}), nil
 		case 2:
-			return nil, &notFound{id}
+			return Token{}, &notFound{id}
 		default:
-			return Token{"id": id, "data": json.Number("42")}, nil
+			return FromObject(map[string]any{"id": id, "data": json.Number("42")}), nil
 		}
 	})
 	f.Fuzz(func(t *testing.T, s string, stringPrimitives bool) {

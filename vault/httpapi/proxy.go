@@ -149,7 +149,7 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 		tenantID = p.TenantID
 	}
 
-	body, err := readBody(r, a.MaxBody)
+	body, err := ReadBody(r, a.MaxBody)
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	resolver := &memoResolver{next: a.proxyResolver(p), seen: map[string]expr.Token{}, max: a.proxy.MaxTokens}
+	resolver := expr.Memo(a.proxyResolver(p), a.proxy.MaxTokens)
 	opts := expr.Options{MaxTokens: a.proxy.MaxTokens, StringPrimitives: true}
 	ctx := r.Context()
 	if body, err = proxy.DetokenizeBody(ctx, r.Header.Get("Content-Type"), body, opts, resolver); err != nil {
@@ -209,7 +209,7 @@ func (a *API) principal(r *http.Request) (*access.Principal, error) {
 func (a *API) proxyResolver(p *access.Principal) expr.Resolver {
 	if p == nil {
 		return expr.ResolverFunc(func(context.Context, string) (expr.Token, error) {
-			return nil, problem.Forbidden("This proxy has no application, so it cannot detokenize.")
+			return expr.Token{}, problem.Forbidden("This proxy has no application, so it cannot detokenize.")
 		})
 	}
 	return a.Vault.Resolver(p, "proxy:invoke")
@@ -267,29 +267,6 @@ func detokenizeQuery(ctx context.Context, rawQuery string, q url.Values, keyRemo
 		return rawQuery, nil
 	}
 	return q.Encode(), nil
-}
-
-// memoResolver resolves each token once per request, however many places
-// (body, headers, query) use it, and holds the whole request to the
-// unique-token limit.
-type memoResolver struct {
-	next expr.Resolver
-	seen map[string]expr.Token
-	max  int
-}
-
-func (m *memoResolver) Resolve(ctx context.Context, id string) (expr.Token, error) {
-	if t, ok := m.seen[id]; ok {
-		return t, nil
-	}
-	if len(m.seen) >= m.max {
-		return nil, &expr.TooManyTokensError{Limit: m.max, Count: len(m.seen) + 1}
-	}
-	t, err := m.next.Resolve(ctx, id)
-	if err == nil {
-		m.seen[id] = t
-	}
-	return t, err
 }
 
 func (a *API) proxyRoutes() {

@@ -69,14 +69,16 @@ func ensureTrace(w http.ResponseWriter, r *http.Request) {
 // bodiless POST is accepted whatever its content type. Malformed JSON,
 // wrong field types and oversized bodies are precise 400/413 problems.
 func decode(r *http.Request, maxBody int64, dst any) error {
-	body, err := readBody(r, maxBody)
+	body, err := ReadBody(r, maxBody)
 	if err != nil {
 		return err
 	}
 	return decodeBytes(body, dst)
 }
 
-func readBody(r *http.Request, maxBody int64) ([]byte, error) {
+// ReadBody reads a request body of at most maxBody bytes (413 naming the
+// body above it), in one allocation when the length is known.
+func ReadBody(r *http.Request, maxBody int64) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}

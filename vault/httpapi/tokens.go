@@ -109,7 +109,7 @@ func (a *API) tokenRoutes() {
 		return created(v.Tokenize(p, body))
 	})
 	a.handle("POST /detokenize", func(r *http.Request, p *access.Principal) (int, any, error) {
-		body, err := readBody(r, a.MaxBody)
+		body, err := ReadBody(r, a.MaxBody)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -158,7 +158,7 @@ func (a *API) tokenRoutes() {
 
 // readOrderedJSON reads a JSON body keeping its object member order.
 func (a *API) readOrderedJSON(r *http.Request) (any, error) {
-	body, err := readBody(r, a.MaxBody)
+	body, err := ReadBody(r, a.MaxBody)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (a *API) readMergePatch(r *http.Request) ([]byte, error) {
 	if err := mergePatchContentType(r); err != nil {
 		return nil, err
 	}
-	body, err := readBody(r, a.MaxBody)
+	body, err := ReadBody(r, a.MaxBody)
 	if err != nil {
 		return nil, err
 	}

@@ -17,8 +17,8 @@ func benchDoc(n, size int) ([]byte, map[string]expr.Token) {
 	items := make([]string, n)
 	for i := range n {
 		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
-		toks[id] = expr.Token{"id": id, "type": "card_number", "data": fmt.Sprintf("42424242424242%02d", i),
-			"metadata": map[string]any{"order": fmt.Sprint(i)}}
+		toks[id] = expr.FromObject(map[string]any{"id": id, "type": "card_number", "data": fmt.Sprintf("42424242424242%02d", i),
+			"metadata": map[string]any{"order": fmt.Sprint(i)}})
 		items[i] = fmt.Sprintf(`{"n":%d,"amount":12.50,"pan":"{{ %s }}"}`, i, id)
 	}
 	head := `{"payments":[` + strings.Join(items, ",") + `],"memo":"`
@@ -30,7 +30,7 @@ func benchResolver(toks map[string]expr.Token) expr.Resolver {
 	return expr.ResolverFunc(func(_ context.Context, id string) (expr.Token, error) {
 		t, ok := toks[id]
 		if !ok {
-			return nil, fmt.Errorf("%w: %s", expr.ErrNotFound, id)
+			return expr.Token{}, fmt.Errorf("%w: %s", expr.ErrNotFound, id)
 		}
 		return t, nil
 	})

@@ -116,7 +116,13 @@ func (f *Forwarder) Forward(w http.ResponseWriter, out *http.Request) error {
 	// can be told to the client, the caller only logs it.
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
-	_, err = io.CopyBuffer(flushWriter{w}, resp.Body, *buf)
+	// A body of known length streams through the server's own buffer; one
+	// of unknown length (chunked, event streams) is flushed as it arrives.
+	var dst io.Writer = w
+	if resp.ContentLength < 0 {
+		dst = flushWriter{w}
+	}
+	_, err = io.CopyBuffer(dst, resp.Body, *buf)
 	return err
 }
 
@@ -132,8 +138,8 @@ func isHop(name string) bool {
 	return false
 }
 
-// flushWriter flushes after each write so a streamed answer reaches the
-// client as it arrives.
+// flushWriter flushes after each write so an answer of unknown length
+// reaches the client as it arrives.
 type flushWriter struct{ w http.ResponseWriter }
 
 func (f flushWriter) Write(p []byte) (int, error) {

@@ -174,31 +174,41 @@ func rewriteJSON(ctx context.Context, body []byte, opts Options, r expr.Resolver
 }
 
 // stringValues scans valid JSON for string values (not object keys) whose
-// decoded text contains the left delimiter.
+// decoded text contains the left delimiter. Only a literal with an escape
+// goes through the JSON decoder; the rest are sliced out as they are.
 func stringValues(body []byte, left string) []span {
 	var spans []span
 	for i := 0; i < len(body); i++ {
-		if body[i] != '"' {
-			continue
+		q := bytes.IndexByte(body[i:], '"')
+		if q < 0 {
+			break
 		}
-		start := i
+		start := i + q
+		// The closing quote: the next quote not preceded by a backslash.
 		escaped := false
-		for i++; i < len(body); i++ {
-			if body[i] == '\\' {
-				escaped = true
-				i++
-				continue
-			}
-			if body[i] == '"' {
+		i = len(body) - 1
+		for j := start + 1; j < len(body); {
+			k := bytes.IndexByte(body[j:], '"')
+			if k < 0 {
 				break
 			}
+			if b := bytes.IndexByte(body[j:j+k], '\\'); b >= 0 {
+				escaped = true
+				j += b + 2 // past the escaped byte
+				continue
+			}
+			i = j + k
+			break
 		}
 		end := i + 1
 		lit := body[start:end]
 		if isKey(body, end) {
 			continue
 		}
-		if !escaped && !bytes.Contains(lit, []byte(left)) {
+		if !escaped {
+			if bytes.Contains(lit, []byte(left)) {
+				spans = append(spans, span{start: start, end: end, value: string(lit[1 : len(lit)-1])})
+			}
 			continue
 		}
 		var s string

@@ -15,16 +15,16 @@ const (
 	objID  = "8a1b2c3d-0000-4000-8000-000000000001"
 )
 
-var tokens = map[string]expr.Token{
+var tokens = map[string]map[string]any{
 	cardID: {"id": cardID, "type": "card_number", "data": "4242424242424242"},
 	objID:  {"id": objID, "type": "token", "data": map[string]any{"name": "Ada <&>", "n": json.Number("1.50")}},
 }
 
 var resolver = expr.ResolverFunc(func(_ context.Context, id string) (expr.Token, error) {
 	if t, ok := tokens[id]; ok {
-		return t, nil
+		return expr.FromObject(t), nil
 	}
-	return nil, expr.ErrNotFound
+	return expr.Token{}, expr.ErrNotFound
 })
 
 func TestDetokenizeBodyKeepsEveryOtherByte(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -61,7 +62,8 @@ type upReq struct {
 
 // upstream is a local destination that records every request it receives.
 // Behaviour by path suffix: `/slow` answers after 3 s (or when the caller
-// gives up), `/large` sends largeSize bytes, `/stream` (chunked) and
+// gives up), `/upload` releases "upload" once the first MiB of the request
+// body arrived, `/large` sends largeSize bytes, `/stream` (chunked) and
 // `/stream-sized` (with Content-Length) send 1 MiB, wait for release of
 // their path, then send the rest; anything else answers with the status
 // named by the request header X-Reply-Status (default 200), the headers
@@ -103,6 +105,15 @@ var largeBody = func() []byte {
 }()
 
 func (u *upstream) handle(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/upload") {
+		// Tell the client the first MiB arrived before reading the rest.
+		head := make([]byte, streamHead)
+		if _, err := io.ReadFull(r.Body, head); err == nil {
+			close(u.release["upload"])
+		}
+		rest, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(append(head, rest...)))
+	}
 	body, _ := io.ReadAll(r.Body)
 	u.mu.Lock()
 	u.got = append(u.got, upReq{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host,
@@ -160,7 +171,8 @@ func (u *upstream) handle(w http.ResponseWriter, r *http.Request) {
 }
 
 func newUpstreamServer(t testing.TB, srv *httptest.Server) *upstream {
-	u := &upstream{srv: srv, release: map[string]chan struct{}{"stream": make(chan struct{}), "stream-sized": make(chan struct{})}}
+	u := &upstream{srv: srv, release: map[string]chan struct{}{
+		"stream": make(chan struct{}), "stream-sized": make(chan struct{}), "upload": make(chan struct{})}}
 	srv.Config.Handler = http.HandlerFunc(u.handle)
 	t.Cleanup(srv.Close)
 	return u
@@ -819,6 +831,36 @@ func TestProxyErrors(t *testing.T) {
 		st, hdr, body := pcall{key: key, dest: up.URL, body: big}.do(t, s)
 		checkProxyError(t, "3 MiB request body", st, hdr, body, http.StatusRequestEntityTooLarge)
 		up.none(t, "3 MiB request body")
+	})
+
+	t.Run("binary request body streams", func(t *testing.T) {
+		// 8 MiB of octet-stream (over the 2 MiB limit for bodies that may
+		// hold expressions) through a pipe: the client sends the second
+		// part only once the upstream has the first, so a proxy that read
+		// the body whole would wait for the client forever.
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write(largeBody[:streamHead])
+			select {
+			case <-up.release["upload"]:
+				pw.Write(largeBody[streamHead:])
+				pw.Close()
+			case <-time.After(10 * time.Second):
+				pw.CloseWithError(errors.New("the upstream never saw the first MiB: the body was buffered"))
+			}
+		}()
+		req, _ := http.NewRequest("POST", s.BaseURL+"/proxy/upload", pr)
+		req.Header.Set("Content-Type", "application/octet-stream")
+		req.Header.Set("BT-API-KEY", key)
+		req.Header.Set("BT-PROXY-URL", up.URL)
+		st, _, body := s.Send(t, req)
+		if st != http.StatusOK {
+			t.Fatalf("streamed upload: %d %s", st, body)
+		}
+		got := up.one(t, "streamed upload")
+		if !bytes.Equal(got.Body, largeBody) {
+			t.Errorf("upstream got %d bytes, want the 8 MiB intact", len(got.Body))
+		}
 	})
 
 	t.Run("authentication", func(t *testing.T) {

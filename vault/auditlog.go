@@ -8,8 +8,9 @@ import (
 const auditQueue = 4096
 
 // auditAsync records a read. Reads change nothing, so their entries are
-// written by one background writer in grouped, synced batches instead of
-// adding a synced write to every read.
+// written by one background writer in grouped batches that do not wait for
+// the disk (they survive a crash of the process; the next synced write
+// makes them durable) instead of adding a synced write to every read.
 func (v *Vault) auditAsync(e audit.Entry) {
 	if v.closed.Load() {
 		return

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/strongroom/strongroom/vault/apitime"
@@ -39,15 +40,24 @@ func timeKey(t time.Time) string {
 
 // Append adds e to batch b under a key ordered by time. The random suffix
 // only separates entries of the same nanosecond, so a fast generator does
-// (a UUID read crypto/rand on every entry of every read).
+// (a UUID read crypto/rand on every entry of every read). Key and value are
+// built in one pooled buffer: the batch copies them.
 func Append(b store.Batch, e Entry) {
-	// MarshalJSON directly: json.Marshal would re-validate and compact
-	// its output, which costs more than writing it.
-	v, _ := e.MarshalJSON()
-	var suffix [8]byte
-	binary.BigEndian.PutUint64(suffix[:], rand.Uint64())
-	b.Set(store.Key(prefix, e.TenantID, timeKey(e.CreatedAt.Time), hex.EncodeToString(suffix[:])), v)
+	buf := scratch.Get().(*[]byte)
+	// store.Key(prefix, tenant, timeKey(created), hex(random)), appended.
+	k := append(append(append((*buf)[:0], prefix...), 0), e.TenantID...)
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(e.CreatedAt.UnixNano()))
+	k = hex.AppendEncode(append(k, 0), n[:])
+	binary.BigEndian.PutUint64(n[:], rand.Uint64())
+	k = hex.AppendEncode(append(k, 0), n[:])
+	all := e.appendJSON(k)
+	b.Set(all[:len(k)], all[len(k):])
+	*buf = all
+	scratch.Put(buf)
 }
+
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // Filter selects entries for List.
 type Filter struct {
@@ -101,7 +111,10 @@ func DeleteTenant(b store.Batch, tenantID string) { b.DeletePrefix(tenantPrefix(
 // MarshalJSON writes an entry without reflection: every token read writes
 // one, so this is on the proxy's hot path.
 func (e Entry) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 320)
+	return e.appendJSON(make([]byte, 0, 320)), nil
+}
+
+func (e Entry) appendJSON(b []byte) []byte {
 	b = append(b, `{"tenant_id":`...)
 	b = appendString(b, e.TenantID)
 	if e.ActorID != "" {
@@ -121,7 +134,7 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 	}
 	b = append(b, `,"created_at":`...)
 	b = e.CreatedAt.AppendJSON(b)
-	return append(b, '}'), nil
+	return append(b, '}')
 }
 
 // appendString appends s as a JSON string: plain ASCII directly, anything

@@ -240,3 +240,33 @@ func TestEntryMarshalMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendKeyForm: Append writes the key store.Key(prefix, tenant,
+// timeKey(created), <16 hex digits>) and the entry's JSON, which List reads
+// back, across many entries sharing the pooled buffer.
+func TestAppendKeyForm(t *testing.T) {
+	s := openStore(t)
+	var es []Entry
+	for i := range 50 {
+		es = append(es, entry("t-key", "token", fmt.Sprintf("id-%02d", i), "read", base.Add(time.Duration(i)*time.Microsecond)))
+	}
+	appendAll(t, s, es...)
+	n := 0
+	err := s.Scan(tenantPrefix("t-key"), nil, func(k, v []byte) bool {
+		e := es[n]
+		want := store.Key(prefix, e.TenantID, timeKey(e.CreatedAt.Time))
+		rest, ok := bytes.CutPrefix(k, append(want, 0))
+		if !ok || len(rest) != 16 || len(bytes.Trim(rest, "0123456789abcdef")) != 0 {
+			t.Errorf("key %q, want %q + 0x00 + 16 hex digits", k, want)
+		}
+		var got Entry
+		if err := json.Unmarshal(v, &got); err != nil || got.EntityID != e.EntityID || got.Message != e.Message || !got.CreatedAt.Equal(e.CreatedAt.Time) {
+			t.Errorf("value %s (%v), want %+v", v, err, e)
+		}
+		n++
+		return true
+	})
+	if err != nil || n != len(es) {
+		t.Fatalf("scanned %d entries (%v), want %d", n, err, len(es))
+	}
+}

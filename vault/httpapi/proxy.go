@@ -84,6 +84,7 @@ func (a *API) serveProxy(w http.ResponseWriter, r *http.Request) {
 func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	v := a.Vault
 	q := r.URL.Query()
+	_, keyInQuery := q[proxyKeyQuery]
 	key := r.Header.Get(ProxyKeyHeader)
 	if key == "" {
 		key = q.Get(proxyKeyQuery)
@@ -149,11 +150,18 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 		tenantID = p.TenantID
 	}
 
-	body, err := ReadBody(r, a.MaxBody)
-	if err != nil {
-		return err
+	// A body that cannot hold expressions and goes to no request transform
+	// streams to the destination; any other is read whole, up to MaxBody.
+	transformed := configured != nil && configured.RequestTransform != nil
+	stream := !transformed && !proxy.MayHoldExpressions(r.Header)
+	var body []byte
+	var err error
+	if !stream {
+		if body, err = ReadBody(r, a.MaxBody); err != nil {
+			return err
+		}
 	}
-	if configured != nil && configured.RequestTransform != nil {
+	if transformed {
 		if body, err = a.requestTransform(w, r, configured, body); err != nil || body == nil {
 			return err
 		}
@@ -168,7 +176,6 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return vault.ExprProblem(err)
 	}
-	_, keyInQuery := r.URL.Query()[proxyKeyQuery]
 	rawQuery, err := detokenizeQuery(ctx, r.URL.RawQuery, q, keyInQuery, opts, resolver)
 	if err != nil {
 		return vault.ExprProblem(err)
@@ -180,6 +187,9 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	out, err := proxy.Outbound(ctx, r, target, header, body)
 	if err != nil {
 		return problem.Invalid(ProxyURLHeader, "The destination URL is not valid.")
+	}
+	if stream && r.ContentLength != 0 {
+		out.Body, out.ContentLength = r.Body, r.ContentLength
 	}
 	v.ProxyInvoked(p, tenantID, proxyID)
 	if configured != nil && configured.ResponseTransform != nil {

@@ -77,6 +77,31 @@ func Marshal(v any) ([]byte, error) {
 	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
+// Append appends v's encoding (as Marshal gives it) to dst. A string of
+// printable ASCII without quotes or backslashes, the usual detokenized
+// value, is written as is.
+func Append(dst []byte, v any) ([]byte, error) {
+	if s, ok := v.(string); ok && plainASCII(s) {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"'), nil
+	}
+	b, err := Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 512
 

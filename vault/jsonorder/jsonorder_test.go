@@ -69,3 +69,19 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendMatchesMarshal: the fast path for plain strings writes what
+// Marshal writes, and everything else goes through Marshal.
+func TestAppendMatchesMarshal(t *testing.T) {
+	for _, v := range []any{"4242424242424242", "", "a b~", `q"uote`, `back\slash`, "tab\t", "<&>",
+		"café", "\u2028", "\xff", json.Number("1.50"), nil, true, []any{"x", 1.5}, map[string]any{"k": "v"}} {
+		want, err := Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Append([]byte("prefix:"), v)
+		if err != nil || string(got) != "prefix:"+string(want) {
+			t.Errorf("Append(%#v) = %q, %v; want prefix:%s", v, got, err, want)
+		}
+	}
+}

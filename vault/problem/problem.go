@@ -120,6 +120,9 @@ func From(err error) *Problem {
 
 // Is reports whether err is a problem with the given status.
 func Is(err error, status int) bool {
+	if err == nil {
+		return false // errors.As would still allocate p
+	}
 	var p *Problem
 	return errors.As(err, &p) && p.Status == status
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"mime"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -30,6 +31,31 @@ func IsJSON(contentType string) bool {
 		return false
 	}
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// MayHoldExpressions reports whether a request body with these headers
+// can carry token expressions, so must be read whole: anything but binary
+// media (octet streams, images, audio, video, fonts, archives, protobuf)
+// and compressed content. The others stream to the destination unread.
+func MayHoldExpressions(h http.Header) bool {
+	if ce := h.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil {
+		return true // no or unreadable type: may be text
+	}
+	top, sub, _ := strings.Cut(mt, "/")
+	switch top {
+	case "image", "audio", "video", "font":
+		return false
+	case "application":
+		switch sub {
+		case "octet-stream", "pdf", "zip", "gzip", "x-tar", "x-7z-compressed", "protobuf", "x-protobuf", "grpc":
+			return false
+		}
+	}
+	return true
 }
 
 // DetokenizeBody resolves the expressions of a request body. A JSON body
@@ -157,20 +183,16 @@ func rewriteJSON(ctx context.Context, body []byte, opts Options, r expr.Resolver
 		return nil, err
 	}
 	results := resolved.([]any)
-	var out bytes.Buffer
-	out.Grow(len(body))
+	out := make([]byte, 0, len(body)+len(body)/8)
 	last := 0
 	for i, s := range spans {
-		out.Write(body[last:s.start])
-		enc, err := jsonorder.Marshal(results[i])
-		if err != nil {
+		out = append(out, body[last:s.start]...)
+		if out, err = jsonorder.Append(out, results[i]); err != nil {
 			return nil, err
 		}
-		out.Write(enc)
 		last = s.end
 	}
-	out.Write(body[last:])
-	return out.Bytes(), nil
+	return append(out, body[last:]...), nil
 }
 
 // stringValues scans valid JSON for string values (not object keys) whose

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -91,4 +92,38 @@ func FuzzDetokenizeBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestMayHoldExpressions(t *testing.T) {
+	for _, c := range []struct {
+		ctype, encoding string
+		want            bool
+	}{
+		{"application/json", "", true},
+		{"application/vnd.api+json; charset=utf-8", "", true},
+		{"application/x-www-form-urlencoded", "", true},
+		{"text/plain", "", true},
+		{"application/xml", "", true},
+		{"multipart/form-data; boundary=x", "", true},
+		{"", "", true},
+		{"not a type", "", true},
+		{"application/json", "identity", true},
+		{"application/json", "gzip", false},
+		{"application/octet-stream", "", false},
+		{"image/png", "", false},
+		{"video/mp4", "", false},
+		{"application/pdf", "", false},
+		{"application/grpc", "", false},
+	} {
+		h := http.Header{}
+		if c.ctype != "" {
+			h.Set("Content-Type", c.ctype)
+		}
+		if c.encoding != "" {
+			h.Set("Content-Encoding", c.encoding)
+		}
+		if got := MayHoldExpressions(h); got != c.want {
+			t.Errorf("Content-Type %q, Content-Encoding %q: %v, want %v", c.ctype, c.encoding, got, c.want)
+		}
+	}
 }

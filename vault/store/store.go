@@ -30,6 +30,7 @@ type Store interface {
 // Batch is an atomic group of writes. Commit makes it durable (fsync) before
 // returning, so an acknowledged write survives a crash.
 type Batch interface {
+	// Set copies key and value: the caller may reuse them on return.
 	Set(key, value []byte)
 	Delete(key []byte)
 	// DeletePrefix removes every key starting with prefix.

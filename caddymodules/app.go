@@ -61,7 +61,7 @@ type App struct {
 
 	// Reactor bounds reactor code and chooses what it may require; zero
 	// fields take the runtime's defaults.
-	Reactor ReactorConfig `json:"reactor,omitempty"`
+	Reactor ReactorConfig `json:"reactor,omitzero"`
 
 	vault  *vault.Vault
 	key    string

@@ -457,7 +457,7 @@ func (h *Detokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "delimiters":
 			h.Delimiters = d.RemainingArgs()
 			if len(h.Delimiters) != 2 {
-				return d.ArgErr()
+				return d.Errf("delimiters takes two values, the left and the right delimiter (e.g. \"<<\" \">>\")")
 			}
 		case "max_tokens":
 			if !d.NextArg() {

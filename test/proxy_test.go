@@ -17,11 +17,13 @@ import (
 	"compress/gzip"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -1249,6 +1251,42 @@ func TestProxyConfiguredInvoke(t *testing.T) {
 
 	t.Run("unknown key", func(t *testing.T) {
 		pcall{key: invoker, body: `{}`, header: map[string]string{"BT-PROXY-KEY": "0123456789abcdef"}}.fails(t, s, up, "unknown proxy key", http.StatusUnauthorized)
+	})
+
+	t.Run("configuration and proxy expressions", func(t *testing.T) {
+		// The hosted docs' signing example: a header computed from other
+		// headers, the detokenized body and a configuration secret.
+		signed := mkProxy(map[string]any{"name": "signed", "destination_url": up.URL + "/signed",
+			"configuration": map[string]any{"secret_key": "my-secret-key", "api_key": "psp_123"}})
+		got := pcall{key: invoker, body: k.sub(`{"pan":"{{ PAN }}","key":"{{ config: api_key }}"}`), header: map[string]string{
+			"BT-PROXY-KEY":  signed["key"].(string),
+			"X-User-Id":     "2342424",
+			"X-Date":        "2024-07-10T13:46:28.629Z",
+			"X-Api-Key":     "Bearer {{ config: api_key }}",
+			"Authorization": "{{ proxy | json: '$.request.headers.X-User-Id' | append: proxy.request.headers.X-Date | append: proxy.request.body | hmac: 'sha-256', proxy.config.secret_key | to_base16 }}",
+			"X-Leak":        "{{ proxy | json: '$.request.headers.Bt-Api-Key' }}",
+		}}.ok(t, s, up, "configuration and proxy expressions")
+		wantBody := `{"pan":"4242424242424242","key":"psp_123"}`
+		if string(got.Body) != wantBody {
+			t.Errorf("body %s, want %s", got.Body, wantBody)
+		}
+		mac := hmac.New(sha256.New, []byte("my-secret-key"))
+		mac.Write([]byte("2342424" + "2024-07-10T13:46:28.629Z" + wantBody))
+		// to_base16 writes upper case, as the filter reference's examples do.
+		if h := got.Header.Get("Authorization"); !strings.EqualFold(h, hex.EncodeToString(mac.Sum(nil))) || h == "" {
+			t.Errorf("Authorization %q, want the HMAC of user id + date + detokenized body", h)
+		}
+		if h := got.Header.Get("X-Api-Key"); h != "Bearer psp_123" {
+			t.Errorf("X-Api-Key %q", h)
+		}
+		if h := got.Header.Get("X-Leak"); h != "" || strings.Contains(fmt.Sprint(got.Header), invoker) {
+			t.Errorf("the API key reached the destination through a proxy expression: X-Leak %q", h)
+		}
+		// A key the configuration lacks, and config on the ephemeral proxy,
+		// are precise 400s that reach nothing.
+		pcall{key: invoker, body: `{"k":"{{ config: nope }}"}`, header: map[string]string{"BT-PROXY-KEY": signed["key"].(string)}}.fails(
+			t, s, up, "missing configuration key", http.StatusBadRequest)
+		pcall{key: invoker, dest: up.URL, body: `{"k":"{{ config: api_key }}"}`}.fails(t, s, up, "config on the ephemeral proxy", http.StatusBadRequest)
 	})
 
 	t.Run("updated destination", func(t *testing.T) {

@@ -688,6 +688,7 @@ func (f *rxFixture) react(t *testing.T) {
       general: req.args.general,
       nested: req.args.deep.list[1].card_last4,
       plain: req.args.plain,
+      other: req.args.other,
       confOK: req.configuration.SERVICE_API_KEY === '` + f.secret + `',
       confKeys: Object.keys(req.configuration).sort(),
     },
@@ -704,6 +705,7 @@ func (f *rxFixture) react(t *testing.T) {
 		"general": tokExpr(f.general),
 		"deep":    map[string]any{"list": []any{1, map[string]any{"card_last4": "{{ " + f.card + " | json: '$.number' }}"}}},
 		"plain":   "abc",
+		"other":   "{{ config: OTHER | upcase }}", // a configuration expression
 	}
 	resp := rxReactOK(t, s, f.invoker, id, args)
 	raw, _ := resp["raw"].(map[string]any)
@@ -713,6 +715,9 @@ func (f *rxFixture) react(t *testing.T) {
 	}
 	if n, _ := raw["nested"].(string); !strings.HasSuffix(n, "4242") {
 		t.Errorf("nested expression: %v", raw["nested"])
+	}
+	if raw["other"] != "O" {
+		t.Errorf("{{ config: OTHER | upcase }} gave %v, want O", raw["other"])
 	}
 
 	// tokenize output: tokens exactly like POST /tokenize.

@@ -52,8 +52,12 @@ func (v *Vault) React(ctx context.Context, p *access.Principal, id string, req R
 			return nil, problem.Invalid("args", "The args must be JSON.")
 		}
 	}
-	args, err = expr.Detokenize(ctx, args, expr.Options{MaxTokens: maxReactTokens}, v.Resolver(p, "reactor:invoke"))
-	if err != nil {
+	config := make(map[string]any, len(r.config)) // `{{ config: key }}` in args
+	for k, c := range r.config {
+		config[k] = c
+	}
+	opts := expr.Options{MaxTokens: maxReactTokens, Vars: map[string]any{expr.ConfigVar: config}}
+	if args, err = expr.Detokenize(ctx, args, opts, v.Resolver(p, "reactor:invoke")); err != nil {
 		return nil, ExprProblem(err)
 	}
 	code, formula, err := v.reactorCode(r)

@@ -104,6 +104,11 @@ type Options struct {
 	Vars map[string]any
 }
 
+// ConfigVar is the Vars entry holding a proxy's or reactor's configuration
+// map (map[string]any), which `{{ config: <key> }}` reads. Without it a
+// configuration expression is an error.
+const ConfigVar = "config"
+
 func (o Options) delims() (string, string) {
 	l, r := o.Left, o.Right
 	if l == "" {
@@ -197,6 +202,7 @@ type dexpr struct {
 	id    string // token id or Vars name
 	whole bool   // token: prefix — bind the whole token
 	isVar bool   // id names an Options.Vars entry
+	key   string // config: the configuration entry (id is ConfigVar)
 	path  string // generation A bare JSONPath, applied first
 	chain expressions.Expression
 }
@@ -285,11 +291,19 @@ func (e *Engine) parseExpr(inner string, vars map[string]any) (x *dexpr, ok bool
 			head = strings.TrimSpace(after)
 		case "token_intent":
 			return nil, false, errorf("token_intent expressions are not supported")
+		case "config":
+			if _, ok := vars[ConfigVar]; !ok {
+				return nil, false, errorf("configuration expressions need a pre-configured proxy or a reactor")
+			}
+			if x.key = strings.TrimSpace(after); x.key == "" {
+				return nil, false, errorf("a configuration expression names a key")
+			}
+			x.isVar, head = true, ConfigVar
 		}
 	}
 	if _, isVar := vars[head]; isVar && !x.whole {
 		x.isVar = true
-	} else if !validID(head) {
+	} else if !x.isVar && !validID(head) {
 		if x.whole {
 			return nil, false, errorf("invalid token id")
 		}
@@ -533,6 +547,13 @@ func (d *detok) eval(x *dexpr) (v any, err error) {
 	switch {
 	case x.isVar:
 		v = d.opts.Vars[x.id]
+		if x.key != "" {
+			cfg, _ := v.(map[string]any)
+			var ok bool
+			if v, ok = cfg[x.key]; !ok {
+				return nil, exprError(x.raw, fmt.Errorf("the configuration has no %q entry", x.key))
+			}
+		}
 	case x.whole:
 		if t, ok := d.tokens[x.id]; ok {
 			obj, err := t.Object()

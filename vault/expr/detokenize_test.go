@@ -124,6 +124,9 @@ func TestDetokenizeGrammar(t *testing.T) {
 		// vars
 		{"vars", Options{Vars: map[string]any{"proxy": map[string]any{"request": map[string]any{"headers": map[string]any{"X": "hv"}}}}},
 			`{"h":"{{ proxy | json: '$.request.headers.X' }}","c":"{{ ` + firstID + ` | append: proxy.request.headers.X }}"}`, `{"h":"hv","c":"Johnhv"}`},
+		{"config", Options{Vars: map[string]any{ConfigVar: map[string]any{"api_key": "k1", "n": "7"}}},
+			`{"k":"{{ config: api_key }}","u":"{{config:api_key | upcase}}","s":"Bearer {{ config: api_key }}","f":"{{ ` + firstID + ` | append: config.n }}"}`,
+			`{"k":"k1","u":"K1","s":"Bearer k1","f":"John7"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,6 +248,7 @@ func TestDetokenizeExprErrors(t *testing.T) {
 		`{{ ` + cardID + ` | $..* }}`,
 		`{{ token: }}`,
 		`{{ token_intent: ` + firstID + ` }}`,
+		`{{ config: api_key }}`, // no configuration here
 		`{{ ` + firstID + ` | $.a | }}`,
 		`{{ ` + cardID + ` | json: '$.number' | plus: 'x' | to_number | to_boolean }}`,
 	} {
@@ -260,6 +264,15 @@ func TestDetokenizeExprErrors(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "4242424242424242") {
 			t.Errorf("%s: error leaks token data: %v", in, err)
+		}
+	}
+	// A configuration without the key, and a config expression without a key.
+	for _, in := range []string{`{{ config: missing }}`, `{{ config: }}`} {
+		_, err := e.Detokenize(context.Background(), map[string]any{"k": in},
+			Options{Vars: map[string]any{ConfigVar: map[string]any{"api_key": "k1"}}}, newFake(t))
+		var ee *ExprError
+		if !errors.As(err, &ee) || !strings.Contains(err.Error(), "config") {
+			t.Errorf("%s: err = %v, want an *ExprError naming the configuration", in, err)
 		}
 	}
 	// Syntax errors are reported before any token is resolved.

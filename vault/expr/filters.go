@@ -194,6 +194,11 @@ func (e *Engine) jsonFilter(v any, path func(string) string) (any, error) {
 func (e *Engine) jsonPath(v any, path string) (any, error) {
 	x, err := e.paths.getOrCompile(path, func(s string) (jp.Expr, error) {
 		x, err := jp.ParseString(s)
+		if err != nil && strings.Contains(s, "-") {
+			// Header names in dot notation ($.request.headers.X-User-Id,
+			// as the hosted docs write them): ojg wants brackets.
+			x, err = jp.ParseString(bracketHyphenated(s))
+		}
 		if err != nil {
 			return nil, errorf("invalid JSONPath")
 		}
@@ -216,6 +221,45 @@ func (e *Engine) jsonPath(v any, path string) (any, error) {
 	default:
 		return nil, errorf("JSONPath selected %d values; it must select a single value", len(res))
 	}
+}
+
+// bracketHyphenated rewrites dot-notation members holding '-' outside
+// quotes and brackets into bracket notation: `$.h.X-Id` → `$.h['X-Id']`.
+func bracketHyphenated(path string) string {
+	var b strings.Builder
+	var quote byte
+	depth := 0
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '[':
+			depth++
+		case c == ']':
+			depth--
+		case c == '.' && depth == 0:
+			j := i + 1
+			for j < len(path) && (path[j] == '-' || path[j] == '_' || path[j] >= '0' && path[j] <= '9' ||
+				path[j] >= 'a' && path[j] <= 'z' || path[j] >= 'A' && path[j] <= 'Z') {
+				j++
+			}
+			if name := path[i+1 : j]; strings.Contains(name, "-") {
+				if i > 0 && path[i-1] == '.' {
+					b.WriteByte('.') // recursive descent keeps its second dot
+				}
+				b.WriteString("['" + name + "']")
+				i = j - 1
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // nativeNumbers returns a copy of v with json.Number replaced by int64/float64.

@@ -168,9 +168,23 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	}
 	resolver := expr.Memo(a.proxyResolver(p), a.proxy.MaxTokens)
 	opts := expr.Options{MaxTokens: a.proxy.MaxTokens, StringPrimitives: true}
+	var config map[string]any // `{{ config: key }}`, pre-configured proxies only
+	if configured != nil {
+		config = make(map[string]any, len(configured.Configuration))
+		for k, v := range configured.Configuration {
+			config[k] = v
+		}
+		opts.Vars = map[string]any{expr.ConfigVar: config}
+	}
 	ctx := r.Context()
 	if body, err = proxy.DetokenizeBody(ctx, r.Header.Get("Content-Type"), body, opts, resolver); err != nil {
 		return vault.ExprProblem(err)
+	}
+	// Headers and the query may also sign or copy the request itself:
+	// `{{ proxy | json: '$.request.headers.X' }}`, proxy.request.body (as
+	// detokenized), proxy.config.<key>.
+	if holdsExpression(r.Header, r.URL.RawQuery) {
+		opts.Vars = proxyVars(r, body, stream, config)
 	}
 	header, err := detokenizeHeader(ctx, r.Header, opts, resolver)
 	if err != nil {
@@ -223,6 +237,52 @@ func (a *API) proxyResolver(p *access.Principal) expr.Resolver {
 		})
 	}
 	return a.Vault.Resolver(p, "proxy:invoke")
+}
+
+// holdsExpression reports whether a header value (BT-* headers aside) or
+// the query may hold an expression.
+func holdsExpression(h http.Header, rawQuery string) bool {
+	if strings.Contains(rawQuery, "{{") || strings.Contains(rawQuery, "%7B%7B") || strings.Contains(rawQuery, "%7b%7b") {
+		return true
+	}
+	for name, vals := range h {
+		if len(name) >= 3 && strings.EqualFold(name[:3], "bt-") {
+			continue
+		}
+		for _, v := range vals {
+			if strings.Contains(v, "{{") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// proxyVars are the variables header and query expressions see: the
+// configuration (pre-configured proxies), and `proxy` with the request's
+// headers (BT-* excluded: neither the API key nor the proxy key goes out
+// this way) and its body as detokenized ("" when it streamed).
+func proxyVars(r *http.Request, body []byte, streamed bool, config map[string]any) map[string]any {
+	headers := make(map[string]any, len(r.Header))
+	for name, vals := range r.Header {
+		if len(name) < 3 || !strings.EqualFold(name[:3], "bt-") {
+			headers[name] = strings.Join(vals, ", ")
+		}
+	}
+	b := ""
+	if !streamed {
+		b = string(body)
+	}
+	cfg := config
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	request := map[string]any{"headers": headers, "body": b}
+	vars := map[string]any{"proxy": map[string]any{"request": request, "config": cfg}}
+	if config != nil {
+		vars[expr.ConfigVar] = config
+	}
+	return vars
 }
 
 // detokenizeHeader resolves expressions in header values (BT-* control

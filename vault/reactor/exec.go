@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"runtime/metrics"
 	"time"
 
@@ -20,6 +21,18 @@ import (
 func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, f func(c *Call) error) (err error) {
 	interrupt, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	_, heldBefore := heapNow()
+	defer func() {
+		// A bomb's garbage counts as live until a GC ends, which would
+		// raise the next execution's baseline (see watchMemory): after one
+		// (stopped for memory, or cut off by the clock while the heap grew
+		// past the limit) collect it before answering and give it back.
+		_, held := heapNow()
+		if errors.Is(context.Cause(interrupt), errMemoryLimit) ||
+			context.Cause(interrupt) != nil && held > heldBefore+uint64(r.limits.MaxMemory) {
+			debug.FreeOSMemory()
+		}
+	}()
 	callCtx := interrupt
 	if offline {
 		// Compile's export check: Go work started by the top level fails
@@ -276,7 +289,7 @@ func (c *Call) classify(err error) error {
 // one that already timed out) grows the heap; an allocation bomb is busy
 // all the time.
 func (r *Runtime) watchMemory(ctx context.Context, stop context.CancelCauseFunc, loop *Loop) (unwatch func()) {
-	low := liveHeap()
+	low, _ := heapNow()
 	limit := uint64(r.limits.MaxMemory)
 	done := make(chan struct{})
 	go func() {
@@ -293,11 +306,16 @@ func (r *Runtime) watchMemory(ctx context.Context, stop context.CancelCauseFunc,
 				busy := loop.busy()
 				mostlyBusy := 2*(busy-lastBusy) >= at.Sub(lastAt)
 				lastAt, lastBusy = at, busy
-				now := liveHeap()
+				now, held := heapNow()
 				if now < low {
 					low = now
 				}
-				if now-low > limit && mostlyBusy {
+				// The live heap moves only when a GC ends, and a GC cannot
+				// end during one long copy (doubling a string of a GiB):
+				// the heap held right now, garbage included, beyond what
+				// pacing allows a heap with this reactor at its limit,
+				// catches that in time.
+				if (now-low > limit || held > 2*(low+limit)) && mostlyBusy {
 					stop(errMemoryLimit)
 					return
 				}
@@ -311,14 +329,16 @@ func (r *Runtime) watchMemory(ctx context.Context, stop context.CancelCauseFunc,
 // runtime/metrics read, no stop-the-world).
 const memoryPollInterval = 10 * time.Millisecond
 
-const liveHeapMetric = "/gc/heap/live:bytes"
-
-// liveHeap is the heap occupied by objects marked live by the last GC.
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: liveHeapMetric}}
+// heapNow reads the heap occupied by objects marked live by the last GC,
+// and the heap held by objects now, dead ones not yet swept included.
+func heapNow() (live, held uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		live = s[0].Value.Uint64()
 	}
-	return s[0].Value.Uint64()
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		held = s[1].Value.Uint64()
+	}
+	return live, held
 }

@@ -342,28 +342,43 @@ const chainVar = "__v"
 
 // splitPipe splits s at the first '|' outside quotes, brackets and parentheses.
 func splitPipe(s string) (before, after string, found bool) {
+	before = s
+	eachUnquoted(s, func(i, depth int) bool {
+		if s[i] == '|' && depth == 0 {
+			before, after, found = s[:i], s[i+1:], true
+			return false
+		}
+		return true
+	})
+	return before, after, found
+}
+
+// eachUnquoted calls fn for each byte of s outside single- or double-quoted
+// text, with the nesting depth of parentheses and brackets around it, until
+// fn returns false.
+func eachUnquoted(s string, fn func(i, depth int) bool) {
 	var quote byte
 	depth := 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
+		switch c := s[i]; {
 		case quote != 0:
 			if c == quote {
 				quote = 0
 			}
 		case c == '\'' || c == '"':
 			quote = c
-		case c == '(' || c == '[':
-			depth++
-		case c == ')' || c == ']':
-			if depth > 0 {
-				depth--
+		default:
+			if c == ')' || c == ']' {
+				depth = max(0, depth-1)
 			}
-		case c == '|' && depth == 0:
-			return s[:i], s[i+1:], true
+			if !fn(i, depth) {
+				return
+			}
+			if c == '(' || c == '[' {
+				depth++
+			}
 		}
 	}
-	return s, "", false
 }
 
 // ---------------------------------------------------------------- evaluation

@@ -279,21 +279,12 @@ func (e *Engine) evalMask(mask any, vars map[string]any, depth int) (any, error)
 // hasRange reports whether src contains a Liquid range literal ("..") outside
 // quotes; ranges materialize arrays of arbitrary size, so they are refused.
 func hasRange(src string) bool {
-	var quote byte
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '.' && i+1 < len(src) && src[i+1] == '.':
-			return true
-		}
-	}
-	return false
+	found := false
+	eachUnquoted(src, func(i, _ int) bool {
+		found = src[i] == '.' && i+1 < len(src) && src[i+1] == '.'
+		return !found
+	})
+	return found
 }
 
 // markupHasRange applies hasRange to the insides of {{ }} and {% %} in a

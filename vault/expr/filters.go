@@ -227,39 +227,27 @@ func (e *Engine) jsonPath(v any, path string) (any, error) {
 // quotes and brackets into bracket notation: `$.h.X-Id` → `$.h['X-Id']`.
 func bracketHyphenated(path string) string {
 	var b strings.Builder
-	var quote byte
-	depth := 0
-	for i := 0; i < len(path); i++ {
-		c := path[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '[':
-			depth++
-		case c == ']':
-			depth--
-		case c == '.' && depth == 0:
-			j := i + 1
-			for j < len(path) && (path[j] == '-' || path[j] == '_' || path[j] >= '0' && path[j] <= '9' ||
-				path[j] >= 'a' && path[j] <= 'z' || path[j] >= 'A' && path[j] <= 'Z') {
-				j++
-			}
-			if name := path[i+1 : j]; strings.Contains(name, "-") {
-				if i > 0 && path[i-1] == '.' {
-					b.WriteByte('.') // recursive descent keeps its second dot
-				}
-				b.WriteString("['" + name + "']")
-				i = j - 1
-				continue
-			}
+	last := 0
+	eachUnquoted(path, func(i, depth int) bool {
+		if path[i] != '.' || depth != 0 {
+			return true
 		}
-		b.WriteByte(c)
-	}
-	return b.String()
+		j := i + 1
+		for j < len(path) && (path[j] == '-' || path[j] == '_' || path[j] >= '0' && path[j] <= '9' ||
+			path[j] >= 'a' && path[j] <= 'z' || path[j] >= 'A' && path[j] <= 'Z') {
+			j++
+		}
+		if name := path[i+1 : j]; strings.Contains(name, "-") {
+			b.WriteString(path[last:i])
+			if i > 0 && path[i-1] == '.' {
+				b.WriteByte('.') // recursive descent keeps its second dot
+			}
+			b.WriteString("['" + name + "']")
+			last = j
+		}
+		return true
+	})
+	return b.String() + path[last:]
 }
 
 // nativeNumbers returns a copy of v with json.Number replaced by int64/float64.

@@ -64,7 +64,8 @@ type upReq struct {
 
 // upstream is a local destination that records every request it receives.
 // Behaviour by path suffix: `/slow` answers after 3 s (or when the caller
-// gives up), `/upload` releases "upload" once the first MiB of the request
+// gives up), `/echo` answers with the request body (gzipped when the
+// client accepts gzip), `/upload` releases "upload" once the first MiB of the request
 // body arrived, `/large` sends largeSize bytes, `/stream` (chunked) and
 // `/stream-sized` (with Content-Length) send 1 MiB, wait for release of
 // their path, then send the rest; anything else answers with the status
@@ -133,6 +134,17 @@ func (u *upstream) handle(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Length", strconv.Itoa(len(largeBody)))
 		w.Write(largeBody)
+	case strings.HasSuffix(r.URL.Path, "/echo"):
+		// The request body back, gzipped when the client accepts it.
+		w.Header().Set("Content-Type", "application/json")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			zw := gzip.NewWriter(w)
+			zw.Write(body)
+			zw.Close()
+			return
+		}
+		w.Write(body)
 	case strings.HasSuffix(r.URL.Path, "/gzip"):
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("Content-Encoding", "gzip")
@@ -1295,6 +1307,48 @@ func TestProxyConfiguredInvoke(t *testing.T) {
 		got := pcall{key: invoker, body: `{}`, header: map[string]string{"BT-PROXY-KEY": akey}}.ok(t, s, up, "after PATCH")
 		if got.Path != "/moved" {
 			t.Errorf("after PATCH destination: upstream got %s, want /moved", got.Path)
+		}
+	})
+
+	t.Run("mask response transform", func(t *testing.T) {
+		// The destination echoes the detokenized card; the mask keeps only
+		// its last four, also when the caller accepts gzip (a compressed
+		// answer must not slip past the mask).
+		masked := mkProxy(map[string]any{"name": "masked", "destination_url": up.URL + "/echo",
+			"response_transform": map[string]any{"type": "mask", "matcher": "regex", "expression": `"pan":"(\d{12})\d{4}"`, "replacement": "#"}})
+		for _, enc := range []string{"", "gzip"} {
+			h := map[string]string{"BT-PROXY-KEY": masked["key"].(string)}
+			if enc != "" {
+				h["Accept-Encoding"] = enc
+			}
+			st, hdr, body := pcall{key: invoker, body: tokBody, header: h}.do(t, s)
+			up.one(t, "mask "+enc)
+			if hdr.Get("Content-Encoding") == "gzip" {
+				zr, err := gzip.NewReader(bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ = io.ReadAll(zr)
+			}
+			if st != http.StatusOK || string(body) != `{"pan":"############4242"}` || strings.Contains(string(body), "4242424242424242") {
+				t.Errorf("mask (Accept-Encoding %q): %d %s", enc, st, body)
+			}
+		}
+		// What cannot be honoured is refused when saved, naming the field.
+		for _, c := range []struct {
+			field string
+			tr    map[string]any
+			named string
+		}{
+			{"response_transform", map[string]any{"type": "mask", "expression": `\d{16}`}, "response_transform.expression"},
+			{"response_transform", map[string]any{"type": "mask", "expression": `(\d)`, "replacement": "**"}, "response_transform.replacement"},
+			{"response_transform", map[string]any{"type": "mask", "matcher": "chase_stratus_pan"}, "response_transform.matcher"},
+			{"request_transform", map[string]any{"type": "mask", "expression": `(\d)`}, "request_transform.type"},
+		} {
+			st, _, b := s.Do(t, "POST", "/proxies", mk, map[string]any{"name": "bad mask", "destination_url": up.URL, c.field: c.tr})
+			if st != http.StatusBadRequest || !strings.Contains(string(b), `"`+c.named+`"`) {
+				t.Errorf("%s %v: %d %s, want a 400 naming %s", c.field, c.tr, st, b, c.named)
+			}
 		}
 	})
 

@@ -11,6 +11,7 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/proxy"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -96,10 +97,18 @@ func (v *Vault) validateProxy(req *ProxyRequest) error {
 			f.Add(t.field, "Must be an object such as {\"code\": \"...\"}.")
 			continue
 		}
-		if tr.Type != nil && !slices.Contains([]string{"code", "mask"}, *tr.Type) {
+		switch {
+		case tr.Type != nil && *tr.Type == "mask" && t.field == "response_transform":
+			spec, _ := proxy.ParseMaskSpec(t.raw)
+			var me *proxy.MaskError
+			if _, err := proxy.CompileMask(spec); errors.As(err, &me) {
+				f.Add(t.field+"."+me.Field, me.Msg)
+			}
+		case tr.Type != nil && *tr.Type == "mask":
+			f.Add(t.field+".type", "A mask transform applies to responses only; use code.")
+		case tr.Type != nil && *tr.Type != "code":
 			f.Add(t.field+".type", "Must be code or mask.")
-		}
-		if (tr.Type == nil || *tr.Type == "code") && (tr.Code == nil || *tr.Code == "") {
+		case tr.Code == nil || *tr.Code == "":
 			f.Add(t.field+".code", "The code is required for a code transform.")
 		}
 	}

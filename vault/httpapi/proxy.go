@@ -482,10 +482,22 @@ func queryWithMark(raw string) string {
 // forwardTransformed sends the request and, when the destination answers
 // 2xx, runs the response transform on its (buffered) answer.
 func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *vault.Proxy) error {
-	code, err := transformCode(px.ResponseTransform)
-	if err != nil {
+	var (
+		mask *proxy.Mask
+		code string
+		err  error
+	)
+	if spec, ok := proxy.ParseMaskSpec(px.ResponseTransform); ok {
+		if mask, err = proxy.CompileMask(spec); err != nil {
+			return problem.Invalid("response_transform", err.Error()) // validated on save: not reached
+		}
+	} else if code, err = transformCode(px.ResponseTransform); err != nil {
 		return err
 	}
+	// The transform must see the answer as text: without the caller's
+	// Accept-Encoding the client asks for gzip itself and decodes it (a
+	// compressed answer would pass a mask unmasked).
+	out.Header.Del("Accept-Encoding")
 	resp, err := a.proxy.Forwarder.Client.Do(out)
 	if err != nil {
 		return proxy.ExchangeProblem(err)
@@ -499,7 +511,9 @@ func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *v
 		return problem.New(http.StatusBadGateway, "The destination's answer is too large for a response transform.")
 	}
 	header := resp.Header.Clone()
-	if resp.StatusCode/100 == 2 {
+	if resp.StatusCode/100 == 2 && mask != nil {
+		body = mask.Apply(body)
+	} else if resp.StatusCode/100 == 2 {
 		args := map[string]any{"body": bodyValue(resp.Header.Get("Content-Type"), body), "headers": flatHeaders(resp.Header)}
 		res, err := a.Vault.RunProxyTransform(out.Context(), px, code, args)
 		if custom, ok := customResponse(err); ok {

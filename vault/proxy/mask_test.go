@@ -40,7 +40,7 @@ func TestCompileMaskErrors(t *testing.T) {
 		field string
 	}{
 		{MaskSpec{Type: "mask"}, "expression"},
-		{MaskSpec{Type: "mask", Expression: `\d{16}`}, "expression"},   // no capture group
+		{MaskSpec{Type: "mask", Expression: `\d{16}`}, "expression"},     // no capture group
 		{MaskSpec{Type: "mask", Expression: `(?<=x)(\d)`}, "expression"}, // lookbehind: not RE2
 		{MaskSpec{Type: "mask", Expression: `(\d)`, Replacement: str("**")}, "replacement"},
 		{MaskSpec{Type: "mask", Expression: `(\d)`, Replacement: str("")}, "replacement"},

@@ -1337,18 +1337,26 @@ func TestProxyConfiguredInvoke(t *testing.T) {
 		// What cannot be honoured is refused when saved, naming the field.
 		for _, c := range []struct {
 			field string
-			tr    map[string]any
+			tr    any
 			named string
 		}{
 			{"response_transform", map[string]any{"type": "mask", "expression": `\d{16}`}, "response_transform.expression"},
 			{"response_transform", map[string]any{"type": "mask", "expression": `(\d)`, "replacement": "**"}, "response_transform.replacement"},
 			{"response_transform", map[string]any{"type": "mask", "matcher": "chase_stratus_pan"}, "response_transform.matcher"},
 			{"request_transform", map[string]any{"type": "mask", "expression": `(\d)`}, "request_transform.type"},
+			{"response_transforms", []any{map[string]any{"code": "module.exports = async (r) => r.args"}, map[string]any{"type": "append_text"}}, "response_transforms[1].type"},
+			{"request_transforms", []any{map[string]any{"type": "tokenize"}}, "request_transforms[0].type"},
 		} {
 			st, _, b := s.Do(t, "POST", "/proxies", mk, map[string]any{"name": "bad mask", "destination_url": up.URL, c.field: c.tr})
 			if st != http.StatusBadRequest || !strings.Contains(string(b), `"`+c.named+`"`) {
 				t.Errorf("%s %v: %d %s, want a 400 naming %s", c.field, c.tr, st, b, c.named)
 			}
+		}
+		code := map[string]any{"code": "module.exports = async (r) => r.args"}
+		st, _, b := s.Do(t, "POST", "/proxies", mk, map[string]any{"name": "both", "destination_url": up.URL,
+			"response_transform": code, "response_transforms": []any{code}})
+		if st != http.StatusBadRequest || !strings.Contains(string(b), `"response_transforms":[`) {
+			t.Errorf("a transform and a list: %d %s, want a 400 naming response_transforms", st, b)
 		}
 	})
 

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -17,33 +18,61 @@ import (
 
 // Proxy is a pre-configured proxy (wire contract §4.3).
 type Proxy struct {
-	ID                string            `json:"id"`
-	Key               string            `json:"key"`
-	TenantID          string            `json:"tenant_id"`
-	Name              string            `json:"name"`
-	DestinationURL    string            `json:"destination_url"`
-	RequestTransform  json.RawMessage   `json:"request_transform,omitempty"`
-	ResponseTransform json.RawMessage   `json:"response_transform,omitempty"`
-	RequestReactorID  string            `json:"request_reactor_id,omitempty"`
-	ResponseReactorID string            `json:"response_reactor_id,omitempty"`
-	ApplicationID     string            `json:"application_id,omitempty"`
-	Configuration     map[string]string `json:"configuration,omitempty"`
-	RequireAuth       bool              `json:"require_auth"`
+	ID                string          `json:"id"`
+	Key               string          `json:"key"`
+	TenantID          string          `json:"tenant_id"`
+	Name              string          `json:"name"`
+	DestinationURL    string          `json:"destination_url"`
+	RequestTransform  json.RawMessage `json:"request_transform,omitempty"`
+	ResponseTransform json.RawMessage `json:"response_transform,omitempty"`
+	// The current generation's lists, run in order (node-sdk 5.x
+	// requestTransforms/responseTransforms); a proxy has a list or one.
+	RequestTransforms     []json.RawMessage `json:"request_transforms,omitempty"`
+	ResponseTransforms    []json.RawMessage `json:"response_transforms,omitempty"`
+	RequestReactorID      string            `json:"request_reactor_id,omitempty"`
+	ResponseReactorID     string            `json:"response_reactor_id,omitempty"`
+	ApplicationID         string            `json:"application_id,omitempty"`
+	Configuration         map[string]string `json:"configuration,omitempty"`
+	RequireAuth           bool              `json:"require_auth"`
+	DisableDetokenization bool              `json:"disable_detokenization"`
 	Audited
+}
+
+// RequestChain is the proxy's request transforms in the order they run.
+func (p *Proxy) RequestChain() []json.RawMessage {
+	return chain(p.RequestTransform, p.RequestTransforms)
+}
+
+// ResponseChain is the proxy's response transforms in the order they run.
+func (p *Proxy) ResponseChain() []json.RawMessage {
+	return chain(p.ResponseTransform, p.ResponseTransforms)
+}
+
+func chain(one json.RawMessage, list []json.RawMessage) []json.RawMessage {
+	if len(list) > 0 {
+		return list
+	}
+	if len(one) > 0 {
+		return []json.RawMessage{one}
+	}
+	return nil
 }
 
 // ProxyRequest is the body of POST/PUT /proxies (and, merged onto the
 // current proxy, of PATCH).
 type ProxyRequest struct {
-	Name              *string              `json:"name"`
-	DestinationURL    *string              `json:"destination_url"`
-	RequestTransform  json.RawMessage      `json:"request_transform"`
-	ResponseTransform json.RawMessage      `json:"response_transform"`
-	RequestReactorID  *string              `json:"request_reactor_id"`
-	ResponseReactorID *string              `json:"response_reactor_id"`
-	Application       *struct{ ID string } `json:"application"`
-	Configuration     map[string]string    `json:"configuration"`
-	RequireAuth       *bool                `json:"require_auth"`
+	Name                  *string              `json:"name"`
+	DestinationURL        *string              `json:"destination_url"`
+	RequestTransform      json.RawMessage      `json:"request_transform"`
+	ResponseTransform     json.RawMessage      `json:"response_transform"`
+	RequestTransforms     []json.RawMessage    `json:"request_transforms"`
+	ResponseTransforms    []json.RawMessage    `json:"response_transforms"`
+	RequestReactorID      *string              `json:"request_reactor_id"`
+	ResponseReactorID     *string              `json:"response_reactor_id"`
+	Application           *struct{ ID string } `json:"application"`
+	Configuration         map[string]string    `json:"configuration"`
+	RequireAuth           *bool                `json:"require_auth"`
+	DisableDetokenization *bool                `json:"disable_detokenization"`
 }
 
 // proxyRecord is the stored proxy: configuration values may be secrets
@@ -82,42 +111,69 @@ func (v *Vault) validateProxy(req *ProxyRequest) error {
 			f.Add("destination_url", err.Error())
 		}
 	}
-	for _, t := range []struct {
-		field string
-		raw   json.RawMessage
-	}{{"request_transform", req.RequestTransform}, {"response_transform", req.ResponseTransform}} {
-		if len(t.raw) == 0 || string(t.raw) == "null" {
-			continue
+	type transform struct {
+		field    string
+		raw      json.RawMessage
+		response bool
+	}
+	all := []transform{{"request_transform", req.RequestTransform, false}, {"response_transform", req.ResponseTransform, true}}
+	for _, l := range []struct {
+		field    string
+		one      json.RawMessage
+		list     []json.RawMessage
+		response bool
+	}{{"request_transforms", req.RequestTransform, req.RequestTransforms, false},
+		{"response_transforms", req.ResponseTransform, req.ResponseTransforms, true}} {
+		if len(l.list) > 0 && len(l.one) > 0 && string(l.one) != "null" {
+			f.Add(l.field, "Give "+strings.TrimSuffix(l.field, "s")+" or "+l.field+", not both.")
 		}
-		var tr struct {
-			Type *string `json:"type"`
-			Code *string `json:"code"`
-		}
-		if json.Unmarshal(t.raw, &tr) != nil {
-			f.Add(t.field, "Must be an object such as {\"code\": \"...\"}.")
-			continue
-		}
-		switch {
-		case tr.Type != nil && *tr.Type == "mask" && t.field == "response_transform":
-			spec, _ := proxy.ParseMaskSpec(t.raw)
-			var me *proxy.MaskError
-			if _, err := proxy.CompileMask(spec); errors.As(err, &me) {
-				f.Add(t.field+"."+me.Field, me.Msg)
-			}
-		case tr.Type != nil && *tr.Type == "mask":
-			f.Add(t.field+".type", "A mask transform applies to responses only; use code.")
-		case tr.Type != nil && *tr.Type != "code":
-			f.Add(t.field+".type", "Must be code or mask.")
-		case tr.Code == nil || *tr.Code == "":
-			f.Add(t.field+".code", "The code is required for a code transform.")
+		for i, raw := range l.list {
+			all = append(all, transform{fmt.Sprintf("%s[%d]", l.field, i), raw, l.response})
 		}
 	}
+	for _, t := range all {
+		validateTransform(f, t.field, t.raw, t.response)
+	}
 	return f.Err()
+}
+
+// validateTransform checks one transform: code (request or response) or
+// mask (response only); other types of the current generation (tokenize,
+// append_json, append_text, append_header) are refused by name rather than
+// stored and skipped.
+func validateTransform(f problem.Fields, field string, raw json.RawMessage, response bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return
+	}
+	var tr struct {
+		Type *string `json:"type"`
+		Code *string `json:"code"`
+	}
+	if json.Unmarshal(raw, &tr) != nil {
+		f.Add(field, "Must be an object such as {\"code\": \"...\"}.")
+		return
+	}
+	switch {
+	case tr.Type != nil && *tr.Type == "mask" && response:
+		spec, _ := proxy.ParseMaskSpec(raw)
+		var me *proxy.MaskError
+		if _, err := proxy.CompileMask(spec); errors.As(err, &me) {
+			f.Add(field+"."+me.Field, me.Msg)
+		}
+	case tr.Type != nil && *tr.Type == "mask":
+		f.Add(field+".type", "A mask transform applies to responses only; use code.")
+	case tr.Type != nil && *tr.Type != "code":
+		f.Add(field+".type", "Must be code or mask; "+*tr.Type+" transforms are not supported by this server.")
+	case tr.Code == nil || *tr.Code == "":
+		f.Add(field+".code", "The code is required for a code transform.")
+	}
 }
 
 func (v *Vault) applyProxyRequest(rec *proxyRecord, req *ProxyRequest) {
 	rec.Name, rec.DestinationURL = *req.Name, strings.TrimRight(*req.DestinationURL, "/")
 	rec.RequestTransform, rec.ResponseTransform = nullToNil(req.RequestTransform), nullToNil(req.ResponseTransform)
+	rec.RequestTransforms, rec.ResponseTransforms = req.RequestTransforms, req.ResponseTransforms
+	rec.DisableDetokenization = req.DisableDetokenization != nil && *req.DisableDetokenization
 	rec.RequestReactorID, rec.ResponseReactorID = deref(req.RequestReactorID), deref(req.ResponseReactorID)
 	rec.ApplicationID = ""
 	if req.Application != nil {
@@ -272,6 +328,13 @@ func (v *Vault) PatchProxy(p *access.Principal, id string, patch []byte) error {
 	cur := map[string]any{
 		"name": current.Name, "destination_url": current.DestinationURL,
 		"configuration": current.Configuration, "require_auth": current.RequireAuth,
+		"disable_detokenization": current.DisableDetokenization,
+	}
+	if len(current.RequestTransforms) > 0 {
+		cur["request_transforms"] = current.RequestTransforms
+	}
+	if len(current.ResponseTransforms) > 0 {
+		cur["response_transforms"] = current.ResponseTransforms
 	}
 	if current.RequestTransform != nil {
 		cur["request_transform"] = json.RawMessage(current.RequestTransform)

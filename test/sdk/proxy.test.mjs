@@ -40,6 +40,12 @@ const upstream = http.createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     received.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+    if (req.url.startsWith('/echo')) {
+      // The request body back, as a PSP that echoes the card would.
+      res.writeHead(200, { 'Content-Type': 'application/json', 'X-Upstream': 'node' });
+      res.end(Buffer.concat(chunks));
+      return;
+    }
     const status = Number(req.headers['x-reply-status'] ?? 200);
     res.writeHead(status, { 'Content-Type': 'application/json', 'X-Upstream': 'node' });
     res.end(status === 204 ? undefined : JSON.stringify({ upstream: 'node', status }));
@@ -337,6 +343,42 @@ describe('node-sdk 5.7.0: pre-configured proxies', () => {
     assert.equal(px.requestTransform?.code?.startsWith('module.exports'), true);
     const got = await proxyOk({ key: invoker.key, proxyKey: px.key, body: { a: 1 } }, 'code transform');
     assert.deepEqual(JSON.parse(got.body), { a: 1, stamped: true });
+    await nodeClient().proxies.delete(px.id);
+  });
+
+  it('runs requestTransforms and responseTransforms in order, masking the answer', async () => {
+    const step = (name) =>
+      `module.exports = async (req) => ({ body: Object.assign({}, req.args.body, { steps: (req.args.body.steps || []).concat('${name}') }), headers: req.args.headers });`;
+    const px = await nodeClient().proxies.create({
+      name: uniqueName('transform lists'),
+      destinationUrl: `${UP}/echo`,
+      requestTransforms: [{ type: 'code', code: step('a') }, { code: step('b') }],
+      responseTransforms: [{ type: 'mask', matcher: 'regex', expression: '"pan":"(\\d{12})\\d{4}"', replacement: '*' }],
+    });
+    assert.equal(px.requestTransforms?.length, 2);
+    assert.equal(px.responseTransforms?.[0]?.expression, '"pan":"(\\d{12})\\d{4}"');
+    const r = await proxy({ key: invoker.key, proxyKey: px.key, body: { pan: `{{ ${card.id} | json: '$.number' }}` } });
+    assert.equal(r.status, 200, r.text);
+    const got = one('transform lists');
+    assert.deepEqual(JSON.parse(got.body), { pan: '4242424242424242', steps: ['a', 'b'] });
+    assert.equal(r.text, '{"pan":"************4242","steps":["a","b"]}');
+
+    // What this server cannot run is refused when saved, naming the entry.
+    const err = await nodeRejects(
+      nodeClient().proxies.create({ name: uniqueName('append'), destinationUrl: UP, responseTransforms: [{ type: 'append_json', options: { value: '{}' } }] }),
+      NodeBT.BadRequestError,
+      400,
+    );
+    assertFieldError(err.body, 'response_transforms[0].type');
+    await nodeClient().proxies.delete(px.id);
+  });
+
+  it('forwards expressions untouched with disableDetokenization', async () => {
+    const px = await nodeClient().proxies.create({ name: uniqueName('no detok'), destinationUrl: UP, disableDetokenization: true });
+    assert.equal(px.disableDetokenization, true);
+    const body = `{"pan":"{{ ${card.id} }}"}`;
+    const got = await proxyOk({ key: invoker.key, proxyKey: px.key, body }, 'disableDetokenization');
+    assert.equal(got.body, body);
     await nodeClient().proxies.delete(px.id);
   });
 

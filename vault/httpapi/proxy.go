@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -150,10 +151,12 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 		tenantID = p.TenantID
 	}
 
-	// A body that cannot hold expressions and goes to no request transform
-	// streams to the destination; any other is read whole, up to MaxBody.
-	transformed := configured != nil && configured.RequestTransform != nil
-	stream := !transformed && !proxy.MayHoldExpressions(r.Header)
+	// A body that goes to no request transform and cannot hold expressions
+	// (or will not be detokenized) streams to the destination; any other
+	// is read whole, up to MaxBody.
+	transformed := configured != nil && len(configured.RequestChain()) > 0
+	detokenize := configured == nil || !configured.DisableDetokenization
+	stream := !transformed && (!detokenize || !proxy.MayHoldExpressions(r.Header))
 	var body []byte
 	var err error
 	if !stream {
@@ -177,22 +180,26 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 		opts.Vars = map[string]any{expr.ConfigVar: config}
 	}
 	ctx := r.Context()
-	if body, err = proxy.DetokenizeBody(ctx, r.Header.Get("Content-Type"), body, opts, resolver); err != nil {
-		return vault.ExprProblem(err)
+	header, rawQuery := r.Header, r.URL.RawQuery
+	if keyInQuery {
+		rawQuery = q.Encode()
 	}
-	// Headers and the query may also sign or copy the request itself:
-	// `{{ proxy | json: '$.request.headers.X' }}`, proxy.request.body (as
-	// detokenized), proxy.config.<key>.
-	if holdsExpression(r.Header, r.URL.RawQuery) {
-		opts.Vars = proxyVars(r, body, stream, config)
-	}
-	header, err := detokenizeHeader(ctx, r.Header, opts, resolver)
-	if err != nil {
-		return vault.ExprProblem(err)
-	}
-	rawQuery, err := detokenizeQuery(ctx, r.URL.RawQuery, q, keyInQuery, opts, resolver)
-	if err != nil {
-		return vault.ExprProblem(err)
+	if detokenize {
+		if body, err = proxy.DetokenizeBody(ctx, r.Header.Get("Content-Type"), body, opts, resolver); err != nil {
+			return vault.ExprProblem(err)
+		}
+		// Headers and the query may also sign or copy the request itself:
+		// `{{ proxy | json: '$.request.headers.X' }}`, proxy.request.body
+		// (as detokenized), proxy.config.<key>.
+		if holdsExpression(r.Header, r.URL.RawQuery) {
+			opts.Vars = proxyVars(r, body, stream, config)
+		}
+		if header, err = detokenizeHeader(ctx, r.Header, opts, resolver); err != nil {
+			return vault.ExprProblem(err)
+		}
+		if rawQuery, err = detokenizeQuery(ctx, r.URL.RawQuery, q, keyInQuery, opts, resolver); err != nil {
+			return vault.ExprProblem(err)
+		}
 	}
 	target, err := proxy.Target(dest, strings.TrimPrefix(r.URL.EscapedPath(), "/proxy"), rawQuery)
 	if err != nil {
@@ -206,7 +213,7 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 		out.Body, out.ContentLength = r.Body, r.ContentLength
 	}
 	v.ProxyInvoked(p, tenantID, proxyID)
-	if configured != nil && configured.ResponseTransform != nil {
+	if configured != nil && len(configured.ResponseChain()) > 0 {
 		return a.forwardTransformed(w, out, configured)
 	}
 	if err := a.proxy.Forwarder.Forward(w, out); err != nil {
@@ -445,29 +452,30 @@ func applyHeaders(h http.Header, v any) {
 // returns the new body (headers are updated in place), or nil after
 // writing a CustomHttpResponseError's response itself.
 func (a *API) requestTransform(w http.ResponseWriter, r *http.Request, px *vault.Proxy, body []byte) ([]byte, error) {
-	code, err := transformCode(px.RequestTransform)
-	if err != nil {
-		return nil, err
-	}
-	args := map[string]any{"body": bodyValue(r.Header.Get("Content-Type"), body), "headers": flatHeaders(r.Header),
-		"method": r.Method, "path": strings.TrimPrefix(r.URL.Path, "/proxy"), "query": queryWithMark(r.URL.RawQuery)}
-	res, err := a.Vault.RunProxyTransform(r.Context(), px, code, args)
-	if custom, ok := customResponse(err); ok {
-		writeCustom(w, custom)
-		return nil, nil
-	}
-	if err != nil {
-		return nil, vault.ReactorProblem(err)
-	}
-	out := members(res.Value)
-	if out == nil {
-		return body, nil
-	}
-	if hv, ok := out["headers"]; ok {
-		applyHeaders(r.Header, hv)
-	}
-	if bv, ok := out["body"]; ok {
-		return bodyBytes(bv)
+	for _, raw := range px.RequestChain() {
+		code, err := transformCode(raw)
+		if err != nil {
+			return nil, err
+		}
+		args := map[string]any{"body": bodyValue(r.Header.Get("Content-Type"), body), "headers": flatHeaders(r.Header),
+			"method": r.Method, "path": strings.TrimPrefix(r.URL.Path, "/proxy"), "query": queryWithMark(r.URL.RawQuery)}
+		res, err := a.Vault.RunProxyTransform(r.Context(), px, code, args)
+		if custom, ok := customResponse(err); ok {
+			writeCustom(w, custom)
+			return nil, nil
+		}
+		if err != nil {
+			return nil, vault.ReactorProblem(err)
+		}
+		out := members(res.Value)
+		if hv, ok := out["headers"]; ok {
+			applyHeaders(r.Header, hv)
+		}
+		if bv, ok := out["body"]; ok {
+			if body, err = bodyBytes(bv); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return body, nil
 }
@@ -482,19 +490,28 @@ func queryWithMark(raw string) string {
 // forwardTransformed sends the request and, when the destination answers
 // 2xx, runs the response transform on its (buffered) answer.
 func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *vault.Proxy) error {
-	var (
+	// Every step is checked before the destination is called.
+	type step struct {
 		mask *proxy.Mask
 		code string
-		err  error
-	)
-	if spec, ok := proxy.ParseMaskSpec(px.ResponseTransform); ok {
-		if mask, err = proxy.CompileMask(spec); err != nil {
-			return problem.Invalid("response_transform", err.Error()) // validated on save: not reached
-		}
-	} else if code, err = transformCode(px.ResponseTransform); err != nil {
-		return err
 	}
-	// The transform must see the answer as text: without the caller's
+	var steps []step
+	for i, raw := range px.ResponseChain() {
+		if spec, ok := proxy.ParseMaskSpec(raw); ok {
+			mask, err := proxy.CompileMask(spec)
+			if err != nil { // validated on save: not reached
+				return problem.Invalid(fmt.Sprintf("response_transforms[%d]", i), err.Error())
+			}
+			steps = append(steps, step{mask: mask})
+			continue
+		}
+		code, err := transformCode(raw)
+		if err != nil {
+			return err
+		}
+		steps = append(steps, step{code: code})
+	}
+	// The transforms must see the answer as text: without the caller's
 	// Accept-Encoding the client asks for gzip itself and decodes it (a
 	// compressed answer would pass a mask unmasked).
 	out.Header.Del("Accept-Encoding")
@@ -511,11 +528,16 @@ func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *v
 		return problem.New(http.StatusBadGateway, "The destination's answer is too large for a response transform.")
 	}
 	header := resp.Header.Clone()
-	if resp.StatusCode/100 == 2 && mask != nil {
-		body = mask.Apply(body)
-	} else if resp.StatusCode/100 == 2 {
-		args := map[string]any{"body": bodyValue(resp.Header.Get("Content-Type"), body), "headers": flatHeaders(resp.Header)}
-		res, err := a.Vault.RunProxyTransform(out.Context(), px, code, args)
+	for _, st := range steps {
+		if resp.StatusCode/100 != 2 {
+			break // transforms run on success only (wire contract §4.3)
+		}
+		if st.mask != nil {
+			body = st.mask.Apply(body)
+			continue
+		}
+		args := map[string]any{"body": bodyValue(header.Get("Content-Type"), body), "headers": flatHeaders(header)}
+		res, err := a.Vault.RunProxyTransform(out.Context(), px, st.code, args)
 		if custom, ok := customResponse(err); ok {
 			writeCustom(w, custom)
 			return nil
@@ -523,14 +545,13 @@ func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *v
 		if err != nil {
 			return vault.ReactorProblem(err)
 		}
-		if m := members(res.Value); m != nil {
-			if hv, ok := m["headers"]; ok {
-				applyHeaders(header, hv)
-			}
-			if bv, ok := m["body"]; ok {
-				if body, err = bodyBytes(bv); err != nil {
-					return err
-				}
+		m := members(res.Value)
+		if hv, ok := m["headers"]; ok {
+			applyHeaders(header, hv)
+		}
+		if bv, ok := m["body"]; ok {
+			if body, err = bodyBytes(bv); err != nil {
+				return err
 			}
 		}
 	}

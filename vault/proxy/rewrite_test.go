@@ -35,6 +35,8 @@ func TestDetokenizeBodyKeepsEveryOtherByte(t *testing.T) {
 			`{ "z" : 1.50, "pan":"{{ ` + cardID + ` }}", "who":"{{ ` + objID + ` }}", "s":"x {{ ` + cardID + ` | last4 }}" }`,
 			`{ "z" : 1.50, "pan":"4242424242424242", "who":{"n":1.50,"name":"Ada <&>"}, "s":"x 4242" }`},
 		{"application/json", `["no expressions", {"k": "{{ a/b }}", "t": "{{}}"}]`, ``},
+		{"application/json", `{"q\"{{ ` + cardID + ` }}":"say \"{{ ` + cardID + ` | last4 }}\"","b":"\\"}`,
+			`{"q\"{{ ` + cardID + ` }}":"say \"4242\"","b":"\\"}`},
 		{"application/x-www-form-urlencoded", `a=1&pan=%7B%7B+` + cardID + `+%7D%7D`, `a=1&pan=4242424242424242`},
 		{"text/plain", `card={{ ` + cardID + ` | card_bin }}`, `card=42424242`},
 	} {
@@ -63,6 +65,8 @@ func FuzzDetokenizeBody(f *testing.F) {
 		`{"bad":"{{ ` + cardID + ` | json: '$.[' }}"}`,
 		`{"unknown":"{{ 11111111-2222-4333-8444-555555555555 }}"}`,
 		`["{{", "}}", "{{}}"]`, `not json {{ ` + cardID + ` }}`,
+		// Escaped quotes and backslashes around and inside expressions.
+		`{"a":"x\"{{ ` + cardID + ` }}\"y","k\"{{":"{{ ` + cardID + ` | last4 }}","b":"\\{{ ` + cardID + ` }}\\"}`,
 	} {
 		f.Add(s, true)
 	}

@@ -664,6 +664,17 @@ func TestProxyEphemeral(t *testing.T) {
 		if strings.Contains(fmt.Sprint(got.Header), key) {
 			t.Errorf("the caller's API key reached the upstream: %v", got.Header)
 		}
+		// The reserved headers set the hop-by-hop ones (wire contract §5.2).
+		got = pcall{key: key, dest: up.URL, body: `{}`, header: map[string]string{
+			"BT-PROXY-KEEP-ALIVE": "timeout=5, max=100",
+			"BT-PROXY-CONNECTION": "close",
+		}}.ok(t, s, up, "reserved headers")
+		if v := got.Header.Get("Keep-Alive"); v != "timeout=5, max=100" {
+			t.Errorf("BT-PROXY-KEEP-ALIVE: upstream Keep-Alive %q", v)
+		}
+		if v := got.Header.Get("Connection"); !strings.EqualFold(v, "close") {
+			t.Errorf("BT-PROXY-CONNECTION: upstream Connection %q", v)
+		}
 	})
 
 	t.Run("response passes through", func(t *testing.T) {

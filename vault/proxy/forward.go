@@ -80,6 +80,15 @@ func Outbound(ctx context.Context, in *http.Request, target *url.URL, header htt
 	if len(body) == 0 && in.Method != http.MethodPost && in.Method != http.MethodPut && in.Method != http.MethodPatch {
 		out.Body, out.ContentLength = http.NoBody, 0
 	}
+	// The reserved BT-PROXY-CONNECTION and BT-PROXY-KEEP-ALIVE headers
+	// (wire contract §5.2) set the hop-by-hop headers toward the destination.
+	if v := header.Get("BT-PROXY-CONNECTION"); v != "" {
+		out.Header.Set("Connection", v)
+		out.Close = strings.EqualFold(strings.TrimSpace(v), "close")
+	}
+	if v := header.Get("BT-PROXY-KEEP-ALIVE"); v != "" {
+		out.Header.Set("Keep-Alive", v)
+	}
 	return out, nil
 }
 

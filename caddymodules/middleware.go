@@ -164,7 +164,7 @@ func (h *Detokenize) rewrite(r *http.Request) error {
 	// tokens across the whole request, and each is resolved once.
 	resolver := expr.Memo(h.app.Vault().Resolver(p, "proxy:invoke"), h.MaxTokens)
 	for name := range r.Header {
-		if len(name) >= 3 && strings.EqualFold(name[:3], "bt-") {
+		if proxy.IsControlHeader(name) {
 			r.Header.Del(name)
 		}
 	}

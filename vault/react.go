@@ -52,11 +52,7 @@ func (v *Vault) React(ctx context.Context, p *access.Principal, id string, req R
 			return nil, problem.Invalid("args", "The args must be JSON.")
 		}
 	}
-	config := make(map[string]any, len(r.config)) // `{{ config: key }}` in args
-	for k, c := range r.config {
-		config[k] = c
-	}
-	opts := expr.Options{MaxTokens: maxReactTokens, Vars: map[string]any{expr.ConfigVar: config}}
+	opts := expr.Options{MaxTokens: maxReactTokens, Vars: map[string]any{expr.ConfigVar: expr.Config(r.config)}}
 	if args, err = expr.Detokenize(ctx, args, opts, v.Resolver(p, "reactor:invoke")); err != nil {
 		return nil, ExprProblem(err)
 	}

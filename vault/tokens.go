@@ -19,6 +19,7 @@ import (
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/token"
@@ -196,7 +197,7 @@ func decodeData(raw []byte) (any, error) {
 	if n := len(raw); n >= 2 && raw[0] == '"' {
 		// Most token data is one string (card numbers, SSNs): one without
 		// escapes is its own text; others skip the general decoder.
-		if plainString(raw[1 : n-1]) {
+		if jsonorder.PlainASCII(raw[1 : n-1]) {
 			return string(raw[1 : n-1]), nil
 		}
 		var s string
@@ -210,17 +211,6 @@ func decodeData(raw []byte) (any, error) {
 		return nil, err
 	}
 	return v, nil
-}
-
-// plainString reports whether the inside of a JSON string literal needs
-// no decoding: printable ASCII without quotes or backslashes.
-func plainString(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 // tokenPlan is a validated token ready to be written.

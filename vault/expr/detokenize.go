@@ -109,6 +109,15 @@ type Options struct {
 // configuration expression is an error.
 const ConfigVar = "config"
 
+// Config is a proxy's or reactor's configuration as Vars[ConfigVar] holds it.
+func Config(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
 func (o Options) delims() (string, string) {
 	l, r := o.Left, o.Right
 	if l == "" {

@@ -173,10 +173,7 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	opts := expr.Options{MaxTokens: a.proxy.MaxTokens, StringPrimitives: true}
 	var config map[string]any // `{{ config: key }}`, pre-configured proxies only
 	if configured != nil {
-		config = make(map[string]any, len(configured.Configuration))
-		for k, v := range configured.Configuration {
-			config[k] = v
-		}
+		config = expr.Config(configured.Configuration)
 		opts.Vars = map[string]any{expr.ConfigVar: config}
 	}
 	ctx := r.Context()
@@ -253,7 +250,7 @@ func holdsExpression(h http.Header, rawQuery string) bool {
 		return true
 	}
 	for name, vals := range h {
-		if len(name) >= 3 && strings.EqualFold(name[:3], "bt-") {
+		if proxy.IsControlHeader(name) {
 			continue
 		}
 		for _, v := range vals {
@@ -272,7 +269,7 @@ func holdsExpression(h http.Header, rawQuery string) bool {
 func proxyVars(r *http.Request, body []byte, streamed bool, config map[string]any) map[string]any {
 	headers := make(map[string]any, len(r.Header))
 	for name, vals := range r.Header {
-		if len(name) < 3 || !strings.EqualFold(name[:3], "bt-") {
+		if !proxy.IsControlHeader(name) {
 			headers[name] = strings.Join(vals, ", ")
 		}
 	}
@@ -301,7 +298,7 @@ func detokenizeHeader(ctx context.Context, in http.Header, opts expr.Options, r 
 	}
 	var out http.Header // copied only when a value holds an expression
 	for name, vals := range in {
-		if len(name) >= 3 && strings.EqualFold(name[:3], "bt-") {
+		if proxy.IsControlHeader(name) {
 			continue
 		}
 		for i, val := range vals {
@@ -528,10 +525,10 @@ func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *v
 		return problem.New(http.StatusBadGateway, "The destination's answer is too large for a response transform.")
 	}
 	header := resp.Header.Clone()
+	if resp.StatusCode/100 != 2 {
+		steps = nil // transforms run on success only (wire contract §4.3)
+	}
 	for _, st := range steps {
-		if resp.StatusCode/100 != 2 {
-			break // transforms run on success only (wire contract §4.3)
-		}
 		if st.mask != nil {
 			body = st.mask.Apply(body)
 			continue

@@ -81,7 +81,7 @@ func Marshal(v any) ([]byte, error) {
 // printable ASCII without quotes or backslashes, the usual detokenized
 // value, is written as is.
 func Append(dst []byte, v any) ([]byte, error) {
-	if s, ok := v.(string); ok && plainASCII(s) {
+	if s, ok := v.(string); ok && PlainASCII(s) {
 		dst = append(dst, '"')
 		dst = append(dst, s...)
 		return append(dst, '"'), nil
@@ -93,7 +93,9 @@ func Append(dst []byte, v any) ([]byte, error) {
 	return append(dst, b...), nil
 }
 
-func plainASCII(s string) bool {
+// PlainASCII reports whether s is its own JSON string content: printable
+// ASCII without quotes or backslashes, nothing to escape or unescape.
+func PlainASCII[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
 			return false

@@ -46,10 +46,16 @@ func Target(base *url.URL, escapedSuffix, rawQuery string) (*url.URL, error) {
 	return &t, nil
 }
 
+// IsControlHeader reports whether a header is one of the vault's BT-*
+// control headers (the API key among them), which never leave it.
+func IsControlHeader(name string) bool {
+	return len(name) >= 3 && strings.EqualFold(name[:3], "bt-")
+}
+
 // forwardable reports whether a request header goes to the destination:
 // not a BT-* control header, not hop-by-hop, and a plain token name.
 func forwardable(name string) bool {
-	if len(name) >= 3 && strings.EqualFold(name[:3], "bt-") {
+	if IsControlHeader(name) {
 		return false
 	}
 	for _, h := range hopHeaders {

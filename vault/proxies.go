@@ -111,28 +111,20 @@ func (v *Vault) validateProxy(req *ProxyRequest) error {
 			f.Add("destination_url", err.Error())
 		}
 	}
-	type transform struct {
-		field    string
-		raw      json.RawMessage
-		response bool
-	}
-	all := []transform{{"request_transform", req.RequestTransform, false}, {"response_transform", req.ResponseTransform, true}}
-	for _, l := range []struct {
-		field    string
-		one      json.RawMessage
-		list     []json.RawMessage
-		response bool
-	}{{"request_transforms", req.RequestTransform, req.RequestTransforms, false},
-		{"response_transforms", req.ResponseTransform, req.ResponseTransforms, true}} {
-		if len(l.list) > 0 && len(l.one) > 0 && string(l.one) != "null" {
-			f.Add(l.field, "Give "+strings.TrimSuffix(l.field, "s")+" or "+l.field+", not both.")
+	for _, side := range []struct {
+		one, many string
+		single    json.RawMessage
+		list      []json.RawMessage
+		response  bool
+	}{{"request_transform", "request_transforms", req.RequestTransform, req.RequestTransforms, false},
+		{"response_transform", "response_transforms", req.ResponseTransform, req.ResponseTransforms, true}} {
+		validateTransform(f, side.one, side.single, side.response)
+		if len(side.list) > 0 && len(side.single) > 0 && string(side.single) != "null" {
+			f.Add(side.many, "Give "+side.one+" or "+side.many+", not both.")
 		}
-		for i, raw := range l.list {
-			all = append(all, transform{fmt.Sprintf("%s[%d]", l.field, i), raw, l.response})
+		for i, raw := range side.list {
+			validateTransform(f, fmt.Sprintf("%s[%d]", side.many, i), raw, side.response)
 		}
-	}
-	for _, t := range all {
-		validateTransform(f, t.field, t.raw, t.response)
 	}
 	return f.Err()
 }

@@ -337,14 +337,9 @@ func (v *Vault) PatchProxy(p *access.Principal, id string, patch []byte) error {
 	if current.ApplicationID != "" {
 		cur["application"] = map[string]string{"id": current.ApplicationID}
 	}
-	curRaw, _ := json.Marshal(cur)
-	merged, err := mergeRaw(curRaw, patch, "body")
+	req, err := patchRequest[ProxyRequest](cur, patch, "proxy")
 	if err != nil {
 		return err
-	}
-	var req ProxyRequest
-	if err := json.Unmarshal(merged, &req); err != nil {
-		return problem.Invalid("body", "The merged proxy is not valid: "+err.Error())
 	}
 	_, err = v.UpdateProxy(p, id, req)
 	return err

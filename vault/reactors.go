@@ -498,14 +498,9 @@ func (v *Vault) PatchReactor(p *access.Principal, id string, patch []byte) error
 	if cur.Application != nil {
 		m["application"] = map[string]string{"id": cur.Application.ID}
 	}
-	raw, _ := json.Marshal(m)
-	merged, err := mergeRaw(raw, patch, "body")
+	req, err := patchRequest[ReactorRequest](m, patch, "reactor")
 	if err != nil {
 		return err
-	}
-	var req ReactorRequest
-	if err := json.Unmarshal(merged, &req); err != nil {
-		return problem.Invalid("body", "The merged reactor is not valid.")
 	}
 	_, err = v.UpdateReactor(p, id, req)
 	return err

@@ -146,6 +146,25 @@ func mergeRaw(target, patch json.RawMessage, field string) (json.RawMessage, err
 	return json.Marshal(merged)
 }
 
+// patchRequest applies a PATCH body (a merge patch) to a resource's
+// current fields, given in its request shape, and decodes the result as
+// that request, for the PUT path to validate and store.
+func patchRequest[T any](current map[string]any, patch []byte, what string) (T, error) {
+	var req T
+	raw, err := json.Marshal(current)
+	if err != nil {
+		return req, err
+	}
+	merged, err := mergeRaw(raw, patch, "body")
+	if err != nil {
+		return req, err
+	}
+	if err := json.Unmarshal(merged, &req); err != nil {
+		return req, problem.Invalid("body", "The merged "+what+" is not valid.")
+	}
+	return req, nil
+}
+
 // MergePatch is RFC 7386: objects merge recursively, null deletes, and
 // anything else replaces.
 func MergePatch(target, patch any) any {

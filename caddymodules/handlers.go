@@ -41,6 +41,9 @@ func (h *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		httpapi.WriteAuthError(w, r, err)
 		return nil
 	}
+	// The handlers after it (reverse_proxy among them) never see the
+	// credential; the caller travels in the context.
+	httpapi.ScrubAuthentication(authed)
 	return next.ServeHTTP(w, authed)
 }
 

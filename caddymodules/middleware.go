@@ -163,6 +163,7 @@ func (h *Detokenize) rewrite(r *http.Request) error {
 	// One memo for headers, query and body: max_tokens counts unique
 	// tokens across the whole request, and each is resolved once.
 	resolver := expr.Memo(h.app.Vault().Resolver(p, "proxy:invoke"), h.MaxTokens)
+	httpapi.ScrubCredentials(r)
 	for name := range r.Header {
 		if proxy.IsControlHeader(name) {
 			r.Header.Del(name)
@@ -299,6 +300,7 @@ func (h *Tokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 		httpapi.WriteProblem(w, r, err)
 		return nil
 	}
+	httpapi.ScrubCredentials(r)
 	if err := h.tokenizeRequest(r, p); err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return nil

@@ -1277,19 +1277,19 @@ func TestProxyConfiguredInvoke(t *testing.T) {
 	})
 
 	t.Run("configuration and proxy expressions", func(t *testing.T) {
-		// The hosted docs' signing example: a header computed from other
-		// headers, the detokenized body and a configuration secret.
+		// Header expressions may sign or copy the request itself (the hosted
+		// docs' signing example, with the key inline).
 		signed := mkProxy(map[string]any{"name": "signed", "destination_url": up.URL + "/signed",
 			"configuration": map[string]any{"secret_key": "my-secret-key", "api_key": "psp_123"}})
-		got := pcall{key: invoker, body: k.sub(`{"pan":"{{ PAN }}","key":"{{ config: api_key }}"}`), header: map[string]string{
-			"BT-PROXY-KEY":  signed["key"].(string),
+		sk := signed["key"].(string)
+		got := pcall{key: invoker, body: k.sub(`{"pan":"{{ PAN }}"}`), header: map[string]string{
+			"BT-PROXY-KEY":  sk,
 			"X-User-Id":     "2342424",
 			"X-Date":        "2024-07-10T13:46:28.629Z",
-			"X-Api-Key":     "Bearer {{ config: api_key }}",
-			"Authorization": "{{ proxy | json: '$.request.headers.X-User-Id' | append: proxy.request.headers.X-Date | append: proxy.request.body | hmac: 'sha-256', proxy.config.secret_key | to_base16 }}",
+			"Authorization": "{{ proxy | json: '$.request.headers.X-User-Id' | append: proxy.request.headers.X-Date | append: proxy.request.body | hmac: 'sha-256', 'my-secret-key' | to_base16 }}",
 			"X-Leak":        "{{ proxy | json: '$.request.headers.Bt-Api-Key' }}",
-		}}.ok(t, s, up, "configuration and proxy expressions")
-		wantBody := `{"pan":"4242424242424242","key":"psp_123"}`
+		}}.ok(t, s, up, "proxy expressions")
+		wantBody := `{"pan":"4242424242424242"}`
 		if string(got.Body) != wantBody {
 			t.Errorf("body %s, want %s", got.Body, wantBody)
 		}
@@ -1299,17 +1299,37 @@ func TestProxyConfiguredInvoke(t *testing.T) {
 		if h := got.Header.Get("Authorization"); !strings.EqualFold(h, hex.EncodeToString(mac.Sum(nil))) || h == "" {
 			t.Errorf("Authorization %q, want the HMAC of user id + date + detokenized body", h)
 		}
-		if h := got.Header.Get("X-Api-Key"); h != "Bearer psp_123" {
-			t.Errorf("X-Api-Key %q", h)
-		}
 		if h := got.Header.Get("X-Leak"); h != "" || strings.Contains(fmt.Sprint(got.Header), invoker) {
 			t.Errorf("the API key reached the destination through a proxy expression: X-Leak %q", h)
 		}
-		// A key the configuration lacks, and config on the ephemeral proxy,
-		// are precise 400s that reach nothing.
-		pcall{key: invoker, body: `{"k":"{{ config: nope }}"}`, header: map[string]string{"BT-PROXY-KEY": signed["key"].(string)}}.fails(
-			t, s, up, "missing configuration key", http.StatusBadRequest)
-		pcall{key: invoker, dest: up.URL, body: `{"k":"{{ config: api_key }}"}`}.fails(t, s, up, "config on the ephemeral proxy", http.StatusBadRequest)
+		// The caller's body, headers and query never read the proxy's
+		// configuration (its secrets), authenticated or anonymous: a precise
+		// 400 that reaches nothing.
+		open := mkProxy(map[string]any{"name": "open signed", "destination_url": up.URL + "/open", "require_auth": false,
+			"configuration": map[string]any{"api_key": "psp_123"}})
+		for _, c := range []pcall{
+			{key: invoker, body: `{"k":"{{ config: api_key }}"}`, header: map[string]string{"BT-PROXY-KEY": sk}},
+			{key: invoker, body: `{}`, header: map[string]string{"BT-PROXY-KEY": sk, "X-Api-Key": "Bearer {{ config: api_key }}"}},
+			{key: invoker, path: "/proxy?k=" + url.QueryEscape("{{ config: api_key }}"), body: `{}`, header: map[string]string{"BT-PROXY-KEY": sk}},
+			{body: `{"k":"{{ config: api_key }}"}`, header: map[string]string{"BT-PROXY-KEY": open["key"].(string)}},
+			{key: invoker, dest: up.URL, body: `{"k":"{{ config: api_key }}"}`},
+		} {
+			p := c.fails(t, s, up, "config in caller content", http.StatusBadRequest)
+			if strings.Contains(js(p), "psp_123") {
+				t.Errorf("the configuration secret is in the error: %s", js(p))
+			}
+		}
+		// proxy.config is empty to the caller's expressions.
+		st, _, b := pcall{key: invoker, body: `{}`, header: map[string]string{"BT-PROXY-KEY": sk,
+			"X-Cfg": "{{ proxy | json: '$.config.api_key' }}"}}.do(t, s)
+		for _, r := range up.take() {
+			if strings.Contains(fmt.Sprint(r.Header)+string(r.Body), "psp_123") {
+				t.Errorf("proxy.config reached the destination from a caller's header: %v", r.Header)
+			}
+		}
+		if strings.Contains(string(b), "psp_123") {
+			t.Errorf("proxy.config answered to the caller (%d): %s", st, b)
+		}
 	})
 
 	t.Run("updated destination", func(t *testing.T) {

@@ -705,7 +705,6 @@ func (f *rxFixture) react(t *testing.T) {
 		"general": tokExpr(f.general),
 		"deep":    map[string]any{"list": []any{1, map[string]any{"card_last4": "{{ " + f.card + " | json: '$.number' }}"}}},
 		"plain":   "abc",
-		"other":   "{{ config: OTHER | upcase }}", // a configuration expression
 	}
 	resp := rxReactOK(t, s, f.invoker, id, args)
 	raw, _ := resp["raw"].(map[string]any)
@@ -716,9 +715,10 @@ func (f *rxFixture) react(t *testing.T) {
 	if n, _ := raw["nested"].(string); !strings.HasSuffix(n, "4242") {
 		t.Errorf("nested expression: %v", raw["nested"])
 	}
-	if raw["other"] != "O" {
-		t.Errorf("{{ config: OTHER | upcase }} gave %v, want O", raw["other"])
-	}
+	// The caller's args never read the reactor's configuration: code that
+	// echoes its args would hand the caller the reactor's secrets.
+	rxFails(t, s, f.invoker, id, map[string]any{"card": tokExpr(f.card), "other": "{{ config: SERVICE_API_KEY }}"},
+		http.StatusBadRequest, []string{f.secret})
 
 	// tokenize output: tokens exactly like POST /tokenize.
 	toks, _ := resp["tokens"].(map[string]any)

@@ -52,7 +52,9 @@ func (v *Vault) React(ctx context.Context, p *access.Principal, id string, req R
 			return nil, problem.Invalid("args", "The args must be JSON.")
 		}
 	}
-	opts := expr.Options{MaxTokens: maxReactTokens, Vars: map[string]any{expr.ConfigVar: expr.Config(r.config)}}
+	// The caller's args never resolve the reactor's configuration (its
+	// secrets): the code reads it as req.configuration.
+	opts := expr.Options{MaxTokens: maxReactTokens}
 	if args, err = expr.Detokenize(ctx, args, opts, v.Resolver(p, "reactor:invoke")); err != nil {
 		return nil, ExprProblem(err)
 	}

@@ -302,7 +302,7 @@ func (e *Engine) parseExpr(inner string, vars map[string]any) (x *dexpr, ok bool
 			return nil, false, errorf("token_intent expressions are not supported")
 		case "config":
 			if _, ok := vars[ConfigVar]; !ok {
-				return nil, false, errorf("configuration expressions need a pre-configured proxy or a reactor")
+				return nil, false, errorf("configuration expressions are not resolved in request content (transform and reactor code read the configuration)")
 			}
 			if x.key = strings.TrimSpace(after); x.key == "" {
 				return nil, false, errorf("a configuration expression names a key")

@@ -150,6 +150,9 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 		}
 		tenantID = p.TenantID
 	}
+	// Nothing after this point (transform code, expressions, the
+	// destination) sees a credential the vault consumed.
+	ScrubCredentials(r)
 
 	// A body that goes to no request transform and cannot hold expressions
 	// (or will not be detokenized) streams to the destination; any other
@@ -164,32 +167,31 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	rawQuery := r.URL.RawQuery // without the proxy key
+	if keyInQuery {
+		rawQuery = q.Encode()
+	}
 	if transformed {
-		if body, err = a.requestTransform(w, r, configured, body); err != nil || body == nil {
+		if body, err = a.requestTransform(w, r, configured, body, rawQuery); err != nil || body == nil {
 			return err
 		}
 	}
 	resolver := expr.Memo(a.proxyResolver(p), a.proxy.MaxTokens)
 	opts := expr.Options{MaxTokens: a.proxy.MaxTokens, StringPrimitives: true}
-	var config map[string]any // `{{ config: key }}`, pre-configured proxies only
-	if configured != nil {
-		config = expr.Config(configured.Configuration)
-		opts.Vars = map[string]any{expr.ConfigVar: config}
-	}
+	// The caller's body, headers and query never resolve the proxy's
+	// configuration (`{{ config: key }}`, proxy.config): it holds the
+	// proxy's secrets, which only its own transforms read.
 	ctx := r.Context()
-	header, rawQuery := r.Header, r.URL.RawQuery
-	if keyInQuery {
-		rawQuery = q.Encode()
-	}
+	header := r.Header
 	if detokenize {
 		if body, err = proxy.DetokenizeBody(ctx, r.Header.Get("Content-Type"), body, opts, resolver); err != nil {
 			return vault.ExprProblem(err)
 		}
-		// Headers and the query may also sign or copy the request itself:
+		// Headers and the query may also copy the request itself:
 		// `{{ proxy | json: '$.request.headers.X' }}`, proxy.request.body
-		// (as detokenized), proxy.config.<key>.
+		// (as detokenized).
 		if holdsExpression(r.Header, r.URL.RawQuery) {
-			opts.Vars = proxyVars(r, body, stream, config)
+			opts.Vars = proxyVars(r, body, stream)
 		}
 		if header, err = detokenizeHeader(ctx, r.Header, opts, resolver); err != nil {
 			return vault.ExprProblem(err)
@@ -262,11 +264,11 @@ func holdsExpression(h http.Header, rawQuery string) bool {
 	return false
 }
 
-// proxyVars are the variables header and query expressions see: the
-// configuration (pre-configured proxies), and `proxy` with the request's
-// headers (BT-* excluded: neither the API key nor the proxy key goes out
-// this way) and its body as detokenized ("" when it streamed).
-func proxyVars(r *http.Request, body []byte, streamed bool, config map[string]any) map[string]any {
+// proxyVars are the variables header and query expressions see: `proxy`
+// with the request's headers (BT-* excluded, credentials already scrubbed)
+// and its body as detokenized ("" when it streamed). proxy.config is
+// empty: the configuration is not the caller's to read.
+func proxyVars(r *http.Request, body []byte, streamed bool) map[string]any {
 	headers := make(map[string]any, len(r.Header))
 	for name, vals := range r.Header {
 		if !proxy.IsControlHeader(name) {
@@ -277,16 +279,8 @@ func proxyVars(r *http.Request, body []byte, streamed bool, config map[string]an
 	if !streamed {
 		b = string(body)
 	}
-	cfg := config
-	if cfg == nil {
-		cfg = map[string]any{}
-	}
 	request := map[string]any{"headers": headers, "body": b}
-	vars := map[string]any{"proxy": map[string]any{"request": request, "config": cfg}}
-	if config != nil {
-		vars[expr.ConfigVar] = config
-	}
-	return vars
+	return map[string]any{"proxy": map[string]any{"request": request, "config": map[string]any{}}}
 }
 
 // detokenizeHeader resolves expressions in header values (BT-* control
@@ -448,14 +442,14 @@ func applyHeaders(h http.Header, v any) {
 // requestTransform runs a pre-configured proxy's request transform. It
 // returns the new body (headers are updated in place), or nil after
 // writing a CustomHttpResponseError's response itself.
-func (a *API) requestTransform(w http.ResponseWriter, r *http.Request, px *vault.Proxy, body []byte) ([]byte, error) {
+func (a *API) requestTransform(w http.ResponseWriter, r *http.Request, px *vault.Proxy, body []byte, rawQuery string) ([]byte, error) {
 	for _, raw := range px.RequestChain() {
 		code, err := transformCode(raw)
 		if err != nil {
 			return nil, err
 		}
 		args := map[string]any{"body": bodyValue(r.Header.Get("Content-Type"), body), "headers": flatHeaders(r.Header),
-			"method": r.Method, "path": strings.TrimPrefix(r.URL.Path, "/proxy"), "query": queryWithMark(r.URL.RawQuery)}
+			"method": r.Method, "path": strings.TrimPrefix(r.URL.Path, "/proxy"), "query": queryWithMark(rawQuery)}
 		res, err := a.Vault.RunProxyTransform(r.Context(), px, code, args)
 		if custom, ok := customResponse(err); ok {
 			writeCustom(w, custom)

@@ -519,8 +519,22 @@ func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *v
 		return problem.New(http.StatusBadGateway, "The destination's answer is too large for a response transform.")
 	}
 	header := resp.Header.Clone()
+	// A mask covers what the client reads: the decoded answer (also when
+	// the destination compressed it unasked), whatever its status.
+	if body, err = proxy.Decode(header.Get("Content-Encoding"), body, maxTransformedResponse); err != nil {
+		return problem.New(http.StatusBadGateway, "The destination's answer could not be decoded for its response transform.")
+	}
+	header.Del("Content-Encoding")
+	header.Del("Etag")
 	if resp.StatusCode/100 != 2 {
-		steps = nil // transforms run on success only (wire contract §4.3)
+		// Code transforms run on success only (wire contract §4.3).
+		masks := steps[:0]
+		for _, st := range steps {
+			if st.mask != nil {
+				masks = append(masks, st)
+			}
+		}
+		steps = masks
 	}
 	for _, st := range steps {
 		if st.mask != nil {

@@ -238,6 +238,7 @@ func matchesType(contentType string, types []string) bool {
 //		field      <jsonpath> <token type>   # e.g. $.card.number card_number
 //		form_field <name> <token type>
 //		response                             # also tokenize the fields in JSON responses
+//		allow_unparsed                       # pass bodies that are not JSON or a form (refused by default)
 //		max_body_size <bytes>
 //	}
 type Tokenize struct {
@@ -245,6 +246,9 @@ type Tokenize struct {
 	FormFields  []TokenizeField `json:"form_fields,omitempty"`
 	Response    bool            `json:"response,omitempty"`
 	MaxBodySize int64           `json:"max_body_size,omitempty"`
+	// AllowUnparsed lets bodies that are neither JSON nor a form (or have
+	// no Content-Type) through unchanged; by default they are refused (415).
+	AllowUnparsed bool `json:"allow_unparsed,omitempty"`
 
 	app   *App
 	paths []jsonpath.Path
@@ -318,7 +322,7 @@ func (h *Tokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 	if !rec.Buffered() {
 		return nil
 	}
-	out, err := h.tokenizeJSON(r.Context(), p, buf.Bytes())
+	out, err := h.tokenizeJSON(r.Context(), p, buf.Bytes(), nil)
 	if err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return nil
@@ -334,17 +338,20 @@ func (h *Tokenize) tokenizeRequest(r *http.Request, p *access.Principal) error {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
+	if err := h.refuseUnreadable(r); err != nil { // tokenize_guard.go
+		return err
+	}
 	ct := r.Header.Get("Content-Type")
 	isJSON, isForm := proxy.IsJSON(ct), matchesType(ct, []string{"application/x-www-form-urlencoded"})
-	if !(isJSON && len(h.paths) > 0) && !(isForm && len(h.FormFields) > 0) {
-		return nil
+	if !isJSON && !isForm {
+		return nil // allow_unparsed
 	}
 	body, err := httpapi.ReadBody(r, h.MaxBodySize)
 	if err != nil {
 		return err
 	}
 	if isJSON {
-		body, err = h.tokenizeJSON(r.Context(), p, body)
+		body, err = h.tokenizeJSON(r.Context(), p, body, h.refuseJSONLookalikes)
 	} else {
 		body, err = h.tokenizeForm(p, body)
 	}
@@ -356,13 +363,19 @@ func (h *Tokenize) tokenizeRequest(r *http.Request, p *access.Principal) error {
 }
 
 // tokenizeJSON replaces each selected value with the id of a new token.
-func (h *Tokenize) tokenizeJSON(_ context.Context, p *access.Principal, body []byte) ([]byte, error) {
+// check, when set, may refuse the decoded document first.
+func (h *Tokenize) tokenizeJSON(_ context.Context, p *access.Principal, body []byte, check func(any) error) ([]byte, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return body, nil
 	}
 	doc, err := jsonorder.Decode(body)
 	if err != nil {
 		return nil, problem.Invalid("body", "The request body is not valid JSON.")
+	}
+	if check != nil {
+		if err := check(doc); err != nil {
+			return nil, err
+		}
 	}
 	var reqs []*vault.TokenRequest
 	var names []string
@@ -407,6 +420,9 @@ func (h *Tokenize) tokenizeForm(p *access.Principal, body []byte) ([]byte, error
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, problem.Invalid("body", "The form body is not valid.")
+	}
+	if err := h.refuseFormLookalikes(form); err != nil {
+		return nil, err
 	}
 	var reqs []*vault.TokenRequest
 	var names []string
@@ -525,6 +541,11 @@ func (h *Tokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.Response = true
+		case "allow_unparsed":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.AllowUnparsed = true
 		case "max_body_size":
 			n, err := sizeArg(d)
 			if err != nil {

@@ -116,3 +116,14 @@ func replace(node any, segs []seg, at string, fn func(string, any) any) {
 		}
 	}
 }
+
+// Keys returns the member names the path selects by name, in order.
+func (p Path) Keys() []string {
+	var out []string
+	for _, s := range p.segs {
+		if !s.wild && s.index < 0 {
+			out = append(out, s.key)
+		}
+	}
+	return out
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -329,4 +330,9 @@ func TestUseEgress(t *testing.T) {
 	if !m2.AllowInsecure || time.Duration(m2.Timeout) != time.Second {
 		t.Errorf("module = %+v", m2)
 	}
+}
+
+func TestMain(m *testing.M) {
+	egress.AllowSelfForTests() // the tests' own httptest servers are destinations
+	os.Exit(m.Run())
 }

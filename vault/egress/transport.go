@@ -216,7 +216,12 @@ func (p Policy) resolveCheck(ap netip.AddrPort) error {
 
 // control runs after the socket is created and before connect(2): the last
 // word on where the bytes go, whatever the resolver said earlier.
+// In every mode, a listener of this process is never a destination.
 func (p Policy) control(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err == nil && ownListener(ap) { // self.go
+		return refuse(reasonSelf)
+	}
 	if p.AllowInsecure {
 		return nil
 	}
@@ -225,7 +230,6 @@ func (p Policy) control(network, address string, _ syscall.RawConn) error {
 	default:
 		return refuse(reasonInvalidAddr)
 	}
-	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return refuse(reasonInvalidAddr)
 	}

@@ -189,6 +189,9 @@ func (AdminAPI) Routes() []caddy.AdminRoute {
 }
 
 func serveAdmin(w http.ResponseWriter, r *http.Request) error {
+	if err := requireLocalAdmin(r); err != nil { // admin_boundary.go
+		return err
+	}
 	v, err := runningVault()
 	if err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}

@@ -63,8 +63,9 @@ func (v *Vault) AddManagementKey(tenantID, secret string) (string, error) {
 	app.created(nil, ts)
 	b := v.store.NewBatch()
 	setJSON(b, appRecordKey(tenantID, app.ID), app)
-	key, _ := v.addKey(b, nil, app, ts, secret)
-	if err := v.commit(b, logEntry(nil, tenantID, "application", app.ID, "create", "Management application created by the operator", ts)); err != nil {
+	key, rec := v.addKey(b, nil, app, ts, secret)
+	if err := v.commit(b, logEntry(nil, tenantID, "application", app.ID, "create", "Management application created by the operator", ts),
+		logEntry(nil, tenantID, "key", rec.ID, "create", "Management key minted by the operator", ts)); err != nil {
 		return "", err
 	}
 	v.auth.invalidate()

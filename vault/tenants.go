@@ -185,11 +185,12 @@ func (v *Vault) createTenant(name, typ, secret string) (*Tenant, *Application, e
 	setJSON(b, tenantKey(t.ID), t)
 	v.newTenantKey(b, t.ID)
 	setJSON(b, appRecordKey(t.ID, app.ID), app)
-	key, _ := v.addKey(b, nil, app, ts, secret)
+	key, rec := v.addKey(b, nil, app, ts, secret)
 	app.Key = key
 	err := v.commit(b,
 		logEntry(nil, t.ID, "tenant", t.ID, "create", "Tenant created", ts),
-		logEntry(nil, t.ID, "application", app.ID, "create", "Application created", ts))
+		logEntry(nil, t.ID, "application", app.ID, "create", "Application created", ts),
+		logEntry(nil, t.ID, "key", rec.ID, "create", "Management key minted", ts))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -41,7 +41,10 @@ type App struct {
 	// The env var STRONGROOM_MASTER_KEY takes precedence over the file.
 	MasterKeyFile string `json:"master_key_file,omitempty"`
 	// ManagementKey registers a known management API key (else the env var
-	// STRONGROOM_MANAGEMENT_KEY; else one is generated on first start).
+	// STRONGROOM_MANAGEMENT_KEY; else one is generated on first start). It
+	// must be a placeholder, `{env.NAME}` or `{file./path}`, resolved at
+	// provisioning (secrets.go): the config (autosave.json, the config API)
+	// never holds the key.
 	ManagementKey string `json:"management_key,omitempty"`
 	// MaxBodySize bounds API request bodies, in bytes. Default 2 MiB.
 	MaxBodySize int64 `json:"max_body_size,omitempty"`
@@ -94,10 +97,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.DataDir, a.key = dir, dir
-	if a.ManagementKey == "" {
-		a.ManagementKey = os.Getenv(EnvManagementKey)
+	managementKey, err := resolveSecret("management_key", a.ManagementKey)
+	if err != nil {
+		return err
 	}
-	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: a.ManagementKey,
+	if managementKey == "" {
+		managementKey = os.Getenv(EnvManagementKey)
+	}
+	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: managementKey,
 		JWTLeeway: time.Duration(a.JWTLeeway), CVCRetention: time.Duration(a.CVCRetention)}
 	if s := os.Getenv(EnvMasterKey); s != "" {
 		k, err := crypto.ParseMasterKey(s)

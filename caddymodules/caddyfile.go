@@ -24,7 +24,7 @@ func init() {
 //	vault {
 //		data_dir        <path>
 //		master_key_file <path>
-//		management_key  <key>
+//		management_key  {env.NAME}|{file./path}   # never the key itself
 //		max_body_size   <bytes>
 //		allow_insecure_destinations [true|false]
 //		proxy_timeout   <duration>
@@ -58,6 +58,9 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "management_key":
 			if !d.AllArgs(&a.ManagementKey) {
 				return d.ArgErr()
+			}
+			if !isPlaceholder(a.ManagementKey) {
+				return d.Err(errLiteralSecret.Error())
 			}
 		case "max_body_size":
 			var s string

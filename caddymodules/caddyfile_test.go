@@ -19,9 +19,10 @@ func TestUnmarshalGlobalVault(t *testing.T) {
 		{name: "all options", input: `vault {
 			data_dir /var/lib/strongroom
 			master_key_file /etc/strongroom/master.key
-			management_key key_abc
+			management_key {file./run/secrets/key}
 			max_body_size 1048576
-		}`, want: App{DataDir: "/var/lib/strongroom", MasterKeyFile: "/etc/strongroom/master.key", ManagementKey: "key_abc", MaxBodySize: 1048576}},
+		}`, want: App{DataDir: "/var/lib/strongroom", MasterKeyFile: "/etc/strongroom/master.key", ManagementKey: "{file./run/secrets/key}", MaxBodySize: 1048576}},
+		{name: "literal management key", input: "vault {\n management_key key_abc\n}", err: "management_key takes a placeholder"},
 		{name: "argument on the option", input: `vault extra`, err: "wrong argument count"},
 		{name: "missing value", input: "vault {\n data_dir\n}", err: "wrong argument count"},
 		{name: "too many values", input: "vault {\n data_dir a b\n}", err: "wrong argument count"},

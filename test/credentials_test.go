@@ -3,8 +3,11 @@ package test
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/strongroom/strongroom/test/harness"
 )
@@ -133,6 +136,49 @@ func TestCredentialsNeverForwarded(t *testing.T) {
 			if c.what == "request transform" && !strings.Contains(string(got.Body), "X-Kept") {
 				t.Errorf("%s: the transform did not see the headers: %s", what, got.Body)
 			}
+		}
+	}
+}
+
+// TestAccessLogRedactsCredentials: with Caddy's `log` directive and the
+// `vault_redact` format, the access log (a real file) holds none of the
+// vault's credentials: BT-API-KEY, X-API-KEY, BT-PROXY-KEY or the
+// bt-proxy-key query parameter; Caddy's own Authorization redaction stays.
+func TestAccessLogRedactsCredentials(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t)
+	logFile := filepath.Join(t.TempDir(), "access.log")
+	site := "\tlog {\n\t\toutput file " + logFile + "\n\t\tformat vault_redact {\n\t\t\twrap json\n\t\t}\n\t}\n"
+	s := harness.Start(t, harness.Options{Caddyfile: credentialsCaddyfile(strings.TrimPrefix(up.URL, "http://"), site)})
+	_, key := privateAppWith(t, s, "logged", "proxy:invoke")
+	_, mk := managementApp(t, s, "proxy admin", "proxy:create")
+	px := s.JSON(t, "POST", "/proxies", mk, map[string]any{"name": "logged", "destination_url": up.URL}, http.StatusCreated)
+	pkey := px["key"].(string)
+	for _, h := range []map[string]string{
+		{"BT-API-KEY": key, "BT-PROXY-URL": up.URL},
+		{"X-API-KEY": key, "BT-PROXY-URL": up.URL},
+		{"BT-API-KEY": key, "BT-PROXY-KEY": pkey},
+		{"BT-API-KEY": key, "Authorization": "Bearer " + key, "BT-PROXY-URL": up.URL},
+	} {
+		pcall{header: h, body: `{}`}.ok(t, s, up, fmt.Sprint("logged ", h))
+	}
+	pcall{path: "/proxy?bt-proxy-key=" + pkey + "&x=1", key: key, body: `{}`}.ok(t, s, up, "logged query key")
+	secrets := []string{key, mk, pkey, s.ManagementKey}
+	var log string
+	for i := 0; i < 50; i++ { // the file writer may lag the answers a little
+		b, _ := os.ReadFile(logFile)
+		if log = string(b); strings.Count(log, `"handled request"`) >= 9 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if strings.Count(log, `"handled request"`) < 9 || !strings.Contains(log, "REDACTED") {
+		t.Fatalf("the access log misses entries or redactions:\n%s", log)
+	}
+	for _, sec := range secrets {
+		if strings.Contains(log, sec) {
+			t.Errorf("the access log holds a credential:\n%s", log)
+			break
 		}
 	}
 }

@@ -113,6 +113,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		opts.MasterKey = k
 	}
+	if validating() { // validate.go
+		return a.checkWithoutOpening()
+	}
 	val, loaded, err := vaults.LoadOrNew(dir, func() (caddy.Destructor, error) {
 		v, err := vault.Open(opts)
 		if err != nil {
@@ -193,7 +196,7 @@ func (a *App) Stop() error {
 
 // Cleanup releases this config's hold on the shared vault.
 func (a *App) Cleanup() error {
-	if a.key == "" {
+	if a.key == "" || a.vault == nil {
 		return nil
 	}
 	_, err := vaults.Delete(a.key)

@@ -148,8 +148,12 @@ func TestAccessLogRedactsCredentials(t *testing.T) {
 	t.Parallel()
 	up := newUpstream(t)
 	logFile := filepath.Join(t.TempDir(), "access.log")
-	site := "\tlog {\n\t\toutput file " + logFile + "\n\t\tformat vault_redact {\n\t\t\twrap json\n\t\t}\n\t}\n"
-	s := harness.Start(t, harness.Options{Caddyfile: credentialsCaddyfile(strings.TrimPrefix(up.URL, "http://"), site)})
+	site := "\tlog {\n\t\toutput file " + logFile + "\n\t\tformat vault_redact {\n\t\t\twrap json\n\t\t}\n\t}\n" +
+		fmt.Sprintf("\thandle /down/* {\n\t\tvault_auth\n\t\treverse_proxy 127.0.0.1:%d\n\t}\n", closedPort(t))
+	// The error log (reverse_proxy failing) carries the request too.
+	cf := strings.Replace(credentialsCaddyfile(strings.TrimPrefix(up.URL, "http://"), site),
+		"{\n\tadmin", "{\n\tlog default {\n\t\tformat vault_redact\n\t}\n\tadmin", 1)
+	s := harness.Start(t, harness.Options{Caddyfile: cf})
 	_, key := privateAppWith(t, s, "logged", "proxy:invoke")
 	_, mk := managementApp(t, s, "proxy admin", "proxy:create")
 	px := s.JSON(t, "POST", "/proxies", mk, map[string]any{"name": "logged", "destination_url": up.URL}, http.StatusCreated)
@@ -163,7 +167,18 @@ func TestAccessLogRedactsCredentials(t *testing.T) {
 		pcall{header: h, body: `{}`}.ok(t, s, up, fmt.Sprint("logged ", h))
 	}
 	pcall{path: "/proxy?bt-proxy-key=" + pkey + "&x=1", key: key, body: `{}`}.ok(t, s, up, "logged query key")
+	if st, _, _ := s.Do(t, "GET", "/down/x", key, nil); st != http.StatusBadGateway {
+		t.Errorf("/down: status %d, want 502", st)
+	}
 	secrets := []string{key, mk, pkey, s.ManagementKey}
+	if !strings.Contains(s.Log(), "/down/x") {
+		t.Errorf("no error log entry for /down/x")
+	}
+	for _, sec := range secrets[:3] {
+		if strings.Contains(s.Log(), sec) {
+			t.Errorf("the error log holds a credential")
+		}
+	}
 	var log string
 	for i := 0; i < 50; i++ { // the file writer may lag the answers a little
 		b, _ := os.ReadFile(logFile)

@@ -183,6 +183,21 @@ func TestHostileInput(t *testing.T) {
 		}
 	})
 
+	t.Run("proxy application must exist", func(t *testing.T) {
+		other := harness.NewKey() // an id shape, of no application here
+		for _, id := range []string{"3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60", other} {
+			st, hdr, body := s.Do(t, "POST", "/proxies", mk, map[string]any{"name": "ghost", "destination_url": "https://example.com",
+				"require_auth": false, "application": map[string]any{"id": id}})
+			checkProblem(t, "POST /proxies application "+id, st, hdr, body, http.StatusBadRequest, "application.id")
+		}
+		appID, _ := privateApp(t, s, "acts-as")
+		px := s.JSON(t, "POST", "/proxies", mk, map[string]any{"name": "real", "destination_url": "https://example.com",
+			"require_auth": false, "application": map[string]any{"id": appID}}, http.StatusCreated)
+		st, hdr, body := s.Do(t, "PUT", "/proxies/"+px["id"].(string), mk, map[string]any{"name": "real", "destination_url": "https://example.com",
+			"application": map[string]any{"id": "3f1c2a9e-8b7d-4c6e-9f0a-1b2c3d4e5f60"}})
+		checkProblem(t, "PUT /proxies application", st, hdr, body, http.StatusBadRequest, "application.id")
+	})
+
 	t.Run("expires_at range", func(t *testing.T) {
 		for _, at := range []string{"2262-04-12T00:00:00Z", "2300-01-01T00:00:00Z", "9999-12-31T23:59:59Z"} {
 			st, hdr, body := s.Do(t, "POST", "/tokens", writer, map[string]any{"type": "token", "data": "x", "expires_at": at})
@@ -244,4 +259,39 @@ func writeThenRead(t testing.TB, s *harness.Server, path, key string, n int) (in
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestJWTClaimTypesAndLifetime: exp, iat and nbf are RFC 7519 NumericDates
+// (a string is refused), and exp - iat is bounded by jwt_max_lifetime.
+func TestJWTClaimTypesAndLifetime(t *testing.T) {
+	t.Parallel()
+	s := harness.Start(t, harness.Options{Caddyfile: repoCaddyfileWith(t, "jwt_max_lifetime 2h")})
+	mk := s.ManagementKey
+	s.JSON(t, "POST", "/projects", mk, map[string]any{"id": "project-life", "name": "Lifetime"}, http.StatusCreated)
+	keys := s.JSONValue(t, "POST", "/projects/project-life/keys", mk, map[string]any{"kid": "k1", "generate": true}, http.StatusCreated)
+	priv := pjParsePrivate(t, keys.([]any)[0].(map[string]any)["private_key"].(string))
+	path := "/projects/project-life/payment-methods"
+	now := time.Now().Unix()
+	claims := func(f func(map[string]any)) string {
+		c := pjClaims("u1", "project-life", "private")
+		f(c)
+		return pjMint(priv, pjHeader("k1"), c)
+	}
+	for _, tc := range []struct{ name, token, check string }{
+		{"exp as a string", claims(func(c map[string]any) { c["exp"] = strconv.FormatInt(now+3600, 10) }), "exp"},
+		{"iat as a string", claims(func(c map[string]any) { c["iat"] = strconv.FormatInt(now, 10) }), "iat"},
+		{"nbf as a string", claims(func(c map[string]any) { c["nbf"] = strconv.FormatInt(now, 10) }), "nbf"},
+		{"exp null", claims(func(c map[string]any) { c["exp"] = nil }), "exp"},
+		{"lifetime over the maximum", claims(func(c map[string]any) { c["exp"] = now + 3*3600 }), "lifetime"},
+		{"old iat, far exp", claims(func(c map[string]any) { c["iat"], c["exp"] = now-86400, now+3600 }), "lifetime"},
+	} {
+		st, _, body := pjDo(t, s, "GET", path, tc.token, nil)
+		if msg := pjError(t, tc.name, st, body, http.StatusUnauthorized, "unauthorized"); !strings.Contains(msg, tc.check) {
+			t.Errorf("%s: message %q does not name %q", tc.name, msg, tc.check)
+		}
+	}
+	ok := claims(func(c map[string]any) { c["exp"] = now + 2*3600 - 60 })
+	if st, _, body := pjDo(t, s, "GET", path, ok, nil); st != http.StatusOK {
+		t.Fatalf("a token within the lifetime: %d %s", st, body)
+	}
 }

@@ -35,6 +35,9 @@ type Options struct {
 	// negative means none). CVCRetention bounds how long a payment
 	// method's cvc is kept (default 1 h; negative means it is not stored).
 	JWTLeeway, CVCRetention time.Duration
+	// JWTMaxLifetime bounds a project JWT's exp − iat (default 24 h;
+	// negative means no bound).
+	JWTMaxLifetime time.Duration
 }
 
 // Vault is an open vault: the store, the key ring and the caches.

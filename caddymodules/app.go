@@ -58,6 +58,9 @@ type App struct {
 	// JWTLeeway is the clock skew tolerated on the exp, iat and nbf of
 	// project JWTs (seed 000). Default 30s; negative means none.
 	JWTLeeway caddy.Duration `json:"jwt_leeway,omitempty"`
+	// JWTMaxLifetime bounds exp − iat of project JWTs. Default 24h;
+	// negative means no bound.
+	JWTMaxLifetime caddy.Duration `json:"jwt_max_lifetime,omitempty"`
 	// CVCRetention is how long a payment method's cvc is kept before it is
 	// purged. Default 1h; negative means it is never stored.
 	CVCRetention caddy.Duration `json:"cvc_retention,omitempty"`
@@ -105,7 +108,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 		managementKey = os.Getenv(EnvManagementKey)
 	}
 	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: managementKey,
-		JWTLeeway: time.Duration(a.JWTLeeway), CVCRetention: time.Duration(a.CVCRetention)}
+		JWTLeeway: time.Duration(a.JWTLeeway), CVCRetention: time.Duration(a.CVCRetention),
+		JWTMaxLifetime: time.Duration(a.JWTMaxLifetime)}
 	if s := os.Getenv(EnvMasterKey); s != "" {
 		k, err := crypto.ParseMasterKey(s)
 		if err != nil {

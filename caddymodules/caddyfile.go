@@ -30,6 +30,7 @@ func init() {
 //		proxy_timeout   <duration>
 //		jwt_leeway      <duration>|off
 //		cvc_retention   <duration>|off
+//		jwt_max_lifetime <duration>|off
 //	}
 func parseGlobalVault(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -98,7 +99,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("proxy_timeout must be a positive duration: %q", s)
 			}
 			a.ProxyTimeout = caddy.Duration(dur)
-		case "jwt_leeway", "cvc_retention":
+		case "jwt_leeway", "cvc_retention", "jwt_max_lifetime":
 			name := d.Val()
 			var s string
 			if !d.AllArgs(&s) {
@@ -111,9 +112,12 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 					return d.Errf("%s must be a positive duration or off: %q", name, s)
 				}
 			}
-			if name == "jwt_leeway" {
+			switch name {
+			case "jwt_leeway":
 				a.JWTLeeway = caddy.Duration(dur)
-			} else {
+			case "jwt_max_lifetime":
+				a.JWTMaxLifetime = caddy.Duration(dur)
+			default:
 				a.CVCRetention = caddy.Duration(dur)
 			}
 		default:

@@ -114,6 +114,12 @@ func (s *projectState) configure(opts Options) {
 	if opts.JWTLeeway < 0 {
 		s.validator.Leeway = 0
 	}
+	switch s.validator.MaxLifetime = opts.JWTMaxLifetime; {
+	case opts.JWTMaxLifetime == 0:
+		s.validator.MaxLifetime = jwtauth.DefaultMaxLifetime
+	case opts.JWTMaxLifetime < 0:
+		s.validator.MaxLifetime = 0
+	}
 	s.cvcRetention = opts.CVCRetention
 	if s.cvcRetention == 0 {
 		s.cvcRetention = DefaultCVCRetention

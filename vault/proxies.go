@@ -100,9 +100,18 @@ func newProxyKey() string {
 	return hex.EncodeToString(b)
 }
 
-func (v *Vault) validateProxy(req *ProxyRequest) error {
+func (v *Vault) validateProxy(tenantID string, req *ProxyRequest) error {
 	f := problem.Fields{}
 	validateName(f, req.Name)
+	// The application a proxy acts as must exist in the tenant (as a
+	// reactor's must), or an anonymous proxy would fail only when invoked.
+	if req.Application != nil && req.Application.ID != "" {
+		if _, err := v.application(tenantID, req.Application.ID); problem.Is(err, 404) {
+			f.Add("application.id", "No application has this id.")
+		} else if err != nil {
+			return err
+		}
+	}
 	switch {
 	case req.DestinationURL == nil || strings.TrimSpace(*req.DestinationURL) == "":
 		f.Add("destination_url", "The destination_url field is required.")
@@ -230,7 +239,7 @@ func (v *Vault) CreateProxy(p *access.Principal, req ProxyRequest) (*Proxy, erro
 	if err := require(p, "proxy:create"); err != nil {
 		return nil, err
 	}
-	if err := v.validateProxy(&req); err != nil {
+	if err := v.validateProxy(p.TenantID, &req); err != nil {
 		return nil, err
 	}
 	ts := now()
@@ -288,7 +297,7 @@ func (v *Vault) UpdateProxy(p *access.Principal, id string, req ProxyRequest) (*
 	if err := require(p, "proxy:update"); err != nil {
 		return nil, err
 	}
-	if err := v.validateProxy(&req); err != nil {
+	if err := v.validateProxy(p.TenantID, &req); err != nil {
 		return nil, err
 	}
 	defer v.lock("proxy", p.TenantID, id)()

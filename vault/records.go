@@ -3,6 +3,7 @@ package vault
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -91,8 +92,18 @@ type Page struct {
 	Number, Size int
 }
 
-// Offset is the index of the page's first item.
-func (p Page) Offset() int { return (p.Number - 1) * p.Size }
+// Offset is the index of the page's first item. It saturates instead of
+// overflowing, so a far page (any page number the query accepts) is past
+// the end of every list and answers empty data.
+func (p Page) Offset() int {
+	if p.Number < 1 || p.Size < 1 {
+		return 0
+	}
+	if p.Number-1 > math.MaxInt/p.Size {
+		return math.MaxInt
+	}
+	return (p.Number - 1) * p.Size
+}
 
 // Paginated is the offset pagination envelope.
 type Paginated[T any] struct {

@@ -292,6 +292,8 @@ func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string,
 			f.Add(prefix+"expires_at", "Must be an ISO 8601 date-time with a time zone.")
 		} else if !t.After(ts) {
 			f.Add(prefix+"expires_at", "Must be in the future.")
+		} else if t.After(MaxExpiresAt) {
+			f.Add(prefix+"expires_at", "Must be no later than "+MaxExpiresAt.Format(time.RFC3339)+".")
 		} else {
 			expiresAt = &t
 		}
@@ -496,6 +498,9 @@ func (v *Vault) CreateToken(p *access.Principal, req TokenRequest) (*Token, erro
 // createTokens validates every request, then writes all new tokens in one
 // batch: either every token is created or none is.
 func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes []string, entity string) ([]*Token, error) {
+	if len(reqs) > MaxTokensPerRequest {
+		return nil, tooManyTokens(len(reqs))
+	}
 	ts := now()
 	plans := make([]*tokenPlan, len(reqs))
 	for i, req := range reqs {

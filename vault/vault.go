@@ -35,6 +35,9 @@ type Options struct {
 	// negative means none). CVCRetention bounds how long a payment
 	// method's cvc is kept (default 1 h; negative means it is not stored).
 	JWTLeeway, CVCRetention time.Duration
+	// JWTMaxLifetime bounds a project JWT's exp − iat (default 24 h;
+	// negative means no bound).
+	JWTMaxLifetime time.Duration
 }
 
 // Vault is an open vault: the store, the key ring and the caches.
@@ -96,12 +99,20 @@ func Open(opts Options) (*Vault, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("vault: create data dir: %w", err)
 	}
+	// The data dir holds the sealed store and, by default, the master key:
+	// owner only, also when it was created by someone else's umask.
+	if err := os.Chmod(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("vault: make the data dir private: %w", err)
+	}
 	v := &Vault{}
 	master := opts.MasterKey
 	if master == nil {
 		path := opts.MasterKeyFile
 		if path == "" {
 			path = filepath.Join(opts.DataDir, "master.key")
+		}
+		if err := refuseNewKeyForData(path, storeDir(opts.DataDir)); err != nil {
+			return nil, err
 		}
 		k, created, err := crypto.LoadOrCreateMasterKeyFile(path)
 		if err != nil {
@@ -113,7 +124,7 @@ func Open(opts Options) (*Vault, error) {
 	if len(master) != crypto.KeySize {
 		return nil, errors.New("vault: master key must be 32 bytes")
 	}
-	s, err := store.OpenPebble(filepath.Join(opts.DataDir, "store"))
+	s, err := store.OpenPebble(storeDir(opts.DataDir))
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
@@ -130,6 +141,21 @@ func Open(opts Options) (*Vault, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+func storeDir(dataDir string) string { return filepath.Join(dataDir, "store") }
+
+// refuseNewKeyForData fails when the master key file is missing beside a
+// store that already holds data: a generated key could never open it, and
+// generating one would leave a misleading key file behind.
+func refuseNewKeyForData(keyPath, storeDir string) error {
+	if _, err := os.Stat(keyPath); !errors.Is(err, os.ErrNotExist) {
+		return nil // present (or unreadable: reading it reports why)
+	}
+	if entries, err := os.ReadDir(storeDir); err == nil && len(entries) > 0 {
+		return fmt.Errorf("vault: the master key file %s is missing but %s holds data sealed with a master key: restore the key file (or set STRONGROOM_MASTER_KEY); a new key is generated only for an empty store", keyPath, storeDir)
+	}
+	return nil
 }
 
 // checkMasterKey seals a known value on first use and verifies it after, so

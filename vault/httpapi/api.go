@@ -63,8 +63,13 @@ func APIKey(r *http.Request) string {
 	return r.Header.Get("X-API-KEY")
 }
 
-// Authenticate resolves the request's credential to a principal.
+// Authenticate resolves the request's credential to a principal. More than
+// one key (a repeated header, or both headers) is refused: which one
+// counts would otherwise depend on header order along the way.
 func Authenticate(v *vault.Vault, r *http.Request) (*access.Principal, error) {
+	if n := len(r.Header.Values("BT-API-KEY")) + len(r.Header.Values("X-API-KEY")); n > 1 {
+		return nil, problem.Invalid("BT-API-KEY", "Send exactly one API key, in BT-API-KEY (or the legacy X-API-KEY).")
+	}
 	return v.Authenticate(APIKey(r))
 }
 
@@ -81,6 +86,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, r, problem.New(http.StatusInternalServerError, "An unexpected error occurred."))
 		}
 	}()
+	pathErr := checkPath(r) // on the path as sent
 	// `/x` and `/x/` are the same route (basis-theory-js sends both).
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
 		r.URL.Path = strings.TrimSuffix(p, "/")
@@ -90,6 +96,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The proxy authenticates itself: a pre-configured proxy may allow
 		// anonymous callers, and its errors are wrapped as proxy_error.
 		a.serveProxy(w, r)
+		return
+	}
+	if pathErr != nil {
+		writeProblem(w, r, pathErr)
 		return
 	}
 	h, pattern := a.mux.Handler(r)

@@ -77,6 +77,10 @@ func (a *API) serveProxy(w http.ResponseWriter, r *http.Request) {
 		writeProxyProblem(w, r, problem.New(http.StatusNotFound, "The proxy is not enabled on this server."))
 		return
 	}
+	if err := checkPath(r); err != nil {
+		writeProxyProblem(w, r, err)
+		return
+	}
 	if err := a.proxyRequest(w, r); err != nil {
 		writeProxyProblem(w, r, err)
 	}
@@ -86,9 +90,9 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	v := a.Vault
 	q := r.URL.Query()
 	_, keyInQuery := q[proxyKeyQuery]
-	key := r.Header.Get(ProxyKeyHeader)
-	if key == "" {
-		key = q.Get(proxyKeyQuery)
+	key, err := proxyKey(r, q)
+	if err != nil {
+		return err
 	}
 	q.Del(proxyKeyQuery)
 
@@ -161,7 +165,6 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	detokenize := configured == nil || !configured.DisableDetokenization
 	stream := !transformed && (!detokenize || !proxy.MayHoldExpressions(r.Header))
 	var body []byte
-	var err error
 	if !stream {
 		if body, err = ReadBody(r, a.MaxBody); err != nil {
 			return err
@@ -202,7 +205,7 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	}
 	target, err := proxy.Target(dest, strings.TrimPrefix(r.URL.EscapedPath(), "/proxy"), rawQuery)
 	if err != nil {
-		return problem.BadRequest("The request path is not valid.")
+		return problem.Invalid("path", "The request path is not valid.")
 	}
 	out, err := proxy.Outbound(ctx, r, target, header, body)
 	if err != nil {

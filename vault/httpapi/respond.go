@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -83,7 +84,7 @@ func ReadBody(r *http.Request, maxBody int64) ([]byte, error) {
 		return nil, nil
 	}
 	if r.ContentLength > maxBody {
-		return nil, tooLarge(maxBody)
+		return nil, tooLarge(r, maxBody)
 	}
 	var body []byte
 	var err error
@@ -97,23 +98,35 @@ func ReadBody(r *http.Request, maxBody int64) ([]byte, error) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge(maxBody)
+			return nil, tooLarge(r, maxBody)
 		}
 		return nil, problem.BadRequest("The request body could not be read.")
 	}
 	if int64(len(body)) > maxBody {
-		return nil, tooLarge(maxBody)
+		return nil, tooLarge(r, maxBody)
 	}
 	return body, nil
 }
 
-func tooLarge(maxBody int64) error {
+// maxDrain bounds how much of an oversized body is read and discarded so
+// the client gets its 413: a client that writes the whole body before
+// reading the answer (most do) would otherwise meet a connection reset,
+// because the server closes a connection whose body is left unread.
+const maxDrain = 64 << 20
+
+func tooLarge(r *http.Request, maxBody int64) error {
+	io.CopyN(io.Discard, r.Body, maxDrain)
 	p := problem.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body exceeds the limit of %d bytes.", maxBody))
 	p.Errors["body"] = []string{p.Detail}
 	return p
 }
 
 func decodeBytes(body []byte, dst any) error {
+	// encoding/json would silently turn invalid UTF-8 into U+FFFD, storing
+	// something other than what was sent.
+	if !utf8.Valid(body) {
+		return problem.Invalid("body", "The request body is not valid UTF-8.")
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"mime"
 	"net/http"
@@ -109,7 +108,7 @@ func (a *API) tokenRoutes() {
 		return created(v.Tokenize(p, body))
 	})
 	a.handle("POST /detokenize", func(r *http.Request, p *access.Principal) (int, any, error) {
-		body, err := ReadBody(r, a.MaxBody)
+		body, err := requiredBody(r, a.MaxBody)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -156,18 +155,16 @@ func (a *API) tokenRoutes() {
 	}
 }
 
-// readOrderedJSON reads a JSON body keeping its object member order.
+// readOrderedJSON reads a required JSON body keeping its object member
+// order.
 func (a *API) readOrderedJSON(r *http.Request) (any, error) {
-	body, err := ReadBody(r, a.MaxBody)
+	body, err := requiredBody(r, a.MaxBody)
 	if err != nil {
 		return nil, err
 	}
 	var probe any
 	if err := decodeBytes(body, &probe); err != nil {
 		return nil, err
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return &jsonorder.Object{Values: map[string]any{}}, nil
 	}
 	v, err := jsonorder.Decode(body)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"sort"
+	"unicode/utf8"
 )
 
 // Object is a JSON object with its member order.
@@ -110,10 +111,17 @@ const maxDepth = 512
 // ErrTooDeep is returned for JSON nested deeper than maxDepth.
 var ErrTooDeep = errors.New("JSON nested too deeply")
 
+// ErrInvalidUTF8 is returned for JSON text that is not valid UTF-8.
+var ErrInvalidUTF8 = errors.New("JSON text is not valid UTF-8")
+
 // Decode parses one JSON value: objects become *Object, arrays []any,
 // numbers json.Number, and strings, booleans and null as usual. Trailing
 // data after the value is an error.
 func Decode(data []byte) (any, error) {
+	// encoding/json would turn invalid UTF-8 into U+FFFD: refuse it instead.
+	if !utf8.Valid(data) {
+		return nil, ErrInvalidUTF8
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	v, err := decodeValue(dec, 0)

@@ -9,6 +9,7 @@ package jwtauth
 import (
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -219,7 +220,14 @@ type Validator struct {
 	Leeway time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxLifetime bounds exp − iat; zero means no bound. A leaked token is
+	// then useful for at most this long, however far its signer set exp.
+	MaxLifetime time.Duration
 }
+
+// DefaultMaxLifetime is the longest accepted exp − iat when none is
+// configured.
+const DefaultMaxLifetime = 24 * time.Hour
 
 // DefaultLeeway is the clock skew tolerated when none is configured.
 const DefaultLeeway = 30 * time.Second
@@ -303,6 +311,9 @@ func parseClaims(payload []byte) (*Claims, error) {
 	if len(payload) == 0 || payload[0] != '{' {
 		return nil, fail(CheckFormat, "The token's payload is not a JSON object of claims.")
 	}
+	if err := checkNumericDates(payload); err != nil {
+		return nil, err
+	}
 	tok, err := jwt.Parse(payload, jwt.WithVerify(false), jwt.WithValidate(false))
 	if err != nil {
 		return nil, fail(CheckFormat, "The token's claims are not valid (a registered claim has the wrong type).")
@@ -340,6 +351,8 @@ func (v Validator) checkClaims(c *Claims, projectID string) error {
 		return fail(CheckIssuedAt, "The token has no issued-at time (iat).")
 	case c.IssuedAt.After(now.Add(v.Leeway)):
 		return fail(CheckIssuedAt, "The token's issued-at time (iat) is in the future.")
+	case v.MaxLifetime > 0 && c.Expiry.Sub(c.IssuedAt) > v.MaxLifetime:
+		return fail(CheckExpiry, fmt.Sprintf("The token's lifetime (exp - iat) exceeds the maximum of %s.", v.MaxLifetime))
 	case !c.NotBefore.IsZero() && c.NotBefore.After(now.Add(v.Leeway)):
 		return fail(CheckNotBefore, "The token is not valid yet (nbf).")
 	case c.Issuer == "":
@@ -360,4 +373,27 @@ func clip(s string) string {
 		return s[:16] + "…"
 	}
 	return s
+}
+
+// checkNumericDates refuses exp, iat and nbf that are not JSON numbers:
+// RFC 7519 §2 makes them NumericDates, and a parser that also reads
+// strings ("exp": "9999999999") accepts what other verifiers refuse.
+func checkNumericDates(payload []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &raw); err != nil {
+		return fail(CheckFormat, "The token's payload is not a JSON object of claims.")
+	}
+	for _, c := range []struct {
+		name  string
+		check Check
+	}{{"exp", CheckExpiry}, {"iat", CheckIssuedAt}, {"nbf", CheckNotBefore}} {
+		v, ok := raw[c.name]
+		if !ok {
+			continue
+		}
+		if len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+			return fail(c.check, "The token's "+c.name+" claim must be a number of seconds (RFC 7519 NumericDate).")
+		}
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/egress"
 	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/urlpath"
 )
 
 // DestinationStatusHeader tells the client the answer came from the
@@ -28,7 +29,12 @@ var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy
 // Target joins the destination base with the path after the proxy prefix
 // (escaped, as the client sent it, so `a%2Fb` stays one segment) and the
 // query: `/proxy/foo?x=1` to `https://h/api` gives `https://h/api/foo?x=1`.
+// A suffix with a dot segment is refused, so the target never leaves the
+// destination's path prefix (whatever the destination's own path cleaning).
 func Target(base *url.URL, escapedSuffix, rawQuery string) (*url.URL, error) {
+	if urlpath.HasDotSegment(escapedSuffix) {
+		return nil, errors.New("the path holds a dot segment")
+	}
 	t := *base
 	suffix, err := url.PathUnescape(escapedSuffix)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // cacheSize is the block cache: enough to keep the hot token records and
@@ -23,7 +24,11 @@ type Pebble struct {
 func OpenPebble(dir string) (*Pebble, error) {
 	cache := pebble.NewCache(cacheSize)
 	defer cache.Unref()
+	if err := tightenModes(dir); err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
 	opts := &pebble.Options{
+		FS:     privateFS{vfs.Default},
 		Logger: quietLogger{},
 		Cache:  cache,
 		// Larger memtables mean fewer, larger flushes under bursts of

@@ -181,22 +181,21 @@ func keyList(t testing.TB, v any) []map[string]any {
 	return out
 }
 
-// Seed 002: "List Application Keys ... Returns a paginated object with the
-// data property containing an array of application keys."
-func TestApplicationKeyListIsPaginated(t *testing.T) {
+// GET /applications/{id}/keys answers a bare array to every client: node-sdk
+// 5.x, basis-theory-js 4.x and the Go SDK parse only that (seed 002 shows a
+// paginated object, which each of them fails to parse). The request here
+// carries no X-Fern-Language, as basis-theory-js 4.x sends it.
+func TestApplicationKeyListIsABareArray(t *testing.T) {
 	t.Parallel()
 	s := start(t)
 	id, _ := privateApp(t, s, "Keys")
 	v := s.JSONValue(t, "GET", "/applications/"+id+"/keys", s.ManagementKey, nil, http.StatusOK)
-	m, ok := v.(map[string]any)
+	arr, ok := v.([]any)
 	if !ok {
-		t.Fatalf("seed 002: GET /applications/{id}/keys must be a paginated object {pagination, data}; got %s", js(v))
+		t.Fatalf("GET /applications/{id}/keys must be a bare array for every client; got %s", js(v))
 	}
-	if _, ok := m["pagination"]; !ok {
-		t.Errorf("seed 002: key list has no pagination: %s", js(m))
-	}
-	if d, _ := m["data"].([]any); len(d) != 1 {
-		t.Errorf("seed 002: key list data %s, want one key", js(m["data"]))
+	if len(arr) != 1 {
+		t.Errorf("key list %s, want one key", js(arr))
 	}
 }
 

@@ -181,7 +181,7 @@ func (v *Vault) Authenticate(apiKey string) (*access.Principal, error) {
 	var ref keyRef
 	if err := getJSON(v.store, keyHashKey(hash), "key", &ref); err != nil {
 		if problem.Is(err, 404) {
-			return nil, problem.Unauthorized("The API key is invalid.")
+			return v.authenticateSession(hash, gen) // sessions.go
 		}
 		return nil, err
 	}

@@ -64,6 +64,7 @@ type TokenRequest struct {
 	DeduplicateToken      *bool            `json:"deduplicate_token"`
 	ExpiresAt             *json.RawMessage `json:"expires_at"`
 	Encryption            json.RawMessage  `json:"encryption"`
+	TokenIntentID         *string          `json:"token_intent_id"` // token_intents.go
 }
 
 // tokenRecord is a token as stored: everything but data in clear, data in
@@ -220,7 +221,8 @@ type tokenPlan struct {
 	indexVals []string
 	dedupe    bool
 	mask      any
-	clientID  bool // the id came from the request, so it may collide
+	clientID  bool   // the id came from the request, so it may collide
+	intentID  string // the token intent this token converts (consumed on write)
 }
 
 // tenantSettings returns the caller's tenant settings (cached).
@@ -244,6 +246,10 @@ func (v *Vault) settings(tenantID string) map[string]string {
 // normalised data, privacy, containers, mask, fingerprint and search
 // indexes. prefix names fields inside a larger body (tokenize).
 func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string, ts time.Time, perm string) (*tokenPlan, error) {
+	intentID, err := v.fromIntent(p, req, prefix)
+	if err != nil {
+		return nil, err
+	}
 	f := problem.Fields{}
 	typeName := deref(req.Type)
 	typ, known := token.Lookup(typeName)
@@ -396,6 +402,7 @@ func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string,
 	if _, ok := p.TokenTransform(perm, rec.ref()); !ok {
 		return nil, problem.Forbidden("The API key does not have permission (" + perm + ") on tokens in " + rec.container())
 	}
+	plan.intentID = intentID
 	return plan, nil
 }
 
@@ -523,7 +530,18 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 		}
 		seen[id] = true
 	}
-	unlock := v.lockAll("token", p.TenantID, ids)
+	locks := ids
+	for i, plan := range plans {
+		if plan.intentID == "" {
+			continue
+		}
+		if seen[intentLock(plan.intentID)] {
+			return nil, problem.Invalid(prefixes[i]+"token_intent_id", "A token intent converts into one token only.")
+		}
+		seen[intentLock(plan.intentID)] = true
+		locks = append(locks, intentLock(plan.intentID))
+	}
+	unlock := v.lockAll("token", p.TenantID, locks)
 	defer unlock()
 
 	out := make([]*Token, len(plans))
@@ -532,6 +550,9 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 	var entries []audit.Entry
 	var changed []string // existing tokens this batch rewrites
 	for i, plan := range plans {
+		if err := v.consumeIntent(b, p.TenantID, plan.intentID, prefixes[i]); err != nil {
+			return nil, err
+		}
 		if plan.dedupe {
 			existing, err := v.findDuplicate(plan)
 			if err != nil {

@@ -174,12 +174,13 @@ func (v *Vault) ListTokensV2(p *access.Principal, f TokenFilter, cursor string, 
 	return CursorPage[Token]{Pagination: CursorPagination{PageSize: size, Next: next, After: next}, Data: items}, err
 }
 
-// ParseMetadataFilter reads `metadata.<k>=<v>` parameters, and the JSON
-// object form `metadata={"k":"v"}` node-sdk sends.
+// ParseMetadataFilter reads `metadata.<k>=<v>` parameters, the
+// `metadata[<k>]=<v>` form the Go SDK sends, and the JSON object form
+// `metadata={"k":"v"}` node-sdk sends.
 func ParseMetadataFilter(q map[string][]string) (map[string]string, error) {
 	out := map[string]string{}
 	for k, vals := range q {
-		if key, ok := strings.CutPrefix(k, "metadata."); ok && len(vals) > 0 {
+		if key, ok := MetadataFilterKey(k); ok && len(vals) > 0 {
 			out[key] = vals[0]
 		}
 	}
@@ -193,4 +194,16 @@ func ParseMetadataFilter(q map[string][]string) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// MetadataFilterKey returns the metadata key named by a query parameter of
+// the form `metadata.<k>` or `metadata[<k>]`.
+func MetadataFilterKey(param string) (string, bool) {
+	if key, ok := strings.CutPrefix(param, "metadata."); ok {
+		return key, true
+	}
+	if rest, ok := strings.CutPrefix(param, "metadata["); ok && strings.HasSuffix(rest, "]") {
+		return rest[:len(rest)-1], true
+	}
+	return "", false
 }

@@ -323,7 +323,8 @@ func (v *Vault) Tokenize(p *access.Principal, body any) (any, error) {
 		case *jsonorder.Object:
 			_, hasType := x.Get("type")
 			_, hasData := x.Get("data")
-			if hasType && hasData {
+			_, fromIntent := x.Get("token_intent_id")
+			if hasType && hasData || fromIntent {
 				raw, err := jsonorder.Marshal(x)
 				if err != nil {
 					return nil, err

@@ -54,6 +54,7 @@ type Vault struct {
 	auth                authCache
 	tokens              tokenCache
 	projects            projectState // projects.go: JWT keys and settings
+	idemFlights         inFlight     // idempotency.go: keys whose first request runs
 	locks               [64]sync.Mutex
 
 	// Reactors runs reactor code; nil disables reactors (create and react
@@ -234,5 +235,6 @@ func (v *Vault) newTenantKey(b store.Batch, tenantID string) {
 // Sweep deletes expired entities. The host calls it periodically; reads
 // already treat expired entities as gone.
 func (v *Vault) Sweep() error {
-	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs())
+	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(),
+		v.purgeExpiredIdempotencyKeys(), v.purgeExpiredSessions(), v.purgeExpiredTokenIntents())
 }

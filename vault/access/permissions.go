@@ -97,6 +97,13 @@ func init() {
 	add("payment_method:create", "Create Payment Methods of a Project", TypePrivate)
 	add("payment_method:read", "Read Payment Methods of a Project", TypePrivate)
 	add("payment_method:delete", "Delete Payment Methods of a Project", TypePrivate)
+	// --- Token intents (current API generation; permissions as the hosted
+	// docs name them). Other current-generation resources add theirs in
+	// blocks of their own.
+	add("token-intent:create", "Create Token Intents", TypePublic, TypePrivate, TypeManagement)
+	add("token-intent:read", "Read Token Intents", TypePrivate, TypeManagement)
+	add("token-intent:delete", "Delete Token Intents", TypePrivate, TypeManagement)
+	// --- end token intents.
 	// Seed-001 classification permissions.
 	for _, c := range Classifications {
 		add("token:"+c+":create", "Create Tokens in "+c, TypePublic, TypeElements, TypeServerToServer, TypePrivate)

@@ -138,6 +138,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type handlerFunc func(r *http.Request, p *access.Principal) (int, any, error)
 
 func (a *API) handle(pattern string, h handlerFunc) {
+	h = a.idempotent(pattern, h) // idempotency.go
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		status, body, err := h(r, PrincipalFrom(r.Context()))
 		if err != nil {
@@ -147,6 +148,10 @@ func (a *API) handle(pattern string, h handlerFunc) {
 		}
 		if status == http.StatusNoContent || body == nil {
 			w.WriteHeader(status)
+			return
+		}
+		if raw, ok := body.(rawAnswer); ok {
+			writeRaw(w, status, raw)
 			return
 		}
 		writeJSON(w, status, body)
@@ -182,6 +187,7 @@ func (a *API) routes() {
 	a.proxyRoutes()
 	a.reactorRoutes()
 	a.projectRoutes()
+	a.sessionRoutes() // sessions.go: sessions and token intents
 	v := a.Vault
 	a.handle("GET /permissions", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.Permissions(r.URL.Query().Get("application_type")), nil)
@@ -228,15 +234,9 @@ func (a *API) routes() {
 		return created(v.CreateApplicationKey(p, r.PathValue("id")))
 	})
 	a.handle("GET /applications/{id}/keys", func(r *http.Request, p *access.Principal) (int, any, error) {
-		keys, err := v.ListApplicationKeys(p, r.PathValue("id"))
-		if err != nil || currentSDK(r) {
-			return ok(keys, err)
-		}
-		pg, err := page(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		return ok(vault.PageOf(keys, pg), nil)
+		// A bare array: every official client (node-sdk 5.x, basis-theory-js
+		// 4.x, the Go SDK) parses only that, though seed 002 shows a page.
+		return ok(v.ListApplicationKeys(p, r.PathValue("id")))
 	})
 	a.handle("GET /applications/{id}/keys/{keyId}", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.GetApplicationKey(p, r.PathValue("id"), r.PathValue("keyId")))
@@ -306,14 +306,6 @@ func parseDate(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, problem.BadRequest("invalid date")
-}
-
-// currentSDK reports whether the request comes from the current-generation
-// SDK (@basis-theory/node-sdk, Fern-generated). Seed 002 documents the key
-// list as a paginated object while that SDK only parses a bare array, so
-// the key list answers each client in the shape it reads.
-func currentSDK(r *http.Request) bool {
-	return r.Header.Get("X-Fern-Language") != ""
 }
 
 // logFailure logs a failed request that is the server's or a reactor's

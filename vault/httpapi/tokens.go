@@ -37,6 +37,9 @@ func (a *API) tokenRoutes() {
 		return ok(v.ListTokens(p, f, pg))
 	})
 	a.handle("GET /v2/tokens", func(r *http.Request, p *access.Principal) (int, any, error) {
+		if err := knownFilters(r, tokenListV2Params); err != nil {
+			return 0, nil, err
+		}
 		q := r.URL.Query()
 		md, err := vault.ParseMetadataFilter(q)
 		if err != nil {
@@ -205,6 +208,9 @@ func mergePatchContentType(r *http.Request) error {
 }
 
 func tokenListQuery(r *http.Request) (vault.TokenFilter, vault.Page, error) {
+	if err := knownFilters(r, tokenListParams); err != nil {
+		return vault.TokenFilter{}, vault.Page{}, err
+	}
 	pg, err := page(r)
 	if err != nil {
 		return vault.TokenFilter{}, pg, err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/metrics"
 	"github.com/strongroom/strongroom/vault/reactor"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -52,6 +53,8 @@ type Vault struct {
 	tokens              tokenCache
 	projects            projectState // projects.go: JWT keys and settings
 	locks               [64]sync.Mutex
+	metrics             atomic.Pointer[metrics.Set] // observe.go
+	home                storeHome                   // health.go
 
 	// Reactors runs reactor code; nil disables reactors (create and react
 	// answer 501).
@@ -113,10 +116,12 @@ func Open(opts Options) (*Vault, error) {
 	if len(master) != crypto.KeySize {
 		return nil, errors.New("vault: master key must be 32 bytes")
 	}
-	s, err := store.OpenPebble(filepath.Join(opts.DataDir, "store"))
+	storeDir := filepath.Join(opts.DataDir, "store")
+	s, err := store.OpenPebble(storeDir)
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
+	v.home = openedHome(storeDir)
 	v.store, v.master = s, master
 	v.projects.configure(opts)
 	v.audits, v.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})

@@ -69,6 +69,15 @@ type App struct {
 	// fields take the runtime's defaults.
 	Reactor ReactorConfig `json:"reactor,omitzero"`
 
+	// RateLimit maps a request class (tokenize, read, proxy, react) to its
+	// limit per application, `<n>/s` or `<n>/m`. Empty: no limits.
+	RateLimit map[string]string `json:"rate_limit,omitempty"`
+	// CORS lets browser pages of the listed origins call the API.
+	CORS CORSConfig `json:"cors,omitzero"`
+	// DisableMetrics keeps the vault's counters off Caddy's /metrics.
+	DisableMetrics bool `json:"disable_metrics,omitempty"`
+
+	ops    ops // ops.go
 	vault  *vault.Vault
 	key    string
 	logger *zap.Logger
@@ -143,6 +152,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("reactor: %w", err)
 	}
 	a.vault.Reactors = rt
+	if err := a.provisionOps(ctx); err != nil {
+		return err
+	}
 	a.vault.CheckDestination = func(raw string) error {
 		_, err := a.Egress().CheckURL(raw)
 		return err

@@ -31,6 +31,9 @@ func init() {
 //		jwt_leeway      <duration>|off
 //		cvc_retention   <duration>|off
 //		jwt_max_lifetime <duration>|off
+//		rate_limit      { tokenize|read|proxy|react <n>/s|<n>/m ... }
+//		cors            { origins <origin>... }
+//		metrics         on|off
 //	}
 func parseGlobalVault(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -87,6 +90,18 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "reactor":
 			if err := a.Reactor.unmarshal(d); err != nil {
+				return err
+			}
+		case "rate_limit":
+			if err := a.unmarshalRateLimit(d); err != nil {
+				return err
+			}
+		case "cors":
+			if err := a.unmarshalCORS(d); err != nil {
+				return err
+			}
+		case "metrics":
+			if err := a.unmarshalMetrics(d); err != nil {
 				return err
 			}
 		case "proxy_timeout":

@@ -86,5 +86,6 @@ func newAPI(app *App, ctx caddy.Context) *httpapi.API {
 	api := httpapi.New(app.Vault(), app.MaxBodySize, ctx.Logger())
 	policy := app.Egress()
 	api.EnableProxy(httpapi.ProxyConfig{Forwarder: proxy.NewForwarder(policy), CheckURL: policy.CheckURL})
+	app.enableOps(api)
 	return api
 }

@@ -174,6 +174,7 @@ func (v *Vault) GetAtomic(p *access.Principal, k AtomicKind, id string, decrypt 
 	a, err := v.atomicView(p, k, r, decrypt)
 	if err == nil {
 		v.auditAsync(logEntry(p, p.TenantID, string(k), r.ID, "read", "Atomic "+string(k)+" retrieved", now()))
+		v.Metrics().TokensRead(1)
 	}
 	return a, err
 }

@@ -167,9 +167,17 @@ func (v *Vault) DeleteApplicationKey(p *access.Principal, appID, keyID string) e
 }
 
 // Authenticate resolves an API key to its principal. Unknown, revoked or
-// expired keys are a 401. Hits are served from memory; every change to
-// applications or keys invalidates the cache.
+// expired keys are a 401 (counted as an auth failure). Hits are served
+// from memory; every change to applications or keys invalidates the cache.
 func (v *Vault) Authenticate(apiKey string) (*access.Principal, error) {
+	p, err := v.authenticate(apiKey)
+	if problem.Is(err, 401) {
+		v.Metrics().AuthFailure()
+	}
+	return p, err
+}
+
+func (v *Vault) authenticate(apiKey string) (*access.Principal, error) {
 	if apiKey == "" {
 		return nil, problem.Unauthorized("The BT-API-KEY header is required.")
 	}

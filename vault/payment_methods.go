@@ -427,7 +427,7 @@ func (v *Vault) dropCVC(indexKey []byte, tenantID, projectID, id string) error {
 		r.CVC, r.CVCExpiresAt = nil, nil
 		setJSON(b, paymentMethodKey(tenantID, projectID, id), &r)
 	}
-	return b.Commit()
+	return v.syncCommit(b)
 }
 
 // cvcRetained reports whether a payment method still holds its cvc (for

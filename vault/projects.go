@@ -626,6 +626,7 @@ func (v *Vault) AuthenticateJWT(projectID, token string) (*ProjectCaller, error)
 	}
 	claims, err := v.projects.validator.Validate(token, projectID, keys)
 	if err != nil {
+		v.Metrics().AuthFailure()
 		return nil, err
 	}
 	return &ProjectCaller{TenantID: e.tenantID, ProjectID: projectID, Claims: claims}, nil

@@ -392,6 +392,7 @@ func (v *Vault) ProxyByKey(key string) (*Proxy, error) {
 // the destination's answer is not held for it).
 func (v *Vault) ProxyInvoked(p *access.Principal, tenantID, proxyID string) {
 	v.auditAsync(logEntry(p, tenantID, "proxy", proxyID, "invoke", "Proxy invoked", now()))
+	v.Metrics().ProxyRequest()
 }
 
 // ApplicationPrincipal is the principal of an application, for a

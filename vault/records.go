@@ -84,7 +84,7 @@ func (v *Vault) commit(b store.Batch, entries ...audit.Entry) error {
 	for _, e := range entries {
 		audit.Append(b, e)
 	}
-	return b.Commit()
+	return v.syncCommit(b)
 }
 
 // Page selects one page of an offset-paginated list (1-based).

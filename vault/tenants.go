@@ -132,7 +132,7 @@ func (v *Vault) deleteTenant(id string) error {
 	audit.DeleteTenant(b, id)
 	b.Delete(tenantKey(id))
 	b.Delete(store.Key("tkey", id))
-	if err := b.Commit(); err != nil {
+	if err := v.syncCommit(b); err != nil {
 		return err
 	}
 	v.auth.invalidate()

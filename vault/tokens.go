@@ -549,6 +549,7 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 	defer b.Close()
 	var entries []audit.Entry
 	var changed []string // existing tokens this batch rewrites
+	written := 0         // new tokens
 	for i, plan := range plans {
 		if err := v.consumeIntent(b, p.TenantID, plan.intentID, prefixes[i]); err != nil {
 			return nil, err
@@ -583,6 +584,7 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 		if err := v.writeToken(b, plan); err != nil {
 			return nil, err
 		}
+		written++
 		entries = append(entries, logEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts))
 		out[i] = createdView(plan)
 	}
@@ -592,6 +594,9 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 	err := v.commit(b, entries...)
 	for _, id := range changed {
 		v.tokens.invalidate(cacheKey(p.TenantID, id))
+	}
+	if err == nil {
+		v.Metrics().TokensCreated(written)
 	}
 	return out, err
 }
@@ -737,6 +742,7 @@ func (v *Vault) GetToken(p *access.Principal, id string) (*Token, error) {
 		return nil, err
 	}
 	v.auditAsync(logEntry(p, p.TenantID, "token", r.ID, "read", "Token retrieved", now()))
+	v.Metrics().TokensRead(1)
 	return t, nil
 }
 

@@ -124,6 +124,7 @@ func (v *Vault) views(p *access.Principal, recs []*tokenRecord) ([]Token, error)
 		}
 		out = append(out, *t)
 	}
+	v.Metrics().TokensRead(len(out))
 	return out, nil
 }
 

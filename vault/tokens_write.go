@@ -453,6 +453,7 @@ func (v *Vault) Resolver(p *access.Principal, invocation string) expr.Resolver {
 			return expr.Token{}, err
 		}
 		v.auditAsync(logEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", now()))
+		v.Metrics().TokensRead(1)
 		return expr.Lazy(data, func() (map[string]any, error) { return tokenObject(r, data) }), nil
 	})
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/metrics"
 	"github.com/strongroom/strongroom/vault/reactor"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -56,6 +57,8 @@ type Vault struct {
 	projects            projectState // projects.go: JWT keys and settings
 	idemFlights         inFlight     // idempotency.go: keys whose first request runs
 	locks               [64]sync.Mutex
+	metrics             atomic.Pointer[metrics.Set] // observe.go
+	home                storeHome                   // health.go
 
 	// Reactors runs reactor code; nil disables reactors (create and react
 	// answer 501).
@@ -129,6 +132,7 @@ func Open(opts Options) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
+	v.home = openedHome(storeDir(opts.DataDir))
 	v.store, v.master = s, master
 	v.projects.configure(opts)
 	v.audits, v.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})

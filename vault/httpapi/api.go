@@ -26,6 +26,7 @@ type API struct {
 	Logger  *zap.Logger
 	mux     *http.ServeMux
 	proxy   *ProxyConfig
+	ops     Ops // ops.go: rate limits, CORS, health
 }
 
 // New builds the API handler.
@@ -77,6 +78,9 @@ func Authenticate(v *vault.Vault, r *http.Request) (*access.Principal, error) {
 // an earlier vault_auth handler already did.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ensureTrace(w, r)
+	if a.serveOps(w, r) {
+		return
+	}
 	defer func() {
 		if rec := recover(); rec != nil {
 			if rec == http.ErrAbortHandler {
@@ -130,6 +134,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r = r.WithContext(WithPrincipal(r.Context(), p))
+	}
+	if err := a.limitRoute(w, r, pattern); err != nil {
+		WriteAuthError(w, r, err)
+		return
 	}
 	a.mux.ServeHTTP(w, r)
 }

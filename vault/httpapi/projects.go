@@ -74,6 +74,7 @@ func authenticateProject(v *vault.Vault, r *http.Request) (*http.Request, error)
 	}
 	tok, err := jwtauth.ParseBearer(r.Header.Get("Authorization"))
 	if err != nil {
+		v.Metrics().AuthFailure()
 		return r, err
 	}
 	c, err := v.AuthenticateJWT(projectID, tok)

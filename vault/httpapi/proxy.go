@@ -19,6 +19,7 @@ import (
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/proxy"
+	"github.com/strongroom/strongroom/vault/ratelimit"
 	"github.com/strongroom/strongroom/vault/reactor"
 )
 
@@ -65,6 +66,9 @@ func writeProxyProblem(w http.ResponseWriter, r *http.Request, err error) {
 // ServeProxy is the `vault_proxy` handler: `/proxy` on its own route.
 func (a *API) ServeProxy(w http.ResponseWriter, r *http.Request) {
 	ensureTrace(w, r)
+	if a.ops.CORS.apply(w, r) {
+		return
+	}
 	a.serveProxy(w, r)
 }
 
@@ -153,6 +157,12 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 			return proxy.DestinationProblem(err)
 		}
 		tenantID = p.TenantID
+	}
+	if a.ops.Limits != nil {
+		anonymous := configured != nil && !configured.RequireAuth
+		if err := a.limit(w, ratelimit.Proxy, a.proxyCaller(r, p, anonymous)); err != nil {
+			return err
+		}
 	}
 	// Nothing after this point (transform code, expressions, the
 	// destination) sees a credential the vault consumed.

@@ -1,0 +1,41 @@
+package vault
+
+import (
+	"errors"
+	"os"
+)
+
+// ErrNotReady is Ready's answer when the vault cannot serve: closed, its
+// store not answering, or its directory gone from under it.
+var ErrNotReady = errors.New("vault: not ready")
+
+// storeHome is the directory the store was opened in, as it was then. A
+// volume unmounted or replaced under a running server leaves Pebble's open
+// files working until the next flush; comparing identities notices at once.
+type storeHome struct {
+	path string
+	info os.FileInfo
+}
+
+func openedHome(path string) storeHome {
+	info, _ := os.Stat(path)
+	return storeHome{path: path, info: info}
+}
+
+func (h storeHome) unchanged() bool {
+	cur, err := os.Stat(h.path)
+	return err == nil && h.info != nil && os.SameFile(h.info, cur)
+}
+
+// Ready reports whether the vault can serve requests: it is open, its
+// store directory is the one it opened, and the store answers a read.
+// The error says nothing more than ErrNotReady (it is shown to anyone).
+func (v *Vault) Ready() error {
+	if v.closed.Load() || !v.home.unchanged() {
+		return ErrNotReady
+	}
+	if _, err := v.store.Get([]byte(masterCheckKey)); err != nil {
+		return ErrNotReady
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/strongroom/strongroom/vault/metrics"
+	"github.com/strongroom/strongroom/vault/reactor"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// SetMetrics makes the vault count into m (nil counts nothing). The host
+// calls it on every config load; the vault outlives configs.
+func (v *Vault) SetMetrics(m *metrics.Set) { v.metrics.Store(m) }
+
+// Metrics is the set the vault counts into (nil when none).
+func (v *Vault) Metrics() *metrics.Set { return v.metrics.Load() }
+
+// syncCommit commits b durably, timing it.
+func (v *Vault) syncCommit(b store.Batch) error {
+	start := time.Now()
+	err := b.Commit()
+	if err == nil {
+		v.Metrics().Commit(start)
+	}
+	return err
+}
+
+// runCode runs reactor code, counting the execution by outcome.
+func (v *Vault) runCode(ctx context.Context, prog *reactor.Program, in reactor.Invocation) (*reactor.Result, error) {
+	done := v.Metrics().ReactorStarted()
+	res, err := v.Reactors.Run(ctx, prog, in)
+	done(reactorOutcome(err))
+	return res, err
+}
+
+func reactorOutcome(err error) string {
+	var re *reactor.Error
+	var ch *reactor.CustomHTTPResponse
+	switch {
+	case err == nil, errors.As(err, &ch): // a custom response is the code's answer
+		return metrics.OutcomeSuccess
+	case errors.As(err, &re) && re.Status == 408:
+		return metrics.OutcomeTimeout
+	case errors.As(err, &re) && (re.Status == 429 || re.Status == 503):
+		return metrics.OutcomeBusy
+	}
+	return metrics.OutcomeError
+}

@@ -10,7 +10,7 @@ import (
 // MaxTokensPerRequest bounds the tokens one request creates (POST
 // /tokenize, a reactor's tokenize output, the vault_tokenize middleware):
 // they are validated, encrypted and committed in one batch.
-const MaxTokensPerRequest = 100
+const MaxTokensPerRequest = 1000
 
 // MaxExpiresAt is the latest accepted expires_at. The expiry index orders
 // entries by Unix nanoseconds, which overflow int64 in April 2262.

@@ -172,7 +172,7 @@ func TestValidate(t *testing.T) {
 		{"header is an array", compact(t, `["RS256"]`, claims(nil), rs256(key)), CheckFormat},
 		{"payload not JSON", compact(t, header("key-456"), "not json", rs256(key)), CheckFormat},
 		{"payload is an array", compact(t, header("key-456"), `[1,2]`, rs256(key)), CheckFormat},
-		{"exp of the wrong type", compact(t, header("key-456"), claims(func(c map[string]any) { c["exp"] = true }), rs256(key)), CheckFormat},
+		{"exp of the wrong type", compact(t, header("key-456"), claims(func(c map[string]any) { c["exp"] = true }), rs256(key)), CheckExpiry},
 		{"sub of the wrong type", compact(t, header("key-456"), claims(func(c map[string]any) { c["sub"] = 42 }), rs256(key)), CheckFormat},
 		{"critical extension", compact(t, map[string]any{"alg": "RS256", "kid": "key-456", "crit": []string{"exp"}, "exp": 1}, claims(nil), rs256(key)), CheckFormat},
 		{"unencoded payload (b64)", compact(t, map[string]any{"alg": "RS256", "kid": "key-456", "b64": false, "crit": []string{"b64"}}, claims(nil), rs256(key)), CheckFormat},

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -85,6 +84,7 @@ type tokenRecord struct {
 	ExpiresAt *Time           `json:"expires_at,omitempty"`
 	Order     string          `json:"order"`
 	Data      crypto.Envelope `json:"data"`
+	AD        int             `json:"ad,omitempty"` // associated-data layout (tokens_ad.go)
 	Audited
 
 	dataKey atomic.Pointer[crypto.DataKey] // unwrapped on first read
@@ -119,8 +119,6 @@ func (r *tokenRecord) ref() access.TokenRef {
 func (r *tokenRecord) expired(t time.Time) bool {
 	return r.ExpiresAt != nil && !r.ExpiresAt.After(t)
 }
-
-func (r *tokenRecord) aad() []byte { return store.Key("token", r.TenantID, r.ID) }
 
 // orderKey sorts tokens by creation time; the random suffix keeps tokens
 // created in the same nanosecond apart.
@@ -160,6 +158,9 @@ func indexMAC(key []byte, value string) string {
 // record (which the token cache may keep), so a hot token is unwrapped
 // once; the tenant key that unwraps it is in memory anyway.
 func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
+	if r.AD != tokenADVersion {
+		return nil, errTokenIntegrity
+	}
 	dk := r.dataKey.Load()
 	if dk == nil {
 		k, err := v.tenantKey(r.TenantID)
@@ -437,6 +438,7 @@ func (v *Vault) writeToken(b store.Batch, plan *tokenPlan) error {
 	if err != nil {
 		return err
 	}
+	r.AD = tokenADVersion
 	r.Data = crypto.SealEnvelope(k, plan.plain, r.aad())
 	setJSON(b, tokenRecordKey(r.TenantID, r.ID), r)
 	b.Set(store.Key(orderIndex, r.TenantID, r.Order), []byte(r.ID))
@@ -464,24 +466,6 @@ func unindexToken(b store.Batch, r *tokenRecord) {
 	b.Delete(tokenRecordKey(r.TenantID, r.ID))
 	removeIndexes(b, r)
 	b.DeletePrefix(store.Prefix(childIndex, r.TenantID, r.ID))
-}
-
-// findDuplicate returns a live token with the plan's type and fingerprint.
-func (v *Vault) findDuplicate(plan *tokenPlan) (*tokenRecord, error) {
-	r := plan.rec
-	var id string
-	err := v.store.Scan(store.Prefix(fingerprintIndex, r.TenantID, r.Type, r.Fingerprint), nil, func(k, _ []byte) bool {
-		id = string(k[bytes.LastIndexByte(k, 0)+1:])
-		return false
-	})
-	if err != nil || id == "" {
-		return nil, err
-	}
-	existing, err := v.loadToken(r.TenantID, id)
-	if problem.Is(err, 404) {
-		return nil, nil
-	}
-	return existing, err
 }
 
 // CreateToken creates one token (POST /tokens).
@@ -518,8 +502,7 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 		}
 		seen[id] = true
 	}
-	unlock := v.lockAll("token", p.TenantID, ids)
-	defer unlock()
+	defer v.lockCreate(p.TenantID, plans)()
 
 	out := make([]*Token, len(plans))
 	b := v.store.NewBatch()
@@ -528,7 +511,7 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 	var changed []string // existing tokens this batch rewrites
 	for i, plan := range plans {
 		if plan.dedupe {
-			existing, err := v.findDuplicate(plan)
+			existing, err := v.findDuplicate(p, plan, plans[:i])
 			if err != nil {
 				return nil, err
 			}
@@ -585,21 +568,6 @@ func baseView(r *tokenRecord) *Token {
 	priv := r.Privacy
 	t.Privacy = &priv
 	return t
-}
-
-// dedupedView answers a deduplicated create with the existing token: in full
-// when the caller may read it, else reduced to its identity.
-func (v *Vault) dedupedView(p *access.Principal, r *tokenRecord) (*Token, error) {
-	t, err := v.readView(p, r)
-	if problem.Is(err, 403) {
-		t = &Token{ID: r.ID, TenantID: r.TenantID, Type: r.Type, Fingerprint: r.Fingerprint, Containers: r.Containers}
-		err = nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	t.Extras = &TokenExtras{Deduplicated: true}
-	return t, nil
 }
 
 // readTransform is the one read decision: the caller's access rules give a
@@ -732,23 +700,6 @@ func (v *Vault) DeleteToken(p *access.Principal, id string) error {
 	return err
 }
 
-// lockAll takes the entity locks of several ids in a stable order.
-func (v *Vault) lockAll(kind, tenantID string, ids []string) func() {
-	idx := map[int]bool{}
-	for _, id := range ids {
-		idx[v.lockIndex(kind, tenantID, id)] = true
-	}
-	order := slices.Sorted(maps.Keys(idx))
-	for _, i := range order {
-		v.locks[i].Lock()
-	}
-	return func() {
-		for _, i := range order {
-			v.locks[i].Unlock()
-		}
-	}
-}
-
 // overwriteDuplicate replaces the data and metadata of the existing token
 // with the new request's (tenant setting update_existing), keeping its
 // identity; it needs token:update on the existing token.
@@ -758,7 +709,11 @@ func (v *Vault) overwriteDuplicate(b store.Batch, p *access.Principal, existing 
 	}
 	n := plan.rec
 	n.ID, n.Order, n.Audited, n.Containers = existing.ID, existing.Order, existing.Audited, existing.Containers
+	n.Privacy, n.Mask = existing.Privacy, existing.Mask // only data and metadata are overwritten
 	n.modified(p, ts)
+	if err := authorizeUpdate(p, existing, n); err != nil {
+		return nil, err
+	}
 	removeIndexes(b, existing)
 	if err := v.writeToken(b, plan); err != nil {
 		return nil, err

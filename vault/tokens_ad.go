@@ -18,6 +18,9 @@ import (
 // key needed for that) no longer opens: it fails closed instead of showing
 // a `pci`/`high` card to a `general` reader.
 //
+// Payment methods are bound the same way to their entity (the JWT subject
+// that may read them), under the same version and upgrade.
+//
 // Records of earlier versions bound only tenant and id (AD version 0).
 // Open upgrades them once, tenant by tenant, and then rewraps the tenant
 // key under tenantKeyAD: a tenant key wrapped that way says every record
@@ -37,24 +40,22 @@ func (r *tokenRecord) aad() []byte {
 	if r.AD < tokenADVersion {
 		return legacyTokenAD(r.TenantID, r.ID)
 	}
-	var b []byte
-	field := func(s string) {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	field("strongroom/token/v2")
-	field(r.TenantID)
-	field(r.ID)
-	field(r.Type)
-	field(r.Privacy.Classification)
-	field(r.Privacy.ImpactLevel)
-	field(r.Privacy.RestrictionPolicy)
-	field(strings.Join(r.Containers, "\x00"))
-	field(string(r.Mask))
+	expires := ""
 	if r.ExpiresAt != nil {
-		field(r.ExpiresAt.UTC().Format(time.RFC3339Nano))
-	} else {
-		field("")
+		expires = r.ExpiresAt.UTC().Format(time.RFC3339Nano)
+	}
+	return adFields("strongroom/token/v2", r.TenantID, r.ID, r.Type, r.Privacy.Classification,
+		r.Privacy.ImpactLevel, r.Privacy.RestrictionPolicy, strings.Join(r.Containers, "\x00"),
+		string(r.Mask), expires)
+}
+
+// adFields encodes associated data unambiguously: each field is
+// length-prefixed, so no value can shift into its neighbour.
+func adFields(fields ...string) []byte {
+	var b []byte
+	for _, f := range fields {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
 	}
 	return b
 }
@@ -101,6 +102,9 @@ func (v *Vault) upgradeTokenAD() error {
 		}
 		if err := v.upgradeTenantTokens(wk.tenantID, key); err != nil {
 			return fmt.Errorf("upgrade tokens of tenant %s: %w", wk.tenantID, err)
+		}
+		if err := v.upgradeTenantPaymentMethods(wk.tenantID, key); err != nil {
+			return fmt.Errorf("upgrade payment methods of tenant %s: %w", wk.tenantID, err)
 		}
 		b := v.store.NewBatch()
 		b.Set(store.Key("tkey", wk.tenantID), crypto.Seal(v.master, key, tenantKeyAD(wk.tenantID)))
@@ -160,4 +164,54 @@ func (v *Vault) upgradeTenantTokens(tenantID string, key []byte) error {
 		}
 		start = next
 	}
+}
+
+// upgradeTenantPaymentMethods reseals the tenant's old-layout payment
+// methods (card and cvc) bound to their entity. They are few per tenant
+// next to tokens, so one batch does.
+func (v *Vault) upgradeTenantPaymentMethods(tenantID string, key []byte) error {
+	var recs []*paymentMethodRecord
+	var derr error
+	err := v.store.Scan(store.Prefix(paymentMethodCollection, tenantID), nil, func(_, val []byte) bool {
+		r := new(paymentMethodRecord)
+		if derr = json.Unmarshal(val, r); derr != nil {
+			return false
+		}
+		if r.AD < tokenADVersion {
+			recs = append(recs, r)
+		}
+		return true
+	})
+	if err = errors.Join(err, derr); err != nil || len(recs) == 0 {
+		return err
+	}
+	b := v.store.NewBatch()
+	reseal := func(env crypto.Envelope, oldAD, newAD []byte) (crypto.Envelope, error) {
+		plain, err := crypto.OpenEnvelope(key, env, oldAD)
+		if err != nil {
+			return env, err
+		}
+		defer clear(plain)
+		return crypto.SealEnvelope(key, plain, newAD), nil
+	}
+	for _, r := range recs {
+		oldCard, oldCVC := r.aad(), r.cvcAAD()
+		r.AD = tokenADVersion
+		card, err := reseal(r.Card, oldCard, r.aad())
+		if err != nil {
+			b.Close()
+			return fmt.Errorf("payment method %s: %w", r.ID, err)
+		}
+		r.Card = card
+		if r.CVC != nil {
+			cvc, err := reseal(*r.CVC, oldCVC, r.cvcAAD())
+			if err != nil {
+				b.Close()
+				return fmt.Errorf("payment method %s cvc: %w", r.ID, err)
+			}
+			r.CVC = &cvc
+		}
+		setJSON(b, paymentMethodKey(r.TenantID, r.ProjectID, r.ID), r)
+	}
+	return v.commit(b)
 }

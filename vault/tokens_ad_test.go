@@ -152,3 +152,34 @@ func TestConcurrentDeduplicationMakesOneToken(t *testing.T) {
 		t.Errorf("%d concurrent deduplicating creates made %d tokens", n, len(distinct))
 	}
 }
+
+// TestPaymentMethodBoundToEntity: a payment method's record moved to
+// another subject in the store does not open for that subject.
+func TestPaymentMethodBoundToEntity(t *testing.T) {
+	v, mgmt := projVaultAt(t, t.TempDir(), Options{})
+	t.Cleanup(func() { v.Close() })
+	priv := projectWithKey(t, v, mgmt, "project-abc123", "key-1")
+	alice := jwtCaller(t, v, priv, "project-abc123", "user-alice", "private")
+	bob := jwtCaller(t, v, priv, "project-abc123", "user-bob", "private")
+	pm, err := v.CreatePaymentMethod(alice, cardReq("user-alice", "4242424242424242", "02", "2030", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := paymentMethodKey(alice.TenantID, "project-abc123", pm.ID)
+	b, _ := v.store.Get(key)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["entity_id"] = "user-bob"
+	out, _ := json.Marshal(m)
+	batch := v.store.NewBatch()
+	batch.Set(key, out)
+	if err := batch.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	batch.Close()
+	if got, err := v.GetPaymentMethod(bob, pm.ID); err == nil {
+		t.Errorf("bob read alice's rewritten payment method: %+v", got)
+	}
+}

@@ -502,7 +502,25 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 		}
 		seen[id] = true
 	}
-	defer v.lockCreate(p.TenantID, plans)()
+	var also []string // matched tokens an update_existing overwrite must hold the lock of
+	for {
+		out, busy, err := v.commitCreates(p, plans, entity, ts, also)
+		if busy == "" {
+			return out, err
+		}
+		if len(also) == 3 {
+			return nil, problem.Conflict("The token matched by deduplication keeps changing; retry the request.")
+		}
+		also = append(also, busy)
+	}
+}
+
+// commitCreates writes the plans in one batch under their locks (and those
+// of also). An overwrite of a matched token whose lock is not held returns
+// its id as busy, for the caller to retry holding it.
+func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, entity string, ts time.Time, also []string) (_ []*Token, busy string, _ error) {
+	locks := v.lockCreate(p.TenantID, plans, also)
+	defer locks.unlock()
 
 	out := make([]*Token, len(plans))
 	b := v.store.NewBatch()
@@ -513,44 +531,47 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 		if plan.dedupe {
 			existing, err := v.findDuplicate(p, plan, plans[:i])
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			if existing != nil {
 				if v.settings(p.TenantID)["token_deduplication_behavior"] == "update_existing" {
+					if !locks.holds("token", p.TenantID, existing.ID) {
+						return nil, existing.ID, nil
+					}
 					if existing, err = v.overwriteDuplicate(b, p, existing, plan, ts); err != nil {
-						return nil, err
+						return nil, "", err
 					}
 					changed = append(changed, existing.ID)
 					entries = append(entries, logEntry(p, p.TenantID, entity, existing.ID, "update", "Token updated by deduplication", ts))
 				}
 				out[i], err = v.dedupedView(p, existing)
 				if err != nil {
-					return nil, err
+					return nil, "", err
 				}
 				continue
 			}
 		}
 		if plan.clientID {
 			if _, err := v.store.Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
-				return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
+				return nil, "", problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
 			} else if !errors.Is(err, store.ErrNotFound) {
-				return nil, err
+				return nil, "", err
 			}
 		}
 		if err := v.writeToken(b, plan); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		entries = append(entries, logEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts))
 		out[i] = createdView(plan)
 	}
 	if b.Empty() {
-		return out, nil
+		return out, "", nil
 	}
 	err := v.commit(b, entries...)
 	for _, id := range changed {
 		v.tokens.invalidate(cacheKey(p.TenantID, id))
 	}
-	return out, err
+	return out, "", err
 }
 
 // createdView is a create response: no data, the evaluated mask.

@@ -18,25 +18,41 @@ import (
 // application's token id.
 
 // lockCreate takes, until the create batch commits, the lock of every
-// token id (client-supplied ids must stay unique) and of the fingerprint
-// of every deduplicating plan, so two concurrent creates of one value
-// cannot both find no match.
-func (v *Vault) lockCreate(tenantID string, plans []*tokenPlan) func() {
-	idx := map[int]bool{}
+// token id (client-supplied ids must stay unique), of the fingerprint of
+// every deduplicating plan, so two concurrent creates of one value cannot
+// both find no match, and of the tokens in also (matches an overwrite
+// rewrites). Locks are taken in index order, so creates never deadlock.
+func (v *Vault) lockCreate(tenantID string, plans []*tokenPlan, also []string) *lockSet {
+	l := &lockSet{v: v, held: map[int]bool{}}
 	for _, plan := range plans {
-		idx[v.lockIndex("token", tenantID, plan.rec.ID)] = true
+		l.held[v.lockIndex("token", tenantID, plan.rec.ID)] = true
 		if plan.dedupe {
-			idx[v.lockIndex("fingerprint", tenantID, plan.rec.Type, plan.rec.Fingerprint)] = true
+			l.held[v.lockIndex("fingerprint", tenantID, plan.rec.Type, plan.rec.Fingerprint)] = true
 		}
 	}
-	order := slices.Sorted(maps.Keys(idx))
-	for _, i := range order {
+	for _, id := range also {
+		l.held[v.lockIndex("token", tenantID, id)] = true
+	}
+	l.order = slices.Sorted(maps.Keys(l.held))
+	for _, i := range l.order {
 		v.locks[i].Lock()
 	}
-	return func() {
-		for _, i := range order {
-			v.locks[i].Unlock()
-		}
+	return l
+}
+
+// lockSet is a set of entity locks held together.
+type lockSet struct {
+	v     *Vault
+	held  map[int]bool
+	order []int
+}
+
+// holds reports whether the lock of the entity named by parts is held.
+func (l *lockSet) holds(parts ...string) bool { return l.held[l.v.lockIndex(parts...)] }
+
+func (l *lockSet) unlock() {
+	for _, i := range l.order {
+		l.v.locks[i].Unlock()
 	}
 }
 

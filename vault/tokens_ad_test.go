@@ -183,3 +183,25 @@ func TestPaymentMethodBoundToEntity(t *testing.T) {
 		t.Errorf("bob read alice's rewritten payment method: %+v", got)
 	}
 }
+
+// TestDeduplicationUpdateExisting: with token_deduplication_behavior
+// update_existing the match is overwritten (under its own lock, taken on a
+// retry) and keeps its identity and protection.
+func TestDeduplicationUpdateExisting(t *testing.T) {
+	e := newEnv(t)
+	w := e.writer()
+	name := "tenant"
+	if _, err := e.v.UpdateTenant(e.mgmt, TenantUpdate{Name: &name, Settings: map[string]string{
+		"deduplicate_tokens": "true", "token_deduplication_behavior": "update_existing"}}); err != nil {
+		t.Fatal(err)
+	}
+	first := mustCreate(t, e.v, w, TokenRequest{Type: ptr("card_number"), Data: raw(`"4242424242424242"`), Metadata: raw(`{"n":"1"}`)})
+	again := mustCreate(t, e.v, w, TokenRequest{Type: ptr("card_number"), Data: raw(`"4242424242424242"`), Metadata: raw(`{"n":"2"}`)})
+	if again.ID != first.ID || again.Extras == nil || !again.Extras.Deduplicated {
+		t.Fatalf("update_existing answer %+v, want %s deduplicated", again, first.ID)
+	}
+	got, err := e.v.GetToken(w, first.ID)
+	if err != nil || string(got.Metadata) != `{"n":"2"}` || string(*got.Data) != `"4242424242424242"` {
+		t.Errorf("after update_existing: %+v %v", got, err)
+	}
+}

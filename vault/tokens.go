@@ -159,7 +159,7 @@ func indexMAC(key []byte, value string) string {
 // once; the tenant key that unwraps it is in memory anyway.
 func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
 	if r.AD != tokenADVersion {
-		return nil, errTokenIntegrity
+		return nil, fmt.Errorf("%w: token %s has an old layout", errTokenIntegrity, r.ID)
 	}
 	dk := r.dataKey.Load()
 	if dk == nil {
@@ -168,11 +168,15 @@ func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
 			return nil, err
 		}
 		if dk, err = crypto.OpenDataKey(k, r.Data, r.aad()); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: token %s: %w", errTokenIntegrity, r.ID, err)
 		}
 		r.dataKey.Store(dk)
 	}
-	return dk.Open(r.Data, r.aad())
+	plain, err := dk.Open(r.Data, r.aad())
+	if err != nil {
+		return nil, fmt.Errorf("%w: token %s: %w", errTokenIntegrity, r.ID, err)
+	}
+	return plain, nil
 }
 
 // loadToken reads a live token of the tenant; expired tokens are gone.

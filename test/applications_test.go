@@ -288,8 +288,11 @@ func TestApplicationKeyLifecycle(t *testing.T) {
 	st, hdr, body = s.Do(t, "POST", "/applications/"+appID+"/regenerate", reader, nil)
 	checkProblem(t, "application:read regenerate", st, hdr, body, http.StatusForbidden)
 	mustStatus(t, "key after refused delete/regenerate", status(t, s, "GET", "/applications/key", key3), http.StatusOK)
+	// A key of an application holding what the caller lacks is refused.
 	_, creator := managementApp(t, s, "Key creator", "application:create")
-	mustStatus(t, "application:create POST keys", status(t, s, "POST", "/applications/"+appID+"/keys", creator), http.StatusCreated)
+	mustStatus(t, "application:create POST keys of a stronger app", status(t, s, "POST", "/applications/"+appID+"/keys", creator), http.StatusForbidden)
+	_, peer := managementApp(t, s, "Key creator and reader", "application:create", "application:read")
+	mustStatus(t, "application:create POST keys", status(t, s, "POST", "/applications/"+appID+"/keys", peer), http.StatusCreated)
 }
 
 // Seed 003: an expiring application and its key stop working at

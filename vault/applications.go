@@ -158,6 +158,9 @@ func (v *Vault) CreateApplication(p *access.Principal, req ApplicationRequest) (
 	if err := validateApplication(&req, typ, true, ts); err != nil {
 		return nil, err
 	}
+	if err := authorizeGrant(p, req.Permissions, "permissions"); err != nil {
+		return nil, err
+	}
 	app := &Application{ID: newID(), TenantID: p.TenantID, Name: *req.Name, Type: typ,
 		Permissions: nonNil(req.Permissions), Rules: nonNilRules(req.Rules),
 		CanCreateExpiringApplications: req.CanCreateExpiringApplications}
@@ -270,12 +273,18 @@ func (v *Vault) UpdateApplication(p *access.Principal, id string, req Applicatio
 	if err != nil {
 		return nil, err
 	}
+	if err := authorizeManage(p, app); err != nil {
+		return nil, err
+	}
 	ts := now()
 	if req.Type != nil && *req.Type != app.Type {
 		return nil, problem.Invalid("type", "The type of an application cannot be changed.")
 	}
 	req.ExpiresAt = app.ExpiresAt
 	if err := validateApplication(&req, app.Type, false, ts); err != nil {
+		return nil, err
+	}
+	if err := authorizeGrant(p, req.Permissions, "permissions"); err != nil {
 		return nil, err
 	}
 	app.Name, app.Permissions, app.Rules = *req.Name, nonNil(req.Permissions), nonNilRules(req.Rules)
@@ -300,6 +309,9 @@ func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, err
 	defer v.lock("app", id)()
 	app, err := v.application(p.TenantID, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := authorizeManage(p, app); err != nil {
 		return nil, err
 	}
 	ts := now()
@@ -328,6 +340,9 @@ func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
 	defer v.lock("app", id)()
 	app, err := v.application(p.TenantID, id)
 	if err != nil {
+		return err
+	}
+	if err := authorizeManage(p, app); err != nil {
 		return err
 	}
 	ts := now()

@@ -138,11 +138,16 @@ func (v *Vault) atomicView(p *access.Principal, k AtomicKind, r *tokenRecord, de
 	if decrypt && tr != access.Reveal {
 		return nil, problem.Forbidden("Decrypting requires permission to read " + string(k) + " data in plaintext.")
 	}
-	if tr == access.Redact {
-		return k.view(r, nil), nil
-	}
 	if k == AtomicCard && !decrypt {
 		tr = access.Mask
+	}
+	return v.atomicData(k, r, tr, decrypt)
+}
+
+// atomicData renders r with the transform tr (a cvc only when decrypting).
+func (v *Vault) atomicData(k AtomicKind, r *tokenRecord, tr string, decrypt bool) (*Atomic, error) {
+	if tr == access.Redact {
+		return k.view(r, nil), nil
 	}
 	plain, err := v.decrypt(r)
 	if err != nil {
@@ -217,14 +222,17 @@ func (v *Vault) UpdateAtomic(p *access.Principal, k AtomicKind, id string, req A
 		patch["metadata"] = req.Metadata
 	}
 	body, _ := json.Marshal(patch)
-	if _, err := v.UpdateToken(p, id, body); err != nil {
+	old, n, err := v.updateToken(p, id, body)
+	if err != nil {
 		return nil, k.renameData(err)
 	}
-	r, err := v.atomic(p, k, id)
-	if err != nil {
-		return nil, err
+	// Seed 001: the answer is masked, whatever the caller may read; and, as
+	// for every update, never more than it could read before.
+	tr, ok := updateTransform(p, old, n)
+	if !ok {
+		return k.view(n, nil), nil
 	}
-	return v.atomicView(p, k, r, false)
+	return v.atomicData(k, n, access.LeastRevealing(tr, access.Mask), false)
 }
 
 // DeleteAtomic deletes an atomic card or bank.

@@ -103,6 +103,9 @@ func (v *Vault) CreateApplicationKey(p *access.Principal, appID string) (*Applic
 	if err != nil {
 		return nil, err
 	}
+	if err := authorizeManage(p, app); err != nil {
+		return nil, err
+	}
 	ts := now()
 	b := v.store.NewBatch()
 	_, k := v.addKey(b, p, app, ts, "")
@@ -148,7 +151,11 @@ func (v *Vault) DeleteApplicationKey(p *access.Principal, appID, keyID string) e
 		return err
 	}
 	defer v.lock("app", appID)()
-	if _, err := v.application(p.TenantID, appID); err != nil {
+	app, err := v.application(p.TenantID, appID)
+	if err != nil {
+		return err
+	}
+	if err := authorizeManage(p, app); err != nil {
 		return err
 	}
 	var k appKey

@@ -76,15 +76,24 @@ type paymentMethodRecord struct {
 	Card         crypto.Envelope  `json:"card"`
 	CVC          *crypto.Envelope `json:"cvc,omitempty"`
 	CVCExpiresAt *Time            `json:"cvc_expires_at,omitempty"`
+	AD           int              `json:"ad,omitempty"` // associated-data layout (tokens_ad.go)
 	Audited
 }
 
+// aad binds the card to its owner: the subject (entity) decides which
+// JWT may read it, so a record moved to another entity fails to open.
 func (r *paymentMethodRecord) aad() []byte {
-	return store.Key("payment_method", r.TenantID, r.ProjectID, r.ID)
+	if r.AD < tokenADVersion {
+		return store.Key("payment_method", r.TenantID, r.ProjectID, r.ID)
+	}
+	return adFields("strongroom/payment_method/v2", r.TenantID, r.ProjectID, r.ID, r.EntityID)
 }
 
 func (r *paymentMethodRecord) cvcAAD() []byte {
-	return store.Key("payment_method_cvc", r.TenantID, r.ProjectID, r.ID)
+	if r.AD < tokenADVersion {
+		return store.Key("payment_method_cvc", r.TenantID, r.ProjectID, r.ID)
+	}
+	return adFields("strongroom/payment_method_cvc/v2", r.TenantID, r.ProjectID, r.ID, r.EntityID)
 }
 
 func (r *paymentMethodRecord) subKey() []byte {
@@ -203,6 +212,7 @@ func (v *Vault) CreatePaymentMethod(c *ProjectCaller, req PaymentMethodRequest) 
 	r := &paymentMethodRecord{ID: newID(), TenantID: c.TenantID, ProjectID: c.ProjectID, EntityID: entity, Order: orderKey(ts)}
 	r.CreatedAt = timePtr(ts)
 	r.CreatedBy = c.actorID()
+	r.AD = tokenADVersion
 	r.Card = crypto.SealEnvelope(k, plain, r.aad())
 	retain := v.projects.cvcRetention
 	if cvc != "" && retain > 0 {
@@ -265,6 +275,9 @@ func (v *Vault) loadPaymentMethod(c *ProjectCaller, id string) (*paymentMethodRe
 
 func (v *Vault) openCard(r *paymentMethodRecord) (sealedCard, error) {
 	var card sealedCard
+	if r.AD != tokenADVersion {
+		return card, errTokenIntegrity
+	}
 	k, err := v.tenantKey(r.TenantID)
 	if err != nil {
 		return card, err

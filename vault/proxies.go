@@ -300,8 +300,22 @@ func (v *Vault) UpdateProxy(p *access.Principal, id string, req ProxyRequest) (*
 	if err := v.validateProxy(p.TenantID, &req); err != nil {
 		return nil, err
 	}
+	return v.replaceProxy(p, id, func(*proxyRecord) (ProxyRequest, error) { return req, nil })
+}
+
+// replaceProxy is every proxy update: under the proxy's lock it loads the
+// proxy and asks next for the validated request that replaces it (a PATCH
+// merges onto what it is given), then stores it.
+func (v *Vault) replaceProxy(p *access.Principal, id string, next func(*proxyRecord) (ProxyRequest, error)) (*Proxy, error) {
+	if err := require(p, "proxy:update"); err != nil {
+		return nil, err
+	}
 	defer v.lock("proxy", p.TenantID, id)()
 	rec, err := v.loadProxy(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	req, err := next(rec)
 	if err != nil {
 		return nil, err
 	}
@@ -318,13 +332,18 @@ func (v *Vault) UpdateProxy(p *access.Principal, id string, req ProxyRequest) (*
 
 // PatchProxy applies a merge patch to a proxy (PATCH, answered 204).
 func (v *Vault) PatchProxy(p *access.Principal, id string, patch []byte) error {
-	if err := require(p, "proxy:update"); err != nil {
-		return err
-	}
-	rec, err := v.loadProxy(p.TenantID, id)
-	if err != nil {
-		return err
-	}
+	_, err := v.replaceProxy(p, id, func(rec *proxyRecord) (ProxyRequest, error) {
+		req, err := patchedProxy(rec, patch)
+		if err == nil {
+			err = v.validateProxy(p.TenantID, &req)
+		}
+		return req, err
+	})
+	return err
+}
+
+// patchedProxy merges patch onto the proxy rec's fields.
+func patchedProxy(rec *proxyRecord, patch []byte) (ProxyRequest, error) {
 	current := rec.public()
 	cur := map[string]any{
 		"name": current.Name, "destination_url": current.DestinationURL,
@@ -346,12 +365,7 @@ func (v *Vault) PatchProxy(p *access.Principal, id string, patch []byte) error {
 	if current.ApplicationID != "" {
 		cur["application"] = map[string]string{"id": current.ApplicationID}
 	}
-	req, err := patchRequest[ProxyRequest](cur, patch, "proxy")
-	if err != nil {
-		return err
-	}
-	_, err = v.UpdateProxy(p, id, req)
-	return err
+	return patchRequest[ProxyRequest](cur, patch, "proxy")
 }
 
 // DeleteProxy deletes a proxy; its key stops working at once.

@@ -258,6 +258,7 @@ func (v *Vault) DeleteFormula(p *access.Principal, id string) error {
 	if err := require(p, "reactor:delete"); err != nil {
 		return err
 	}
+	defer v.lock("formula", p.TenantID, id)()
 	if _, err := v.formula(p.TenantID, id); err != nil {
 		return err
 	}
@@ -444,11 +445,22 @@ func (v *Vault) ListReactors(p *access.Principal, ids []string, name, sourceToke
 
 // UpdateReactor replaces a reactor (PUT).
 func (v *Vault) UpdateReactor(p *access.Principal, id string, req ReactorRequest) (*Reactor, error) {
+	return v.replaceReactor(p, id, func(*reactorRecord) (ReactorRequest, error) { return req, nil })
+}
+
+// replaceReactor is every reactor update: under the reactor's lock it
+// loads the reactor, asks next for the request that replaces it (a PATCH
+// merges onto what it is given), then validates and stores it.
+func (v *Vault) replaceReactor(p *access.Principal, id string, next func(*reactorRecord) (ReactorRequest, error)) (*Reactor, error) {
 	if err := require(p, "reactor:update"); err != nil {
 		return nil, err
 	}
 	defer v.lock("reactor", p.TenantID, id)()
 	r, err := v.loadReactor(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	req, err := next(r)
 	if err != nil {
 		return nil, err
 	}
@@ -477,16 +489,17 @@ func (v *Vault) UpdateReactor(p *access.Principal, id string, req ReactorRequest
 
 // PatchReactor applies a merge patch to a reactor (PATCH, answered 204).
 func (v *Vault) PatchReactor(p *access.Principal, id string, patch []byte) error {
-	if err := require(p, "reactor:update"); err != nil {
-		return err
-	}
-	rec, err := v.loadReactor(p.TenantID, id)
-	if err != nil {
-		return err
-	}
+	_, err := v.replaceReactor(p, id, func(rec *reactorRecord) (ReactorRequest, error) {
+		return v.patchedReactor(rec, patch)
+	})
+	return err
+}
+
+// patchedReactor merges patch onto the reactor rec's fields.
+func (v *Vault) patchedReactor(rec *reactorRecord, patch []byte) (ReactorRequest, error) {
 	cur, err := v.reactorView(rec)
 	if err != nil {
-		return err
+		return ReactorRequest{}, err
 	}
 	m := map[string]any{"name": cur.Name, "configuration": cur.Configuration}
 	if cur.Code != "" {
@@ -498,12 +511,7 @@ func (v *Vault) PatchReactor(p *access.Principal, id string, patch []byte) error
 	if cur.Application != nil {
 		m["application"] = map[string]string{"id": cur.Application.ID}
 	}
-	req, err := patchRequest[ReactorRequest](m, patch, "reactor")
-	if err != nil {
-		return err
-	}
-	_, err = v.UpdateReactor(p, id, req)
-	return err
+	return patchRequest[ReactorRequest](m, patch, "reactor")
 }
 
 // DeleteReactor deletes a reactor.
@@ -511,6 +519,7 @@ func (v *Vault) DeleteReactor(p *access.Principal, id string) error {
 	if err := require(p, "reactor:delete"); err != nil {
 		return err
 	}
+	defer v.lock("reactor", p.TenantID, id)()
 	if _, err := v.loadReactor(p.TenantID, id); err != nil {
 		return err
 	}

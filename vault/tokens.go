@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -86,6 +85,7 @@ type tokenRecord struct {
 	ExpiresAt *Time           `json:"expires_at,omitempty"`
 	Order     string          `json:"order"`
 	Data      crypto.Envelope `json:"data"`
+	AD        int             `json:"ad,omitempty"` // associated-data layout (tokens_ad.go)
 	Audited
 
 	dataKey atomic.Pointer[crypto.DataKey] // unwrapped on first read
@@ -120,8 +120,6 @@ func (r *tokenRecord) ref() access.TokenRef {
 func (r *tokenRecord) expired(t time.Time) bool {
 	return r.ExpiresAt != nil && !r.ExpiresAt.After(t)
 }
-
-func (r *tokenRecord) aad() []byte { return store.Key("token", r.TenantID, r.ID) }
 
 // orderKey sorts tokens by creation time; the random suffix keeps tokens
 // created in the same nanosecond apart.
@@ -161,6 +159,9 @@ func indexMAC(key []byte, value string) string {
 // record (which the token cache may keep), so a hot token is unwrapped
 // once; the tenant key that unwraps it is in memory anyway.
 func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
+	if r.AD != tokenADVersion {
+		return nil, fmt.Errorf("%w: token %s has an old layout", errTokenIntegrity, r.ID)
+	}
 	dk := r.dataKey.Load()
 	if dk == nil {
 		k, err := v.tenantKey(r.TenantID)
@@ -168,11 +169,15 @@ func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
 			return nil, err
 		}
 		if dk, err = crypto.OpenDataKey(k, r.Data, r.aad()); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: token %s: %w", errTokenIntegrity, r.ID, err)
 		}
 		r.dataKey.Store(dk)
 	}
-	return dk.Open(r.Data, r.aad())
+	plain, err := dk.Open(r.Data, r.aad())
+	if err != nil {
+		return nil, fmt.Errorf("%w: token %s: %w", errTokenIntegrity, r.ID, err)
+	}
+	return plain, nil
 }
 
 // loadToken reads a live token of the tenant; expired tokens are gone.
@@ -446,6 +451,7 @@ func (v *Vault) writeToken(b store.Batch, plan *tokenPlan) error {
 	if err != nil {
 		return err
 	}
+	r.AD = tokenADVersion
 	r.Data = crypto.SealEnvelope(k, plan.plain, r.aad())
 	setJSON(b, tokenRecordKey(r.TenantID, r.ID), r)
 	b.Set(store.Key(orderIndex, r.TenantID, r.Order), []byte(r.ID))
@@ -473,24 +479,6 @@ func unindexToken(b store.Batch, r *tokenRecord) {
 	b.Delete(tokenRecordKey(r.TenantID, r.ID))
 	removeIndexes(b, r)
 	b.DeletePrefix(store.Prefix(childIndex, r.TenantID, r.ID))
-}
-
-// findDuplicate returns a live token with the plan's type and fingerprint.
-func (v *Vault) findDuplicate(plan *tokenPlan) (*tokenRecord, error) {
-	r := plan.rec
-	var id string
-	err := v.store.Scan(store.Prefix(fingerprintIndex, r.TenantID, r.Type, r.Fingerprint), nil, func(k, _ []byte) bool {
-		id = string(k[bytes.LastIndexByte(k, 0)+1:])
-		return false
-	})
-	if err != nil || id == "" {
-		return nil, err
-	}
-	existing, err := v.loadToken(r.TenantID, id)
-	if problem.Is(err, 404) {
-		return nil, nil
-	}
-	return existing, err
 }
 
 // CreateToken creates one token (POST /tokens).
@@ -530,7 +518,6 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 		}
 		seen[id] = true
 	}
-	locks := ids
 	for i, plan := range plans {
 		if plan.intentID == "" {
 			continue
@@ -539,10 +526,26 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 			return nil, problem.Invalid(prefixes[i]+"token_intent_id", "A token intent converts into one token only.")
 		}
 		seen[intentLock(plan.intentID)] = true
-		locks = append(locks, intentLock(plan.intentID))
 	}
-	unlock := v.lockAll("token", p.TenantID, locks)
-	defer unlock()
+	var also []string // matched tokens an update_existing overwrite must hold the lock of
+	for {
+		out, busy, err := v.commitCreates(p, plans, prefixes, entity, ts, also)
+		if busy == "" {
+			return out, err
+		}
+		if len(also) == 3 {
+			return nil, problem.Conflict("The token matched by deduplication keeps changing; retry the request.")
+		}
+		also = append(also, busy)
+	}
+}
+
+// commitCreates writes the plans in one batch under their locks (and those
+// of also). An overwrite of a matched token whose lock is not held returns
+// its id as busy, for the caller to retry holding it.
+func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes []string, entity string, ts time.Time, also []string) (_ []*Token, busy string, _ error) {
+	locks := v.lockCreate(p.TenantID, plans, also)
+	defer locks.unlock()
 
 	out := make([]*Token, len(plans))
 	b := v.store.NewBatch()
@@ -552,44 +555,47 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 	written := 0         // new tokens
 	for i, plan := range plans {
 		if err := v.consumeIntent(b, p.TenantID, plan.intentID, prefixes[i]); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if plan.dedupe {
-			existing, err := v.findDuplicate(plan)
+			existing, err := v.findDuplicate(p, plan, plans[:i])
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			if existing != nil {
 				if v.settings(p.TenantID)["token_deduplication_behavior"] == "update_existing" {
+					if !locks.holds("token", p.TenantID, existing.ID) {
+						return nil, existing.ID, nil
+					}
 					if existing, err = v.overwriteDuplicate(b, p, existing, plan, ts); err != nil {
-						return nil, err
+						return nil, "", err
 					}
 					changed = append(changed, existing.ID)
 					entries = append(entries, logEntry(p, p.TenantID, entity, existing.ID, "update", "Token updated by deduplication", ts))
 				}
 				out[i], err = v.dedupedView(p, existing)
 				if err != nil {
-					return nil, err
+					return nil, "", err
 				}
 				continue
 			}
 		}
 		if plan.clientID {
 			if _, err := v.store.Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
-				return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
+				return nil, "", problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
 			} else if !errors.Is(err, store.ErrNotFound) {
-				return nil, err
+				return nil, "", err
 			}
 		}
 		if err := v.writeToken(b, plan); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		written++
 		entries = append(entries, logEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts))
 		out[i] = createdView(plan)
 	}
 	if b.Empty() {
-		return out, nil
+		return out, "", nil
 	}
 	err := v.commit(b, entries...)
 	for _, id := range changed {
@@ -598,7 +604,7 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 	if err == nil {
 		v.Metrics().TokensCreated(written)
 	}
-	return out, err
+	return out, "", err
 }
 
 // createdView is a create response: no data, the evaluated mask.
@@ -616,21 +622,6 @@ func baseView(r *tokenRecord) *Token {
 	priv := r.Privacy
 	t.Privacy = &priv
 	return t
-}
-
-// dedupedView answers a deduplicated create with the existing token: in full
-// when the caller may read it, else reduced to its identity.
-func (v *Vault) dedupedView(p *access.Principal, r *tokenRecord) (*Token, error) {
-	t, err := v.readView(p, r)
-	if problem.Is(err, 403) {
-		t = &Token{ID: r.ID, TenantID: r.TenantID, Type: r.Type, Fingerprint: r.Fingerprint, Containers: r.Containers}
-		err = nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	t.Extras = &TokenExtras{Deduplicated: true}
-	return t, nil
 }
 
 // readTransform is the one read decision: the caller's access rules give a
@@ -764,23 +755,6 @@ func (v *Vault) DeleteToken(p *access.Principal, id string) error {
 	return err
 }
 
-// lockAll takes the entity locks of several ids in a stable order.
-func (v *Vault) lockAll(kind, tenantID string, ids []string) func() {
-	idx := map[int]bool{}
-	for _, id := range ids {
-		idx[v.lockIndex(kind, tenantID, id)] = true
-	}
-	order := slices.Sorted(maps.Keys(idx))
-	for _, i := range order {
-		v.locks[i].Lock()
-	}
-	return func() {
-		for _, i := range order {
-			v.locks[i].Unlock()
-		}
-	}
-}
-
 // overwriteDuplicate replaces the data and metadata of the existing token
 // with the new request's (tenant setting update_existing), keeping its
 // identity; it needs token:update on the existing token.
@@ -790,7 +764,11 @@ func (v *Vault) overwriteDuplicate(b store.Batch, p *access.Principal, existing 
 	}
 	n := plan.rec
 	n.ID, n.Order, n.Audited, n.Containers = existing.ID, existing.Order, existing.Audited, existing.Containers
+	n.Privacy, n.Mask = existing.Privacy, existing.Mask // only data and metadata are overwritten
 	n.modified(p, ts)
+	if err := authorizeUpdate(p, existing, n); err != nil {
+		return nil, err
+	}
 	removeIndexes(b, existing)
 	if err := v.writeToken(b, plan); err != nil {
 		return nil, err

@@ -38,21 +38,31 @@ type tokenPatch struct {
 // UpdateToken applies a merge patch to a token. Derived values
 // (fingerprint, mask, search indexes) are recomputed from the new data.
 func (v *Vault) UpdateToken(p *access.Principal, id string, body []byte) (*Token, error) {
+	old, n, err := v.updateToken(p, id, body)
+	if err != nil {
+		return nil, err
+	}
+	return v.updatedView(p, old, n)
+}
+
+// updateToken applies the patch under the token's lock and returns the
+// token before and after it.
+func (v *Vault) updateToken(p *access.Principal, id string, body []byte) (old, n *tokenRecord, err error) {
 	var patch tokenPatch
 	if err := json.Unmarshal(body, &patch); err != nil {
-		return nil, problem.Invalid("body", "The merge patch must be a JSON object.")
+		return nil, nil, problem.Invalid("body", "The merge patch must be a JSON object.")
 	}
 	defer v.lock("token", p.TenantID, id)()
 	r, err := v.loadToken(p.TenantID, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, ok := p.TokenTransform("token:update", r.ref()); !ok {
-		return nil, problem.Forbidden("The API key does not have permission to update tokens in " + r.container())
+		return nil, nil, problem.Forbidden("The API key does not have permission to update tokens in " + r.container())
 	}
 	plain, err := v.decrypt(r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req := TokenRequest{ID: &r.ID, Type: &r.Type, Data: plain, Metadata: r.Metadata, Mask: r.Mask,
 		Containers: r.Containers, SearchIndexes: r.SearchIndexes, DeduplicateToken: new(bool)}
@@ -67,17 +77,17 @@ func (v *Vault) UpdateToken(p *access.Principal, id string, body []byte) (*Token
 		req.ExpiresAt = &rm
 	}
 	if req.Data, err = mergeRaw(req.Data, patch.Data, "data"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if req.Metadata, err = mergeRaw(req.Metadata, patch.Metadata, "metadata"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if req.Mask, err = mergeRaw(req.Mask, patch.Mask, "mask"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if patch.Privacy != nil {
 		if patch.Privacy.Classification != "" && patch.Privacy.Classification != r.Privacy.Classification {
-			return nil, problem.Invalid("privacy.classification", "The classification of a token cannot be changed.")
+			return nil, nil, problem.Invalid("privacy.classification", "The classification of a token cannot be changed.")
 		}
 		if patch.Privacy.ImpactLevel != "" {
 			req.Privacy.ImpactLevel = patch.Privacy.ImpactLevel
@@ -105,23 +115,26 @@ func (v *Vault) UpdateToken(p *access.Principal, id string, body []byte) (*Token
 	ts := now()
 	plan, err := v.planToken(p, &req, "", ts, "token:update")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	n := plan.rec
+	n = plan.rec
 	n.Order, n.Audited = r.Order, r.Audited
 	n.modified(p, ts)
+	if err := authorizeUpdate(p, r, n); err != nil {
+		return nil, nil, err
+	}
 	b := v.store.NewBatch()
 	removeIndexes(b, r)
 	if err := v.writeToken(b, plan); err != nil {
 		b.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	err = v.commit(b, logEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts))
 	v.tokens.invalidate(cacheKey(p.TenantID, r.ID))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return v.readView(p, n)
+	return r, n, nil
 }
 
 // mergeRaw applies an RFC 7386 merge patch to a raw JSON value.

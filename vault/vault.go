@@ -141,6 +141,10 @@ func Open(opts Options) (*Vault, error) {
 		v.Close()
 		return nil, err
 	}
+	if err := v.upgradeTokenAD(); err != nil {
+		v.Close()
+		return nil, fmt.Errorf("vault: %w", err)
+	}
 	if err := v.bootstrap(opts); err != nil {
 		v.Close()
 		return nil, err
@@ -223,7 +227,7 @@ func (v *Vault) tenantKey(tenantID string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenant key: %w", err)
 	}
-	k, err := crypto.Open(v.master, wrapped, id)
+	k, _, err := openTenantKey(v.master, wrapped, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("tenant key: %w", err)
 	}
@@ -233,7 +237,7 @@ func (v *Vault) tenantKey(tenantID string) ([]byte, error) {
 
 func (v *Vault) newTenantKey(b store.Batch, tenantID string) {
 	id := store.Key("tkey", tenantID)
-	b.Set(id, crypto.Seal(v.master, crypto.NewKey(), id))
+	b.Set(id, crypto.Seal(v.master, crypto.NewKey(), tenantKeyAD(tenantID)))
 }
 
 // Sweep deletes expired entities. The host calls it periodically; reads

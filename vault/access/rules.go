@@ -22,6 +22,14 @@ func transformRank(t string) int {
 	return 0
 }
 
+// LeastRevealing returns the less revealing of two transforms.
+func LeastRevealing(a, b string) string {
+	if transformRank(b) < transformRank(a) {
+		return b
+	}
+	return a
+}
+
 // Rule is an access rule (seed 003).
 type Rule struct {
 	Description string      `json:"description,omitempty"`

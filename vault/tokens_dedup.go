@@ -1,0 +1,110 @@
+package vault
+
+import (
+	"bytes"
+	"maps"
+	"slices"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Deduplication (deduplicate_token, or the tenant's deduplicate_tokens):
+// a create whose type and fingerprint match a token the caller may read
+// returns that token instead. A caller that may not read any match is never
+// told one exists: it gets a new token, answered like any other create, so
+// a create-only key learns neither that a value is stored nor another
+// application's token id.
+
+// lockCreate takes, until the create batch commits, the lock of every
+// token id (client-supplied ids must stay unique), of the fingerprint of
+// every deduplicating plan, so two concurrent creates of one value cannot
+// both find no match, and of the tokens in also (matches an overwrite
+// rewrites). Locks are taken in index order, so creates never deadlock.
+func (v *Vault) lockCreate(tenantID string, plans []*tokenPlan, also []string) *lockSet {
+	l := &lockSet{v: v, held: map[int]bool{}}
+	for _, plan := range plans {
+		l.held[v.lockIndex("token", tenantID, plan.rec.ID)] = true
+		if plan.dedupe {
+			l.held[v.lockIndex("fingerprint", tenantID, plan.rec.Type, plan.rec.Fingerprint)] = true
+		}
+		if plan.intentID != "" { // an intent converts into one token only
+			l.held[v.lockIndex("token", tenantID, intentLock(plan.intentID))] = true
+		}
+	}
+	for _, id := range also {
+		l.held[v.lockIndex("token", tenantID, id)] = true
+	}
+	l.order = slices.Sorted(maps.Keys(l.held))
+	for _, i := range l.order {
+		v.locks[i].Lock()
+	}
+	return l
+}
+
+// lockSet is a set of entity locks held together.
+type lockSet struct {
+	v     *Vault
+	held  map[int]bool
+	order []int
+}
+
+// holds reports whether the lock of the entity named by parts is held.
+func (l *lockSet) holds(parts ...string) bool { return l.held[l.v.lockIndex(parts...)] }
+
+func (l *lockSet) unlock() {
+	for _, i := range l.order {
+		l.v.locks[i].Unlock()
+	}
+}
+
+// findDuplicate returns the oldest live token with the plan's type and
+// fingerprint that p may read: one already stored, else one created
+// earlier in the same batch (earlier). The caller holds the fingerprint's lock.
+func (v *Vault) findDuplicate(p *access.Principal, plan *tokenPlan, earlier []*tokenPlan) (*tokenRecord, error) {
+	r := plan.rec
+	var ids []string
+	err := v.store.Scan(store.Prefix(fingerprintIndex, r.TenantID, r.Type, r.Fingerprint), nil, func(k, _ []byte) bool {
+		ids = append(ids, string(k[bytes.LastIndexByte(k, 0)+1:]))
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	var oldest *tokenRecord // several match once callers that could not read made their own
+	for _, id := range ids {
+		existing, err := v.loadToken(r.TenantID, id)
+		if problem.Is(err, 404) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, err := readTransform(p, existing, "token:read"); err == nil && (oldest == nil || existing.Order < oldest.Order) {
+			oldest = existing
+		}
+	}
+	if oldest != nil {
+		return oldest, nil
+	}
+	for _, e := range earlier {
+		if e.rec.Type == r.Type && e.rec.Fingerprint == r.Fingerprint {
+			if _, err := readTransform(p, e.rec, "token:read"); err == nil {
+				return e.rec, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// dedupedView answers a deduplicated create with the existing token, as
+// the caller may read it.
+func (v *Vault) dedupedView(p *access.Principal, r *tokenRecord) (*Token, error) {
+	t, err := v.readView(p, r)
+	if err != nil {
+		return nil, err
+	}
+	t.Extras = &TokenExtras{Deduplicated: true}
+	return t, nil
+}

@@ -5,6 +5,7 @@
 package vault
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -35,6 +36,10 @@ type Options struct {
 	// negative means none). CVCRetention bounds how long a payment
 	// method's cvc is kept (default 1 h; negative means it is not stored).
 	JWTLeeway, CVCRetention time.Duration
+	// AuditRetention is how long a deleted tenant's audit log and the
+	// vault log of refusals are kept (default 90 days; negative erases a
+	// tenant's log with the tenant).
+	AuditRetention time.Duration
 }
 
 // Vault is an open vault: the store, the key ring and the caches.
@@ -52,6 +57,7 @@ type Vault struct {
 	tokens              tokenCache
 	projects            projectState // projects.go: JWT keys and settings
 	locks               [64]sync.Mutex
+	auditRetention      time.Duration
 
 	// Reactors runs reactor code; nil disables reactors (create and react
 	// answer 501).
@@ -113,11 +119,12 @@ func Open(opts Options) (*Vault, error) {
 	if len(master) != crypto.KeySize {
 		return nil, errors.New("vault: master key must be 32 bytes")
 	}
-	s, err := store.OpenPebble(filepath.Join(opts.DataDir, "store"))
+	s, err := store.OpenPebble(filepath.Join(opts.DataDir, storeDir))
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	v.store, v.master = s, master
+	v.auditRetention = cmp.Or(opts.AuditRetention, DefaultAuditRetention)
 	v.projects.configure(opts)
 	v.audits, v.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
 	go v.runAuditWriter(v.auditDone)
@@ -208,5 +215,5 @@ func (v *Vault) newTenantKey(b store.Batch, tenantID string) {
 // Sweep deletes expired entities. The host calls it periodically; reads
 // already treat expired entities as gone.
 func (v *Vault) Sweep() error {
-	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs())
+	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(), v.purgeAudit())
 }

@@ -30,6 +30,7 @@ func init() {
 //		proxy_timeout   <duration>
 //		jwt_leeway      <duration>|off
 //		cvc_retention   <duration>|off
+//		audit_retention <duration>|off
 //	}
 func parseGlobalVault(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -95,7 +96,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("proxy_timeout must be a positive duration: %q", s)
 			}
 			a.ProxyTimeout = caddy.Duration(dur)
-		case "jwt_leeway", "cvc_retention":
+		case "jwt_leeway", "cvc_retention", "audit_retention":
 			name := d.Val()
 			var s string
 			if !d.AllArgs(&s) {
@@ -108,10 +109,13 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 					return d.Errf("%s must be a positive duration or off: %q", name, s)
 				}
 			}
-			if name == "jwt_leeway" {
+			switch name {
+			case "jwt_leeway":
 				a.JWTLeeway = caddy.Duration(dur)
-			} else {
+			case "cvc_retention":
 				a.CVCRetention = caddy.Duration(dur)
+			default:
+				a.AuditRetention = caddy.Duration(dur)
 			}
 		default:
 			return d.Errf("unknown subdirective %q", d.Val())

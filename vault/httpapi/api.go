@@ -65,13 +65,18 @@ func APIKey(r *http.Request) string {
 
 // Authenticate resolves the request's credential to a principal.
 func Authenticate(v *vault.Vault, r *http.Request) (*access.Principal, error) {
-	return v.Authenticate(APIKey(r))
+	p, err := v.AuthenticateFrom(APIKey(r), OriginOf(r))
+	if err == nil {
+		noteCaller(r, p)
+	}
+	return p, err
 }
 
 // ServeHTTP routes one request. It authenticates the caller itself unless
 // an earlier vault_auth handler already did.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ensureTrace(w, r)
+	r = withAuditor(r, a.Vault)
 	defer func() {
 		if rec := recover(); rec != nil {
 			if rec == http.ErrAbortHandler {
@@ -110,7 +115,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Project resources (seed 000) authenticate a Bearer JWT: projects.go.
 	r, err := authenticateProject(a.Vault, r)
 	if err != nil {
-		writeProjectError(w, err)
+		writeProjectError(w, r, err)
 		return
 	}
 	if PrincipalFrom(r.Context()) == nil && ProjectCallerFrom(r.Context()) == nil {

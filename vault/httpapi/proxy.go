@@ -53,6 +53,7 @@ func isProxyPath(p string) bool { return p == "/proxy" || strings.HasPrefix(p, "
 // `{"proxy_error": <problem>}`, so clients can tell it from a
 // destination's answer.
 func writeProxyProblem(w http.ResponseWriter, r *http.Request, err error) {
+	auditDenied(r, err)
 	p := problem.From(err)
 	cp := *p
 	cp.Instance = r.URL.Path
@@ -65,7 +66,7 @@ func writeProxyProblem(w http.ResponseWriter, r *http.Request, err error) {
 // ServeProxy is the `vault_proxy` handler: `/proxy` on its own route.
 func (a *API) ServeProxy(w http.ResponseWriter, r *http.Request) {
 	ensureTrace(w, r)
-	a.serveProxy(w, r)
+	a.serveProxy(w, withAuditor(r, a.Vault))
 }
 
 // serveProxy handles `/proxy[/**]`: ephemeral (BT-PROXY-URL) or

@@ -64,6 +64,10 @@ type App struct {
 	// CVCRetention is how long a payment method's cvc is kept before it is
 	// purged. Default 1h; negative means it is never stored.
 	CVCRetention caddy.Duration `json:"cvc_retention,omitempty"`
+	// AuditRetention is how long a deleted tenant's audit log and the vault
+	// log of refused requests are kept. Default 90 days; negative erases a
+	// tenant's log with the tenant.
+	AuditRetention caddy.Duration `json:"audit_retention,omitempty"`
 
 	// Reactor bounds reactor code and chooses what it may require; zero
 	// fields take the runtime's defaults.
@@ -118,7 +122,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: managementKey,
 		JWTLeeway: time.Duration(a.JWTLeeway), CVCRetention: time.Duration(a.CVCRetention),
-		JWTMaxLifetime: time.Duration(a.JWTMaxLifetime)}
+		JWTMaxLifetime: time.Duration(a.JWTMaxLifetime), AuditRetention: time.Duration(a.AuditRetention)}
 	if s := os.Getenv(EnvMasterKey); s != "" {
 		k, err := crypto.ParseMasterKey(s)
 		if err != nil {
@@ -142,7 +146,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.vault = val.(openVault).Vault
 	if !loaded {
-		a.logger.Info("vault opened", zap.String("data_dir", dir))
+		version, commit := BuildVersion()
+		a.logger.Info("vault opened", zap.String("data_dir", dir), zap.String("version", version), zap.String("commit", commit))
 	}
 	if a.AllowInsecureDestinations {
 		a.logger.Warn("INSECURE: outbound destinations are not restricted (http, loopback and private addresses allowed); never use this in production")

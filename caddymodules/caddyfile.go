@@ -34,6 +34,7 @@ func init() {
 //		rate_limit      { tokenize|read|proxy|react <n>/s|<n>/m ... }
 //		cors            { origins <origin>... }
 //		metrics         on|off
+//		audit_retention <duration>|off
 //	}
 func parseGlobalVault(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -114,7 +115,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("proxy_timeout must be a positive duration: %q", s)
 			}
 			a.ProxyTimeout = caddy.Duration(dur)
-		case "jwt_leeway", "cvc_retention", "jwt_max_lifetime":
+		case "jwt_leeway", "cvc_retention", "jwt_max_lifetime", "audit_retention":
 			name := d.Val()
 			var s string
 			if !d.AllArgs(&s) {
@@ -132,8 +133,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				a.JWTLeeway = caddy.Duration(dur)
 			case "jwt_max_lifetime":
 				a.JWTMaxLifetime = caddy.Duration(dur)
-			default:
+			case "cvc_retention":
 				a.CVCRetention = caddy.Duration(dur)
+			default:
+				a.AuditRetention = caddy.Duration(dur)
 			}
 		default:
 			return d.Errf("unknown subdirective %q", d.Val())

@@ -23,8 +23,8 @@ func init() {
 	caddy.RegisterModule(AdminAPI{})
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "vault",
-		Usage: "tenant create|list, key create, project create|list, project key add|generate|list|remove",
-		Short: "Manages Strongroom tenants, management keys and projects",
+		Usage: "tenant create|list, key create, project ..., backup, audit export, version",
+		Short: "Manages Strongroom tenants, keys and projects; backs up the store; exports the audit log",
 		Long: `
 Operator commands for a Strongroom vault. They work on a stopped server's
 data directory directly, and on a running server through its admin API
@@ -39,17 +39,24 @@ data directory directly, and on a running server through its admin API
   vault project key generate --project <id> --kid <kid>   (private key PEM, once)
   vault project key list --project <id>
   vault project key remove --project <id> --kid <kid>
+  vault backup --output <new dir>   (online, or --data-dir of a stopped server)
+  vault audit export [--since <time>|<duration>] [--tenant <id>|vault]   (NDJSON)
+  vault version
 
 Common flags: --data-dir (default ./data, as in the default Caddyfile),
 --master-key-file (default <data-dir>/master.key; STRONGROOM_MASTER_KEY
 wins), --address (admin API of a running server, default localhost:2019).
-Each new management key is printed once.`,
+With --address the command goes to the running server; with --data-dir
+it opens that directory (or the server holding it); with neither it uses
+./data when it exists, else the admin API. Each new management key is
+printed once.`,
 		CobraFunc: vaultCommand,
 	})
 }
 
 type cliFlags struct {
 	dataDir, masterKeyFile, address string
+	root                            *cobra.Command // to tell given flags from defaults
 }
 
 func vaultCommand(cmd *cobra.Command) {
@@ -57,6 +64,7 @@ func vaultCommand(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.dataDir, "data-dir", "./data", "vault data directory")
 	cmd.PersistentFlags().StringVar(&f.masterKeyFile, "master-key-file", "", "master key file (default <data-dir>/master.key)")
 	cmd.PersistentFlags().StringVar(&f.address, "address", "localhost:2019", "admin API address of a running server")
+	f.root = cmd
 
 	tenant := &cobra.Command{Use: "tenant", Short: "Manages tenants"}
 	var name, typ string
@@ -117,7 +125,7 @@ func vaultCommand(cmd *cobra.Command) {
 		}}
 	keyCreate.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
 	key.AddCommand(keyCreate)
-	cmd.AddCommand(tenant, key, projectCommand(&f))
+	cmd.AddCommand(tenant, key, projectCommand(&f), backupCommand(&f), auditCommand(&f), versionCommand())
 }
 
 type tenantCreated struct {
@@ -125,9 +133,18 @@ type tenantCreated struct {
 	ManagementKey string `json:"management_key"`
 }
 
-// run opens the data directory and calls offline; when a running server
-// holds it, it calls online, which goes through the admin API.
+// run calls offline on the data directory, or online through the admin
+// API: online when --address is given, or when the data directory is held
+// by a running server, or when no --data-dir is given and ./data does not
+// exist (so the command works from any directory).
 func (f cliFlags) run(offline func(*vault.Vault) error, online func() error) error {
+	useData, err := f.offline()
+	if err != nil {
+		return err
+	}
+	if !useData {
+		return online()
+	}
 	opts := vault.Options{DataDir: f.dataDir, MasterKeyFile: f.masterKeyFile}
 	if s := os.Getenv(EnvMasterKey); s != "" {
 		k, err := crypto.ParseMasterKey(s)
@@ -136,18 +153,40 @@ func (f cliFlags) run(offline func(*vault.Vault) error, online func() error) err
 		}
 		opts.MasterKey = k
 	}
-	if _, err := os.Stat(f.dataDir); err != nil {
-		return fmt.Errorf("data directory %s: %w", f.dataDir, err)
-	}
 	v, err := vault.Open(opts)
 	if err != nil {
-		if errors.Is(err, syscall.EWOULDBLOCK) || strings.Contains(err.Error(), "lock") {
+		if isLocked(err) {
 			return online()
 		}
 		return err
 	}
 	defer v.Close()
 	return offline(v)
+}
+
+// offline reports whether the command works on the data directory itself.
+func (f cliFlags) offline() (bool, error) {
+	if f.given("address") {
+		return false, nil
+	}
+	if _, err := os.Stat(f.dataDir); err != nil {
+		if f.given("data-dir") {
+			return false, fmt.Errorf("data directory %s: %w", f.dataDir, err)
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
+// given reports whether a flag was set on the command line.
+func (f cliFlags) given(name string) bool {
+	return f.root != nil && f.root.PersistentFlags().Changed(name)
+}
+
+// isLocked reports whether opening a store failed because a running server
+// holds it.
+func isLocked(err error) bool {
+	return errors.Is(err, syscall.EWOULDBLOCK) || strings.Contains(err.Error(), "lock")
 }
 
 func (f cliFlags) admin(method, path string, body, out any) error {
@@ -163,14 +202,40 @@ func (f cliFlags) admin(method, path string, body, out any) error {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("the data directory is in use and the admin API at %s did not answer: %w", f.address, err)
+		return fmt.Errorf("no running server answered at the admin address %s (and no data directory was used): %w", f.address, err)
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("admin API: %s: %s", resp.Status, bytes.TrimSpace(data))
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return adminError(resp.StatusCode, data)
+	}
+	if w, ok := out.(io.Writer); ok {
+		_, err = io.Copy(w, resp.Body)
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
 	}
 	return json.Unmarshal(data, out)
+}
+
+// adminError is the message of a refused admin call: the `error` field of
+// Caddy's admin error JSON (or the API's RFC 7807 detail), not the raw body.
+func adminError(status int, body []byte) error {
+	var e struct {
+		Error  string `json:"error"`
+		Detail string `json:"detail"`
+	}
+	msg := strings.TrimSpace(string(body))
+	if json.Unmarshal(body, &e) == nil {
+		if e.Error != "" {
+			msg = e.Error
+		} else if e.Detail != "" {
+			msg = e.Detail
+		}
+	}
+	return fmt.Errorf("the server refused (%d %s): %s", status, http.StatusText(status), msg)
 }
 
 // AdminAPI is `admin.api.vault`: the operator endpoints the `vault`
@@ -199,6 +264,9 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/vault/"), "/"), "/")
 	if parts[0] == "projects" {
 		return serveProjectAdmin(w, r, v, parts) // command_projects.go
+	}
+	if len(parts) == 1 && (parts[0] == "backup" || parts[0] == "audit") {
+		return serveOpsAdmin(w, r, v, parts[0]) // command_ops.go
 	}
 	var out any
 	switch {

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/access"
-	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -129,7 +128,7 @@ func (v *Vault) deleteTenant(id string) error {
 	for _, pfx := range tenantPrefixes(id) {
 		b.DeletePrefix(pfx)
 	}
-	audit.DeleteTenant(b, id)
+	v.retireTenantLog(b, id, now())
 	b.Delete(tenantKey(id))
 	b.Delete(store.Key("tkey", id))
 	if err := v.syncCommit(b); err != nil {

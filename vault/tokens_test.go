@@ -699,9 +699,30 @@ func TestDeleteTenantLeavesNothing(t *testing.T) {
 	if err := e.v.Sweep(); err != nil {
 		t.Fatal(err)
 	}
+	// Only its audit log is kept, for the retention; then it goes too.
+	auditKept := func(k []byte) bool {
+		return strings.HasPrefix(string(k), "log\x00"+wB.TenantID+"\x00") || string(k) == "logret\x00"+wB.TenantID
+	}
+	kept := 0
+	e.v.Store().Scan(nil, nil, func(k, _ []byte) bool {
+		if strings.Contains(string(k), wB.TenantID) && !auditKept(k) {
+			t.Errorf("key of deleted tenant left: %q", k)
+		}
+		if auditKept(k) {
+			kept++
+		}
+		return true
+	})
+	if kept == 0 {
+		t.Error("the deleted tenant's audit log was not kept")
+	}
+	move(t0.Add(DefaultAuditRetention + 3*time.Hour))
+	if err := e.v.Sweep(); err != nil {
+		t.Fatal(err)
+	}
 	e.v.Store().Scan(nil, nil, func(k, _ []byte) bool {
 		if strings.Contains(string(k), wB.TenantID) {
-			t.Errorf("key of deleted tenant left: %q", k)
+			t.Errorf("key of deleted tenant left after the audit retention: %q", k)
 		}
 		return true
 	})

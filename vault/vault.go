@@ -5,6 +5,7 @@
 package vault
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -39,6 +40,10 @@ type Options struct {
 	// JWTMaxLifetime bounds a project JWT's exp − iat (default 24 h;
 	// negative means no bound).
 	JWTMaxLifetime time.Duration
+	// AuditRetention is how long a deleted tenant's audit log and the
+	// vault log of refusals are kept (default 90 days; negative erases a
+	// tenant's log with the tenant).
+	AuditRetention time.Duration
 }
 
 // Vault is an open vault: the store, the key ring and the caches.
@@ -59,6 +64,7 @@ type Vault struct {
 	locks               [64]sync.Mutex
 	metrics             atomic.Pointer[metrics.Set] // observe.go
 	home                storeHome                   // health.go
+	auditRetention      time.Duration
 
 	// Reactors runs reactor code; nil disables reactors (create and react
 	// answer 501).
@@ -134,6 +140,7 @@ func Open(opts Options) (*Vault, error) {
 	}
 	v.home = openedHome(storeDir(opts.DataDir))
 	v.store, v.master = s, master
+	v.auditRetention = cmp.Or(opts.AuditRetention, DefaultAuditRetention)
 	v.projects.configure(opts)
 	v.audits, v.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
 	go v.runAuditWriter(v.auditDone)
@@ -152,6 +159,8 @@ func Open(opts Options) (*Vault, error) {
 	return v, nil
 }
 
+// storeDir is where a data directory keeps its store; a backup has the same
+// layout, so a server started with data_dir = the backup serves it.
 func storeDir(dataDir string) string { return filepath.Join(dataDir, "store") }
 
 // refuseNewKeyForData fails when the master key file is missing beside a
@@ -244,5 +253,5 @@ func (v *Vault) newTenantKey(b store.Batch, tenantID string) {
 // already treat expired entities as gone.
 func (v *Vault) Sweep() error {
 	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(),
-		v.purgeExpiredIdempotencyKeys(), v.purgeExpiredSessions(), v.purgeExpiredTokenIntents())
+		v.purgeExpiredIdempotencyKeys(), v.purgeExpiredSessions(), v.purgeExpiredTokenIntents(), v.purgeAudit())
 }

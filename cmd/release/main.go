@@ -13,6 +13,7 @@ import (
 	"flag"
 	"log"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,12 @@ func main() {
 		if p := string(r.New); strings.HasPrefix(p, ".") {
 			b.Replacements[i].New = xcaddy.ReplacementPath(filepath.Join(base, p))
 		}
+	}
+	// A dependency gets no VCS stamp from the Go toolchain: stamp the
+	// commit `caddy vault version` shows.
+	if rev, err := exec.Command("git", "-C", base, "rev-parse", "HEAD").Output(); err == nil {
+		b.BuildFlags = strings.TrimSpace(b.BuildFlags + " -ldflags '-X github.com/strongroom/strongroom/caddymodules.Commit=" +
+			strings.TrimSpace(string(rev)) + "'")
 	}
 	out, err := filepath.Abs(*output)
 	if err != nil {

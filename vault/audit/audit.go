@@ -18,14 +18,17 @@ import (
 
 // Entry is one audit log record (seed 001 "Log Object").
 type Entry struct {
-	TenantID   string       `json:"tenant_id"`
-	ActorID    string       `json:"actor_id,omitempty"`
-	ActorType  string       `json:"actor_type,omitempty"`
-	EntityType string       `json:"entity_type"`
-	EntityID   string       `json:"entity_id"`
-	Operation  string       `json:"operation"`
-	Message    string       `json:"message"`
-	CreatedAt  apitime.Time `json:"created_at"`
+	TenantID   string `json:"tenant_id"`
+	ActorID    string `json:"actor_id,omitempty"`
+	ActorType  string `json:"actor_type,omitempty"`
+	EntityType string `json:"entity_type"`
+	EntityID   string `json:"entity_id"`
+	Operation  string `json:"operation"`
+	Message    string `json:"message"`
+	// RemoteAddress is the client of a refused request (failed
+	// authentication, denied permission).
+	RemoteAddress string       `json:"remote_address,omitempty"`
+	CreatedAt     apitime.Time `json:"created_at"`
 }
 
 const prefix = "log"
@@ -108,6 +111,57 @@ func List(s store.Store, tenantID string, f Filter, offset, limit int) ([]Entry,
 // DeleteTenant removes every entry of the tenant.
 func DeleteTenant(b store.Batch, tenantID string) { b.DeletePrefix(tenantPrefix(tenantID)) }
 
+// VaultLog is the log of refusals no tenant can be named for (an unknown API
+// key, a JWT of an unknown project): the TenantID of its entries. Tenant
+// ids are UUIDs, so it never collides with one.
+const VaultLog = ""
+
+// Export calls fn with the entries created at or after since, oldest first
+// per log: one tenant's log, or (all) every log in the store: every
+// tenant's, deleted tenants' within their retention, and the vault log.
+func Export(s store.Store, all bool, tenantID string, since time.Time, fn func(json.RawMessage) error) error {
+	p := append(store.Key(prefix), 0)
+	if !all {
+		p = tenantPrefix(tenantID)
+	}
+	from := timeKey(since.Truncate(time.Microsecond))
+	var fnErr error
+	err := s.Scan(p, nil, func(k, v []byte) bool {
+		// k is log 0 tenant 0 time 0 random: skip older entries unread.
+		rest := k[len(prefix)+1:]
+		i := 0
+		for i < len(rest) && rest[i] != 0 {
+			i++
+		}
+		if t := rest[min(i+1, len(rest)):]; !since.IsZero() && len(t) >= 16 && string(t[:16]) < from {
+			return true
+		}
+		fnErr = fn(v)
+		return fnErr == nil
+	})
+	if err == nil {
+		err = fnErr
+	}
+	return err
+}
+
+// DeleteBefore removes at most limit entries of one log created before
+// cutoff, and reports how many it removed.
+func DeleteBefore(s store.Store, b store.Batch, tenantID string, cutoff time.Time, limit int) (int, error) {
+	p := tenantPrefix(tenantID)
+	end := append(append([]byte(nil), p...), timeKey(cutoff)...)
+	n := 0
+	err := s.Scan(p, nil, func(k, _ []byte) bool {
+		if string(k) >= string(end) || n >= limit {
+			return false
+		}
+		b.Delete(k)
+		n++
+		return true
+	})
+	return n, err
+}
+
 // MarshalJSON writes an entry without reflection: every token read writes
 // one, so this is on the proxy's hot path.
 func (e Entry) MarshalJSON() ([]byte, error) {
@@ -131,6 +185,10 @@ func (e Entry) appendJSON(b []byte) []byte {
 	} {
 		b = append(b, f.name...)
 		b = appendString(b, f.v)
+	}
+	if e.RemoteAddress != "" {
+		b = append(b, `,"remote_address":`...)
+		b = appendString(b, e.RemoteAddress)
 	}
 	b = append(b, `,"created_at":`...)
 	b = e.CreatedAt.AppendJSON(b)

@@ -71,7 +71,11 @@ func Authenticate(v *vault.Vault, r *http.Request) (*access.Principal, error) {
 	if n := len(r.Header.Values("BT-API-KEY")) + len(r.Header.Values("X-API-KEY")); n > 1 {
 		return nil, problem.Invalid("BT-API-KEY", "Send exactly one API key, in BT-API-KEY (or the legacy X-API-KEY).")
 	}
-	return v.Authenticate(APIKey(r))
+	p, err := v.AuthenticateFrom(APIKey(r), OriginOf(r))
+	if err == nil {
+		noteCaller(r, p)
+	}
+	return p, err
 }
 
 // ServeHTTP routes one request. It authenticates the caller itself unless
@@ -81,6 +85,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.serveOps(w, r) {
 		return
 	}
+	r = withAuditor(r, a.Vault)
 	defer func() {
 		if rec := recover(); rec != nil {
 			if rec == http.ErrAbortHandler {
@@ -124,7 +129,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Project resources (seed 000) authenticate a Bearer JWT: projects.go.
 	r, err := authenticateProject(a.Vault, r)
 	if err != nil {
-		writeProjectError(w, err)
+		writeProjectError(w, r, err)
 		return
 	}
 	if PrincipalFrom(r.Context()) == nil && ProjectCallerFrom(r.Context()) == nil {

@@ -72,12 +72,13 @@ func authenticateProject(v *vault.Vault, r *http.Request) (*http.Request, error)
 		}
 		return r.WithContext(WithPrincipal(r.Context(), p)), nil
 	}
-	tok, err := jwtauth.ParseBearer(r.Header.Get("Authorization"))
-	if err != nil {
+	header := r.Header.Get("Authorization")
+	tok, err := jwtauth.ParseBearer(header)
+	if err != nil && header == "" {
 		v.Metrics().AuthFailure()
-		return r, err
+		return r, err // no credential presented: nothing to audit
 	}
-	c, err := v.AuthenticateJWT(projectID, tok)
+	c, err := v.AuthenticateJWTFrom(projectID, tok, err, OriginOf(r))
 	if err != nil {
 		return r, err
 	}
@@ -88,6 +89,7 @@ func authenticateProject(v *vault.Vault, r *http.Request) (*http.Request, error)
 // vault_auth: a project JWT (or API key) on project resources, an API key
 // everywhere else. The returned request carries the result.
 func AuthenticateRequest(v *vault.Vault, r *http.Request) (*http.Request, error) {
+	r = withAuditor(r, v)
 	r, err := authenticateProject(v, r)
 	if err != nil || PrincipalFrom(r.Context()) != nil || ProjectCallerFrom(r.Context()) != nil {
 		return r, err
@@ -103,7 +105,7 @@ func AuthenticateRequest(v *vault.Vault, r *http.Request) (*http.Request, error)
 // API generation the path belongs to.
 func WriteAuthError(w http.ResponseWriter, r *http.Request, err error) {
 	if _, ok := ProjectResource(r.URL.Path); ok {
-		writeProjectError(w, err)
+		writeProjectError(w, r, err)
 		return
 	}
 	writeProblem(w, r, err)
@@ -130,7 +132,8 @@ var projectErrorTypes = map[int]string{
 	http.StatusInternalServerError:   "internal_server_error",
 }
 
-func writeProjectError(w http.ResponseWriter, err error) {
+func writeProjectError(w http.ResponseWriter, r *http.Request, err error) {
+	auditDenied(r, err)
 	var e ProjectError
 	var je *jwtauth.Error
 	if errors.As(err, &je) {
@@ -186,7 +189,7 @@ func (a *API) handleProject(pattern string, h projectHandlerFunc) {
 			if p := problem.From(err); p.Status >= 500 && !isJWTError(err) {
 				a.Logger.Error("request failed", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
 			}
-			writeProjectError(w, err)
+			writeProjectError(w, r, err)
 			return
 		}
 		if status == http.StatusNoContent || body == nil {

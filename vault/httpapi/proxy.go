@@ -54,6 +54,7 @@ func isProxyPath(p string) bool { return p == "/proxy" || strings.HasPrefix(p, "
 // `{"proxy_error": <problem>}`, so clients can tell it from a
 // destination's answer.
 func writeProxyProblem(w http.ResponseWriter, r *http.Request, err error) {
+	auditDenied(r, err)
 	p := problem.From(err)
 	cp := *p
 	cp.Instance = r.URL.Path
@@ -69,7 +70,7 @@ func (a *API) ServeProxy(w http.ResponseWriter, r *http.Request) {
 	if a.ops.CORS.apply(w, r) {
 		return
 	}
-	a.serveProxy(w, r)
+	a.serveProxy(w, withAuditor(r, a.Vault))
 }
 
 // serveProxy handles `/proxy[/**]`: ephemeral (BT-PROXY-URL) or

@@ -38,6 +38,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // WriteProblem writes err as RFC 7807 JSON. Errors that are not a
 // *problem.Problem become a generic 500: their text may hold internals.
 func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	auditDenied(r, err)
 	p := problem.From(err)
 	if r != nil && p.Instance == "" {
 		cp := *p

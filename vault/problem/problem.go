@@ -20,7 +20,13 @@ type Problem struct {
 	Detail   string              `json:"detail,omitempty"`
 	Instance string              `json:"instance,omitempty"`
 	Errors   map[string][]string `json:"errors"`
+
+	denied bool // made by Forbidden: a permission check refused the caller
 }
+
+// Denied reports whether p is a refused permission check (Forbidden), as
+// opposed to a 403 chosen by customer code such as a reactor.
+func (p *Problem) Denied() bool { return p.denied }
 
 func (p *Problem) Error() string {
 	if len(p.Errors) == 0 {
@@ -100,7 +106,11 @@ func BadRequest(detail string) *Problem { return New(http.StatusBadRequest, deta
 func Unauthorized(detail string) *Problem { return New(http.StatusUnauthorized, detail) }
 
 // Forbidden is the 403 for a credential that lacks a permission.
-func Forbidden(detail string) *Problem { return New(http.StatusForbidden, detail) }
+func Forbidden(detail string) *Problem {
+	p := New(http.StatusForbidden, detail)
+	p.denied = true
+	return p
+}
 
 // NotFound is the 404 for an unknown entity (or one of another tenant).
 func NotFound(entity string) *Problem { return New(http.StatusNotFound, entity+" not found") }

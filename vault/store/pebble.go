@@ -21,7 +21,9 @@ type Pebble struct {
 }
 
 // OpenPebble opens (creating if needed) a Pebble database in dir.
-func OpenPebble(dir string) (*Pebble, error) {
+func OpenPebble(dir string) (*Pebble, error) { return openPebble(dir, false) }
+
+func openPebble(dir string, mustExist bool) (*Pebble, error) {
 	cache := pebble.NewCache(cacheSize)
 	defer cache.Unref()
 	if err := tightenModes(dir); err != nil {
@@ -33,7 +35,8 @@ func OpenPebble(dir string) (*Pebble, error) {
 		Cache:  cache,
 		// Larger memtables mean fewer, larger flushes under bursts of
 		// token writes (the same size CockroachDB uses).
-		MemTableSize: 64 << 20,
+		MemTableSize:     64 << 20,
+		ErrorIfNotExists: mustExist,
 	}
 	// Bloom filters on every level (later levels inherit L0's) let a point
 	// read skip the tables that cannot hold its key, so reading a token
@@ -111,6 +114,24 @@ func (p *Pebble) NewBatch() Batch { return &pebbleBatch{b: p.db.NewBatch(), db: 
 
 func (p *Pebble) Close() error { return p.db.Close() }
 
+// Checkpoint writes a consistent copy of the database, as of the call, into
+// dir (which must not exist) while writers go on: immutable tables are
+// hard-linked when dir is on the same file system, the log is copied up to
+// the last acknowledged write.
+func (p *Pebble) Checkpoint(dir string) error {
+	return p.db.Checkpoint(dir, pebble.WithFlushedWAL())
+}
+
+// CheckpointPebble checkpoints the existing, closed database in src into
+// dst: the backup of a stopped server. It never creates a database.
+func CheckpointPebble(src, dst string) error {
+	p, err := openPebble(src, true)
+	if err != nil {
+		return err
+	}
+	return errors.Join(p.Checkpoint(dst), p.Close())
+}
+
 type pebbleBatch struct {
 	b  *pebble.Batch
 	db *pebble.DB
@@ -165,6 +186,7 @@ func (quietLogger) Fatalf(format string, args ...any) {
 }
 
 var (
-	_ Store = (*Pebble)(nil)
-	_ Batch = (*pebbleBatch)(nil)
+	_ Store        = (*Pebble)(nil)
+	_ Checkpointer = (*Pebble)(nil)
+	_ Batch        = (*pebbleBatch)(nil)
 )

@@ -27,6 +27,14 @@ type Store interface {
 	Close() error
 }
 
+// Checkpointer is a Store that can copy itself consistently while it serves
+// (an online backup). A shared database backend has its own backup tools.
+type Checkpointer interface {
+	// Checkpoint writes every write acknowledged before the call into dir,
+	// which must not exist yet.
+	Checkpoint(dir string) error
+}
+
 // Batch is an atomic group of writes. Commit makes it durable (fsync) before
 // returning, so an acknowledged write survives a crash.
 type Batch interface {

@@ -62,11 +62,15 @@ type App struct {
 	// Reactor bounds reactor code and chooses what it may require; zero
 	// fields take the runtime's defaults.
 	Reactor ReactorConfig `json:"reactor,omitzero"`
+	// Webhooks bounds webhook deliveries (attempts, backoff, timeout).
+	Webhooks WebhookConfig `json:"webhooks,omitzero"`
 
 	vault  *vault.Vault
 	key    string
 	logger *zap.Logger
 	cancel context.CancelFunc
+	// webhooksDone closes when the delivery dispatcher has stopped.
+	webhooksDone <-chan struct{}
 }
 
 // CaddyModule returns the Caddy module information.
@@ -159,6 +163,7 @@ func (a *App) announce(e vault.Startup) {
 func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	a.webhooksDone = a.startWebhooks(ctx)
 	go func() {
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()
@@ -180,6 +185,9 @@ func (a *App) Start() error {
 func (a *App) Stop() error {
 	if a.cancel != nil {
 		a.cancel()
+	}
+	if a.webhooksDone != nil {
+		<-a.webhooksDone // no delivery round may outlive the vault
 	}
 	return nil
 }

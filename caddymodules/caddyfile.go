@@ -30,6 +30,8 @@ func init() {
 //		proxy_timeout   <duration>
 //		jwt_leeway      <duration>|off
 //		cvc_retention   <duration>|off
+//		reactor { ... }
+//		webhooks { ... }  (webhooks.go)
 //	}
 func parseGlobalVault(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -83,6 +85,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "reactor":
 			if err := a.Reactor.unmarshal(d); err != nil {
+				return err
+			}
+		case "webhooks":
+			if err := a.Webhooks.unmarshal(d); err != nil {
 				return err
 			}
 		case "proxy_timeout":

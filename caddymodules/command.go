@@ -23,7 +23,7 @@ func init() {
 	caddy.RegisterModule(AdminAPI{})
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "vault",
-		Usage: "tenant create|list, key create, project create|list, project key add|generate|list|remove",
+		Usage: "tenant create|list, key create, project create|list, project key add|generate|list|remove, webhook-key",
 		Short: "Manages Strongroom tenants, management keys and projects",
 		Long: `
 Operator commands for a Strongroom vault. They work on a stopped server's
@@ -39,6 +39,7 @@ data directory directly, and on a running server through its admin API
   vault project key generate --project <id> --kid <kid>   (private key PEM, once)
   vault project key list --project <id>
   vault project key remove --project <id> --kid <kid>
+  vault webhook-key   (the PEM public key that verifies webhook signatures)
 
 Common flags: --data-dir (default ./data, as in the default Caddyfile),
 --master-key-file (default <data-dir>/master.key; STRONGROOM_MASTER_KEY
@@ -117,7 +118,7 @@ func vaultCommand(cmd *cobra.Command) {
 		}}
 	keyCreate.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
 	key.AddCommand(keyCreate)
-	cmd.AddCommand(tenant, key, projectCommand(&f))
+	cmd.AddCommand(tenant, key, projectCommand(&f), webhookKeyCommand(&f))
 }
 
 type tenantCreated struct {
@@ -199,6 +200,8 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 	}
 	var out any
 	switch {
+	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "webhook-key":
+		out, err = webhookKeyAdmin(v)
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "tenants":
 		out, err = v.Tenants()
 	case r.Method == http.MethodPost && len(parts) == 1 && parts[0] == "tenants":

@@ -64,6 +64,9 @@ type TokenRequest struct {
 	DeduplicateToken      *bool            `json:"deduplicate_token"`
 	ExpiresAt             *json.RawMessage `json:"expires_at"`
 	Encryption            json.RawMessage  `json:"encryption"`
+	// Encrypted is data sent as a JWE to a client encryption key
+	// (client_keys.go); it replaces data before anything else reads it.
+	Encrypted *string `json:"encrypted"`
 }
 
 // tokenRecord is a token as stored: everything but data in clear, data in
@@ -244,6 +247,9 @@ func (v *Vault) settings(tenantID string) map[string]string {
 // normalised data, privacy, containers, mask, fingerprint and search
 // indexes. prefix names fields inside a larger body (tokenize).
 func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string, ts time.Time, perm string) (*tokenPlan, error) {
+	if err := v.openEncrypted(p.TenantID, req, prefix); err != nil {
+		return nil, err
+	}
 	f := problem.Fields{}
 	typeName := deref(req.Type)
 	typ, known := token.Lookup(typeName)
@@ -538,7 +544,7 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 						return nil, err
 					}
 					changed = append(changed, existing.ID)
-					entries = append(entries, logEntry(p, p.TenantID, entity, existing.ID, "update", "Token updated by deduplication", ts))
+					entries = append(entries, withToken(logEntry(p, p.TenantID, entity, existing.ID, "update", "Token updated by deduplication", ts), existing))
 				}
 				out[i], err = v.dedupedView(p, existing)
 				if err != nil {
@@ -557,7 +563,7 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 		if err := v.writeToken(b, plan); err != nil {
 			return nil, err
 		}
-		entries = append(entries, logEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts))
+		entries = append(entries, withToken(logEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts), plan.rec))
 		out[i] = createdView(plan)
 	}
 	if b.Empty() {
@@ -727,7 +733,7 @@ func (v *Vault) DeleteToken(p *access.Principal, id string) error {
 	ts := now()
 	b := v.store.NewBatch()
 	unindexToken(b, r)
-	err = v.commit(b, logEntry(p, p.TenantID, "token", r.ID, "delete", "Token deleted", ts))
+	err = v.commit(b, withToken(logEntry(p, p.TenantID, "token", r.ID, "delete", "Token deleted", ts), r))
 	v.tokens.invalidate(cacheKey(p.TenantID, r.ID))
 	return err
 }

@@ -51,6 +51,7 @@ type Vault struct {
 	auth                authCache
 	tokens              tokenCache
 	projects            projectState // projects.go: JWT keys and settings
+	webhooks            webhookState // webhook_queue.go: subscriptions cache, outbox, signing key
 	locks               [64]sync.Mutex
 
 	// Reactors runs reactor code; nil disables reactors (create and react

@@ -172,6 +172,7 @@ func (a *API) routes() {
 	a.proxyRoutes()
 	a.reactorRoutes()
 	a.projectRoutes()
+	a.webhookRoutes()
 	v := a.Vault
 	a.handle("GET /permissions", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.Permissions(r.URL.Query().Get("application_type")), nil)

@@ -20,6 +20,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf16"
 )
@@ -99,17 +100,17 @@ func appendCanonical(b *bytes.Buffer, v any) error {
 	return nil
 }
 
-// jsNumber formats f as JavaScript's Number#toString does for the values
-// JSON carries (integers plainly, others in the shortest round-trip form).
+// jsNumber formats f as JavaScript's Number#toString does: plain decimals
+// from 1e-6 up to 1e21, else the shortest exponential form ("1e-7",
+// "1e+21").
 func jsNumber(f float64) string {
-	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+	if a := math.Abs(f); a == 0 || (a >= 1e-6 && a < 1e21) {
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	}
-	s := strconv.FormatFloat(f, 'g', -1, 64)
-	if i := bytes.IndexByte([]byte(s), 'e'); i >= 0 && s[i+1] != '-' && s[i+1] != '+' {
-		s = s[:i+1] + "+" + s[i+1:]
-	}
-	return s
+	s := strconv.FormatFloat(f, 'e', -1, 64) // 1e-07, 1.5e+22
+	mant, exp, _ := strings.Cut(s, "e")
+	sign, digits := exp[:1], strings.TrimLeft(exp[1:], "0")
+	return mant + "e" + sign + digits
 }
 
 func utf16Less(a, b string) bool {

@@ -19,6 +19,8 @@ import (
 	"github.com/strongroom/strongroom/vault/apitime"
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/proxy"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/webhook"
 )
@@ -320,13 +322,14 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	var wg sync.WaitGroup
 	for _, dd := range due {
 		key := deliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
-		if err := getJSON(v.store, key, "Delivery", dd.d); err != nil {
+		if err := getJSON(v.store, key, "Delivery", dd.d); problem.Is(err, 404) {
 			dd.d = nil // the webhook was deleted: drop the queue entry
 			continue
+		} else if err != nil {
+			return next, err
 		}
 		if dd.hook, err = v.loadWebhook(dd.d.TenantID, dd.d.WebhookID); err != nil {
-			dd.d = nil
-			continue
+			continue // recordAttempt drops it
 		}
 		wg.Add(1)
 		go func() {
@@ -338,35 +341,51 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	if ctx.Err() != nil {
 		return next, nil // stopping: unsent deliveries stay due
 	}
-	b := v.store.NewBatch()
+	var errs []error
 	for _, dd := range due {
-		b.Delete(dd.queueKey)
-		if dd.d == nil {
-			continue
+		if at, err := v.recordAttempt(dd, o.Retry); err != nil {
+			errs = append(errs, err)
+		} else if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+			next = at
 		}
-		d := dd.d
-		d.Attempts = append(d.Attempts, dd.attempt)
-		wait, retry := o.Retry.After(len(d.Attempts))
-		switch {
-		case dd.ok:
-			d.Status, d.NextAttemptAt = "delivered", nil
-		case retry:
-			at := now().Add(wait)
-			d.NextAttemptAt = timePtr(at)
-			b.Set(queueKey(at, d), nil)
-			if next.IsZero() || at.Before(next) {
-				next = at
-			}
-		default:
-			d.Status, d.NextAttemptAt = "failed", nil
-		}
-		setJSON(b, deliveryKey(d.TenantID, d.WebhookID, d.ID), d)
 	}
-	if b.Empty() {
-		b.Close()
-		return next, nil
+	return next, errors.Join(errs...)
+}
+
+// recordAttempt writes the outcome of one attempt and reschedules it when
+// it failed with attempts left (returning when). It holds the webhook's
+// lock, so a delivery of a webhook deleted meanwhile is dropped rather than
+// written back.
+func (v *Vault) recordAttempt(dd *dueDelivery, r webhook.Retry) (time.Time, error) {
+	b := v.store.NewBatch()
+	b.Delete(dd.queueKey)
+	d := dd.d
+	if d == nil {
+		return time.Time{}, v.commit(b)
 	}
-	return next, v.commit(b)
+	defer v.lock("whook", d.TenantID, d.WebhookID)()
+	if _, err := v.loadWebhook(d.TenantID, d.WebhookID); problem.Is(err, 404) {
+		b.Delete(deliveryKey(d.TenantID, d.WebhookID, d.ID))
+		return time.Time{}, v.commit(b)
+	} else if err != nil || dd.hook == nil {
+		b.Close() // not sent this round: it stays due
+		return time.Time{}, err
+	}
+	var at time.Time
+	d.Attempts = append(d.Attempts, dd.attempt)
+	wait, retry := r.After(len(d.Attempts))
+	switch {
+	case dd.ok:
+		d.Status, d.NextAttemptAt = "delivered", nil
+	case retry:
+		at = now().Add(wait)
+		d.NextAttemptAt = timePtr(at)
+		b.Set(queueKey(at, d), nil)
+	default:
+		d.Status, d.NextAttemptAt = "failed", nil
+	}
+	setJSON(b, deliveryKey(d.TenantID, d.WebhookID, d.ID), d)
+	return at, v.commit(b)
 }
 
 // maxReceiverAnswer bounds what is read of a receiver's answer.
@@ -395,13 +414,26 @@ func send(ctx context.Context, client *http.Client, signer *webhook.Signer, url 
 	resp, err := client.Do(req)
 	a.DurationMS = time.Since(start).Milliseconds()
 	if err != nil {
-		a.Error = err.Error()
+		a.Error = attemptError(err)
 		return a, false
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, maxReceiverAnswer))
 	resp.Body.Close()
 	a.StatusCode = resp.StatusCode
 	return a, resp.StatusCode/100 == 2
+}
+
+// attemptError says why an attempt failed in the proxy's words: never a
+// resolved address (that would tell a prober what an internal name points
+// at) nor the transport's own text.
+func attemptError(err error) string {
+	p := problem.From(proxy.ExchangeProblem(err))
+	for _, msgs := range p.Errors {
+		if len(msgs) > 0 {
+			return msgs[0]
+		}
+	}
+	return p.Detail
 }
 
 // ListWebhookDeliveries lists a webhook's deliveries, newest first, with

@@ -221,3 +221,55 @@ func TestWebhookDeliveryGivesUpAfterMaxAttempts(t *testing.T) {
 		t.Fatalf("delivery %+v after %d requests", d, rcv.count())
 	}
 }
+
+// A failed attempt is recorded in the proxy's words: never the address a
+// name resolved to, nor the transport's text.
+func TestWebhookAttemptErrorHidesResolvedAddress(t *testing.T) {
+	e := newEnv(t)
+	rcv := newReceiver(t)
+	port := rcv.URL[strings.LastIndexByte(rcv.URL, ':')+1:]
+	rcv.Close() // nothing listens there any more
+	name, url := "hook", "http://localhost:"+port+"/hook"
+	w, err := e.v.CreateWebhook(e.mgmt, WebhookRequest{Name: &name, URL: &url, Events: []string{"token.created"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDeliveries(t, e.v, 1)
+	mustCreate(t, e.v, e.writer(), tokReq("token", `"x"`))
+	d := waitDelivery(t, e.v, e.mgmt, w.ID, "failed")
+	msg := d.Attempts[0].Error
+	if msg != "The destination could not be reached." {
+		t.Fatalf("attempt error %q", msg)
+	}
+}
+
+// Deleting a webhook while its delivery is in flight drops the delivery
+// instead of writing it back.
+func TestWebhookDeletedDuringDelivery(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		w.WriteHeader(500)
+	}))
+	t.Cleanup(srv.Close)
+	name, url := "hook", srv.URL
+	w, err := e.v.CreateWebhook(e.mgmt, WebhookRequest{Name: &name, URL: &url, Events: []string{"token.created"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDeliveries(t, e.v, 5)
+	mustCreate(t, e.v, e.writer(), tokReq("token", `"x"`))
+	time.Sleep(200 * time.Millisecond) // the attempt is waiting on the receiver
+	if err := e.v.DeleteWebhook(e.mgmt, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	time.Sleep(300 * time.Millisecond)
+	n := 0
+	_ = e.v.Store().Scan([]byte(deliveryCollection+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
+	_ = e.v.Store().Scan([]byte(queuePrefix+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
+	if n != 0 {
+		t.Fatalf("%d delivery records outlived their webhook", n)
+	}
+}

@@ -172,6 +172,11 @@ func (v *Vault) DecryptPayload(tenantID, field, compact string) (json.RawMessage
 	if h.Algorithm() != jwa.ECDH_ES || h.ContentEncryption() != jwa.A256GCM {
 		return nil, bad("The JWE must use alg ECDH-ES and enc A256GCM.")
 	}
+	if h.Compression() != jwa.NoCompress {
+		// Token data is small; a compressed payload could inflate far past
+		// the request limit.
+		return nil, bad("The JWE must not be compressed (zip).")
+	}
 	kid := h.KeyID()
 	if kid == "" || len(kid) > 64 || strings.ContainsRune(kid, 0) {
 		return nil, bad("The JWE header must name a client encryption key (kid).")

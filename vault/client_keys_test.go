@@ -111,6 +111,8 @@ func TestEncryptedTokenRefusals(t *testing.T) {
 		"foreign key":        encryptTo(t, foreign, `{"x":"secret-value"}`),
 		"foreign, right kid": encryptTo(t, &fk, `{"x":"secret-value"}`),
 		"not JSON":           encryptTo(t, k, `secret-value`),
+		"compressed":         encryptZip(t, k, `{"x":"secret-value"}`),
+		"other algorithm":    strings.Replace(good, parts[0], rsaHeader, 1),
 	}
 	for name, jwe := range cases {
 		_, err := e.v.CreateToken(w, TokenRequest{Type: ptr("token"), Encrypted: ptr(jwe)})
@@ -150,6 +152,23 @@ func TestClientKeyPermissionsAndExpiry(t *testing.T) {
 	if err != nil || !k.ExpiresAt.Equal(at) {
 		t.Fatalf("key %+v, %v; want expiry %s", k, err, at)
 	}
+}
+
+// rsaHeader is a protected header naming RSA-OAEP (base64url of
+// {"alg":"RSA-OAEP","enc":"A256GCM"}).
+var rsaHeader = "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ"
+
+func encryptZip(t *testing.T, k *ClientKey, plain string) string {
+	t.Helper()
+	blk, _ := pem.Decode([]byte(k.PublicKeyPEM))
+	h := jwe.NewHeaders()
+	_ = h.Set("kid", k.KeyID)
+	out, err := jwe.Encrypt([]byte(plain), jwe.WithKey(jwa.ECDH_ES, x25519.PublicKey(blk.Bytes)),
+		jwe.WithContentEncryption(jwa.A256GCM), jwe.WithProtectedHeaders(h), jwe.WithCompress(jwa.Deflate), jwe.WithCompact())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
 
 func flip(s string) string {

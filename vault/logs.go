@@ -36,6 +36,7 @@ func (v *Vault) LogEntityTypes(p *access.Principal) ([]EntityType, error) {
 		{"Card", "card"}, {"Bank", "bank"}, {"Reactor", "reactor"},
 		{"Reactor Formula", "reactor_formula"}, {"Proxy", "proxy"},
 		{"Project", "project"}, {"Payment Method", "payment_method"},
+		{"Webhook", "webhook"}, {"Client Encryption Key", "key"},
 	}, nil
 }
 

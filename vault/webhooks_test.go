@@ -9,12 +9,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/egress"
 	"github.com/strongroom/strongroom/vault/webhook"
 )
@@ -52,6 +54,16 @@ func TestWebhookCRUDAndValidation(t *testing.T) {
 	}
 	_, err = e.v.GetWebhook(m, w.ID)
 	wantProblem(t, err, 404)
+
+	// Each change is in the audit log under an entity type the log lists.
+	logs, err := e.v.ListLogs(m, audit.Filter{EntityType: "webhook", EntityID: w.ID}, Page{Number: 1, Size: 10})
+	if err != nil || len(logs.Data) != 3 {
+		t.Fatalf("webhook audit entries %+v, %v", logs.Data, err)
+	}
+	types, _ := e.v.LogEntityTypes(m)
+	if !slices.Contains(types, EntityType{"Webhook", "webhook"}) || !slices.Contains(types, EntityType{"Client Encryption Key", "key"}) {
+		t.Fatalf("entity types %v", types)
+	}
 }
 
 // The webhook URL is decided by the proxy's egress policy: in production

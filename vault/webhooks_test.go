@@ -285,3 +285,34 @@ func TestWebhookDeletedDuringDelivery(t *testing.T) {
 		t.Fatalf("%d delivery records outlived their webhook", n)
 	}
 }
+
+// A token removed by the expiry sweep raises token.expired, by the system.
+func TestWebhookTokenExpired(t *testing.T) {
+	e := newEnv(t)
+	rcv := newReceiver(t)
+	name, url := "hook", rcv.URL
+	w, err := e.v.CreateWebhook(e.mgmt, WebhookRequest{Name: &name, URL: &url, Events: []string{"token.expired"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().UTC().Add(time.Hour)
+	tok := mustCreate(t, e.v, e.writer(), TokenRequest{Type: ptr("token"), Data: raw(`"x"`), ExpiresAt: ptr(raw(`"` + exp.Format(time.RFC3339) + `"`))})
+	move := setClock(t, time.Now().UTC())
+	move(exp.Add(time.Minute))
+	if err := e.v.Sweep(); err != nil {
+		t.Fatal(err)
+	}
+	runDeliveries(t, e.v, 3)
+	d := waitDelivery(t, e.v, e.mgmt, w.ID, "delivered")
+	var ev struct {
+		Type string
+		Data struct {
+			Token struct{ ID string }
+			Actor struct{ Type string }
+		}
+	}
+	_ = json.Unmarshal(d.Event, &ev)
+	if d.EventType != "token.expired" || ev.Data.Token.ID != tok.ID || ev.Data.Actor.Type != "system" {
+		t.Fatalf("delivery %+v: %s", d, d.Event)
+	}
+}

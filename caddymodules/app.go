@@ -72,6 +72,8 @@ type App struct {
 	// Reactor bounds reactor code and chooses what it may require; zero
 	// fields take the runtime's defaults.
 	Reactor ReactorConfig `json:"reactor,omitzero"`
+	// Webhooks bounds webhook deliveries (attempts, backoff, timeout).
+	Webhooks WebhookConfig `json:"webhooks,omitzero"`
 
 	// RateLimit maps a request class (tokenize, read, proxy, react) to its
 	// limit per application, `<n>/s` or `<n>/m`. Empty: no limits.
@@ -86,6 +88,8 @@ type App struct {
 	key    string
 	logger *zap.Logger
 	cancel context.CancelFunc
+	// webhooksDone closes when the delivery dispatcher has stopped.
+	webhooksDone <-chan struct{}
 }
 
 // CaddyModule returns the Caddy module information.
@@ -190,6 +194,7 @@ func (a *App) announce(e vault.Startup) {
 func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	a.webhooksDone = a.startWebhooks(ctx)
 	go func() {
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()
@@ -211,6 +216,9 @@ func (a *App) Start() error {
 func (a *App) Stop() error {
 	if a.cancel != nil {
 		a.cancel()
+	}
+	if a.webhooksDone != nil {
+		<-a.webhooksDone // no delivery round may outlive the vault
 	}
 	return nil
 }

@@ -35,6 +35,8 @@ func init() {
 //		cors            { origins <origin>... }
 //		metrics         on|off
 //		audit_retention <duration>|off
+//		reactor { ... }
+//		webhooks { ... }  (webhooks.go)
 //	}
 func parseGlobalVault(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -103,6 +105,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "metrics":
 			if err := a.unmarshalMetrics(d); err != nil {
+				return err
+			}
+		case "webhooks":
+			if err := a.Webhooks.unmarshal(d); err != nil {
 				return err
 			}
 		case "proxy_timeout":

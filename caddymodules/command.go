@@ -23,7 +23,7 @@ func init() {
 	caddy.RegisterModule(AdminAPI{})
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "vault",
-		Usage: "tenant create|list, key create, project ..., backup, audit export, version",
+		Usage: "tenant create|list, key create, project ..., backup, audit export, version, webhook-key",
 		Short: "Manages Strongroom tenants, keys and projects; backs up the store; exports the audit log",
 		Long: `
 Operator commands for a Strongroom vault. They work on a stopped server's
@@ -42,6 +42,7 @@ data directory directly, and on a running server through its admin API
   vault backup --output <new dir>   (online, or --data-dir of a stopped server)
   vault audit export [--since <time>|<duration>] [--tenant <id>|vault]   (NDJSON)
   vault version
+  vault webhook-key   (the PEM public key that verifies webhook signatures)
 
 Common flags: --data-dir (default ./data, as in the default Caddyfile),
 --master-key-file (default <data-dir>/master.key; STRONGROOM_MASTER_KEY
@@ -125,7 +126,7 @@ func vaultCommand(cmd *cobra.Command) {
 		}}
 	keyCreate.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
 	key.AddCommand(keyCreate)
-	cmd.AddCommand(tenant, key, projectCommand(&f), backupCommand(&f), auditCommand(&f), versionCommand())
+	cmd.AddCommand(tenant, key, projectCommand(&f), backupCommand(&f), auditCommand(&f), versionCommand(), webhookKeyCommand(&f))
 }
 
 type tenantCreated struct {
@@ -270,6 +271,8 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 	}
 	var out any
 	switch {
+	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "webhook-key":
+		out, err = webhookKeyAdmin(v)
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "tenants":
 		out, err = v.Tenants()
 	case r.Method == http.MethodPost && len(parts) == 1 && parts[0] == "tenants":

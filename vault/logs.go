@@ -37,6 +37,7 @@ func (v *Vault) LogEntityTypes(p *access.Principal) ([]EntityType, error) {
 		{"Reactor Formula", "reactor_formula"}, {"Proxy", "proxy"},
 		{"Project", "project"}, {"Payment Method", "payment_method"},
 		{"Authentication", EntityAuthentication}, {"Permission", EntityPermission},
+		{"Webhook", "webhook"}, {"Client Encryption Key", "key"},
 	}, nil
 }
 

@@ -84,7 +84,17 @@ func (v *Vault) commit(b store.Batch, entries ...audit.Entry) error {
 	for _, e := range entries {
 		audit.Append(b, e)
 	}
-	return v.syncCommit(b)
+	queued, err := v.queueEvents(b, entries) // webhook deliveries, same batch
+	if err != nil {
+		return err
+	}
+	if err := v.syncCommit(b); err != nil {
+		return err
+	}
+	if queued {
+		v.webhooks.signal()
+	}
+	return nil
 }
 
 // Page selects one page of an offset-paginated list (1-based).

@@ -64,6 +64,9 @@ type TokenRequest struct {
 	ExpiresAt             *json.RawMessage `json:"expires_at"`
 	Encryption            json.RawMessage  `json:"encryption"`
 	TokenIntentID         *string          `json:"token_intent_id"` // token_intents.go
+	// Encrypted is data sent as a JWE to a client encryption key
+	// (client_keys.go); it replaces data before anything else reads it.
+	Encrypted *string `json:"encrypted"`
 }
 
 // tokenRecord is a token as stored: everything but data in clear, data in
@@ -251,6 +254,9 @@ func (v *Vault) settings(tenantID string) map[string]string {
 // normalised data, privacy, containers, mask, fingerprint and search
 // indexes. prefix names fields inside a larger body (tokenize).
 func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string, ts time.Time, perm string) (*tokenPlan, error) {
+	if err := v.openEncrypted(p.TenantID, req, prefix); err != nil {
+		return nil, err
+	}
 	intentID, err := v.fromIntent(p, req, prefix)
 	if err != nil {
 		return nil, err
@@ -571,7 +577,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 						return nil, "", err
 					}
 					changed = append(changed, existing.ID)
-					entries = append(entries, logEntry(p, p.TenantID, entity, existing.ID, "update", "Token updated by deduplication", ts))
+					entries = append(entries, withToken(logEntry(p, p.TenantID, entity, existing.ID, "update", "Token updated by deduplication", ts), existing))
 				}
 				out[i], err = v.dedupedView(p, existing)
 				if err != nil {
@@ -591,7 +597,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 			return nil, "", err
 		}
 		written++
-		entries = append(entries, logEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts))
+		entries = append(entries, withToken(logEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts), plan.rec))
 		out[i] = createdView(plan)
 	}
 	if b.Empty() {
@@ -750,7 +756,7 @@ func (v *Vault) DeleteToken(p *access.Principal, id string) error {
 	ts := now()
 	b := v.store.NewBatch()
 	unindexToken(b, r)
-	err = v.commit(b, logEntry(p, p.TenantID, "token", r.ID, "delete", "Token deleted", ts))
+	err = v.commit(b, withToken(logEntry(p, p.TenantID, "token", r.ID, "delete", "Token deleted", ts), r))
 	v.tokens.invalidate(cacheKey(p.TenantID, r.ID))
 	return err
 }

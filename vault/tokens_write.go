@@ -129,7 +129,7 @@ func (v *Vault) updateToken(p *access.Principal, id string, body []byte) (old, n
 		b.Close()
 		return nil, nil, err
 	}
-	err = v.commit(b, logEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts))
+	err = v.commit(b, withToken(logEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts), n))
 	v.tokens.invalidate(cacheKey(p.TenantID, r.ID))
 	if err != nil {
 		return nil, nil, err
@@ -240,7 +240,7 @@ func (v *Vault) AssociateTokens(p *access.Principal, parentID, childID string) e
 	ts := now()
 	b := v.store.NewBatch()
 	b.Set(store.Key(childIndex, p.TenantID, parent.ID, childID), nil)
-	return v.commit(b, logEntry(p, p.TenantID, "token", parent.ID, "update", "Token association created", ts))
+	return v.commit(b, withToken(logEntry(p, p.TenantID, "token", parent.ID, "update", "Token association created", ts), parent))
 }
 
 // DissociateTokens removes the link; deleting on the parent is required.
@@ -261,7 +261,7 @@ func (v *Vault) DissociateTokens(p *access.Principal, parentID, childID string) 
 	ts := now()
 	b := v.store.NewBatch()
 	b.Delete(key)
-	return v.commit(b, logEntry(p, p.TenantID, "token", parent.ID, "update", "Token association deleted", ts))
+	return v.commit(b, withToken(logEntry(p, p.TenantID, "token", parent.ID, "update", "Token association deleted", ts), parent))
 }
 
 // CreateChildToken creates a token associated under parent in one batch.
@@ -285,7 +285,7 @@ func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req Token
 		return nil, err
 	}
 	b.Set(store.Key(childIndex, p.TenantID, parent.ID, plan.rec.ID), nil)
-	return createdView(plan), v.commit(b, logEntry(p, p.TenantID, "token", plan.rec.ID, "create", "Child token created", ts))
+	return createdView(plan), v.commit(b, withToken(logEntry(p, p.TenantID, "token", plan.rec.ID, "create", "Child token created", ts), plan.rec))
 }
 
 // ListChildTokens lists the tokens associated under parent.
@@ -337,7 +337,8 @@ func (v *Vault) Tokenize(p *access.Principal, body any) (any, error) {
 			_, hasType := x.Get("type")
 			_, hasData := x.Get("data")
 			_, fromIntent := x.Get("token_intent_id")
-			if hasType && hasData || fromIntent {
+			_, hasEncrypted := x.Get("encrypted")
+			if hasType && (hasData || hasEncrypted) || fromIntent {
 				raw, err := jsonorder.Marshal(x)
 				if err != nil {
 					return nil, err
@@ -563,7 +564,7 @@ func (v *Vault) purgeExpiredTokens() error {
 		case err == nil && r.expired(t):
 			b := v.store.NewBatch()
 			unindexToken(b, &r)
-			err = v.commit(b, logEntry(nil, tenantID, "token", id, "delete", "Expired token deleted", t))
+			err = v.commit(b, withToken(logEntry(nil, tenantID, "token", id, "delete", "Expired token deleted", t), &r))
 			v.tokens.invalidate(cacheKey(tenantID, id))
 		case problem.Is(err, 404):
 			// The token is gone (deleted, or its tenant was): drop the

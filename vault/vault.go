@@ -61,6 +61,7 @@ type Vault struct {
 	tokens              tokenCache
 	projects            projectState // projects.go: JWT keys and settings
 	idemFlights         inFlight     // idempotency.go: keys whose first request runs
+	webhooks            webhookState // webhook_queue.go: subscriptions cache, outbox, signing key
 	locks               [64]sync.Mutex
 	metrics             atomic.Pointer[metrics.Set] // observe.go
 	home                storeHome                   // health.go

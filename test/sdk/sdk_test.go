@@ -53,6 +53,11 @@ func TestSDKConformance(t *testing.T) {
 	}
 
 	srv := harness.Start(t, harness.Options{Env: []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"}})
+	// Webhook receivers verify signatures with the key the operator prints.
+	pem, err := exec.Command(harness.Binary(t), "vault", "webhook-key", "--data-dir", srv.DataDir, "--address", srv.AdminAddr).Output()
+	if err != nil {
+		t.Fatalf("vault webhook-key: %v", err)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
 	defer cancel()
@@ -62,6 +67,7 @@ func TestSDKConformance(t *testing.T) {
 	cmd.Env = append(filteredEnv(),
 		"STRONGROOM_BASE_URL="+srv.BaseURL,
 		"STRONGROOM_MANAGEMENT_KEY="+srv.ManagementKey,
+		"STRONGROOM_WEBHOOK_PUBLIC_KEY="+string(pem),
 		"NO_COLOR=1",
 	)
 	err = runStreaming(t, cmd)

@@ -104,6 +104,19 @@ func init() {
 	add("token-intent:read", "Read Token Intents", TypePrivate, TypeManagement)
 	add("token-intent:delete", "Delete Token Intents", TypePrivate, TypeManagement)
 	// --- end token intents.
+	// Webhooks and client-side encryption keys (hosted docs: webhooks/api,
+	// client-keys), named as the docs name them.
+	for _, e := range []struct{ t, d string }{
+		{"webhooks:create", "Create Webhooks"},
+		{"webhooks:read", "Read Webhooks and their delivery attempts"},
+		{"webhooks:update", "Update Webhooks"},
+		{"webhooks:delete", "Delete Webhooks"},
+	} {
+		add(e.t, e.d, mgmt...)
+	}
+	add("keys:create", "Create Client Encryption Keys", TypeManagement, TypePrivate)
+	add("keys:read", "Read Client Encryption Keys", TypeManagement, TypePrivate)
+	add("keys:delete", "Delete Client Encryption Keys", TypeManagement, TypePrivate)
 	// Seed-001 classification permissions.
 	for _, c := range Classifications {
 		add("token:"+c+":create", "Create Tokens in "+c, TypePublic, TypeElements, TypeServerToServer, TypePrivate)

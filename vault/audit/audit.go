@@ -29,6 +29,9 @@ type Entry struct {
 	// authentication, denied permission).
 	RemoteAddress string       `json:"remote_address,omitempty"`
 	CreatedAt     apitime.Time `json:"created_at"`
+	// Subject is what the entry is about (a token without its data), for
+	// the webhook event the change raises; it is never written to the log.
+	Subject any `json:"-"`
 }
 
 const prefix = "log"

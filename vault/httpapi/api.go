@@ -201,6 +201,7 @@ func (a *API) routes() {
 	a.reactorRoutes()
 	a.projectRoutes()
 	a.sessionRoutes() // sessions.go: sessions and token intents
+	a.webhookRoutes()
 	v := a.Vault
 	a.handle("GET /permissions", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.Permissions(r.URL.Query().Get("application_type")), nil)

@@ -1,0 +1,168 @@
+package test
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/strongroom/strongroom/test/harness"
+	"github.com/strongroom/strongroom/vault/webhook"
+)
+
+// hookReceiver is a loopback webhook receiver that refuses (503) until
+// accept is set, recording what it accepted.
+type hookReceiver struct {
+	*httptest.Server
+	accept   atomic.Bool
+	refused  atomic.Int64
+	mu       sync.Mutex
+	accepted []hookDelivery
+}
+
+type hookDelivery struct {
+	body      []byte
+	signature string
+	version   string
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	r := &hookReceiver{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		if !r.accept.Load() {
+			r.refused.Add(1)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		r.mu.Lock()
+		r.accepted = append(r.accepted, hookDelivery{b, req.Header.Get("BT-SIGNATURE"), req.Header.Get("BT-SIGNATURE-VERSION")})
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+// Deliveries queued by acknowledged writes survive kill -9: they are sent
+// after the restart, signed with the key `vault webhook-key` prints, and
+// the attempts made before the crash stay on record.
+func TestWebhookDeliveriesSurviveKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test")
+	}
+	t.Parallel()
+	rcv := newHookReceiver(t)
+	s := harness.Start(t, harness.Options{
+		Caddyfile: repoCaddyfileWith(t, "webhooks {", "\tretry_base 100ms", "\tretry_max 300ms", "\tmax_attempts 1000", "}"),
+		Env:       []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"},
+	})
+	hook := s.JSON(t, "POST", "/webhooks", s.ManagementKey,
+		map[string]any{"name": "crash", "url": rcv.URL + "/hook", "events": []string{"token.created"}}, http.StatusCreated)
+	key := tokenApp(t, s, "token:general:create")
+	const n = 20
+	want := map[string]bool{}
+	for i := 0; i < n; i++ {
+		tok := s.JSON(t, "POST", "/tokens", key, map[string]any{"type": "token", "data": "crash-plaintext"}, http.StatusCreated)
+		want[tok["id"].(string)] = true
+	}
+	for deadline := time.Now().Add(20 * time.Second); rcv.refused.Load() < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d delivery attempts before the kill", rcv.refused.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.Kill(t)
+	rcv.accept.Store(true)
+
+	// The operator's command works on the stopped server's data directory.
+	out, err := exec.Command(harness.Binary(t), "vault", "webhook-key", "--data-dir", s.DataDir).Output()
+	if err != nil {
+		t.Fatalf("vault webhook-key: %v", err)
+	}
+	blk, _ := pem.Decode(out)
+	if blk == nil {
+		t.Fatalf("vault webhook-key printed %q", out)
+	}
+	pub, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s.Restart(t)
+	got := map[string]bool{}
+	for deadline := time.Now().Add(30 * time.Second); len(got) < n; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after restart %d of %d events delivered", len(got), n)
+		}
+		rcv.mu.Lock()
+		for _, d := range rcv.accepted {
+			canon, err := webhook.Canonical(d.body)
+			if err != nil || d.version != "v1" || webhook.Verify(pub.(*rsa.PublicKey), canon, d.signature) != nil {
+				rcv.mu.Unlock()
+				t.Fatalf("a delivery does not verify (version %q): %s", d.version, d.body)
+			}
+			var env struct {
+				Event struct {
+					Type string
+					Data struct{ Token struct{ ID string } }
+				}
+			}
+			_ = json.Unmarshal(d.body, &env)
+			if env.Event.Type == "token.created" && want[env.Event.Data.Token.ID] {
+				got[env.Event.Data.Token.ID] = true
+			}
+		}
+		rcv.mu.Unlock()
+	}
+
+	page := s.JSON(t, "GET", "/webhooks/"+hook["id"].(string)+"/deliveries?size=100", s.ManagementKey, nil, http.StatusOK)
+	data := page["data"].([]any)
+	if len(data) != n {
+		t.Fatalf("%d deliveries listed, want %d", len(data), n)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		page = s.JSON(t, "GET", "/webhooks/"+hook["id"].(string)+"/deliveries?size=100", s.ManagementKey, nil, http.StatusOK)
+		done := 0
+		for _, d := range page["data"].([]any) {
+			d := d.(map[string]any)
+			attempts := d["attempts"].([]any)
+			first := attempts[0].(map[string]any)
+			if first["status_code"] != float64(503) {
+				t.Fatalf("the attempts before the crash were lost: %s", js(d))
+			}
+			if d["status"] == "delivered" && attempts[len(attempts)-1].(map[string]any)["status_code"] == float64(200) {
+				done++
+			}
+		}
+		if done == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d deliveries marked delivered: %s", done, n, js(page))
+		}
+	}
+}
+
+// Without allow_insecure_destinations a webhook may only point at a public
+// https name on 443, exactly as a proxy destination.
+func TestWebhookURLUnderEgressPolicy(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	for _, url := range []string{"http://127.0.0.1:8000/", "https://127.0.0.1/", "https://10.1.2.3/", "https://169.254.169.254/", "http://hooks.example/"} {
+		body := s.JSON(t, "POST", "/webhooks", s.ManagementKey,
+			map[string]any{"name": "x", "url": url, "events": []string{"token.created"}}, http.StatusBadRequest)
+		if _, ok := body["errors"].(map[string]any)["url"]; !ok {
+			t.Errorf("%s: errors do not name url: %s", url, js(body))
+		}
+	}
+	s.JSON(t, "POST", "/webhooks", s.ManagementKey,
+		map[string]any{"name": "x", "url": "https://hooks.example/in", "events": []string{"token.created"}}, http.StatusCreated)
+}

@@ -1,0 +1,488 @@
+package vault
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/apitime"
+	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/proxy"
+	"github.com/strongroom/strongroom/vault/store"
+	"github.com/strongroom/strongroom/vault/webhook"
+)
+
+// Webhook deliveries are an outbox in the store: the write that causes an
+// event queues its deliveries in the same synced batch (so an acknowledged
+// change always gets its events, across kill -9), and one dispatcher sends
+// them, retrying with backoff, recording every attempt.
+//
+//	whd \0 tenant \0 webhook \0 delivery id  → Delivery (event, attempts)
+//	whq \0 due (hex ns) \0 tenant \0 webhook \0 delivery id  → "" (the queue)
+const (
+	deliveryCollection = "whd"
+	queuePrefix        = "whq"
+	// deliveryRetention is how long finished deliveries stay visible.
+	deliveryRetention = 72 * time.Hour
+	signingKeyKey     = "meta\x00webhook-signing-key"
+)
+
+// webhookState is the vault's webhook machinery (one per open vault).
+type webhookState struct {
+	cache sync.Map // tenant id → []Webhook
+	mu    sync.Mutex
+	gen   atomic.Uint64
+
+	wakeOnce sync.Once
+	wake     chan struct{}
+	deliver  sync.Mutex // one dispatcher round at a time (config reloads overlap)
+
+	signerMu sync.Mutex
+	signer   *webhook.Signer
+}
+
+func (st *webhookState) wakeChan() chan struct{} {
+	st.wakeOnce.Do(func() { st.wake = make(chan struct{}, 1) })
+	return st.wake
+}
+
+func (st *webhookState) signal() {
+	select {
+	case st.wakeChan() <- struct{}{}:
+	default:
+	}
+}
+
+// Delivery is one event on its way to one webhook.
+type Delivery struct {
+	ID            string          `json:"id"`
+	WebhookID     string          `json:"webhook_id"`
+	TenantID      string          `json:"tenant_id"`
+	EventID       string          `json:"event_id"`
+	EventType     string          `json:"event_type"`
+	Status        string          `json:"status"` // pending, delivered, failed
+	Attempts      []Attempt       `json:"attempts"`
+	NextAttemptAt *Time           `json:"next_attempt_at,omitempty"`
+	CreatedAt     *Time           `json:"created_at"`
+	Event         json.RawMessage `json:"event"`
+}
+
+// Attempt is one try at a delivery.
+type Attempt struct {
+	AttemptedAt *Time  `json:"attempted_at"`
+	StatusCode  int    `json:"status_code,omitempty"`
+	Error       string `json:"error,omitempty"`
+	DurationMS  int64  `json:"duration_ms"`
+}
+
+type event struct {
+	ID        string       `json:"id"`
+	Type      string       `json:"type"`
+	Timestamp apitime.Time `json:"timestamp"`
+	TenantID  string       `json:"tenant_id"`
+	TraceID   string       `json:"trace_id"`
+	Data      eventData    `json:"data"`
+}
+
+type eventData struct {
+	Token any        `json:"token,omitempty"`
+	Actor eventActor `json:"actor"`
+}
+
+type eventActor struct {
+	ID   string `json:"id,omitempty"`
+	Type string `json:"type"`
+}
+
+// eventType maps an audit entry onto a webhook event type ("" for none).
+func eventType(e audit.Entry) string {
+	if e.EntityType != "token" {
+		return ""
+	}
+	switch e.Operation {
+	case "create":
+		return "token.created"
+	case "update":
+		return "token.updated"
+	case "delete":
+		if e.ActorType == "system" {
+			return "token.expired"
+		}
+		return "token.deleted"
+	}
+	return ""
+}
+
+// eventToken is the token of an event: everything but its data.
+func eventToken(r *tokenRecord) *Token {
+	return &Token{ID: r.ID, TenantID: r.TenantID, Type: r.Type, Fingerprint: r.Fingerprint,
+		FingerprintExpression: r.FingerprintExpression, Containers: r.Containers, Metadata: r.Metadata,
+		SearchIndexes: r.SearchIndexes, ExpiresAt: r.ExpiresAt, Audited: r.Audited}
+}
+
+// withToken attaches the token an entry is about, for its webhook event.
+func withToken(e audit.Entry, r *tokenRecord) audit.Entry {
+	e.Subject = eventToken(r)
+	return e
+}
+
+func queueKey(due time.Time, d *Delivery) []byte {
+	var n [8]byte
+	for i, u := 0, uint64(due.UnixNano()); i < 8; i++ {
+		n[7-i] = byte(u >> (8 * i))
+	}
+	return store.Key(queuePrefix, hex.EncodeToString(n[:]), d.TenantID, d.WebhookID, d.ID)
+}
+
+func deliveryKey(tenantID, webhookID, id string) []byte {
+	return store.Key(deliveryCollection, tenantID, webhookID, id)
+}
+
+// queueEvents adds to b a delivery for every webhook subscribed to an event
+// the entries describe; it reports whether it queued any.
+func (v *Vault) queueEvents(b store.Batch, entries []audit.Entry) (bool, error) {
+	queued := false
+	for _, e := range entries {
+		typ := eventType(e)
+		if typ == "" {
+			continue
+		}
+		hooks, err := v.tenantWebhooks(e.TenantID)
+		if err != nil {
+			return false, err
+		}
+		var body json.RawMessage
+		var eventID string
+		for _, w := range hooks {
+			if w.Status != "enabled" || !contains(w.Events, typ) {
+				continue
+			}
+			if body == nil {
+				eventID = uuid.NewString()
+				ev := event{ID: eventID, Type: typ, Timestamp: e.CreatedAt, TenantID: e.TenantID,
+					TraceID: uuid.NewString(), Data: eventData{Token: e.Subject, Actor: eventActor{ID: e.ActorID, Type: e.ActorType}}}
+				if ev.Data.Token == nil {
+					ev.Data.Token = map[string]string{"id": e.EntityID}
+				}
+				body, _ = json.Marshal(ev)
+			}
+			ts := now()
+			d := &Delivery{ID: newID(), WebhookID: w.ID, TenantID: e.TenantID, EventID: eventID, EventType: typ,
+				Status: "pending", Attempts: []Attempt{}, NextAttemptAt: timePtr(ts), CreatedAt: timePtr(ts), Event: body}
+			setJSON(b, deliveryKey(d.TenantID, d.WebhookID, d.ID), d)
+			b.Set(queueKey(ts, d), nil)
+			queued = true
+		}
+	}
+	return queued, nil
+}
+
+// WebhookSigner returns the vault's webhook signing key, creating it
+// (sealed with the master key) on first use.
+func (v *Vault) WebhookSigner() (*webhook.Signer, error) {
+	st := &v.webhooks
+	st.signerMu.Lock()
+	defer st.signerMu.Unlock()
+	if st.signer != nil {
+		return st.signer, nil
+	}
+	key := []byte(signingKeyKey)
+	sealed, err := v.store.Get(key)
+	var der []byte
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if der, err = webhook.NewKey(); err != nil {
+			return nil, err
+		}
+		b := v.store.NewBatch()
+		b.Set(key, crypto.Seal(v.master, der, key))
+		if err := v.commit(b); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	default:
+		if der, err = crypto.Open(v.master, sealed, key); err != nil {
+			return nil, fmt.Errorf("webhook signing key: %w", err)
+		}
+	}
+	s, err := webhook.ParseSigner(der)
+	clear(der)
+	if err != nil {
+		return nil, err
+	}
+	st.signer = s
+	return s, nil
+}
+
+// DeliveryOptions configure RunWebhookDeliveries.
+type DeliveryOptions struct {
+	// Client sends deliveries; the host gives it its egress policy.
+	Client *http.Client
+	Retry  webhook.Retry
+	// OnError reports store or signing failures (never event contents).
+	OnError func(error)
+}
+
+// deliveryBatch bounds the deliveries one round sends (concurrently).
+const deliveryBatch = 16
+
+// RunWebhookDeliveries sends queued deliveries until ctx ends. Rounds of
+// concurrent dispatchers (a config reload) are serialised, so a delivery
+// is never sent twice at once; one in flight when the process dies is
+// sent again after restart (receivers must be idempotent, as documented).
+func (v *Vault) RunWebhookDeliveries(ctx context.Context, o DeliveryOptions) {
+	o.Retry = o.Retry.WithDefaults()
+	wake := v.webhooks.wakeChan()
+	lastPurge := time.Time{}
+	for {
+		next, err := v.deliverDue(ctx, o)
+		if err != nil && ctx.Err() == nil && o.OnError != nil {
+			o.OnError(err)
+		}
+		if time.Since(lastPurge) > 10*time.Minute {
+			if err := v.purgeDeliveries(); err != nil && o.OnError != nil {
+				o.OnError(err)
+			}
+			lastPurge = time.Now()
+		}
+		wait := time.Second
+		if !next.IsZero() {
+			wait = min(wait, max(time.Until(next), 10*time.Millisecond))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+type dueDelivery struct {
+	queueKey []byte
+	d        *Delivery
+	hook     *Webhook
+	attempt  Attempt
+	ok       bool
+}
+
+// deliverDue sends the deliveries that are due and returns when the next
+// one is.
+func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, error) {
+	st := &v.webhooks
+	st.deliver.Lock()
+	defer st.deliver.Unlock()
+	if v.closed.Load() {
+		return time.Time{}, nil
+	}
+	signer, err := v.WebhookSigner()
+	if err != nil {
+		return time.Time{}, err
+	}
+	var due []*dueDelivery
+	var next time.Time
+	nowNS := now().UnixNano()
+	err = v.store.Scan(store.Prefix(queuePrefix), nil, func(k, _ []byte) bool {
+		parts := strings.Split(string(k), "\x00")
+		if len(parts) != 5 {
+			return true
+		}
+		raw, _ := hex.DecodeString(parts[1])
+		var at int64
+		for _, c := range raw {
+			at = at<<8 | int64(c)
+		}
+		if at > nowNS {
+			next = time.Unix(0, at)
+			return false
+		}
+		due = append(due, &dueDelivery{queueKey: append([]byte(nil), k...), d: &Delivery{TenantID: parts[2], WebhookID: parts[3], ID: parts[4]}})
+		return len(due) < deliveryBatch
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var wg sync.WaitGroup
+	for _, dd := range due {
+		key := deliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
+		if err := getJSON(v.store, key, "Delivery", dd.d); problem.Is(err, 404) {
+			dd.d = nil // the webhook was deleted: drop the queue entry
+			continue
+		} else if err != nil {
+			return next, err
+		}
+		if dd.hook, err = v.loadWebhook(dd.d.TenantID, dd.d.WebhookID); err != nil {
+			continue // recordAttempt drops it
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dd.attempt, dd.ok = send(ctx, o.Client, signer, dd.hook.URL, dd.d.Event)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return next, nil // stopping: unsent deliveries stay due
+	}
+	var errs []error
+	for _, dd := range due {
+		if at, err := v.recordAttempt(dd, o.Retry); err != nil {
+			errs = append(errs, err)
+		} else if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	return next, errors.Join(errs...)
+}
+
+// recordAttempt writes the outcome of one attempt and reschedules it when
+// it failed with attempts left (returning when). It holds the webhook's
+// lock, so a delivery of a webhook deleted meanwhile is dropped rather than
+// written back.
+func (v *Vault) recordAttempt(dd *dueDelivery, r webhook.Retry) (time.Time, error) {
+	b := v.store.NewBatch()
+	b.Delete(dd.queueKey)
+	d := dd.d
+	if d == nil {
+		return time.Time{}, v.commit(b)
+	}
+	defer v.lock("whook", d.TenantID, d.WebhookID)()
+	if _, err := v.loadWebhook(d.TenantID, d.WebhookID); problem.Is(err, 404) {
+		b.Delete(deliveryKey(d.TenantID, d.WebhookID, d.ID))
+		return time.Time{}, v.commit(b)
+	} else if err != nil || dd.hook == nil {
+		b.Close() // not sent this round: it stays due
+		return time.Time{}, err
+	}
+	var at time.Time
+	d.Attempts = append(d.Attempts, dd.attempt)
+	wait, retry := r.After(len(d.Attempts))
+	switch {
+	case dd.ok:
+		d.Status, d.NextAttemptAt = "delivered", nil
+	case retry:
+		at = now().Add(wait)
+		d.NextAttemptAt = timePtr(at)
+		b.Set(queueKey(at, d), nil)
+	default:
+		d.Status, d.NextAttemptAt = "failed", nil
+	}
+	setJSON(b, deliveryKey(d.TenantID, d.WebhookID, d.ID), d)
+	return at, v.commit(b)
+}
+
+// maxReceiverAnswer bounds what is read of a receiver's answer.
+const maxReceiverAnswer = 64 << 10
+
+// send makes one attempt: the body is the canonical JSON of the envelope,
+// signed as the hosted docs' v1 sample verifies.
+func send(ctx context.Context, client *http.Client, signer *webhook.Signer, url string, ev json.RawMessage) (Attempt, bool) {
+	start := now()
+	a := Attempt{AttemptedAt: timePtr(start)}
+	envelope, _ := json.Marshal(map[string]any{"event": ev, "delivered_at": apitime.New(start)})
+	body, err := webhook.Canonical(envelope)
+	if err != nil {
+		a.Error = "the event could not be encoded"
+		return a, false
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(body)))
+	if err != nil {
+		a.Error = "invalid url"
+		return a, false
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Strongroom-Webhooks/1")
+	req.Header.Set(webhook.SignatureHeader, signer.Sign(body))
+	req.Header.Set(webhook.SignatureVersionHeader, webhook.SignatureVersion)
+	resp, err := client.Do(req)
+	a.DurationMS = time.Since(start).Milliseconds()
+	if err != nil {
+		a.Error = attemptError(err)
+		return a, false
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxReceiverAnswer))
+	resp.Body.Close()
+	a.StatusCode = resp.StatusCode
+	return a, resp.StatusCode/100 == 2
+}
+
+// attemptError says why an attempt failed in the proxy's words: never a
+// resolved address (that would tell a prober what an internal name points
+// at) nor the transport's own text.
+func attemptError(err error) string {
+	p := problem.From(proxy.ExchangeProblem(err))
+	for _, msgs := range p.Errors {
+		if len(msgs) > 0 {
+			return msgs[0]
+		}
+	}
+	return p.Detail
+}
+
+// ListWebhookDeliveries lists a webhook's deliveries, newest first, with
+// every attempt (the operator's view of the queue).
+func (v *Vault) ListWebhookDeliveries(p *access.Principal, webhookID string, pg Page) (Paginated[Delivery], error) {
+	if err := require(p, "webhooks:read"); err != nil {
+		return Paginated[Delivery]{}, err
+	}
+	if _, err := v.loadWebhook(p.TenantID, webhookID); err != nil {
+		return Paginated[Delivery]{}, err
+	}
+	var all []Delivery
+	var ferr error
+	err := v.store.ScanReverse(store.Prefix(deliveryCollection, p.TenantID, webhookID), nil, func(_, val []byte) bool {
+		var d Delivery
+		if ferr = json.Unmarshal(val, &d); ferr != nil {
+			return false
+		}
+		all = append(all, d)
+		return true
+	})
+	return PageOf(all, pg), errors.Join(err, ferr)
+}
+
+// purgeDeliveries deletes finished deliveries past their retention.
+func (v *Vault) purgeDeliveries() error {
+	cutoff := now().Add(-deliveryRetention)
+	b := v.store.NewBatch()
+	var ferr error
+	err := v.store.Scan(store.Prefix(deliveryCollection), nil, func(k, val []byte) bool {
+		id, err := uuid.Parse(string(k[strings.LastIndexByte(string(k), 0)+1:]))
+		if err != nil {
+			return true
+		}
+		if sec, nsec := id.Time().UnixTime(); time.Unix(sec, nsec).After(cutoff) {
+			return true
+		}
+		var d Delivery
+		if ferr = json.Unmarshal(val, &d); ferr != nil {
+			return false
+		}
+		if d.Status != "pending" {
+			b.Delete(k)
+		}
+		return true
+	})
+	if err = errors.Join(err, ferr); err != nil || b.Empty() {
+		b.Close()
+		return err
+	}
+	return v.commit(b)
+}

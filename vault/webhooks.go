@@ -1,0 +1,220 @@
+package vault
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Webhook is a tenant's subscription to events (hosted docs: webhooks/api).
+type Webhook struct {
+	ID          string   `json:"id"`
+	TenantID    string   `json:"tenant_id"`
+	Status      string   `json:"status"`
+	Name        string   `json:"name"`
+	URL         string   `json:"url"`
+	NotifyEmail string   `json:"notify_email,omitempty"`
+	Events      []string `json:"events"`
+	Audited
+}
+
+// WebhookRequest is the body of POST and PUT /webhooks.
+type WebhookRequest struct {
+	Name        *string  `json:"name"`
+	URL         *string  `json:"url"`
+	NotifyEmail *string  `json:"notify_email"`
+	Events      []string `json:"events"`
+}
+
+// WebhookEventTypes are the events this vault emits, in the hosted
+// service's dotted names. Deliveries never carry token data.
+var WebhookEventTypes = []string{"token.created", "token.updated", "token.deleted", "token.expired"}
+
+// WebhookList is the list envelope node-sdk reads (cursor pagination
+// there; one page holds every webhook of a tenant here).
+type WebhookList struct {
+	Pagination struct {
+		PageSize int `json:"page_size"`
+	} `json:"pagination"`
+	Data []Webhook `json:"data"`
+}
+
+func webhookRecordKey(tenantID, id string) []byte { return store.Key("whook", tenantID, id) }
+
+func init() { tenantCollections = append(tenantCollections, "whook", deliveryCollection) }
+
+func (v *Vault) validateWebhook(req *WebhookRequest) error {
+	f := problem.Fields{}
+	validateName(f, req.Name)
+	switch {
+	case req.URL == nil || strings.TrimSpace(*req.URL) == "":
+		f.Add("url", "The url field is required.")
+	case v.CheckDestination != nil:
+		// The same egress policy as the proxy: a webhook is an outbound call
+		// the API client chooses.
+		if err := v.CheckDestination(*req.URL); err != nil {
+			f.Add("url", err.Error())
+		}
+	}
+	if req.NotifyEmail != nil && *req.NotifyEmail != "" {
+		if a, err := mail.ParseAddress(*req.NotifyEmail); err != nil || a.Address != *req.NotifyEmail {
+			f.Add("notify_email", "Must be an email address.")
+		}
+	}
+	if len(req.Events) == 0 {
+		f.Add("events", "At least one event type is required.")
+	}
+	for i, e := range req.Events {
+		// The SDKs' own examples write "token:created"; both spellings name
+		// the same event.
+		req.Events[i] = strings.Replace(e, ":", ".", 1)
+		if !slices.Contains(WebhookEventTypes, req.Events[i]) {
+			f.Add(fmt.Sprintf("events[%d]", i), "Unknown event type; GET /webhooks/event-types lists them.")
+		}
+	}
+	return f.Err()
+}
+
+func (w *Webhook) apply(req *WebhookRequest) {
+	w.Name, w.URL, w.NotifyEmail = *req.Name, *req.URL, deref(req.NotifyEmail)
+	w.Events = slices.Compact(slices.Sorted(slices.Values(req.Events)))
+}
+
+// CreateWebhook subscribes a URL to events.
+func (v *Vault) CreateWebhook(p *access.Principal, req WebhookRequest) (*Webhook, error) {
+	if err := require(p, "webhooks:create"); err != nil {
+		return nil, err
+	}
+	if err := v.validateWebhook(&req); err != nil {
+		return nil, err
+	}
+	ts := now()
+	w := &Webhook{ID: newID(), TenantID: p.TenantID, Status: "enabled"}
+	w.apply(&req)
+	w.created(p, ts)
+	b := v.store.NewBatch()
+	setJSON(b, webhookRecordKey(w.TenantID, w.ID), w)
+	defer v.webhooks.invalidate(p.TenantID)
+	return w, v.commit(b, logEntry(p, p.TenantID, "webhook", w.ID, "create", "Webhook created", ts))
+}
+
+func (v *Vault) loadWebhook(tenantID, id string) (*Webhook, error) {
+	var w Webhook
+	if err := getJSON(v.store, webhookRecordKey(tenantID, id), "Webhook", &w); err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+// GetWebhook returns one webhook.
+func (v *Vault) GetWebhook(p *access.Principal, id string) (*Webhook, error) {
+	if err := require(p, "webhooks:read"); err != nil {
+		return nil, err
+	}
+	return v.loadWebhook(p.TenantID, id)
+}
+
+// ListWebhooks lists the tenant's webhooks.
+func (v *Vault) ListWebhooks(p *access.Principal) (*WebhookList, error) {
+	if err := require(p, "webhooks:read"); err != nil {
+		return nil, err
+	}
+	all, err := v.tenantWebhooks(p.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := &WebhookList{Data: append([]Webhook{}, all...)}
+	out.Pagination.PageSize = len(all)
+	return out, nil
+}
+
+// UpdateWebhook replaces a webhook's settings (PUT).
+func (v *Vault) UpdateWebhook(p *access.Principal, id string, req WebhookRequest) (*Webhook, error) {
+	if err := require(p, "webhooks:update"); err != nil {
+		return nil, err
+	}
+	if err := v.validateWebhook(&req); err != nil {
+		return nil, err
+	}
+	defer v.lock("whook", p.TenantID, id)()
+	w, err := v.loadWebhook(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	ts := now()
+	w.apply(&req)
+	w.modified(p, ts)
+	b := v.store.NewBatch()
+	setJSON(b, webhookRecordKey(w.TenantID, w.ID), w)
+	defer v.webhooks.invalidate(p.TenantID)
+	return w, v.commit(b, logEntry(p, p.TenantID, "webhook", w.ID, "update", "Webhook updated", ts))
+}
+
+// DeleteWebhook deletes a webhook and its pending deliveries.
+func (v *Vault) DeleteWebhook(p *access.Principal, id string) error {
+	if err := require(p, "webhooks:delete"); err != nil {
+		return err
+	}
+	defer v.lock("whook", p.TenantID, id)()
+	if _, err := v.loadWebhook(p.TenantID, id); err != nil {
+		return err
+	}
+	b := v.store.NewBatch()
+	b.Delete(webhookRecordKey(p.TenantID, id))
+	// Queue entries of its deliveries are dropped when they come due.
+	b.DeletePrefix(store.Prefix(deliveryCollection, p.TenantID, id))
+	defer v.webhooks.invalidate(p.TenantID)
+	return v.commit(b, logEntry(p, p.TenantID, "webhook", id, "delete", "Webhook deleted", now()))
+}
+
+// EventTypes lists the webhook event types (any authenticated caller).
+func (v *Vault) EventTypes(p *access.Principal) ([]string, error) {
+	if p == nil {
+		return nil, problem.New(401, "Unauthorized")
+	}
+	return slices.Clone(WebhookEventTypes), nil
+}
+
+// tenantWebhooks returns the tenant's webhooks, cached until one changes:
+// every write consults it to decide whether it has events to queue.
+func (v *Vault) tenantWebhooks(tenantID string) ([]Webhook, error) {
+	st := &v.webhooks
+	if c, ok := st.cache.Load(tenantID); ok {
+		return c.([]Webhook), nil
+	}
+	gen := st.gen.Load()
+	var all []Webhook
+	var ferr error
+	err := v.store.Scan(store.Prefix("whook", tenantID), nil, func(_, val []byte) bool {
+		var w Webhook
+		if ferr = json.Unmarshal(val, &w); ferr != nil {
+			return false
+		}
+		all = append(all, w)
+		return true
+	})
+	if err = errors.Join(err, ferr); err != nil {
+		return nil, err
+	}
+	st.mu.Lock()
+	if st.gen.Load() == gen { // no webhook changed while we read: cache it
+		st.cache.Store(tenantID, all)
+	}
+	st.mu.Unlock()
+	return all, nil
+}
+
+// invalidate drops the tenant's cached webhooks after a change.
+func (st *webhookState) invalidate(tenantID string) {
+	st.mu.Lock()
+	st.gen.Add(1)
+	st.cache.Delete(tenantID)
+	st.mu.Unlock()
+}

@@ -5,6 +5,8 @@ package test
 // the precise 4xx it must get, through the real binary.
 
 import (
+	"github.com/strongroom/strongroom/vault"
+
 	"bufio"
 	"bytes"
 	"fmt"
@@ -130,12 +132,12 @@ func TestHostileInput(t *testing.T) {
 			st, hdr, resp = s.Do(t, "POST", "/detokenize", writer, body)
 			checkProblem(t, fmt.Sprintf("POST /detokenize %q", body), st, hdr, resp, http.StatusBadRequest, "body")
 		}
-		items := make([]any, 101)
+		items := make([]any, vault.MaxTokensPerRequest+1)
 		for i := range items {
 			items[i] = map[string]any{"type": "token", "data": "x" + strconv.Itoa(i)}
 		}
 		st, hdr, resp := s.Do(t, "POST", "/tokenize", writer, items)
-		checkProblem(t, "101 items", st, hdr, resp, http.StatusBadRequest, "body")
+		checkProblem(t, "too many items", st, hdr, resp, http.StatusBadRequest, "body")
 		big := make([]any, 100000)
 		for i := range big {
 			big[i] = "v"

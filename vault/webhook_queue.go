@@ -292,14 +292,10 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	if v.closed.Load() {
 		return time.Time{}, nil
 	}
-	signer, err := v.WebhookSigner()
-	if err != nil {
-		return time.Time{}, err
-	}
 	var due []*dueDelivery
 	var next time.Time
 	nowNS := now().UnixNano()
-	err = v.store.Scan(store.Prefix(queuePrefix), nil, func(k, _ []byte) bool {
+	err := v.store.Scan(store.Prefix(queuePrefix), nil, func(k, _ []byte) bool {
 		parts := strings.Split(string(k), "\x00")
 		if len(parts) != 5 {
 			return true
@@ -316,6 +312,12 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 		due = append(due, &dueDelivery{queueKey: append([]byte(nil), k...), d: &Delivery{TenantID: parts[2], WebhookID: parts[3], ID: parts[4]}})
 		return len(due) < deliveryBatch
 	})
+	if err != nil || len(due) == 0 {
+		return next, err
+	}
+	// The signing key is created on first use: a vault without deliveries
+	// writes nothing in the background.
+	signer, err := v.WebhookSigner()
 	if err != nil {
 		return time.Time{}, err
 	}

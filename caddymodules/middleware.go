@@ -24,6 +24,7 @@ import (
 	"github.com/strongroom/strongroom/vault/jsonpath"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/proxy"
+	"github.com/strongroom/strongroom/vault/ratelimit"
 )
 
 func init() {
@@ -147,16 +148,19 @@ func (h *Detokenize) options() expr.Options {
 }
 
 func (h *Detokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if err := h.rewrite(r); err != nil {
+	if err := h.rewrite(w, r); err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return nil
 	}
 	return next.ServeHTTP(w, r)
 }
 
-func (h *Detokenize) rewrite(r *http.Request) error {
+func (h *Detokenize) rewrite(w http.ResponseWriter, r *http.Request) error {
 	p, err := principal(h.app, r)
 	if err != nil {
+		return err
+	}
+	if err := h.app.limit(w, ratelimit.Proxy, p); err != nil {
 		return err
 	}
 	ctx, opts := r.Context(), h.options()
@@ -300,6 +304,9 @@ func (h *Tokenize) Validate() error {
 
 func (h *Tokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	p, err := principal(h.app, r)
+	if err == nil {
+		err = h.app.limit(w, ratelimit.Tokenize, p)
+	}
 	if err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/httpapi"
 	"github.com/strongroom/strongroom/vault/metrics"
 	"github.com/strongroom/strongroom/vault/ratelimit"
@@ -63,6 +64,12 @@ func (a *App) provisionOps(ctx caddy.Context) error {
 // enableOps applies the app's operational settings to an API handler.
 func (a *App) enableOps(api *httpapi.API) {
 	api.EnableOps(httpapi.Ops{Limits: a.ops.limits, CORS: a.ops.cors, ClientIP: clientIP})
+}
+
+// limit applies the rate limit of class to an application caller of a
+// middleware handler.
+func (a *App) limit(w http.ResponseWriter, class string, p *access.Principal) error {
+	return httpapi.Limit(w, a.vault, a.ops.limits, class, httpapi.AppCaller(p))
 }
 
 // clientIP is the client address as Caddy determined it (honouring the

@@ -95,11 +95,11 @@ func (a *API) limitRoute(w http.ResponseWriter, r *http.Request, pattern string)
 // Never key material.
 func callerKey(r *http.Request) string {
 	if p := PrincipalFrom(r.Context()); p != nil {
-		return "app:" + p.ApplicationID
+		return AppCaller(p)
 	}
 	if c := ProjectCallerFrom(r.Context()); c != nil {
 		if c.Principal != nil {
-			return "app:" + c.Principal.ApplicationID
+			return AppCaller(c.Principal)
 		}
 		if c.Claims != nil {
 			return "jwt:" + c.ProjectID + ":" + c.Claims.Subject
@@ -108,13 +108,16 @@ func callerKey(r *http.Request) string {
 	return "anonymous"
 }
 
+// AppCaller names an application caller for rate limits.
+func AppCaller(p *access.Principal) string { return "app:" + p.ApplicationID }
+
 // proxyCaller names the caller of /proxy: the application that
 // authenticated, or the client address for a proxy that needs none.
 func (a *API) proxyCaller(r *http.Request, p *access.Principal, anonymous bool) string {
 	if anonymous || p == nil {
 		return "ip:" + a.clientIP(r)
 	}
-	return "app:" + p.ApplicationID
+	return AppCaller(p)
 }
 
 func (a *API) clientIP(r *http.Request) string {
@@ -130,15 +133,19 @@ func (a *API) clientIP(r *http.Request) string {
 	return host
 }
 
-// limit takes one request of caller in class: over the limit it is a 429
-// with Retry-After (set on w, as the problem is written by the caller).
 func (a *API) limit(w http.ResponseWriter, class, caller string) error {
-	ok, wait := a.ops.Limits.Allow(class, caller)
+	return Limit(w, a.Vault, a.ops.Limits, class, caller)
+}
+
+// Limit takes one request of caller in class from l: over the limit it is
+// a 429 problem with Retry-After (set on w; the caller writes the problem).
+func Limit(w http.ResponseWriter, v *vault.Vault, l *ratelimit.Limiter, class, caller string) error {
+	ok, wait := l.Allow(class, caller)
 	if ok {
 		return nil
 	}
-	a.Vault.Metrics().RateLimited(class)
-	rate, _ := a.ops.Limits.Limit(class)
+	v.Metrics().RateLimited(class)
+	rate, _ := l.Limit(class)
 	secs := ratelimit.RetryAfterSeconds(wait)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	p := problem.New(http.StatusTooManyRequests, fmt.Sprintf("Too many %s requests: the limit is %s per application.", class, rate))

@@ -248,18 +248,10 @@ func (v *Vault) tokenRevision(tenantID, id string) (string, bool) {
 
 // purgeExpiredIdempotencyKeys deletes the answers past their retention.
 func (v *Vault) purgeExpiredIdempotencyKeys() error {
-	t := now()
-	b := v.store.NewBatch()
-	defer b.Close()
-	err := v.store.Scan(store.Prefix(idemCollection), nil, func(k, val []byte) bool {
+	return v.purgeCollection(idemCollection, func(b store.Batch, k, val []byte, t time.Time) {
 		var rec idemRecord
 		if json.Unmarshal(val, &rec) != nil || !rec.ExpiresAt.After(t) {
 			b.Delete(k)
 		}
-		return true
 	})
-	if err != nil || b.Empty() {
-		return err
-	}
-	return b.Commit()
 }

@@ -157,3 +157,20 @@ func require(p *access.Principal, perm string) error {
 	}
 	return nil
 }
+
+// purgeCollection scans every record of a collection once, lets drop add
+// the deletions of what has expired at the sweep's time, and commits them in
+// one batch (nothing when there is nothing to delete).
+func (v *Vault) purgeCollection(collection string, drop func(b store.Batch, k, val []byte, t time.Time)) error {
+	t := now()
+	b := v.store.NewBatch()
+	defer b.Close()
+	err := v.store.Scan(store.Prefix(collection), nil, func(k, val []byte) bool {
+		drop(b, k, val, t)
+		return true
+	})
+	if err != nil || b.Empty() {
+		return err
+	}
+	return b.Commit()
+}

@@ -252,21 +252,13 @@ func (v *Vault) authenticateSession(hash string, gen uint64) (*access.Principal,
 
 // purgeExpiredSessions deletes expired sessions with their indexes.
 func (v *Vault) purgeExpiredSessions() error {
-	t := now()
-	b := v.store.NewBatch()
-	defer b.Close()
-	err := v.store.Scan(store.Prefix(sessionCollection), nil, func(k, val []byte) bool {
+	return v.purgeCollection(sessionCollection, func(b store.Batch, k, val []byte, t time.Time) {
 		var s sessionRecord
 		if json.Unmarshal(val, &s) != nil || !s.expired(t) {
-			return true
+			return
 		}
 		b.Delete(k)
 		b.Delete(store.Key(sessionKeyIndex, s.KeyHash))
 		b.Delete(store.Key(sessionNonceIndex, s.TenantID, s.Nonce))
-		return true
 	})
-	if err != nil || b.Empty() {
-		return err
-	}
-	return b.Commit()
 }

@@ -229,18 +229,10 @@ func (v *Vault) consumeIntent(b store.Batch, tenantID, id, prefix string) error 
 
 // purgeExpiredTokenIntents deletes intents past their lifetime.
 func (v *Vault) purgeExpiredTokenIntents() error {
-	t := now()
-	b := v.store.NewBatch()
-	defer b.Close()
-	err := v.store.Scan(store.Prefix(tokenIntentCollection), nil, func(k, val []byte) bool {
+	return v.purgeCollection(tokenIntentCollection, func(b store.Batch, k, val []byte, t time.Time) {
 		var rec tokenIntentRecord
 		if json.Unmarshal(val, &rec) != nil || !rec.ExpiresAt.After(t) {
 			b.Delete(k)
 		}
-		return true
 	})
-	if err != nil || b.Empty() {
-		return err
-	}
-	return b.Commit()
 }

@@ -23,10 +23,7 @@ import (
 	"github.com/strongroom/strongroom/test/harness"
 )
 
-const (
-	nodeTimeout = 10 * time.Minute
-	npmTimeout  = 5 * time.Minute
-)
+const nodeTimeout = 10 * time.Minute
 
 func TestSDKConformance(t *testing.T) {
 	if testing.Short() {
@@ -41,7 +38,7 @@ func TestSDKConformance(t *testing.T) {
 		t.Fatalf("node is required for the SDK conformance suite (or run with -short): %v", err)
 	}
 
-	ensureNodeModules(t, dir)
+	harness.EnsureNodeModules(t, dir)
 
 	files, err := filepath.Glob(filepath.Join(dir, "*.test.mjs"))
 	if err != nil || len(files) == 0 {
@@ -76,34 +73,6 @@ func TestSDKConformance(t *testing.T) {
 	}
 	if err != nil {
 		t.Fatalf("node --test failed: %v", err)
-	}
-}
-
-// ensureNodeModules runs `npm ci` when node_modules is missing or older than
-// package-lock.json.
-func ensureNodeModules(t *testing.T, dir string) {
-	t.Helper()
-	lock, err := os.Stat(filepath.Join(dir, "package-lock.json"))
-	if err != nil {
-		t.Fatalf("package-lock.json: %v", err)
-	}
-	// npm writes node_modules/.package-lock.json on every install.
-	installed, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json"))
-	if err == nil && !installed.ModTime().Before(lock.ModTime()) {
-		return
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		t.Fatalf("npm is required to install the SDKs (or run with -short): %v", err)
-	}
-	t.Logf("installing the SDKs: npm ci --no-audit --no-fund (in %s)", dir)
-	ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-	cmd.Dir = dir
-	cmd.Env = filteredEnv()
-	if err := runStreaming(t, cmd); err != nil {
-		t.Fatalf("npm ci failed: %v", err)
 	}
 }
 

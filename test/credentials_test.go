@@ -171,6 +171,11 @@ func TestAccessLogRedactsCredentials(t *testing.T) {
 		t.Errorf("/down: status %d, want 502", st)
 	}
 	secrets := []string{key, mk, pkey, s.ManagementKey}
+	// Caddy logs the failed exchange after answering, and the server's
+	// stderr reaches the harness through a pipe: wait (bounded) for it.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(s.Log(), "/down/x") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if !strings.Contains(s.Log(), "/down/x") {
 		t.Errorf("no error log entry for /down/x")
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/strongroom/strongroom/vault/httpapi"
-	"github.com/strongroom/strongroom/vault/proxy"
+	"github.com/strongroom/strongroom/vault/traffic"
 )
 
 func init() {
@@ -85,7 +85,7 @@ var (
 func newAPI(app *App, ctx caddy.Context) *httpapi.API {
 	api := httpapi.New(app.Vault(), app.MaxBodySize, ctx.Logger())
 	policy := app.Egress()
-	api.EnableProxy(httpapi.ProxyConfig{Forwarder: proxy.NewForwarder(policy), CheckURL: policy.CheckURL})
+	api.EnableProxy(httpapi.ProxyConfig{Forwarder: traffic.NewForwarder(policy), CheckURL: policy.CheckURL})
 	app.enableOps(api)
 	return api
 }

@@ -23,8 +23,8 @@ import (
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/jsonpath"
 	"github.com/strongroom/strongroom/vault/problem"
-	"github.com/strongroom/strongroom/vault/proxy"
 	"github.com/strongroom/strongroom/vault/ratelimit"
+	"github.com/strongroom/strongroom/vault/traffic"
 )
 
 func init() {
@@ -169,7 +169,7 @@ func (h *Detokenize) rewrite(w http.ResponseWriter, r *http.Request) error {
 	resolver := expr.Memo(h.app.Vault().Resolver(p, "proxy:invoke"), h.MaxTokens)
 	httpapi.ScrubCredentials(r)
 	for name := range r.Header {
-		if proxy.IsControlHeader(name) {
+		if traffic.IsControlHeader(name) {
 			r.Header.Del(name)
 		}
 	}
@@ -204,7 +204,7 @@ func (h *Detokenize) rewrite(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := proxy.DetokenizeBody(ctx, ct, body, opts, resolver)
+	out, err := traffic.DetokenizeBody(ctx, ct, body, opts, resolver)
 	if err != nil {
 		return vault.ExprProblem(err)
 	}
@@ -321,7 +321,7 @@ func (h *Tokenize) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyh
 	}
 	buf := new(bytes.Buffer)
 	rec := caddyhttp.NewResponseRecorder(w, buf, func(status int, header http.Header) bool {
-		return proxy.IsJSON(header.Get("Content-Type"))
+		return traffic.IsJSON(header.Get("Content-Type"))
 	})
 	if err := next.ServeHTTP(rec, r); err != nil {
 		return err
@@ -349,7 +349,7 @@ func (h *Tokenize) tokenizeRequest(r *http.Request, p *access.Principal) error {
 		return err
 	}
 	ct := r.Header.Get("Content-Type")
-	isJSON, isForm := proxy.IsJSON(ct), matchesType(ct, []string{"application/x-www-form-urlencoded"})
+	isJSON, isForm := traffic.IsJSON(ct), matchesType(ct, []string{"application/x-www-form-urlencoded"})
 	if !isJSON && !isForm {
 		return nil // allow_unparsed
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
-	"github.com/strongroom/strongroom/vault/proxy"
+	"github.com/strongroom/strongroom/vault/traffic"
 )
 
 // vault_tokenize fails closed: a body it cannot read, or a member that
@@ -20,7 +20,7 @@ import (
 // refuseUnreadable checks a request body's media type.
 func (h *Tokenize) refuseUnreadable(r *http.Request) error {
 	ct := r.Header.Get("Content-Type")
-	if proxy.IsJSON(ct) || matchesType(ct, []string{"application/x-www-form-urlencoded"}) || h.AllowUnparsed {
+	if traffic.IsJSON(ct) || matchesType(ct, []string{"application/x-www-form-urlencoded"}) || h.AllowUnparsed {
 		return nil
 	}
 	if ct == "" {

@@ -12,8 +12,8 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/problem"
-	"github.com/strongroom/strongroom/vault/proxy"
 	"github.com/strongroom/strongroom/vault/store"
+	"github.com/strongroom/strongroom/vault/traffic"
 )
 
 // Proxy is a pre-configured proxy (wire contract §4.3).
@@ -156,9 +156,9 @@ func validateTransform(f problem.Fields, field string, raw json.RawMessage, resp
 	}
 	switch {
 	case tr.Type != nil && *tr.Type == "mask" && response:
-		spec, _ := proxy.ParseMaskSpec(raw)
-		var me *proxy.MaskError
-		if _, err := proxy.CompileMask(spec); errors.As(err, &me) {
+		spec, _ := traffic.ParseMaskSpec(raw)
+		var me *traffic.MaskError
+		if _, err := traffic.CompileMask(spec); errors.As(err, &me) {
 			f.Add(field+"."+me.Field, me.Msg)
 		}
 	case tr.Type != nil && *tr.Type == "mask":

@@ -16,9 +16,9 @@ import (
 	"github.com/strongroom/strongroom/vault/expr"
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
-	"github.com/strongroom/strongroom/vault/proxy"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/token"
+	"github.com/strongroom/strongroom/vault/traffic"
 )
 
 // tokenPatch is the body of PATCH /tokens/{id} (RFC 7386 merge patch):
@@ -508,7 +508,7 @@ func (v *Vault) Detokenize(ctx context.Context, p *access.Principal, body []byte
 	if err := requireAnyRead(p); err != nil {
 		return nil, err
 	}
-	out, err := proxy.DetokenizeBody(ctx, "application/json", body, expr.Options{MaxTokens: 100}, v.Resolver(p, ""))
+	out, err := traffic.DetokenizeBody(ctx, "application/json", body, expr.Options{MaxTokens: 100}, v.Resolver(p, ""))
 	return out, ExprProblem(err)
 }
 

@@ -20,8 +20,8 @@ import (
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/problem"
-	"github.com/strongroom/strongroom/vault/proxy"
 	"github.com/strongroom/strongroom/vault/store"
+	"github.com/strongroom/strongroom/vault/traffic"
 	"github.com/strongroom/strongroom/vault/webhook"
 )
 
@@ -429,7 +429,7 @@ func send(ctx context.Context, client *http.Client, signer *webhook.Signer, url 
 // resolved address (that would tell a prober what an internal name points
 // at) nor the transport's own text.
 func attemptError(err error) string {
-	p := problem.From(proxy.ExchangeProblem(err))
+	p := problem.From(traffic.ExchangeProblem(err))
 	for _, msgs := range p.Errors {
 		if len(msgs) > 0 {
 			return msgs[0]

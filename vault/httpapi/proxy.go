@@ -18,9 +18,9 @@ import (
 	"github.com/strongroom/strongroom/vault/expr"
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
-	"github.com/strongroom/strongroom/vault/proxy"
 	"github.com/strongroom/strongroom/vault/ratelimit"
 	"github.com/strongroom/strongroom/vault/reactor"
+	"github.com/strongroom/strongroom/vault/traffic"
 )
 
 // Proxy request headers.
@@ -32,7 +32,7 @@ const (
 
 // ProxyConfig enables `/proxy`.
 type ProxyConfig struct {
-	Forwarder *proxy.Forwarder
+	Forwarder *traffic.Forwarder
 	// CheckURL validates a BT-PROXY-URL against the egress policy.
 	CheckURL func(raw string) (*url.URL, error)
 	// MaxTokens caps the unique tokens of one request (seed 001: 100).
@@ -136,7 +136,7 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if dest, err = a.proxy.CheckURL(px.DestinationURL); err != nil {
-			return proxy.DestinationProblem(err)
+			return traffic.DestinationProblem(err)
 		}
 		tenantID, proxyID = px.TenantID, px.ID
 	} else {
@@ -155,7 +155,7 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 			return problem.Invalid(ProxyURLHeader, "The BT-PROXY-URL header is required.")
 		}
 		if dest, err = a.proxy.CheckURL(raw); err != nil {
-			return proxy.DestinationProblem(err)
+			return traffic.DestinationProblem(err)
 		}
 		tenantID = p.TenantID
 	}
@@ -174,7 +174,7 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	// is read whole, up to MaxBody.
 	transformed := configured != nil && len(configured.RequestChain()) > 0
 	detokenize := configured == nil || !configured.DisableDetokenization
-	stream := !transformed && (!detokenize || !proxy.MayHoldExpressions(r.Header))
+	stream := !transformed && (!detokenize || !traffic.MayHoldExpressions(r.Header))
 	var body []byte
 	if !stream {
 		if body, err = ReadBody(r, a.MaxBody); err != nil {
@@ -198,7 +198,7 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	header := r.Header
 	if detokenize {
-		if body, err = proxy.DetokenizeBody(ctx, r.Header.Get("Content-Type"), body, opts, resolver); err != nil {
+		if body, err = traffic.DetokenizeBody(ctx, r.Header.Get("Content-Type"), body, opts, resolver); err != nil {
 			return vault.ExprProblem(err)
 		}
 		// Headers and the query may also copy the request itself:
@@ -214,11 +214,11 @@ func (a *API) proxyRequest(w http.ResponseWriter, r *http.Request) error {
 			return vault.ExprProblem(err)
 		}
 	}
-	target, err := proxy.Target(dest, strings.TrimPrefix(r.URL.EscapedPath(), "/proxy"), rawQuery)
+	target, err := traffic.Target(dest, strings.TrimPrefix(r.URL.EscapedPath(), "/proxy"), rawQuery)
 	if err != nil {
 		return problem.Invalid("path", "The request path is not valid.")
 	}
-	out, err := proxy.Outbound(ctx, r, target, header, body)
+	out, err := traffic.Outbound(ctx, r, target, header, body)
 	if err != nil {
 		return problem.Invalid(ProxyURLHeader, "The destination URL is not valid.")
 	}
@@ -266,7 +266,7 @@ func holdsExpression(h http.Header, rawQuery string) bool {
 		return true
 	}
 	for name, vals := range h {
-		if proxy.IsControlHeader(name) {
+		if traffic.IsControlHeader(name) {
 			continue
 		}
 		for _, v := range vals {
@@ -285,7 +285,7 @@ func holdsExpression(h http.Header, rawQuery string) bool {
 func proxyVars(r *http.Request, body []byte, streamed bool) map[string]any {
 	headers := make(map[string]any, len(r.Header))
 	for name, vals := range r.Header {
-		if !proxy.IsControlHeader(name) {
+		if !traffic.IsControlHeader(name) {
 			headers[name] = strings.Join(vals, ", ")
 		}
 	}
@@ -306,7 +306,7 @@ func detokenizeHeader(ctx context.Context, in http.Header, opts expr.Options, r 
 	}
 	var out http.Header // copied only when a value holds an expression
 	for name, vals := range in {
-		if proxy.IsControlHeader(name) {
+		if traffic.IsControlHeader(name) {
 			continue
 		}
 		for i, val := range vals {
@@ -405,7 +405,7 @@ func transformCode(raw []byte) (string, error) {
 // bodyValue is a body as transform code sees it: parsed JSON when the
 // content type says JSON, else text.
 func bodyValue(contentType string, body []byte) any {
-	if proxy.IsJSON(contentType) && len(body) > 0 {
+	if traffic.IsJSON(contentType) && len(body) > 0 {
 		if v, err := jsonorder.Decode(body); err == nil {
 			return v
 		}
@@ -497,13 +497,13 @@ func queryWithMark(raw string) string {
 func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *vault.Proxy) error {
 	// Every step is checked before the destination is called.
 	type step struct {
-		mask *proxy.Mask
+		mask *traffic.Mask
 		code string
 	}
 	var steps []step
 	for i, raw := range px.ResponseChain() {
-		if spec, ok := proxy.ParseMaskSpec(raw); ok {
-			mask, err := proxy.CompileMask(spec)
+		if spec, ok := traffic.ParseMaskSpec(raw); ok {
+			mask, err := traffic.CompileMask(spec)
 			if err != nil { // validated on save: not reached
 				return problem.Invalid(fmt.Sprintf("response_transforms[%d]", i), err.Error())
 			}
@@ -522,7 +522,7 @@ func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *v
 	out.Header.Del("Accept-Encoding")
 	resp, err := a.proxy.Forwarder.Client.Do(out)
 	if err != nil {
-		return proxy.ExchangeProblem(err)
+		return traffic.ExchangeProblem(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTransformedResponse+1))
@@ -535,7 +535,7 @@ func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *v
 	header := resp.Header.Clone()
 	// A mask covers what the client reads: the decoded answer (also when
 	// the destination compressed it unasked), whatever its status.
-	if body, err = proxy.Decode(header.Get("Content-Encoding"), body, maxTransformedResponse); err != nil {
+	if body, err = traffic.Decode(header.Get("Content-Encoding"), body, maxTransformedResponse); err != nil {
 		return problem.New(http.StatusBadGateway, "The destination's answer could not be decoded for its response transform.")
 	}
 	header.Del("Content-Encoding")
@@ -579,7 +579,7 @@ func (a *API) forwardTransformed(w http.ResponseWriter, out *http.Request, px *v
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Header().Del("Transfer-Encoding")
-	w.Header().Set(proxy.DestinationStatusHeader, strconv.Itoa(resp.StatusCode))
+	w.Header().Set(traffic.DestinationStatusHeader, strconv.Itoa(resp.StatusCode))
 	w.WriteHeader(resp.StatusCode)
 	_, err = w.Write(body)
 	return err

@@ -1,8 +1,8 @@
-// Package proxy carries requests to destinations with their token
+// Package traffic carries requests to destinations with their token
 // expressions resolved: the body rewriter that substitutes detokenized
 // values without disturbing a byte around them, and the forwarder that
 // streams the destination's answer back.
-package proxy
+package traffic
 
 import (
 	"bytes"

@@ -9,14 +9,22 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/strongroom/strongroom/vault/jsonpath"
 )
 
 func init() {
 	httpcaddyfile.RegisterGlobalOption("vault", parseGlobalVault)
 	httpcaddyfile.RegisterHandlerDirective("vault_auth", parseHandler[Auth])
 	httpcaddyfile.RegisterHandlerDirective("vault_api", parseHandler[API])
+	httpcaddyfile.RegisterHandlerDirective("vault_proxy", parseHandler[Proxy])
+	httpcaddyfile.RegisterHandlerDirective("vault_detokenize", parseCaddyfileHandler[Detokenize])
+	httpcaddyfile.RegisterHandlerDirective("vault_tokenize", parseCaddyfileHandler[Tokenize])
 	httpcaddyfile.RegisterDirectiveOrder("vault_auth", httpcaddyfile.After, "basic_auth")
 	httpcaddyfile.RegisterDirectiveOrder("vault_api", httpcaddyfile.Before, "file_server")
+	httpcaddyfile.RegisterDirectiveOrder("vault_proxy", httpcaddyfile.Before, "file_server")
+	httpcaddyfile.RegisterDirectiveOrder("vault_detokenize", httpcaddyfile.Before, "request_header")
+	httpcaddyfile.RegisterDirectiveOrder("vault_tokenize", httpcaddyfile.Before, "request_header")
 }
 
 // parseGlobalVault parses the global option:
@@ -169,7 +177,146 @@ func parseHandler[T any, PT interface {
 	return PT(new(T)), nil
 }
 
-var _ caddyfile.Unmarshaler = (*App)(nil)
+// parseCaddyfileHandler builds a handler from its Caddyfile block.
+func parseCaddyfileHandler[T any, PT interface {
+	*T
+	caddyhttp.MiddlewareHandler
+	caddyfile.Unmarshaler
+}](h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := PT(new(T))
+	err := m.UnmarshalCaddyfile(h.Dispenser)
+	return m, err
+}
+
+// UnmarshalCaddyfile parses the vault_detokenize block:
+//
+//	vault_detokenize {
+//		delimiters    <left> <right>        # default {{ }}; << >> avoids Caddy placeholders
+//		max_tokens    <n>                   # unique tokens per request, default 100
+//		headers       <name...>             # header values to resolve
+//		query                               # resolve query values too
+//		content_types <media type...>       # bodies to touch, default JSON, form and text
+//		max_body_size <bytes>               # default the vault's max_body_size
+//	}
+func (h *Detokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "delimiters":
+			h.Delimiters = d.RemainingArgs()
+			if len(h.Delimiters) != 2 {
+				return d.Errf("delimiters takes two values, the left and the right delimiter (e.g. \"<<\" \">>\")")
+			}
+		case "max_tokens":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			n, err := strconv.Atoi(d.Val())
+			if err != nil || n <= 0 {
+				return d.Errf("max_tokens must be a positive number: %q", d.Val())
+			}
+			h.MaxTokens = n
+		case "headers":
+			h.Headers = append(h.Headers, d.RemainingArgs()...)
+			if len(h.Headers) == 0 {
+				return d.ArgErr()
+			}
+		case "query":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.Query = true
+		case "content_types":
+			h.ContentTypes = append(h.ContentTypes, d.RemainingArgs()...)
+			if len(h.ContentTypes) == 0 {
+				return d.ArgErr()
+			}
+		case "max_body_size":
+			n, err := sizeArg(d)
+			if err != nil {
+				return err
+			}
+			h.MaxBodySize = n
+		default:
+			return d.Errf("unknown subdirective %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// UnmarshalCaddyfile parses the vault_tokenize block:
+//
+//	vault_tokenize {
+//		field      <jsonpath> <token type>   # e.g. $.card.number card_number
+//		form_field <name> <token type>
+//		response                             # also tokenize the fields in JSON responses
+//		allow_unparsed                       # pass bodies that are not JSON or a form (refused by default)
+//		max_body_size <bytes>
+//	}
+func (h *Tokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next()
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "field", "form_field":
+			which := d.Val()
+			var a, typ string
+			if !d.AllArgs(&a, &typ) {
+				return d.ArgErr()
+			}
+			if which == "field" {
+				if _, err := jsonpath.Parse(a); err != nil {
+					return d.Err(err.Error())
+				}
+				h.Fields = append(h.Fields, TokenizeField{Path: a, Type: typ})
+			} else {
+				h.FormFields = append(h.FormFields, TokenizeField{Name: a, Type: typ})
+			}
+		case "response":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.Response = true
+		case "allow_unparsed":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.AllowUnparsed = true
+		case "max_body_size":
+			n, err := sizeArg(d)
+			if err != nil {
+				return err
+			}
+			h.MaxBodySize = n
+		default:
+			return d.Errf("unknown subdirective %q", d.Val())
+		}
+	}
+	return nil
+}
+
+func sizeArg(d *caddyfile.Dispenser) (int64, error) {
+	var s string
+	if !d.AllArgs(&s) {
+		return 0, d.ArgErr()
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, d.Errf("max_body_size must be a positive number of bytes: %q", s)
+	}
+	return n, nil
+}
+
+var (
+	_ caddyfile.Unmarshaler = (*App)(nil)
+	_ caddyfile.Unmarshaler = (*Detokenize)(nil)
+	_ caddyfile.Unmarshaler = (*Tokenize)(nil)
+)
 
 func (c *ReactorConfig) unmarshal(d *caddyfile.Dispenser) error {
 	if d.NextArg() {

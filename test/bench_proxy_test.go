@@ -19,7 +19,7 @@ import (
 
 	"github.com/strongroom/strongroom/test/harness"
 	"github.com/strongroom/strongroom/vault/expr"
-	"github.com/strongroom/strongroom/vault/traffic"
+	vaulttraffic "github.com/strongroom/strongroom/vault/traffic"
 )
 
 // benchProxyCaddyfile serves, from one site, a plain Caddy reverse_proxy
@@ -298,14 +298,14 @@ func TestLoadProxy(t *testing.T) {
 	}
 	res := expr.ResolverFunc(func(_ context.Context, id string) (expr.Token, error) { return toks[id], nil })
 	opts := expr.Options{MaxTokens: 100, StringPrimitives: true}
-	out, err := traffic.DetokenizeBody(ctx, "application/json", vaultBody, opts, res)
+	out, err := vaulttraffic.DetokenizeBody(ctx, "application/json", vaultBody, opts, res)
 	if err != nil || !bytes.Contains(out, []byte(pans[9])) {
 		t.Fatalf("DetokenizeBody: %v %.200s", err, out)
 	}
 	br := testing.Benchmark(func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			traffic.DetokenizeBody(ctx, "application/json", vaultBody, opts, res)
+			vaulttraffic.DetokenizeBody(ctx, "application/json", vaultBody, opts, res)
 		}
 	})
 	report(t, "in-process DetokenizeBody (4 KiB, 10 tokens): %v/op, %d allocs/op, %s/op",

@@ -25,7 +25,7 @@ type API struct {
 	MaxBody int64
 	Logger  *zap.Logger
 	mux     *http.ServeMux
-	proxy   *ProxyConfig
+	proxy   *vault.ProxyGateway
 	ops     Ops // ops.go: rate limits, CORS, health
 }
 

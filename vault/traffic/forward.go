@@ -22,6 +22,16 @@ import (
 // destination (absent when the proxy itself answered).
 const DestinationStatusHeader = "BT-PROXY-DESTINATION-STATUS"
 
+// ProxyURLHeader names the ephemeral proxy's destination.
+const ProxyURLHeader = "BT-PROXY-URL"
+
+// AnswerCutError is a failure after the answer's status was sent: nothing
+// more can be told to the client, so it is only logged.
+type AnswerCutError struct{ Err error }
+
+func (e *AnswerCutError) Error() string { return "the answer was cut short: " + e.Err.Error() }
+func (e *AnswerCutError) Unwrap() error { return e.Err }
+
 // hopHeaders are connection-scoped and never forwarded (RFC 9110 §7.6.1).
 var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
@@ -118,7 +128,7 @@ func NewForwarder(policy egress.Policy) *Forwarder {
 // Forward sends out and copies the destination's status, headers and body
 // to w as they arrive. It returns a problem, before anything was written,
 // when the destination could not be reached: 408 on timeout, 400 when the
-// egress policy refused it, 502 otherwise.
+// egress policy refused it, 502 otherwise; an *AnswerCutError after.
 func (f *Forwarder) Forward(w http.ResponseWriter, out *http.Request) error {
 	resp, err := f.Client.Do(out)
 	if err != nil {
@@ -133,8 +143,6 @@ func (f *Forwarder) Forward(w http.ResponseWriter, out *http.Request) error {
 	}
 	h.Set(DestinationStatusHeader, strconv.Itoa(resp.StatusCode))
 	w.WriteHeader(resp.StatusCode)
-	// An error from here on comes after the status was sent: nothing more
-	// can be told to the client, the caller only logs it.
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
 	// A body of known length streams through the server's own buffer; one
@@ -143,8 +151,10 @@ func (f *Forwarder) Forward(w http.ResponseWriter, out *http.Request) error {
 	if resp.ContentLength < 0 {
 		dst = flushWriter{w}
 	}
-	_, err = io.CopyBuffer(dst, resp.Body, *buf)
-	return err
+	if _, err = io.CopyBuffer(dst, resp.Body, *buf); err != nil {
+		return &AnswerCutError{Err: err}
+	}
+	return nil
 }
 
 // copyBuffers pools the buffers that stream answers back.
@@ -176,9 +186,9 @@ func (f flushWriter) Write(p []byte) (int, error) {
 func DestinationProblem(err error) error {
 	var de *egress.DestinationError
 	if errors.As(err, &de) {
-		return problem.Invalid("BT-PROXY-URL", "The destination is not allowed: "+de.Reason)
+		return problem.Invalid(ProxyURLHeader, "The destination is not allowed: "+de.Reason)
 	}
-	return problem.Invalid("BT-PROXY-URL", "The destination URL is not valid.")
+	return problem.Invalid(ProxyURLHeader, "The destination URL is not valid.")
 }
 
 // ExchangeProblem maps a failed exchange with the destination: 408 on

@@ -6,13 +6,12 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/httpapi"
-	"github.com/strongroom/strongroom/vault/traffic"
 )
 
 func init() {
 	caddy.RegisterModule(Auth{})
-	caddy.RegisterModule(API{})
 }
 
 // Auth is `vault_auth`: it authenticates `BT-API-KEY` (or the legacy
@@ -47,45 +46,16 @@ func (h *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 	return next.ServeHTTP(w, authed)
 }
 
-// API is `vault_api`: the whole Basis Theory REST API. It authenticates the
-// caller itself unless vault_auth ran before it, and answers every request
-// it receives (unknown routes are a 404 problem).
-type API struct {
-	api *httpapi.API
-}
-
-// CaddyModule returns the Caddy module information.
-func (API) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.handlers.vault_api", New: func() caddy.Module { return new(API) }}
-}
-
-// Provision builds the API over the vault app.
-func (h *API) Provision(ctx caddy.Context) error {
-	app, err := vaultApp(ctx)
-	if err != nil {
-		return err
+// principal is the caller put in the context by vault_auth, or the one the
+// request's API key names.
+func principal(app *App, r *http.Request) (*access.Principal, error) {
+	if p := httpapi.PrincipalFrom(r.Context()); p != nil {
+		return p, nil
 	}
-	h.api = newAPI(app, ctx)
-	return nil
-}
-
-func (h *API) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	h.api.ServeHTTP(w, r)
-	return nil
+	return httpapi.Authenticate(app.Vault(), r)
 }
 
 var (
 	_ caddyhttp.MiddlewareHandler = (*Auth)(nil)
-	_ caddyhttp.MiddlewareHandler = (*API)(nil)
 	_ caddy.Provisioner           = (*Auth)(nil)
-	_ caddy.Provisioner           = (*API)(nil)
 )
-
-// newAPI builds the REST API, with `/proxy`, over the vault app.
-func newAPI(app *App, ctx caddy.Context) *httpapi.API {
-	api := httpapi.New(app.Vault(), app.MaxBodySize, ctx.Logger())
-	policy := app.Egress()
-	api.EnableProxy(httpapi.ProxyConfig{Forwarder: traffic.NewForwarder(policy), CheckURL: policy.CheckURL})
-	app.enableOps(api)
-	return api
-}

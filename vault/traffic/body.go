@@ -1,7 +1,3 @@
-// Package traffic carries requests to destinations with their token
-// expressions resolved: the body rewriter that substitutes detokenized
-// values without disturbing a byte around them, and the forwarder that
-// streams the destination's answer back.
 package traffic
 
 import (
@@ -9,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"mime"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -23,41 +17,6 @@ import (
 // Options are the expression settings of one rewrite.
 type Options = expr.Options
 
-// IsJSON reports whether a Content-Type names JSON (application/json,
-// application/*+json).
-func IsJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return false
-	}
-	return mt == "application/json" || strings.HasSuffix(mt, "+json")
-}
-
-// MayHoldExpressions reports whether a request body with these headers
-// can carry token expressions, so must be read whole: anything but binary
-// media (octet streams, images, audio, video, fonts, archives, protobuf)
-// and compressed content. The others stream to the destination unread.
-func MayHoldExpressions(h http.Header) bool {
-	if ce := h.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return false
-	}
-	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
-	if err != nil {
-		return true // no or unreadable type: may be text
-	}
-	top, sub, _ := strings.Cut(mt, "/")
-	switch top {
-	case "image", "audio", "video", "font":
-		return false
-	case "application":
-		switch sub {
-		case "octet-stream", "pdf", "zip", "gzip", "x-tar", "x-7z-compressed", "protobuf", "x-protobuf", "grpc":
-			return false
-		}
-	}
-	return true
-}
-
 // DetokenizeBody resolves the expressions of a request body. A JSON body
 // is rewritten string by string: only the string values that hold an
 // expression change (a value that is exactly one expression takes the
@@ -69,7 +28,7 @@ func DetokenizeBody(ctx context.Context, contentType string, body []byte, opts O
 	if left == "" {
 		left = "{{"
 	}
-	if isForm(contentType) {
+	if IsForm(contentType) {
 		return rewriteForm(ctx, body, opts, r)
 	}
 	if !bytes.Contains(body, []byte(left)) && !bytes.Contains(body, []byte(`\u`)) {
@@ -88,11 +47,6 @@ func DetokenizeBody(ctx context.Context, contentType string, body []byte, opts O
 		return nil, err
 	}
 	return []byte(out), nil
-}
-
-func isForm(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && mt == "application/x-www-form-urlencoded"
 }
 
 // rewriteForm resolves expressions in URL-encoded form values (where the

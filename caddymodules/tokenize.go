@@ -119,7 +119,8 @@ func (h *Tokenize) creator(p *access.Principal) traffic.Creator {
 }
 
 func (h *Tokenize) tokenizeRequest(r *http.Request, create traffic.Creator) error {
-	if r.Body == nil || r.Body == http.NoBody {
+	// A request with no body (a GET) has nothing to tokenize or refuse.
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 && len(r.TransferEncoding) == 0 {
 		return nil
 	}
 	ct := r.Header.Get("Content-Type")

@@ -638,6 +638,20 @@ func TestProxyEphemeral(t *testing.T) {
 		}
 	})
 
+	// Only a parameter holding an expression is rewritten: the others keep
+	// their order and escaping, so a signed query still verifies.
+	t.Run("query rewritten only where it holds an expression", func(t *testing.T) {
+		raw := "b=1&pan=" + url.QueryEscape(k.sub("{{ PAN }}")) + "&a=hello%20world&c=x+y&d=%7e"
+		got := pcall{method: "GET", path: "/proxy/q?" + raw, key: key, dest: up.URL}.ok(t, s, up, "touched query")
+		if want := "b=1&pan=4242424242424242&a=hello%20world&c=x+y&d=%7e"; got.RawQuery != want {
+			t.Errorf("query: upstream got %q, want %q", got.RawQuery, want)
+		}
+		got = pcall{method: "GET", path: "/proxy/q?b=1&a=hello%20world&d=%7e", key: key, dest: up.URL}.ok(t, s, up, "untouched query")
+		if want := "b=1&a=hello%20world&d=%7e"; got.RawQuery != want {
+			t.Errorf("untouched query: upstream got %q, want %q", got.RawQuery, want)
+		}
+	})
+
 	t.Run("headers forwarded", func(t *testing.T) {
 		got := pcall{key: key, dest: up.URL, body: `{}`, header: map[string]string{
 			"BT-TRACE-ID":   "trace-proxy-1",
@@ -1231,6 +1245,13 @@ func TestProxyConfiguredInvoke(t *testing.T) {
 		}
 		if string(got.Body) != wantBody {
 			t.Errorf("?bt-proxy-key=: body %s", got.Body)
+		}
+	})
+
+	t.Run("bt-proxy-key removed, the rest of the query byte for byte", func(t *testing.T) {
+		got := pcall{path: "/proxy/sub?b=1&bt-proxy-key=" + akey + "&a=hello%20world", key: invoker, body: tokBody}.ok(t, s, up, "?bt-proxy-key= with escapes")
+		if want := "b=1&a=hello%20world"; got.RawQuery != want {
+			t.Errorf("?bt-proxy-key=: upstream got query %q, want %q", got.RawQuery, want)
 		}
 	})
 

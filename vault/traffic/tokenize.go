@@ -117,12 +117,8 @@ func (t *Tokenizer) JSON(body []byte, create Creator, guard bool) ([]byte, error
 	if len(news) == 0 {
 		return body, nil
 	}
-	ids, err := create(news)
-	if err != nil {
+	if err := assign(create, news, func(i int, id string) { *slots[i] = id }); err != nil {
 		return nil, err
-	}
-	for i, id := range ids {
-		*slots[i] = id
 	}
 	return jsonorder.Marshal(doc)
 }
@@ -160,14 +156,22 @@ func (t *Tokenizer) Form(body []byte, create Creator) ([]byte, error) {
 	if len(news) == 0 {
 		return body, nil
 	}
-	ids, err := create(news)
-	if err != nil {
+	if err := assign(create, news, func(i int, id string) { form[where[i].name][where[i].i] = id }); err != nil {
 		return nil, err
 	}
-	for i, id := range ids {
-		form[where[i].name][where[i].i] = id
-	}
 	return []byte(form.Encode()), nil
+}
+
+// assign creates the tokens of one body and puts each id in its place.
+func assign(create Creator, news []NewToken, place func(i int, id string)) error {
+	ids, err := create(news)
+	if err != nil {
+		return err
+	}
+	for i, id := range ids {
+		place(i, id)
+	}
+	return nil
 }
 
 // normalName folds case and drops bracket suffixes: `PAN`, `pan[]` and

@@ -324,6 +324,12 @@ func (c *ReactorConfig) unmarshal(d *caddyfile.Dispenser) error {
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		name := d.Val()
+		if name == "module" {
+			if err := c.unmarshalModule(d); err != nil {
+				return err
+			}
+			continue
+		}
 		var s string
 		if !d.AllArgs(&s) {
 			return d.ArgErr()
@@ -357,5 +363,31 @@ func (c *ReactorConfig) unmarshal(d *caddyfile.Dispenser) error {
 			return d.Errf("unknown reactor subdirective %q", name)
 		}
 	}
+	return nil
+}
+
+// unmarshalModule parses `module <name> [{ ... }]` in the reactor block:
+// a module reactor code may require, loaded the way Caddy's encode
+// directive loads its encoders, so each module parses its own block. A
+// module without Caddyfile syntax takes no settings.
+func (c *ReactorConfig) unmarshalModule(d *caddyfile.Dispenser) error {
+	if !d.NextArg() {
+		return d.ArgErr()
+	}
+	name := d.Val()
+	id := "vault.reactor_modules." + name
+	info, err := caddy.GetModule(id)
+	if err != nil {
+		return d.Errf("unknown reactor module %q", name)
+	}
+	var m any = info.New()
+	if _, ok := m.(caddyfile.Unmarshaler); ok {
+		if m, err = caddyfile.UnmarshalModule(d, id); err != nil {
+			return err
+		}
+	} else if seg := d.NextSegment(); len(seg) > 1 {
+		return d.Errf("reactor module %q takes no settings", name)
+	}
+	c.ModulesRaw = append(c.ModulesRaw, caddyconfig.JSONModuleObject(m, "module", name, nil))
 	return nil
 }

@@ -198,7 +198,7 @@ func detokenizeProxied(r *http.Request, d *traffic.Detokenizer, body []byte, str
 	if d.MayHold(r.Header, r.URL.RawQuery) {
 		d.SetVars(proxyVars(r.Header, body, streamed))
 	}
-	header, err := d.Header(ctx, r.Header, nil)
+	header, err := d.Headers(ctx, r.Header)
 	if err != nil {
 		return nil, "", nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/expr"
@@ -49,14 +50,25 @@ func (d *Detokenizer) Body(ctx context.Context, contentType string, body []byte)
 	return DetokenizeBody(ctx, contentType, body, d.opts, d.res)
 }
 
+// Headers resolves the expressions in every header value but those of
+// the BT-* control headers (the `/proxy` rule). in is not modified: a
+// copy is returned when a value changed.
+func (d *Detokenizer) Headers(ctx context.Context, in http.Header) (http.Header, error) {
+	return d.header(ctx, in, func(name string) bool { return !IsControlHeader(name) })
+}
+
 // Header resolves the expressions in the values of the headers named
-// (canonical names; nil means every header) except the BT-* control
-// headers. in is not modified: a copy is returned when a value changed.
+// (canonical names; the `vault_detokenize { headers }` rule), never a
+// BT-* control header. in is not modified, as for Headers.
 func (d *Detokenizer) Header(ctx context.Context, in http.Header, names []string) (http.Header, error) {
+	return d.header(ctx, in, func(name string) bool { return !IsControlHeader(name) && slices.Contains(names, name) })
+}
+
+func (d *Detokenizer) header(ctx context.Context, in http.Header, resolve func(name string) bool) (http.Header, error) {
 	left := d.left()
 	var out http.Header
 	for name, vals := range in {
-		if IsControlHeader(name) || names != nil && !contains(names, name) {
+		if !resolve(name) {
 			continue
 		}
 		for i, val := range vals {
@@ -86,8 +98,9 @@ func (d *Detokenizer) Header(ctx context.Context, in http.Header, names []string
 func (d *Detokenizer) Query(ctx context.Context, rawQuery string) (string, error) {
 	left := d.left()
 	var err error
-	out := mapParams(rawQuery, func(key, value string) (string, bool) {
-		if err != nil || !strings.Contains(value, left) {
+	out := mapParams(rawQuery, func(key, rawValue string) (string, bool) {
+		value, uerr := url.QueryUnescape(rawValue)
+		if err != nil || uerr != nil || !strings.Contains(value, left) {
 			return "", false
 		}
 		var s string
@@ -118,15 +131,6 @@ func (d *Detokenizer) MayHold(h http.Header, rawQuery string) bool {
 			if strings.Contains(v, left) {
 				return true
 			}
-		}
-	}
-	return false
-}
-
-func contains(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
 		}
 	}
 	return false

@@ -6,11 +6,11 @@ import (
 )
 
 // mapParams walks the `&`-separated parameters of a raw query and lets f
-// replace one: f gets the raw key and the unescaped value and returns the
-// raw text that takes the parameter's place ("" with true drops it). A
-// parameter f keeps, or that does not unescape, stays byte for byte, and
-// so does the whole query when f replaces nothing.
-func mapParams(rawQuery string, f func(rawKey, value string) (string, bool)) string {
+// replace one: f gets its raw key and raw value and returns the raw text
+// that takes the parameter's place ("" with true drops it). Every
+// parameter f keeps stays byte for byte, and so does the whole query when
+// f replaces nothing.
+func mapParams(rawQuery string, f func(rawKey, rawValue string) (string, bool)) string {
 	if rawQuery == "" {
 		return rawQuery
 	}
@@ -19,14 +19,13 @@ func mapParams(rawQuery string, f func(rawKey, value string) (string, bool)) str
 	for rest := rawQuery; ; {
 		param, tail, more := strings.Cut(rest, "&")
 		text := param
-		if key, raw, ok := strings.Cut(param, "="); ok || param != "" {
-			if value, err := url.QueryUnescape(raw); err == nil {
-				if repl, ok := f(key, value); ok {
-					text, changed = repl, true
-				}
+		if param != "" {
+			key, value, _ := strings.Cut(param, "=")
+			if repl, ok := f(key, value); ok {
+				text, changed = repl, true
 			}
 		}
-		if text != "" || text == param {
+		if text != "" || param == "" {
 			if !first {
 				b.WriteByte('&')
 			}
@@ -44,8 +43,8 @@ func mapParams(rawQuery string, f func(rawKey, value string) (string, bool)) str
 	return b.String()
 }
 
-// DropParam removes every parameter named name from a raw query, keeping
-// the others byte for byte.
+// DropParam removes every parameter named name (once unescaped, whatever
+// its value) from a raw query, keeping the others byte for byte.
 func DropParam(rawQuery, name string) string {
 	return mapParams(rawQuery, func(rawKey, _ string) (string, bool) {
 		key, err := url.QueryUnescape(rawKey)

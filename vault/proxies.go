@@ -385,30 +385,6 @@ func (v *Vault) DeleteProxy(p *access.Principal, id string) error {
 	return v.commit(b, logEntry(p, p.TenantID, "proxy", rec.ID, "delete", "Proxy deleted", ts))
 }
 
-// ProxyByKey finds the proxy a `BT-PROXY-KEY` names, for invocation.
-func (v *Vault) ProxyByKey(key string) (*Proxy, error) {
-	ref, err := v.store.Get(proxyKeyIndex(key))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, problem.NotFound("Proxy")
-	}
-	if err != nil {
-		return nil, err
-	}
-	tenantID, id, _ := strings.Cut(string(ref), "\x00")
-	rec, err := v.loadProxy(tenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	return rec.public(), nil
-}
-
-// ProxyInvoked records an invocation in the audit log (asynchronously:
-// the destination's answer is not held for it).
-func (v *Vault) ProxyInvoked(p *access.Principal, tenantID, proxyID string) {
-	v.auditAsync(logEntry(p, tenantID, "proxy", proxyID, "invoke", "Proxy invoked", now()))
-	v.Metrics().ProxyRequest()
-}
-
 // ApplicationPrincipal is the principal of an application, for a
 // pre-configured proxy or reactor that acts as its application.
 func (v *Vault) ApplicationPrincipal(tenantID, appID string) (*access.Principal, error) {

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/expr"
 	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/traffic"
 )
 
@@ -81,7 +83,7 @@ func (v *Vault) AuthorizeProxy(call ProxyCall, gw *ProxyGateway) (*ProxyRoute, e
 // require_auth a caller of its tenant holding `proxy:invoke`, else the
 // proxy's application (or nobody).
 func (v *Vault) authorizeConfigured(call ProxyCall, gw *ProxyGateway) (*ProxyRoute, error) {
-	px, err := v.ProxyByKey(call.Key)
+	px, err := v.proxyByKey(call.Key)
 	if problem.Is(err, http.StatusNotFound) {
 		return nil, problem.Unauthorized("The proxy key is invalid.")
 	}
@@ -164,7 +166,7 @@ func (v *Vault) InvokeProxy(w http.ResponseWriter, r *http.Request, rt *ProxyRou
 	if px != nil {
 		proxyID = px.ID
 	}
-	v.ProxyInvoked(rt.Principal, rt.TenantID, proxyID)
+	v.proxyInvoked(rt.Principal, rt.TenantID, proxyID)
 	if px != nil && len(px.ResponseChain()) > 0 {
 		return v.forwardTransformed(w, out, px, gw.Forwarder)
 	}
@@ -226,4 +228,28 @@ func proxyVars(h http.Header, body []byte, streamed bool) map[string]any {
 	}
 	request := map[string]any{"headers": headers, "body": b}
 	return map[string]any{"proxy": map[string]any{"request": request, "config": map[string]any{}}}
+}
+
+// proxyByKey finds the proxy a `BT-PROXY-KEY` names, for invocation.
+func (v *Vault) proxyByKey(key string) (*Proxy, error) {
+	ref, err := v.store.Get(proxyKeyIndex(key))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, problem.NotFound("Proxy")
+	}
+	if err != nil {
+		return nil, err
+	}
+	tenantID, id, _ := strings.Cut(string(ref), "\x00")
+	rec, err := v.loadProxy(tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return rec.public(), nil
+}
+
+// proxyInvoked records an invocation in the audit log (asynchronously:
+// the destination's answer is not held for it).
+func (v *Vault) proxyInvoked(p *access.Principal, tenantID, proxyID string) {
+	v.auditAsync(logEntry(p, tenantID, "proxy", proxyID, "invoke", "Proxy invoked", now()))
+	v.Metrics().ProxyRequest()
 }

@@ -235,11 +235,9 @@ func (h *Detokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 		case "max_body_size":
-			n, err := sizeArg(d)
-			if err != nil {
+			if err := sizeArg(d, &h.MaxBodySize); err != nil {
 				return err
 			}
-			h.MaxBodySize = n
 		default:
 			return d.Errf("unknown subdirective %q", d.Val())
 		}
@@ -288,11 +286,9 @@ func (h *Tokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.AllowUnparsed = true
 		case "max_body_size":
-			n, err := sizeArg(d)
-			if err != nil {
+			if err := sizeArg(d, &h.MaxBodySize); err != nil {
 				return err
 			}
-			h.MaxBodySize = n
 		default:
 			return d.Errf("unknown subdirective %q", d.Val())
 		}
@@ -300,16 +296,18 @@ func (h *Tokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-func sizeArg(d *caddyfile.Dispenser) (int64, error) {
+// sizeArg parses the one argument of max_body_size into n.
+func sizeArg(d *caddyfile.Dispenser, n *int64) error {
 	var s string
 	if !d.AllArgs(&s) {
-		return 0, d.ArgErr()
+		return d.ArgErr()
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, d.Errf("max_body_size must be a positive number of bytes: %q", s)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 {
+		return d.Errf("max_body_size must be a positive number of bytes: %q", s)
 	}
-	return n, nil
+	*n = v
+	return nil
 }
 
 var (

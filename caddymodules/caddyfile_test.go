@@ -70,6 +70,8 @@ func TestMiddlewareCaddyfileErrors(t *testing.T) {
 		{"vault_tokenize {\n field card.number card_number\n}", new(Tokenize)},
 		{"vault_tokenize {\n field $.card.number\n}", new(Tokenize)},
 		{"vault_tokenize extra", new(Tokenize)},
+		{"vault_tokenize {\n max_body_size 0\n}", new(Tokenize)},
+		{"vault_detokenize {\n max_body_size 1 2\n}", new(Detokenize)},
 	} {
 		if err := tc.h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input)); err == nil {
 			t.Errorf("%q: expected an error", tc.input)

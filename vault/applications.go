@@ -37,7 +37,7 @@ type ApplicationRequest struct {
 	CanCreateExpiringApplications *bool         `json:"can_create_expiring_applications"`
 }
 
-func appRecordKey(tenantID, appID string) []byte { return store.Key("app", tenantID, appID) }
+func appRecordKey(tenantID, appID string) []byte { return store.Key(appCollection, tenantID, appID) }
 
 // maxExpiringLifetime bounds an expiring application's life (seed 003).
 const maxExpiringLifetime = 24 * time.Hour
@@ -246,7 +246,7 @@ func (v *Vault) ListApplications(p *access.Principal, f ApplicationFilter, pg Pa
 	var all []Application
 	var derr error
 	t := now()
-	err := v.store.Scan(store.Prefix("app", p.TenantID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(appCollection, p.TenantID), nil, func(_, val []byte) bool {
 		var a Application
 		if derr = json.Unmarshal(val, &a); derr != nil {
 			return false
@@ -363,7 +363,7 @@ func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
 func (v *Vault) purgeExpiredApplications() error {
 	t := now()
 	var expired []Application
-	err := v.store.Scan(store.Prefix("app"), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(appCollection), nil, func(_, val []byte) bool {
 		var a Application
 		if json.Unmarshal(val, &a) == nil && a.expired(t) {
 			expired = append(expired, a)

@@ -76,7 +76,7 @@ func TestWebhookCRUDAndValidation(t *testing.T) {
 // time, see vault/egress).
 func TestWebhookDestinationPolicy(t *testing.T) {
 	e := newEnv(t)
-	e.v.CheckDestination = func(raw string) error { _, err := egress.Policy{}.CheckURL(raw); return err }
+	e.v = e.v.Core.Bind(nil, egress.Policy{}, Settings{}) // production policy
 	for _, url := range []string{"http://127.0.0.1:9000/hook", "https://10.0.0.1/", "https://169.254.169.254/latest",
 		"https://[::1]/", "http://receiver.example/", "https://receiver.example:8443/", "https://user:pw@receiver.example/"} {
 		name := "hook"

@@ -402,21 +402,3 @@ func (v *Vault) ProxyInvoked(p *access.Principal, tenantID, proxyID string) {
 	v.auditAsync(logEntry(p, tenantID, "proxy", proxyID, "invoke", "Proxy invoked", now()))
 	v.Metrics().ProxyRequest()
 }
-
-// ApplicationPrincipal is the principal of an application, for a
-// pre-configured proxy or reactor that acts as its application.
-func (v *Vault) ApplicationPrincipal(tenantID, appID string) (*access.Principal, error) {
-	app, err := v.application(tenantID, appID)
-	if err != nil {
-		if problem.Is(err, 404) {
-			return nil, problem.Forbidden("The proxy's application no longer exists.")
-		}
-		return nil, err
-	}
-	return access.NewPrincipal(app.TenantID, app.ID, app.Type, "", app.Permissions, app.Rules), nil
-}
-
-// TenantSetting returns one tenant setting ("" when unset).
-func (v *Vault) TenantSetting(tenantID, name string) string {
-	return v.settings(tenantID)[name]
-}

@@ -214,3 +214,8 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TenantSetting returns one tenant setting ("" when unset).
+func (v *Vault) TenantSetting(tenantID, name string) string {
+	return v.settings(tenantID)[name]
+}

@@ -278,7 +278,7 @@ func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string,
 			f.Add(prefix+"containers", "Exactly one container is supported.")
 		}
 		for i, c := range req.Containers {
-			n, err := NormalizeContainer(c)
+			n, err := token.ValidateContainer(c)
 			if err != nil {
 				f.Add(fmt.Sprintf("%scontainers[%d]", prefix, i), err.Error())
 			}

@@ -16,9 +16,10 @@ import (
 
 // TestReloadWhileServing runs real configs in this process (caddy.Load, the
 // admin API's reload path) and reloads them while the running config's
-// handlers serve requests that read the destination policy. Run under
-// -race (CI does): each config binds its own view of the pooled vault, so
-// provisioning a config writes nothing the serving one reads, and the last
+// handlers serve requests that read the destination policy. .ci/run runs
+// it under -race too (go test -race -run TestReloadWhileServing
+// ./caddymodules/): each config binds its own view of the pooled vault, so
+// provisioning a config writes nothing the serving one reads; the last
 // config's policy is the one in force.
 func TestReloadWhileServing(t *testing.T) {
 	home := t.TempDir()

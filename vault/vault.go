@@ -236,7 +236,7 @@ func (c *Core) Accepts(opts Options) error {
 	case opts.MasterKey != nil && subtle.ConstantTimeCompare(opts.MasterKey, c.master) != 1:
 		return fmt.Errorf("vault: the master key of the open vault in %s cannot change while the vault is open: restart the server to change it", c.ident.dataDir)
 	case subtle.ConstantTimeCompare(want.managementKey[:], c.ident.managementKey[:]) != 1:
-		return fmt.Errorf("vault: the management key differs from the one the open vault in %s was started with; it is registered at start-up, so a reload cannot change it: restart the server, or add a key with `caddy vault tenant` commands", c.ident.dataDir)
+		return fmt.Errorf("vault: the management key differs from the one the open vault in %s was started with; it is registered at start-up, so a reload cannot change it: restart the server, or mint another key with `vault tenant key create`", c.ident.dataDir)
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 // Package vault is Strongroom's use-case layer: every way in (REST API,
 // proxy, middleware, reactors, CLI) calls these methods, so validation,
 // permission checks, encryption and audit happen in exactly one place.
-// It has no Caddy import.
+// Open returns the Core (store, key ring, caches) that a host keeps across
+// config reloads; Core.Bind makes each config's immutable view, the Vault
+// the methods run on. It has no Caddy import.
 package vault
 
 import (

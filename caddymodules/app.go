@@ -83,7 +83,10 @@ type App struct {
 	// DisableMetrics keeps the vault's counters off Caddy's /metrics.
 	DisableMetrics bool `json:"disable_metrics,omitempty"`
 
-	ops    ops // ops.go
+	ops ops // ops.go
+	// core is the pooled open vault (what outlives a reload); vault is this
+	// config's view of it, bound once in Provision and never written after.
+	core   *vault.Core
 	vault  *vault.Vault
 	key    string
 	logger *zap.Logger
@@ -97,16 +100,19 @@ func (App) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "vault", New: func() caddy.Module { return new(App) }}
 }
 
-// vaults shares one open vault per data directory across config reloads:
-// the new config provisions before the old one is cleaned up, and Pebble
-// allows one open per directory.
+// vaults shares one open vault Core per data directory across config
+// reloads: the new config provisions before the old one is cleaned up, and
+// Pebble allows one open per directory. The pool holds only the Core; every
+// setting of a config lives in the view it binds (Provision).
 var vaults = caddy.NewUsagePool()
 
-type openVault struct{ *vault.Vault }
+type openCore struct{ *vault.Core }
 
-func (o openVault) Destruct() error { return o.Close() }
+func (o openCore) Destruct() error { return o.Close() }
 
-// Provision opens (or joins) the vault for the data directory.
+// Provision opens (or joins) the vault Core for the data directory and binds
+// this config's view of it. A setting bound to the open Core (master key,
+// management key) that differs from the running one fails the config.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	if a.DataDir == "" {
@@ -124,9 +130,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if managementKey == "" {
 		managementKey = os.Getenv(EnvManagementKey)
 	}
-	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: managementKey,
-		JWTLeeway: time.Duration(a.JWTLeeway), CVCRetention: time.Duration(a.CVCRetention),
-		JWTMaxLifetime: time.Duration(a.JWTMaxLifetime), AuditRetention: time.Duration(a.AuditRetention)}
+	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: managementKey}
 	if s := os.Getenv(EnvMasterKey); s != "" {
 		k, err := crypto.ParseMasterKey(s)
 		if err != nil {
@@ -138,18 +142,22 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return a.checkWithoutOpening()
 	}
 	val, loaded, err := vaults.LoadOrNew(dir, func() (caddy.Destructor, error) {
-		v, err := vault.Open(opts)
+		c, err := vault.Open(opts)
 		if err != nil {
 			return nil, err
 		}
-		a.announce(v.Events)
-		return openVault{v}, nil
+		a.announce(c.Events)
+		return openCore{c}, nil
 	})
 	if err != nil {
 		return err
 	}
-	a.vault = val.(openVault).Vault
-	if !loaded {
+	a.core = val.(openCore).Core // from here on Cleanup releases it
+	if loaded {
+		if err := a.core.Accepts(opts); err != nil {
+			return fmt.Errorf("config refused: %w", err)
+		}
+	} else {
 		version, commit := BuildVersion()
 		a.logger.Info("vault opened", zap.String("data_dir", dir), zap.String("version", version), zap.String("commit", commit))
 	}
@@ -160,14 +168,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("reactor: %w", err)
 	}
-	a.vault.Reactors = rt
 	if err := a.provisionOps(ctx); err != nil {
 		return err
 	}
-	a.vault.CheckDestination = func(raw string) error {
-		_, err := a.Egress().CheckURL(raw)
-		return err
-	}
+	a.vault = a.core.Bind(rt, a.Egress(), vault.Settings{
+		JWTLeeway: time.Duration(a.JWTLeeway), CVCRetention: time.Duration(a.CVCRetention),
+		JWTMaxLifetime: time.Duration(a.JWTMaxLifetime), AuditRetention: time.Duration(a.AuditRetention),
+		Metrics: a.ops.metrics,
+	})
 	return nil
 }
 
@@ -223,16 +231,16 @@ func (a *App) Stop() error {
 	return nil
 }
 
-// Cleanup releases this config's hold on the shared vault.
+// Cleanup releases this config's hold on the shared vault Core.
 func (a *App) Cleanup() error {
-	if a.key == "" || a.vault == nil {
+	if a.key == "" || a.core == nil {
 		return nil
 	}
 	_, err := vaults.Delete(a.key)
 	return err
 }
 
-// Vault returns the open vault.
+// Vault returns this config's view of the open vault.
 func (a *App) Vault() *vault.Vault { return a.vault }
 
 // vaultApp returns the configured vault app from a handler's context.

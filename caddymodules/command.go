@@ -16,6 +16,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/egress"
 )
 
 func init() {
@@ -152,15 +153,15 @@ func (f cliFlags) run(offline func(*vault.Vault) error, online func() error) err
 		}
 		opts.MasterKey = k
 	}
-	v, err := vault.Open(opts)
+	c, err := vault.Open(opts)
 	if err != nil {
 		if isLocked(err) {
 			return online()
 		}
 		return err
 	}
-	defer v.Close()
-	return offline(v)
+	defer c.Close()
+	return offline(c.Bind(nil, egress.Policy{}, vault.Settings{}))
 }
 
 // offline reports whether the command works on the data directory itself.

@@ -27,8 +27,9 @@ type CORSConfig struct {
 
 // ops are the app's operational settings, built at provisioning.
 type ops struct {
-	limits *ratelimit.Limiter
-	cors   *httpapi.CORS
+	metrics *metrics.Set // nil when disabled
+	limits  *ratelimit.Limiter
+	cors    *httpapi.CORS
 }
 
 // provisionOps registers the metrics and builds the rate limiter and the
@@ -40,7 +41,7 @@ func (a *App) provisionOps(ctx caddy.Context) error {
 	} else if err := m.Register(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
-	a.vault.SetMetrics(m)
+	a.ops.metrics = m
 	limits := map[string]ratelimit.Rate{}
 	for class, s := range a.RateLimit {
 		r, err := ratelimit.ParseRate(s)

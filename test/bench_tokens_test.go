@@ -14,6 +14,7 @@ import (
 	"github.com/strongroom/strongroom/test/harness"
 	"github.com/strongroom/strongroom/vault"
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/egress"
 )
 
 func report(t *testing.T, format string, args ...any) {
@@ -131,11 +132,12 @@ func TestLoadReadScale(t *testing.T) {
 // and a sample of their ids.
 func bulkLoad(t *testing.T, dir, mgmt string, n int) (string, []string) {
 	t.Helper()
-	v, err := vault.Open(vault.Options{DataDir: dir, ManagementKey: mgmt})
+	c, err := vault.Open(vault.Options{DataDir: dir, ManagementKey: mgmt})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer v.Close()
+	defer c.Close()
+	v := c.Bind(nil, egress.Policy{}, vault.Settings{})
 	admin, err := v.Authenticate(mgmt)
 	if err != nil {
 		t.Fatal(err)

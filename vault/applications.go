@@ -10,6 +10,7 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
+	"github.com/strongroom/strongroom/vault/token"
 )
 
 // Application is an API client of a tenant (seeds 001 and 003).
@@ -37,7 +38,7 @@ type ApplicationRequest struct {
 	CanCreateExpiringApplications *bool         `json:"can_create_expiring_applications"`
 }
 
-func appRecordKey(tenantID, appID string) []byte { return store.Key("app", tenantID, appID) }
+func appRecordKey(tenantID, appID string) []byte { return store.Key(appCollection, tenantID, appID) }
 
 // maxExpiringLifetime bounds an expiring application's life (seed 003).
 const maxExpiringLifetime = 24 * time.Hour
@@ -119,32 +120,11 @@ func validateRule(f problem.Fields, prefix string, r *access.Rule, typ string) {
 	if len(r.Conditions) > 0 {
 		f.Add(prefix+"conditions", "Conditions only apply to expiring applications.")
 	}
-	c, err := NormalizeContainer(r.Container)
+	c, err := token.ValidateContainer(r.Container)
 	if err != nil {
 		f.Add(prefix+"container", err.Error())
 	}
 	r.Container = c
-}
-
-// NormalizeContainer validates and lower-cases a container path.
-func NormalizeContainer(c string) (string, error) {
-	if len(c) < 1 || c[0] != '/' || c[len(c)-1] != '/' {
-		return "", fmt.Errorf("container must start and end with '/'")
-	}
-	if c == "/" {
-		return c, nil
-	}
-	for _, seg := range strings.Split(c[1:len(c)-1], "/") {
-		if seg == "" {
-			return "", fmt.Errorf("container segments must not be empty")
-		}
-		for _, r := range seg {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-				return "", fmt.Errorf("container segments may only contain letters, digits, '_' and '-'")
-			}
-		}
-	}
-	return strings.ToLower(c), nil
 }
 
 // CreateApplication creates an application and, unless create_key is false,
@@ -174,13 +154,6 @@ func (v *Vault) CreateApplication(p *access.Principal, req ApplicationRequest) (
 		app.Key, _ = v.addKey(b, p, app, ts, "")
 	}
 	return app, v.commit(b, logEntry(p, app.TenantID, "application", app.ID, "create", "Application created", ts))
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 func nonNil(s []string) []string {
@@ -246,7 +219,7 @@ func (v *Vault) ListApplications(p *access.Principal, f ApplicationFilter, pg Pa
 	var all []Application
 	var derr error
 	t := now()
-	err := v.store.Scan(store.Prefix("app", p.TenantID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(appCollection, p.TenantID), nil, func(_, val []byte) bool {
 		var a Application
 		if derr = json.Unmarshal(val, &a); derr != nil {
 			return false
@@ -363,7 +336,7 @@ func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
 func (v *Vault) purgeExpiredApplications() error {
 	t := now()
 	var expired []Application
-	err := v.store.Scan(store.Prefix("app"), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(appCollection), nil, func(_, val []byte) bool {
 		var a Application
 		if json.Unmarshal(val, &a) == nil && a.expired(t) {
 			expired = append(expired, a)
@@ -388,4 +361,17 @@ func (v *Vault) purgeExpiredApplications() error {
 		v.auth.invalidate()
 	}
 	return nil
+}
+
+// ApplicationPrincipal is the principal of an application, for a
+// pre-configured proxy or reactor that acts as its application.
+func (v *Vault) ApplicationPrincipal(tenantID, appID string) (*access.Principal, error) {
+	app, err := v.application(tenantID, appID)
+	if err != nil {
+		if problem.Is(err, 404) {
+			return nil, problem.Forbidden("The proxy's application no longer exists.")
+		}
+		return nil, err
+	}
+	return access.NewPrincipal(app.TenantID, app.ID, app.Type, "", app.Permissions, app.Rules), nil
 }

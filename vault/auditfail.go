@@ -115,7 +115,7 @@ func (v *Vault) ExportAudit(w io.Writer, tenant string, since time.Time) error {
 
 // retiredLogKey marks the audit log of a deleted tenant, kept for the
 // retention; its value is the deletion time in Unix nanoseconds.
-func retiredLogKey(tenantID string) []byte { return store.Key("logret", tenantID) }
+func retiredLogKey(tenantID string) []byte { return store.Key(retiredLogIndex, tenantID) }
 
 // retireTenantLog keeps a deleted tenant's audit log, with an entry of the
 // deletion, for the retention (erased at once when there is none).
@@ -138,10 +138,10 @@ func (v *Vault) purgeAudit() error {
 	cutoff := now().Add(-keep)
 	b := v.store.NewBatch()
 	defer b.Close()
-	err := v.store.Scan(store.Prefix("logret"), nil, func(k, val []byte) bool {
+	err := v.store.Scan(store.Prefix(retiredLogIndex), nil, func(k, val []byte) bool {
 		ns, err := strconv.ParseInt(string(val), 10, 64)
 		if err == nil && time.Unix(0, ns).Before(cutoff) {
-			audit.DeleteTenant(b, string(k[len("logret")+1:]))
+			audit.DeleteTenant(b, string(k[len(retiredLogIndex)+1:]))
 			b.Delete(k)
 		}
 		return true

@@ -81,7 +81,7 @@ func TestAuditRetention(t *testing.T) {
 
 // With the retention off, a tenant's log goes with the tenant.
 func TestAuditRetentionOff(t *testing.T) {
-	v, err := Open(Options{DataDir: t.TempDir(), MasterKey: testMaster, AuditRetention: -1})
+	v, err := openView(Options{DataDir: t.TempDir(), MasterKey: testMaster}, Settings{AuditRetention: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

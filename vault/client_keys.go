@@ -51,9 +51,9 @@ type clientKeyRecord struct {
 	Audited
 }
 
-func clientKeyRecordKey(tenantID, id string) []byte { return store.Key("ckey", tenantID, id) }
-
-func init() { tenantCollections = append(tenantCollections, "ckey") }
+func clientKeyRecordKey(tenantID, id string) []byte {
+	return store.Key(clientKeyCollection, tenantID, id)
+}
 
 func (r *clientKeyRecord) public() ClientKey { return ClientKey{KeyID: r.ID, ExpiresAt: r.ExpiresAt} }
 
@@ -127,7 +127,7 @@ func (v *Vault) ListClientKeys(p *access.Principal) ([]ClientKey, error) {
 	}
 	out := []ClientKey{}
 	var ferr error
-	err := v.store.Scan(store.Prefix("ckey", p.TenantID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(clientKeyCollection, p.TenantID), nil, func(_, val []byte) bool {
 		var rec clientKeyRecord
 		if ferr = json.Unmarshal(val, &rec); ferr != nil {
 			return false

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/egress"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/token"
 )
@@ -32,6 +33,16 @@ type env struct {
 	closed bool
 }
 
+// openView opens a Core and binds the view the tests use: no reactors, the
+// development egress policy (tests name loopback destinations) and s.
+func openView(opts Options, s Settings) (*Vault, error) {
+	c, err := Open(opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.Bind(nil, egress.Policy{AllowInsecure: true}, s), nil
+}
+
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir()}
@@ -42,7 +53,7 @@ func newEnv(t testing.TB) *env {
 
 func (e *env) open() {
 	e.t.Helper()
-	v, err := Open(Options{DataDir: e.dir, MasterKey: testMaster, ManagementKey: testMgmtKey})
+	v, err := openView(Options{DataDir: e.dir, MasterKey: testMaster, ManagementKey: testMgmtKey}, Settings{})
 	if err != nil {
 		e.t.Fatalf("Open: %v", err)
 	}

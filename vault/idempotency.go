@@ -31,12 +31,7 @@ const IdempotencyRetention = 24 * time.Hour
 // IdempotencyHeader names the request header (and the field of its errors).
 const IdempotencyHeader = "BT-IDEMPOTENCY-KEY"
 
-const (
-	idemCollection    = "idem"
-	maxIdempotencyKey = 255
-)
-
-func init() { tenantCollections = append(tenantCollections, idemCollection) }
+const maxIdempotencyKey = 255
 
 // idemRecord is stored in clear only as far as sweeping needs.
 type idemRecord struct {

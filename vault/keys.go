@@ -34,12 +34,12 @@ func (k appKey) public() ApplicationKey {
 }
 
 func appKeyRecordKey(tenantID, appID, keyID string) []byte {
-	return store.Key("akey", tenantID, appID, keyID)
+	return store.Key(appKeyCollection, tenantID, appID, keyID)
 }
 
 // keyHashKey indexes keys by hash for authentication; global because a key
 // names its tenant.
-func keyHashKey(hash string) []byte { return store.Key("keyhash", hash) }
+func keyHashKey(hash string) []byte { return store.Key(keyHashIndex, hash) }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
@@ -67,7 +67,7 @@ type keyRef struct {
 func (v *Vault) appKeys(tenantID, appID string) ([]appKey, error) {
 	var out []appKey
 	var derr error
-	err := v.store.Scan(store.Prefix("akey", tenantID, appID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(appKeyCollection, tenantID, appID), nil, func(_, val []byte) bool {
 		var k appKey
 		if derr = json.Unmarshal(val, &k); derr != nil {
 			return false

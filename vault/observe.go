@@ -10,12 +10,8 @@ import (
 	"github.com/strongroom/strongroom/vault/store"
 )
 
-// SetMetrics makes the vault count into m (nil counts nothing). The host
-// calls it on every config load; the vault outlives configs.
-func (v *Vault) SetMetrics(m *metrics.Set) { v.metrics.Store(m) }
-
-// Metrics is the set the vault counts into (nil when none).
-func (v *Vault) Metrics() *metrics.Set { return v.metrics.Load() }
+// Metrics is the set this view counts into (nil when none; Settings.Metrics).
+func (v *Vault) Metrics() *metrics.Set { return v.metrics }
 
 // syncCommit commits b durably, timing it.
 func (v *Vault) syncCommit(b store.Batch) error {
@@ -30,7 +26,7 @@ func (v *Vault) syncCommit(b store.Batch) error {
 // runCode runs reactor code, counting the execution by outcome.
 func (v *Vault) runCode(ctx context.Context, prog *reactor.Program, in reactor.Invocation) (*reactor.Result, error) {
 	done := v.Metrics().ReactorStarted()
-	res, err := v.Reactors.Run(ctx, prog, in)
+	res, err := v.reactors.Run(ctx, prog, in)
 	done(reactorOutcome(err))
 	return res, err
 }

@@ -21,15 +21,8 @@ import (
 // user (the JWT's sub) of a project, in the same envelope encryption as
 // tokens. The number and expiry are sealed together; the cvc is sealed
 // apart and kept at most the configured retention.
-const (
-	paymentMethodCollection = "pm"    // tenant, project, id → paymentMethodRecord
-	paymentMethodSubIndex   = "pmsub" // tenant, project, entity, order → id: a subject's list
-	cvcExpiryIndex          = "pmcvc" // expiry, tenant, project, id: cvc purge (global)
-)
-
-func init() {
-	tenantCollections = append(tenantCollections, paymentMethodCollection, paymentMethodSubIndex)
-}
+//
+// Its keys are in schema.go.
 
 func paymentMethodKey(tenantID, projectID, id string) []byte {
 	return store.Key(paymentMethodCollection, tenantID, projectID, id)
@@ -214,7 +207,7 @@ func (v *Vault) CreatePaymentMethod(c *ProjectCaller, req PaymentMethodRequest) 
 	r.CreatedBy = c.actorID()
 	r.AD = tokenADVersion
 	r.Card = crypto.SealEnvelope(k, plain, r.aad())
-	retain := v.projects.cvcRetention
+	retain := v.cvcRetention
 	if cvc != "" && retain > 0 {
 		env := crypto.SealEnvelope(k, []byte(cvc), r.cvcAAD())
 		r.CVC, r.CVCExpiresAt = &env, timePtr(ts.Add(retain))

@@ -36,7 +36,7 @@ func jwtCaller(t *testing.T, v *Vault, priv, project, sub string, roles ...strin
 
 func TestPaymentMethods(t *testing.T) {
 	dir := t.TempDir()
-	v, mgmt := projVaultAt(t, dir, Options{})
+	v, mgmt := projVaultAt(t, dir, Settings{})
 	reopened := false
 	t.Cleanup(func() {
 		if !reopened {
@@ -136,7 +136,7 @@ func TestPaymentMethods(t *testing.T) {
 	// Every operation is audited, with the subject as actor.
 	reopened = true
 	v.Close() // flushes the read-audit queue
-	v2, mgmt2 := projVaultAt(t, dir, Options{})
+	v2, mgmt2 := projVaultAt(t, dir, Settings{})
 	defer v2.Close()
 	ops := map[string]int{}
 	for _, e := range projectLogs(t, v2, mgmt2, "payment_method") {
@@ -154,7 +154,7 @@ func TestPaymentMethods(t *testing.T) {
 }
 
 func TestPaymentMethodValidation(t *testing.T) {
-	v, mgmt := projVault(t, Options{})
+	v, mgmt := projVault(t, Settings{})
 	priv := projectWithKey(t, v, mgmt, "p1", "key-1")
 	c := jwtCaller(t, v, priv, "p1", "user-1", "private")
 	for _, tc := range []struct {
@@ -201,7 +201,7 @@ func TestCVCRetention(t *testing.T) {
 	}
 	move := setPMClock(t)
 	t0 := now()
-	v, mgmt := projVault(t, Options{CVCRetention: 15 * time.Minute})
+	v, mgmt := projVault(t, Settings{CVCRetention: 15 * time.Minute})
 	priv := projectWithKey(t, v, mgmt, "p1", "key-1")
 	c := jwtCaller(t, v, priv, "p1", "user-1", "private")
 	pm, err := v.CreatePaymentMethod(c, cardReq("", "4242424242424242", "02", "2030", "987"))
@@ -233,7 +233,7 @@ func TestCVCRetention(t *testing.T) {
 		t.Fatalf("payment method gone with its cvc: %v", err)
 	}
 
-	v2, mgmt2 := projVault(t, Options{CVCRetention: -1})
+	v2, mgmt2 := projVault(t, Settings{CVCRetention: -1})
 	priv2 := projectWithKey(t, v2, mgmt2, "p1", "key-1")
 	c2 := jwtCaller(t, v2, priv2, "p1", "user-1", "private")
 	pm2, err := v2.CreatePaymentMethod(c2, cardReq("", "4242424242424242", "02", "2030", "987"))
@@ -250,7 +250,7 @@ func TestCVCRetention(t *testing.T) {
 // payment_method permissions acts for any subject; without them it is a
 // 403; another tenant's key sees no project.
 func TestPaymentMethodsByAPIKey(t *testing.T) {
-	v, mgmt := projVault(t, Options{})
+	v, mgmt := projVault(t, Settings{})
 	priv := projectWithKey(t, v, mgmt, "p1", "key-1")
 	alice := jwtCaller(t, v, priv, "p1", "user-alice", "private")
 	pm, err := v.CreatePaymentMethod(alice, cardReq("", "4242424242424242", "02", "2030", ""))

@@ -20,15 +20,6 @@ import (
 // JWTs. A project belongs to a tenant (deleting the tenant deletes it), but
 // its id is global: the URL `/projects/{projectId}/...` names no tenant, so a
 // global pointer maps the id to its tenant.
-const (
-	projectPointer    = "projid" // project id → {tenant_id}; global
-	projectCollection = "proj"   // tenant, project id → Project
-	projectKeyIndex   = "pkey"   // tenant, project id, kid → projectKeyRecord
-)
-
-func init() {
-	tenantCollections = append(tenantCollections, projectCollection, projectKeyIndex)
-}
 
 func projectPointerKey(id string) []byte          { return store.Key(projectPointer, id) }
 func projectRecordKey(tenantID, id string) []byte { return store.Key(projectCollection, tenantID, id) }
@@ -85,13 +76,10 @@ var (
 	kidPattern       = regexp.MustCompile(`^[A-Za-z0-9_.:@+=~-]{1,128}$`)
 )
 
-// projectState is the vault's project machinery: the JWT validator and a
-// cache of each project's tenant and parsed keys, so a request never
-// parses a key. Any change to projects or keys invalidates the cache.
+// projectState is a cache of each project's tenant and parsed keys, so a
+// request never parses a key. Any change to projects or keys invalidates
+// the cache.
 type projectState struct {
-	validator    jwtauth.Validator
-	cvcRetention time.Duration
-
 	mu      sync.RWMutex
 	gen     uint64
 	entries map[string]*projectEntry
@@ -105,26 +93,6 @@ type projectEntry struct {
 // DefaultCVCRetention is how long a payment method's cvc is kept when
 // Options.CVCRetention is zero.
 const DefaultCVCRetention = time.Hour
-
-func (s *projectState) configure(opts Options) {
-	s.validator = jwtauth.Validator{Leeway: opts.JWTLeeway, Now: func() time.Time { return now() }}
-	if opts.JWTLeeway == 0 {
-		s.validator.Leeway = jwtauth.DefaultLeeway
-	}
-	if opts.JWTLeeway < 0 {
-		s.validator.Leeway = 0
-	}
-	switch s.validator.MaxLifetime = opts.JWTMaxLifetime; {
-	case opts.JWTMaxLifetime == 0:
-		s.validator.MaxLifetime = jwtauth.DefaultMaxLifetime
-	case opts.JWTMaxLifetime < 0:
-		s.validator.MaxLifetime = 0
-	}
-	s.cvcRetention = opts.CVCRetention
-	if s.cvcRetention == 0 {
-		s.cvcRetention = DefaultCVCRetention
-	}
-}
 
 func (s *projectState) invalidate() {
 	s.mu.Lock()
@@ -624,7 +592,7 @@ func (v *Vault) AuthenticateJWT(projectID, token string) (*ProjectCaller, error)
 	if e != nil {
 		keys = e.keys
 	}
-	claims, err := v.projects.validator.Validate(token, projectID, keys)
+	claims, err := v.jwt.Validate(token, projectID, keys)
 	if err != nil {
 		v.Metrics().AuthFailure()
 		return nil, err

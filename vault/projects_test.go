@@ -28,18 +28,17 @@ var projTestMaster = bytes.Repeat([]byte{0x24}, 32)
 
 // projVault opens a vault on a temporary Pebble store and returns it with
 // its bootstrap management principal; the test's cleanup closes it.
-func projVault(t *testing.T, opts Options) (*Vault, *access.Principal) {
+func projVault(t *testing.T, s Settings) (*Vault, *access.Principal) {
 	t.Helper()
-	v, p := projVaultAt(t, t.TempDir(), opts)
+	v, p := projVaultAt(t, t.TempDir(), s)
 	t.Cleanup(func() { v.Close() })
 	return v, p
 }
 
 // projVaultAt opens the vault in dir; the caller closes it.
-func projVaultAt(t *testing.T, dir string, opts Options) (*Vault, *access.Principal) {
+func projVaultAt(t *testing.T, dir string, s Settings) (*Vault, *access.Principal) {
 	t.Helper()
-	opts.DataDir, opts.MasterKey, opts.ManagementKey = dir, projTestMaster, projTestMgmtKey
-	v, err := Open(opts)
+	v, err := openView(Options{DataDir: dir, MasterKey: projTestMaster, ManagementKey: projTestMgmtKey}, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +109,7 @@ func wantStatus(t *testing.T, err error, status int) {
 }
 
 func TestProjectManagement(t *testing.T) {
-	v, mgmt := projVault(t, Options{})
+	v, mgmt := projVault(t, Settings{})
 	id, name := "project-abc123", "Checkout"
 	proj, err := v.CreateProject(mgmt, ProjectRequest{ID: &id, Name: &name})
 	if err != nil || proj.ID != id || proj.TenantID != mgmt.TenantID || proj.CreatedAt == nil {
@@ -228,7 +227,7 @@ func uuidLike(s string) bool { return len(s) == 36 && strings.Count(s, "-") == 4
 // TestJWTAuthentication drives AuthenticateJWT through key rotation,
 // removal, project and tenant deletion, and cross-project use.
 func TestJWTAuthentication(t *testing.T) {
-	v, mgmt := projVault(t, Options{})
+	v, mgmt := projVault(t, Settings{})
 	key1 := projectWithKey(t, v, mgmt, "project-a", "key-1")
 	key2 := projectWithKeyOn(t, v, mgmt, "project-a", "key-2")
 	otherPriv := projectWithKey(t, v, mgmt, "project-b", "key-1")
@@ -286,13 +285,13 @@ func TestJWTAuthentication(t *testing.T) {
 
 // TestJWTLeewayOption: Options.JWTLeeway reaches the validator.
 func TestJWTLeewayOption(t *testing.T) {
-	v, mgmt := projVault(t, Options{JWTLeeway: -1})
+	v, mgmt := projVault(t, Settings{JWTLeeway: -1})
 	priv := projectWithKey(t, v, mgmt, "project-a", "k")
 	tok := mintJWT(t, priv, "k", "project-a", "u", []string{"private"}, now().Add(5*time.Second))
 	_, err := v.AuthenticateJWT("project-a", tok)
 	wantCheck(t, err, jwtauth.CheckIssuedAt)
 
-	v2, mgmt2 := projVault(t, Options{})
+	v2, mgmt2 := projVault(t, Settings{})
 	priv2 := projectWithKey(t, v2, mgmt2, "project-a", "k")
 	tok2 := mintJWT(t, priv2, "k", "project-a", "u", []string{"private"}, now().Add(5*time.Second))
 	if _, err := v2.AuthenticateJWT("project-a", tok2); err != nil {

@@ -83,14 +83,8 @@ type proxyRecord struct {
 	SealedConfig  *crypto.Envelope  `json:"sealed_configuration,omitempty"`
 }
 
-// ProxyDestinationCheck validates a destination URL (set by the host from
-// its egress policy, so configuration errors surface at create time).
-type ProxyDestinationCheck func(raw string) error
-
-func proxyRecordKey(tenantID, id string) []byte { return store.Key("proxy", tenantID, id) }
-func proxyKeyIndex(key string) []byte           { return store.Key("proxykey", key) }
-
-func init() { tenantCollections = append(tenantCollections, "proxy") }
+func proxyRecordKey(tenantID, id string) []byte { return store.Key(proxyCollection, tenantID, id) }
+func proxyKeyIndex(key string) []byte           { return store.Key(proxyByKeyIndex, key) }
 
 func newProxyKey() string {
 	b := make([]byte, 16)
@@ -115,8 +109,8 @@ func (v *Vault) validateProxy(tenantID string, req *ProxyRequest) error {
 	switch {
 	case req.DestinationURL == nil || strings.TrimSpace(*req.DestinationURL) == "":
 		f.Add("destination_url", "The destination_url field is required.")
-	case v.CheckDestination != nil:
-		if err := v.CheckDestination(*req.DestinationURL); err != nil {
+	default:
+		if _, err := v.egress.CheckURL(*req.DestinationURL); err != nil {
 			f.Add("destination_url", err.Error())
 		}
 	}
@@ -199,7 +193,7 @@ func (v *Vault) saveProxy(b store.Batch, rec *proxyRecord) error {
 			return err
 		}
 		plain, _ := json.Marshal(rec.Configuration)
-		env := crypto.SealEnvelope(k, plain, store.Key("proxy", rec.TenantID, rec.ID))
+		env := crypto.SealEnvelope(k, plain, store.Key(proxyCollection, rec.TenantID, rec.ID))
 		rec.SealedConfig = &env
 	}
 	setJSON(b, proxyRecordKey(rec.TenantID, rec.ID), rec)
@@ -217,7 +211,7 @@ func (v *Vault) loadProxy(tenantID, id string) (*proxyRecord, error) {
 		if err != nil {
 			return nil, err
 		}
-		plain, err := crypto.OpenEnvelope(k, *rec.SealedConfig, store.Key("proxy", tenantID, id))
+		plain, err := crypto.OpenEnvelope(k, *rec.SealedConfig, store.Key(proxyCollection, tenantID, id))
 		if err != nil {
 			return nil, err
 		}
@@ -273,8 +267,8 @@ func (v *Vault) ListProxies(p *access.Principal, ids []string, name string, pg P
 	}
 	var all []Proxy
 	var ferr error
-	err := v.store.Scan(store.Prefix("proxy", p.TenantID), nil, func(k, _ []byte) bool {
-		id := string(k[len(store.Prefix("proxy", p.TenantID)):])
+	err := v.store.Scan(store.Prefix(proxyCollection, p.TenantID), nil, func(k, _ []byte) bool {
+		id := string(k[len(store.Prefix(proxyCollection, p.TenantID)):])
 		if len(ids) > 0 && !slices.Contains(ids, id) {
 			return true
 		}
@@ -383,22 +377,4 @@ func (v *Vault) DeleteProxy(p *access.Principal, id string) error {
 	b.Delete(proxyRecordKey(rec.TenantID, rec.ID))
 	b.Delete(proxyKeyIndex(rec.Key))
 	return v.commit(b, logEntry(p, p.TenantID, "proxy", rec.ID, "delete", "Proxy deleted", ts))
-}
-
-// ApplicationPrincipal is the principal of an application, for a
-// pre-configured proxy or reactor that acts as its application.
-func (v *Vault) ApplicationPrincipal(tenantID, appID string) (*access.Principal, error) {
-	app, err := v.application(tenantID, appID)
-	if err != nil {
-		if problem.Is(err, 404) {
-			return nil, problem.Forbidden("The proxy's application no longer exists.")
-		}
-		return nil, err
-	}
-	return access.NewPrincipal(app.TenantID, app.ID, app.Type, "", app.Permissions, app.Rules), nil
-}
-
-// TenantSetting returns one tenant setting ("" when unset).
-func (v *Vault) TenantSetting(tenantID, name string) string {
-	return v.settings(tenantID)[name]
 }

@@ -98,24 +98,15 @@ type reactorRecord struct {
 	config map[string]string
 }
 
-const (
-	formulaCollection = "formula"
-	reactorCollection = "reactor"
-)
-
-func init() {
-	tenantCollections = append(tenantCollections, formulaCollection, reactorCollection)
-}
-
 var settingTypes = []string{"string", "boolean", "number"}
 
 // compile checks reactor code: 400 when it does not compile, 422 when it
 // does not export a function (seed 001 "Reactor Errors").
 func (v *Vault) compile(field, code string) (*reactor.Program, error) {
-	if v.Reactors == nil {
+	if v.reactors == nil {
 		return nil, problem.New(501, "Reactors are not enabled on this server.")
 	}
-	prog, err := v.Reactors.Compile(code)
+	prog, err := v.reactors.Compile(code)
 	var ce *reactor.CompileError
 	switch {
 	case errors.As(err, &ce) && ce.NotAFunction:

@@ -43,6 +43,14 @@ func actorID(p *access.Principal) string {
 	return p.ApplicationID
 }
 
+// deref is the value of an optional request string ("" when absent).
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 // newID returns a time-ordered UUID, so keys sort in creation order.
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 

@@ -28,15 +28,9 @@ const (
 	// maxSessionLifetime bounds expires_at on authorize.
 	maxSessionLifetime = 24 * time.Hour
 
-	sessionCollection = "sess"    // tenant, id → sessionRecord
-	sessionNonceIndex = "snonce"  // tenant, nonce → id (until authorized)
-	sessionKeyIndex   = "sesskey" // key hash → sessionRef (global, like keyhash)
-
 	// SessionAppType is the application type a session key acts as.
 	SessionAppType = "session"
 )
-
-func init() { tenantCollections = append(tenantCollections, sessionCollection, sessionNonceIndex) }
 
 type sessionRecord struct {
 	ID            string        `json:"id"`

@@ -26,8 +26,6 @@ const (
 	TenantTest       = "test"
 )
 
-func tenantKey(id string) []byte { return store.Key("tenant", id) }
-
 // tenantSettings lists the settings a tenant accepts, with their allowed
 // values (nil means a boolean string).
 var tenantSettings = map[string][]string{
@@ -47,7 +45,7 @@ func (v *Vault) GetTenant(p *access.Principal) (*Tenant, error) {
 
 func (v *Vault) tenant(id string) (*Tenant, error) {
 	var t Tenant
-	if err := getJSON(v.store, tenantKey(id), "Tenant", &t); err != nil {
+	if err := getJSON(v.store, tenantRecordKey(id), "Tenant", &t); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -89,7 +87,7 @@ func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, er
 	t.Name, t.Settings = *req.Name, req.Settings
 	t.modified(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, tenantKey(t.ID), t)
+	setJSON(b, tenantRecordKey(t.ID), t)
 	err = v.commit(b, logEntry(p, t.ID, "tenant", t.ID, "update", "Tenant updated", ts))
 	v.tenantSettingsCache.Delete(t.ID)
 	return t, err
@@ -112,7 +110,7 @@ func (v *Vault) deleteTenant(id string) error {
 	b := v.store.NewBatch()
 	defer b.Close()
 	var hashes [][]byte
-	err := v.store.Scan(store.Prefix("akey", id), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(appKeyCollection, id), nil, func(_, val []byte) bool {
 		var k appKey
 		if jsonUnmarshal(val, &k) == nil {
 			hashes = append(hashes, keyHashKey(k.Hash))
@@ -129,8 +127,8 @@ func (v *Vault) deleteTenant(id string) error {
 		b.DeletePrefix(pfx)
 	}
 	v.retireTenantLog(b, id, now())
-	b.Delete(tenantKey(id))
-	b.Delete(store.Key("tkey", id))
+	b.Delete(tenantRecordKey(id))
+	b.Delete(tenantKeyRecordKey(id))
 	if err := v.syncCommit(b); err != nil {
 		return err
 	}
@@ -142,18 +140,6 @@ func (v *Vault) deleteTenant(id string) error {
 	v.tokens.clear()
 	return nil
 }
-
-// tenantPrefixes lists the key prefixes of every per-tenant collection;
-// each collection's file registers itself here.
-func tenantPrefixes(id string) [][]byte {
-	out := make([][]byte, 0, len(tenantCollections))
-	for _, c := range tenantCollections {
-		out = append(out, store.Prefix(c, id))
-	}
-	return out
-}
-
-var tenantCollections = []string{"app", "akey", tokenCollection}
 
 // CreateTenant creates a tenant with a management application and returns
 // the application's key (the CLI and bootstrap path; no principal).
@@ -181,7 +167,7 @@ func (v *Vault) createTenant(name, typ, secret string) (*Tenant, *Application, e
 	t.OwnerID = app.ID
 	app.created(nil, ts)
 	b := v.store.NewBatch()
-	setJSON(b, tenantKey(t.ID), t)
+	setJSON(b, tenantRecordKey(t.ID), t)
 	v.newTenantKey(b, t.ID)
 	setJSON(b, appRecordKey(t.ID, app.ID), app)
 	key, rec := v.addKey(b, nil, app, ts, secret)
@@ -200,7 +186,7 @@ func (v *Vault) createTenant(name, typ, secret string) (*Tenant, *Application, e
 func (v *Vault) Tenants() ([]Tenant, error) {
 	var out []Tenant
 	var derr error
-	err := v.store.Scan(store.Prefix("tenant"), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(tenantCollection), nil, func(_, val []byte) bool {
 		var t Tenant
 		if derr = jsonUnmarshal(val, &t); derr != nil {
 			return false
@@ -227,4 +213,9 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TenantSetting returns one tenant setting ("" when unset).
+func (v *Vault) TenantSetting(tenantID, name string) string {
+	return v.settings(tenantID)[name]
 }

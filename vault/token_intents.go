@@ -20,10 +20,6 @@ import (
 // TokenIntentLifetime is how long an unconverted intent lives.
 const TokenIntentLifetime = 24 * time.Hour
 
-const tokenIntentCollection = "tint" // tenant, id → tokenIntentRecord
-
-func init() { tenantCollections = append(tenantCollections, tokenIntentCollection) }
-
 // TokenIntent is an intent as the API returns it (node-sdk TokenIntent).
 type TokenIntent struct {
 	ID          string       `json:"id"`

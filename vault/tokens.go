@@ -96,19 +96,6 @@ type tokenRecord struct {
 
 func tokenRecordKey(tenantID, id string) []byte { return store.Key(tokenCollection, tenantID, id) }
 
-// Secondary indexes. Each is a key with an empty value.
-const (
-	orderIndex       = "tord" // tenant, order → id: creation order for lists
-	fingerprintIndex = "tfp"  // tenant, type, fingerprint, id: deduplication
-	searchIndex      = "tsi"  // tenant, mac, id: data search
-	childIndex       = "tch"  // tenant, parent, child: associations
-	expiryIndex      = "texp" // expiry order, tenant, id: background purge
-)
-
-func init() {
-	tenantCollections = append(tenantCollections, orderIndex, fingerprintIndex, searchIndex, childIndex)
-}
-
 func (r *tokenRecord) container() string {
 	if len(r.Containers) > 0 {
 		return r.Containers[0]
@@ -291,7 +278,7 @@ func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string,
 			f.Add(prefix+"containers", "Exactly one container is supported.")
 		}
 		for i, c := range req.Containers {
-			n, err := NormalizeContainer(c)
+			n, err := token.ValidateContainer(c)
 			if err != nil {
 				f.Add(fmt.Sprintf("%scontainers[%d]", prefix, i), err.Error())
 			}

@@ -84,7 +84,7 @@ func openTenantKey(master, wrapped []byte, tenantID string) (key []byte, legacy 
 func (v *Vault) upgradeTokenAD() error {
 	type wrappedKey struct{ tenantID, wrapped string }
 	var legacy []wrappedKey
-	pfx := store.Prefix("tkey")
+	pfx := store.Prefix(tenantKeyCollection)
 	err := v.store.Scan(pfx, nil, func(k, val []byte) bool {
 		legacy = append(legacy, wrappedKey{string(k[len(pfx):]), string(val)})
 		return true
@@ -107,7 +107,7 @@ func (v *Vault) upgradeTokenAD() error {
 			return fmt.Errorf("upgrade payment methods of tenant %s: %w", wk.tenantID, err)
 		}
 		b := v.store.NewBatch()
-		b.Set(store.Key("tkey", wk.tenantID), crypto.Seal(v.master, key, tenantKeyAD(wk.tenantID)))
+		b.Set(tenantKeyRecordKey(wk.tenantID), crypto.Seal(v.master, key, tenantKeyAD(wk.tenantID)))
 		if err := v.commit(b); err != nil {
 			return err
 		}

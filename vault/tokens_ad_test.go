@@ -156,7 +156,7 @@ func TestConcurrentDeduplicationMakesOneToken(t *testing.T) {
 // TestPaymentMethodBoundToEntity: a payment method's record moved to
 // another subject in the store does not open for that subject.
 func TestPaymentMethodBoundToEntity(t *testing.T) {
-	v, mgmt := projVaultAt(t, t.TempDir(), Options{})
+	v, mgmt := projVaultAt(t, t.TempDir(), Settings{})
 	t.Cleanup(func() { v.Close() })
 	priv := projectWithKey(t, v, mgmt, "project-abc123", "key-1")
 	alice := jwtCaller(t, v, priv, "project-abc123", "user-alice", "private")

@@ -51,6 +51,3 @@ func (v *Vault) usage(tenantID string) (*UsageReport, error) {
 	}
 	return rep, err
 }
-
-// tokenCollection is the key prefix of token records.
-const tokenCollection = "tok"

@@ -1,11 +1,15 @@
 // Package vault is Strongroom's use-case layer: every way in (REST API,
 // proxy, middleware, reactors, CLI) calls these methods, so validation,
 // permission checks, encryption and audit happen in exactly one place.
-// It has no Caddy import.
+// Open returns the Core (store, key ring, caches) that a host keeps across
+// config reloads; Core.Bind makes each config's immutable view, the Vault
+// the methods run on. It has no Caddy import.
 package vault
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -17,12 +21,16 @@ import (
 
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/egress"
+	"github.com/strongroom/strongroom/vault/jwtauth"
 	"github.com/strongroom/strongroom/vault/metrics"
 	"github.com/strongroom/strongroom/vault/reactor"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
-// Options configure Open.
+// Options configure Open: what identifies a Core and stays fixed while it is
+// open (a host that reloads its config refuses a change to any of them, see
+// Core.Accepts).
 type Options struct {
 	// DataDir holds the Pebble store (and, by default, the master key).
 	DataDir string
@@ -33,6 +41,11 @@ type Options struct {
 	// ManagementKey, when set, is registered as a key of the bootstrap
 	// management application, so CI and SDK tests can use a known key.
 	ManagementKey string
+}
+
+// Settings are one config's policy, applied by Core.Bind; a reload may
+// change every one of them.
+type Settings struct {
 	// JWTLeeway is the clock skew tolerated on project JWTs (default 30 s;
 	// negative means none). CVCRetention bounds how long a payment
 	// method's cvc is kept (default 1 h; negative means it is not stored).
@@ -44,12 +57,18 @@ type Options struct {
 	// vault log of refusals are kept (default 90 days; negative erases a
 	// tenant's log with the tenant).
 	AuditRetention time.Duration
+	// Metrics is the set the view counts into; nil counts nothing.
+	Metrics *metrics.Set
 }
 
-// Vault is an open vault: the store, the key ring and the caches.
-type Vault struct {
+// Core is an open vault: the store, the key ring, the caches and the
+// background audit writer. It outlives config reloads (a host keeps one per
+// data directory) and no config writes into it: each config reads it
+// through its own Vault, made by Bind.
+type Core struct {
 	store  store.Store
 	master []byte
+	ident  identity
 
 	tenantKeys          sync.Map // tenant id → unwrapped tenant key
 	tenantSettingsCache sync.Map // tenant id → settings
@@ -59,25 +78,57 @@ type Vault struct {
 	closed              atomic.Bool
 	auth                authCache
 	tokens              tokenCache
-	projects            projectState // projects.go: JWT keys and settings
+	projects            projectState // projects.go: project keys cache
 	idemFlights         inFlight     // idempotency.go: keys whose first request runs
 	webhooks            webhookState // webhook_queue.go: subscriptions cache, outbox, signing key
 	locks               [64]sync.Mutex
-	metrics             atomic.Pointer[metrics.Set] // observe.go
-	home                storeHome                   // health.go
-	auditRetention      time.Duration
-
-	// Reactors runs reactor code; nil disables reactors (create and react
-	// answer 501).
-	Reactors *reactor.Runtime
-
-	// CheckDestination validates proxy destination URLs against the host's
-	// egress policy; nil accepts any URL.
-	CheckDestination func(raw string) error
+	home                storeHome // health.go
 
 	// Events reports notable start-up facts (generated keys) for the host
 	// to log; it never carries a secret except BootstrapKey, shown once.
 	Events Startup
+}
+
+// Vault is one config's view of a Core: the Core plus the reactor runtime,
+// the outbound policy and the settings of that config. Bind makes it and
+// nothing changes it after, so a config being provisioned (or rejected)
+// never alters what a running config's handlers see. It is cheap: a
+// pointer and a few values.
+type Vault struct {
+	*Core
+
+	// reactors runs reactor code; nil disables reactors (create and react
+	// answer 501).
+	reactors *reactor.Runtime
+	// egress decides which proxy and webhook destinations are accepted.
+	egress         egress.Policy
+	metrics        *metrics.Set
+	jwt            jwtauth.Validator
+	cvcRetention   time.Duration
+	auditRetention time.Duration
+}
+
+// Bind returns this config's view of c: reactor code runs on rt (nil
+// disables reactors), destinations are checked against out, and s applies
+// (zero fields take their defaults).
+func (c *Core) Bind(rt *reactor.Runtime, out egress.Policy, s Settings) *Vault {
+	v := &Vault{Core: c, reactors: rt, egress: out, metrics: s.Metrics,
+		jwt: jwtauth.Validator{Leeway: s.JWTLeeway, MaxLifetime: s.JWTMaxLifetime, Now: func() time.Time { return now() }}}
+	switch {
+	case s.JWTLeeway == 0:
+		v.jwt.Leeway = jwtauth.DefaultLeeway
+	case s.JWTLeeway < 0:
+		v.jwt.Leeway = 0
+	}
+	switch {
+	case s.JWTMaxLifetime == 0:
+		v.jwt.MaxLifetime = jwtauth.DefaultMaxLifetime
+	case s.JWTMaxLifetime < 0:
+		v.jwt.MaxLifetime = 0
+	}
+	v.cvcRetention = cmp.Or(s.CVCRetention, DefaultCVCRetention)
+	v.auditRetention = cmp.Or(s.AuditRetention, DefaultAuditRetention)
+	return v
 }
 
 // Startup describes what Open did that an operator must know.
@@ -94,8 +145,6 @@ type Startup struct {
 // now is the clock; tests may replace it.
 var now = func() time.Time { return time.Now().UTC() }
 
-const masterCheckKey = "meta\x00master-check"
-
 var masterCheckPlain = []byte("strongroom master key check v1")
 
 // ErrWrongMasterKey is returned by Open when the master key does not match
@@ -103,7 +152,7 @@ var masterCheckPlain = []byte("strongroom master key check v1")
 var ErrWrongMasterKey = errors.New("the master key does not match the one this data directory was created with")
 
 // Open opens (creating if needed) the vault in opts.DataDir.
-func Open(opts Options) (*Vault, error) {
+func Open(opts Options) (*Core, error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("vault: data dir is required")
 	}
@@ -115,13 +164,10 @@ func Open(opts Options) (*Vault, error) {
 	if err := os.Chmod(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("vault: make the data dir private: %w", err)
 	}
-	v := &Vault{}
+	c := &Core{ident: identify(opts)}
 	master := opts.MasterKey
 	if master == nil {
-		path := opts.MasterKeyFile
-		if path == "" {
-			path = filepath.Join(opts.DataDir, "master.key")
-		}
+		path := c.ident.masterKeyFile
 		if err := refuseNewKeyForData(path, storeDir(opts.DataDir)); err != nil {
 			return nil, err
 		}
@@ -130,7 +176,7 @@ func Open(opts Options) (*Vault, error) {
 			return nil, fmt.Errorf("vault: %w", err)
 		}
 		master = k
-		v.Events.MasterKeyGenerated, v.Events.MasterKeyPath = created, path
+		c.Events.MasterKeyGenerated, c.Events.MasterKeyPath = created, path
 	}
 	if len(master) != crypto.KeySize {
 		return nil, errors.New("vault: master key must be 32 bytes")
@@ -139,25 +185,69 @@ func Open(opts Options) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
-	v.home = openedHome(storeDir(opts.DataDir))
-	v.store, v.master = s, master
-	v.auditRetention = cmp.Or(opts.AuditRetention, DefaultAuditRetention)
-	v.projects.configure(opts)
-	v.audits, v.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
-	go v.runAuditWriter(v.auditDone)
-	if err := v.checkMasterKey(); err != nil {
-		v.Close()
+	c.home = openedHome(storeDir(opts.DataDir))
+	c.store, c.master = s, master
+	c.audits, c.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
+	// Start-up work runs under a view of its own with the default settings.
+	v := c.Bind(nil, egress.Policy{}, Settings{})
+	go v.runAuditWriter(c.auditDone)
+	if err := c.checkMasterKey(); err != nil {
+		c.Close()
 		return nil, err
 	}
 	if err := v.upgradeTokenAD(); err != nil {
-		v.Close()
+		c.Close()
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	if err := v.bootstrap(opts); err != nil {
-		v.Close()
+		c.Close()
 		return nil, err
 	}
-	return v, nil
+	return c, nil
+}
+
+// identity is what a Core was opened with that cannot change while it is
+// open. It keeps a digest of the management key, never the key.
+type identity struct {
+	dataDir       string
+	masterKeyFile string // "" when the key itself was given
+	managementKey [sha256.Size]byte
+}
+
+func identify(opts Options) identity {
+	id := identity{dataDir: filepath.Clean(opts.DataDir), managementKey: sha256.Sum256([]byte(opts.ManagementKey))}
+	if opts.MasterKey == nil {
+		id.masterKeyFile = cmp.Or(opts.MasterKeyFile, filepath.Join(opts.DataDir, "master.key"))
+	}
+	return id
+}
+
+// Accepts reports whether a config asking for opts can use c, which is
+// already open: a host sharing one Core across config reloads calls it so
+// that a changed master key or management key is refused with a reason
+// instead of silently ignored (both are bound to the open store; a restart
+// applies them).
+func (c *Core) Accepts(opts Options) error {
+	want := identify(opts)
+	switch {
+	case want.dataDir != c.ident.dataDir:
+		return fmt.Errorf("vault: the open vault is in %s, not %s", c.ident.dataDir, want.dataDir)
+	case want.masterKeyFile != c.ident.masterKeyFile:
+		return fmt.Errorf("vault: the master key of the open vault in %s came from %s; it cannot change to %s while the vault is open: restart the server to change it",
+			c.ident.dataDir, describeKeySource(c.ident.masterKeyFile), describeKeySource(want.masterKeyFile))
+	case opts.MasterKey != nil && subtle.ConstantTimeCompare(opts.MasterKey, c.master) != 1:
+		return fmt.Errorf("vault: the master key of the open vault in %s cannot change while the vault is open: restart the server to change it", c.ident.dataDir)
+	case subtle.ConstantTimeCompare(want.managementKey[:], c.ident.managementKey[:]) != 1:
+		return fmt.Errorf("vault: the management key differs from the one the open vault in %s was started with; it is registered at start-up, so a reload cannot change it: restart the server, or mint another key with `vault tenant key create`", c.ident.dataDir)
+	}
+	return nil
+}
+
+func describeKeySource(file string) string {
+	if file == "" {
+		return "the environment"
+	}
+	return "the file " + file
 }
 
 // storeDir is where a data directory keeps its store; a backup has the same
@@ -179,75 +269,73 @@ func refuseNewKeyForData(keyPath, storeDir string) error {
 
 // checkMasterKey seals a known value on first use and verifies it after, so
 // a wrong master key fails at start-up instead of serving garbage.
-func (v *Vault) checkMasterKey() error {
+func (c *Core) checkMasterKey() error {
 	key := []byte(masterCheckKey)
-	sealed, err := v.store.Get(key)
+	sealed, err := c.store.Get(key)
 	if errors.Is(err, store.ErrNotFound) {
-		b := v.store.NewBatch()
+		b := c.store.NewBatch()
 		defer b.Close()
-		b.Set(key, crypto.Seal(v.master, masterCheckPlain, key))
+		b.Set(key, crypto.Seal(c.master, masterCheckPlain, key))
 		return b.Commit()
 	}
 	if err != nil {
 		return err
 	}
-	if _, err := crypto.Open(v.master, sealed, key); err != nil {
+	if _, err := crypto.Open(c.master, sealed, key); err != nil {
 		return ErrWrongMasterKey
 	}
 	return nil
 }
 
 // Close flushes pending audit entries and releases the store.
-func (v *Vault) Close() error {
-	v.closed.Store(true)
-	close(v.audits)
-	<-v.auditDone
-	return v.store.Close()
+func (c *Core) Close() error {
+	c.closed.Store(true)
+	close(c.audits)
+	<-c.auditDone
+	return c.store.Close()
 }
 
 // Store exposes the store to sibling packages' tests and tools.
-func (v *Vault) Store() store.Store { return v.store }
+func (c *Core) Store() store.Store { return c.store }
 
 // lock serialises read-modify-write sequences on one entity. Writes to
 // different entities proceed in parallel and their syncs are grouped by
 // Pebble's commit pipeline.
-func (v *Vault) lock(parts ...string) func() {
-	m := &v.locks[v.lockIndex(parts...)]
+func (c *Core) lock(parts ...string) func() {
+	m := &c.locks[c.lockIndex(parts...)]
 	m.Lock()
 	return m.Unlock
 }
 
-func (v *Vault) lockIndex(parts ...string) int {
+func (c *Core) lockIndex(parts ...string) int {
 	h := fnv.New32a()
 	for _, p := range parts {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
 	}
-	return int(h.Sum32() % uint32(len(v.locks)))
+	return int(h.Sum32() % uint32(len(c.locks)))
 }
 
-// tenantKey returns the tenant's unwrapped key, creating it in b when the
-// tenant is new (b may be nil when the key must already exist).
-func (v *Vault) tenantKey(tenantID string) ([]byte, error) {
-	if k, ok := v.tenantKeys.Load(tenantID); ok {
+// tenantKey returns the tenant's unwrapped encryption key (cached).
+func (c *Core) tenantKey(tenantID string) ([]byte, error) {
+	if k, ok := c.tenantKeys.Load(tenantID); ok {
 		return k.([]byte), nil
 	}
-	id := store.Key("tkey", tenantID)
-	wrapped, err := v.store.Get(id)
+	wrapped, err := c.store.Get(tenantKeyRecordKey(tenantID))
 	if err != nil {
 		return nil, fmt.Errorf("tenant key: %w", err)
 	}
-	k, _, err := openTenantKey(v.master, wrapped, tenantID)
+	k, _, err := openTenantKey(c.master, wrapped, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("tenant key: %w", err)
 	}
-	v.tenantKeys.Store(tenantID, k)
+	c.tenantKeys.Store(tenantID, k)
 	return k, nil
 }
 
-func (v *Vault) newTenantKey(b store.Batch, tenantID string) {
-	id := store.Key("tkey", tenantID)
-	b.Set(id, crypto.Seal(v.master, crypto.NewKey(), tenantKeyAD(tenantID)))
+// newTenantKey adds a new tenant's encryption key, wrapped, to b.
+func (c *Core) newTenantKey(b store.Batch, tenantID string) {
+	b.Set(tenantKeyRecordKey(tenantID), crypto.Seal(c.master, crypto.NewKey(), tenantKeyAD(tenantID)))
 }
 
 // Sweep deletes expired entities. The host calls it periodically; reads

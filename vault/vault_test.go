@@ -66,7 +66,7 @@ func TestBootstrapWithKnownManagementKey(t *testing.T) {
 
 	// Another known key is registered next to the first one.
 	e.close()
-	v, err := Open(Options{DataDir: e.dir, MasterKey: testMaster, ManagementKey: "key_SecondKnownKey"})
+	v, err := openView(Options{DataDir: e.dir, MasterKey: testMaster, ManagementKey: "key_SecondKnownKey"}, Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestBootstrapWithKnownManagementKey(t *testing.T) {
 
 func TestBootstrapGeneratesKeys(t *testing.T) {
 	dir := t.TempDir()
-	v, err := Open(Options{DataDir: dir})
+	v, err := openView(Options{DataDir: dir}, Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestBootstrapGeneratesKeys(t *testing.T) {
 	})
 	v.Close()
 
-	v, err = Open(Options{DataDir: dir})
+	v, err = openView(Options{DataDir: dir}, Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}

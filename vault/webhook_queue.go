@@ -32,13 +32,11 @@ import (
 //
 //	whd \0 tenant \0 webhook \0 delivery id  → Delivery (event, attempts)
 //	whq \0 due (hex ns) \0 tenant \0 webhook \0 delivery id  → "" (the queue)
-const (
-	deliveryCollection = "whd"
-	queuePrefix        = "whq"
-	// deliveryRetention is how long finished deliveries stay visible.
-	deliveryRetention = 72 * time.Hour
-	signingKeyKey     = "meta\x00webhook-signing-key"
-)
+//
+// (deliveryCollection and queuePrefix in schema.go.)
+
+// deliveryRetention is how long finished deliveries stay visible.
+const deliveryRetention = 72 * time.Hour
 
 // webhookState is the vault's webhook machinery (one per open vault).
 type webhookState struct {

@@ -46,9 +46,7 @@ type WebhookList struct {
 	Data []Webhook `json:"data"`
 }
 
-func webhookRecordKey(tenantID, id string) []byte { return store.Key("whook", tenantID, id) }
-
-func init() { tenantCollections = append(tenantCollections, "whook", deliveryCollection) }
+func webhookRecordKey(tenantID, id string) []byte { return store.Key(webhookCollection, tenantID, id) }
 
 func (v *Vault) validateWebhook(req *WebhookRequest) error {
 	f := problem.Fields{}
@@ -56,10 +54,10 @@ func (v *Vault) validateWebhook(req *WebhookRequest) error {
 	switch {
 	case req.URL == nil || strings.TrimSpace(*req.URL) == "":
 		f.Add("url", "The url field is required.")
-	case v.CheckDestination != nil:
+	default:
 		// The same egress policy as the proxy: a webhook is an outbound call
 		// the API client chooses.
-		if err := v.CheckDestination(*req.URL); err != nil {
+		if _, err := v.egress.CheckURL(*req.URL); err != nil {
 			f.Add("url", err.Error())
 		}
 	}
@@ -192,7 +190,7 @@ func (v *Vault) tenantWebhooks(tenantID string) ([]Webhook, error) {
 	gen := st.gen.Load()
 	var all []Webhook
 	var ferr error
-	err := v.store.Scan(store.Prefix("whook", tenantID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(webhookCollection, tenantID), nil, func(_, val []byte) bool {
 		var w Webhook
 		if ferr = json.Unmarshal(val, &w); ferr != nil {
 			return false

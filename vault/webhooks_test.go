@@ -76,7 +76,7 @@ func TestWebhookCRUDAndValidation(t *testing.T) {
 // time, see vault/egress).
 func TestWebhookDestinationPolicy(t *testing.T) {
 	e := newEnv(t)
-	e.v.CheckDestination = func(raw string) error { _, err := egress.Policy{}.CheckURL(raw); return err }
+	e.v = e.v.Core.Bind(nil, egress.Policy{}, Settings{}) // production policy
 	for _, url := range []string{"http://127.0.0.1:9000/hook", "https://10.0.0.1/", "https://169.254.169.254/latest",
 		"https://[::1]/", "http://receiver.example/", "https://receiver.example:8443/", "https://user:pw@receiver.example/"} {
 		name := "hook"
@@ -263,8 +263,12 @@ func TestWebhookAttemptErrorHidesResolvedAddress(t *testing.T) {
 // instead of writing it back.
 func TestWebhookDeletedDuringDelivery(t *testing.T) {
 	e := newEnv(t)
-	release := make(chan struct{})
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
 		<-release
 		w.WriteHeader(500)
 	}))
@@ -276,15 +280,23 @@ func TestWebhookDeletedDuringDelivery(t *testing.T) {
 	}
 	runDeliveries(t, e.v, 5)
 	mustCreate(t, e.v, e.writer(), tokReq("token", `"x"`))
-	time.Sleep(200 * time.Millisecond) // the attempt is waiting on the receiver
+	select {
+	case <-arrived: // the attempt is waiting on the receiver
+	case <-time.After(30 * time.Second):
+		t.Fatal("the delivery never reached the receiver")
+	}
 	if err := e.v.DeleteWebhook(e.mgmt, w.ID); err != nil {
 		t.Fatal(err)
 	}
 	close(release)
-	time.Sleep(300 * time.Millisecond)
-	n := 0
-	_ = e.v.Store().Scan([]byte(deliveryCollection+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
-	_ = e.v.Store().Scan([]byte(queuePrefix+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
+	// The attempt ends after the deletion; a record it wrote back would stay
+	// for good, so wait (bounded) for none to be left.
+	n := -1
+	for deadline := time.Now().Add(10 * time.Second); n != 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		n = 0
+		_ = e.v.Store().Scan([]byte(deliveryCollection+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
+		_ = e.v.Store().Scan([]byte(queuePrefix+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
+	}
 	if n != 0 {
 		t.Fatalf("%d delivery records outlived their webhook", n)
 	}

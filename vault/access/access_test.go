@@ -228,24 +228,6 @@ func TestExplicitRulesByPriority(t *testing.T) {
 	}
 }
 
-func TestContainerHierarchy(t *testing.T) {
-	for _, c := range []struct {
-		rule, tok string
-		want      bool
-	}{
-		{"/", "/pci/high/", true},
-		{"/pci/", "/pci/high/", true},
-		{"/pci/", "/pci/", true},
-		{"/pci/high/", "/pci/", false},
-		{"/pci/", "/pcix/high/", false},
-		{"/pci/high/", "/pci/highest/", false},
-	} {
-		if got := ContainerCovers(c.rule, c.tok); got != c.want {
-			t.Errorf("ContainerCovers(%q, %q) = %v", c.rule, c.tok, got)
-		}
-	}
-}
-
 func TestConditions(t *testing.T) {
 	rule := func(conds ...Condition) *Principal {
 		return NewPrincipal("t", "a", TypeExpiring, "k", nil, []Rule{{Priority: 1, Transform: Reveal,

@@ -1,6 +1,10 @@
 package access
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/strongroom/strongroom/vault/token"
+)
 
 // Covers reports whether p itself holds perm, so that p may pass it on (a
 // private application authorizing a session). A token permission is held
@@ -35,7 +39,7 @@ func (p *Principal) CoversRule(r Rule) bool {
 	points := []string{container}
 	for _, set := range [][]Rule{p.rules, p.derived} {
 		for _, own := range set {
-			if own.Container != "" && ContainerCovers(container, own.Container) {
+			if own.Container != "" && token.ContainerCovers(container, own.Container) {
 				points = append(points, own.Container)
 			}
 		}

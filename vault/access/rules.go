@@ -3,6 +3,8 @@ package access
 import (
 	"slices"
 	"strings"
+
+	"github.com/strongroom/strongroom/vault/token"
 )
 
 // Transforms applied to a token's data on read, from least to most revealing.
@@ -170,7 +172,7 @@ func (p *Principal) Decide(perm string, tok TokenRef) (transform string, ok, leg
 func (p *Principal) CanAnywhere(perm string) bool { return p.ruleGrantsAnywhere(perm) }
 
 func (r Rule) matches(tok TokenRef) bool {
-	if r.Container != "" && !ContainerCovers(r.Container, tok.Container) {
+	if r.Container != "" && !token.ContainerCovers(r.Container, tok.Container) {
 		return false
 	}
 	for _, c := range r.Conditions {
@@ -197,12 +199,6 @@ func (r Rule) matches(tok TokenRef) bool {
 		}
 	}
 	return true
-}
-
-// ContainerCovers reports whether a rule on container rule applies to a
-// token in container tok: containers are hierarchical paths.
-func ContainerCovers(rule, tok string) bool {
-	return strings.HasPrefix(tok, rule)
 }
 
 // RulesFromPermissions maps token permissions onto access rules: the

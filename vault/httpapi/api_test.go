@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/strongroom/strongroom/vault"
+	"github.com/strongroom/strongroom/vault/egress"
 )
 
 const mgmtKey = "key_HttpApiTestManagementKey"
@@ -20,11 +21,12 @@ type apiEnv struct {
 
 func newAPI(t *testing.T, maxBody int64) *apiEnv {
 	t.Helper()
-	v, err := vault.Open(vault.Options{DataDir: t.TempDir(), MasterKey: bytes.Repeat([]byte{7}, 32), ManagementKey: mgmtKey})
+	c, err := vault.Open(vault.Options{DataDir: t.TempDir(), MasterKey: bytes.Repeat([]byte{7}, 32), ManagementKey: mgmtKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { v.Close() })
+	t.Cleanup(func() { c.Close() })
+	v := c.Bind(nil, egress.Policy{AllowInsecure: true}, vault.Settings{}) // tests name loopback destinations
 	return &apiEnv{t: t, v: v, api: New(v, maxBody, nil)}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/strongroom/strongroom/vault"
+	"github.com/strongroom/strongroom/vault/egress"
 )
 
 const pjMgmtKey = "key_HttpApiProjectsManagementKey"
@@ -28,11 +29,12 @@ type pjEnv struct {
 
 func newPJEnv(t *testing.T) *pjEnv {
 	t.Helper()
-	v, err := vault.Open(vault.Options{DataDir: t.TempDir(), MasterKey: bytes.Repeat([]byte{9}, 32), ManagementKey: pjMgmtKey})
+	c, err := vault.Open(vault.Options{DataDir: t.TempDir(), MasterKey: bytes.Repeat([]byte{9}, 32), ManagementKey: pjMgmtKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { v.Close() })
+	t.Cleanup(func() { c.Close() })
+	v := c.Bind(nil, egress.Policy{AllowInsecure: true}, vault.Settings{})
 	e := &pjEnv{t: t, api: New(v, 0, nil)}
 	e.req("POST", "/projects", map[string]string{"BT-API-KEY": pjMgmtKey}, `{"id":"project-abc123","name":"Shop"}`, http.StatusCreated)
 	var keys []map[string]any

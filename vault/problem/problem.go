@@ -69,7 +69,9 @@ func title(status int) string {
 	}
 }
 
-// Fields is a validation error set under construction.
+// Fields maps a request property ("data.number", "privacy.impact_level") to
+// its messages: the "errors" member of a validation problem, and the one
+// field-error type of the vault (leaf packages such as token return it).
 type Fields map[string][]string
 
 // Add records msg for field.
@@ -80,6 +82,27 @@ func (f Fields) Merge(prefix string, o map[string][]string) {
 	for k, v := range o {
 		f[prefix+k] = append(f[prefix+k], v...)
 	}
+}
+
+// Rename returns a copy of f in which fields equal to from, or starting with
+// from + ".", have that prefix replaced by to: the atomic card and bank
+// endpoints report "card.number" where token validation says
+// "data.number".
+func (f Fields) Rename(from, to string) Fields {
+	if len(f) == 0 {
+		return f
+	}
+	out := make(Fields, len(f))
+	for k, v := range f {
+		switch {
+		case k == from:
+			k = to
+		case strings.HasPrefix(k, from+"."):
+			k = to + k[len(from):]
+		}
+		out[k] = append(out[k], v...)
+	}
+	return out
 }
 
 // Err returns a 400 problem when there are errors, else nil.

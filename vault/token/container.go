@@ -8,12 +8,10 @@ import (
 // ValidateContainer checks a container path and returns it lower-cased. A
 // container starts and ends with "/" and its segments are non-empty runs of
 // [A-Za-z0-9_-]. The root "/" is valid (it covers every container); callers
-// that must not accept it for a token check for it themselves.
+// that must not accept it for a token check for it themselves. It is the
+// one container check: tokens, access rules and grants all use it.
 func ValidateContainer(s string) (string, error) {
-	if len(s) == 0 {
-		return "", errors.New("container must not be empty")
-	}
-	if s[0] != '/' || s[len(s)-1] != '/' {
+	if len(s) == 0 || s[0] != '/' || s[len(s)-1] != '/' {
 		return "", errors.New("container must start and end with '/'")
 	}
 	if len(s) == 1 {
@@ -25,7 +23,7 @@ func ValidateContainer(s string) (string, error) {
 		switch {
 		case c == '/':
 			if prevSlash {
-				return "", errors.New("container must not contain empty segments")
+				return "", errors.New("container segments must not be empty")
 			}
 			prevSlash = true
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':

@@ -3,6 +3,8 @@ package token
 import (
 	"fmt"
 	"strings"
+
+	"github.com/strongroom/strongroom/vault/problem"
 )
 
 // Classifications.
@@ -65,20 +67,20 @@ func ImpactLevelRank(level string) (int, bool) {
 // keyed "privacy.classification", "privacy.impact_level" and
 // "privacy.restriction_policy". On error the returned Privacy holds the
 // defaults for the offending fields.
-func ResolvePrivacy(t Type, requested *Privacy) (Privacy, FieldErrors) {
+func ResolvePrivacy(t Type, requested *Privacy) (Privacy, problem.Fields) {
 	p := t.DefaultPrivacy()
 	if requested == nil {
 		return p, nil
 	}
-	var errs FieldErrors
+	errs := problem.Fields{}
 
 	if c := norm(requested.Classification); c != "" {
 		switch spec, ok := classSpecificity[c]; {
 		case !ok:
-			errs = errs.Add("privacy.classification", "classification must be one of general, bank, pci, pii")
+			errs.Add("privacy.classification", "classification must be one of general, bank, pci, pii")
 		case c == p.Classification:
 		case spec <= classSpecificity[p.Classification]:
-			errs = errs.Add("privacy.classification", fmt.Sprintf(
+			errs.Add("privacy.classification", fmt.Sprintf(
 				"classification of a %s token cannot be changed from %s to %s; overrides must have a higher specificity level",
 				t.Name, p.Classification, c))
 		default:
@@ -89,9 +91,9 @@ func ResolvePrivacy(t Type, requested *Privacy) (Privacy, FieldErrors) {
 	if l := norm(requested.ImpactLevel); l != "" {
 		switch rank, ok := levelSpecificity[l]; {
 		case !ok:
-			errs = errs.Add("privacy.impact_level", "impact_level must be one of low, moderate, high")
+			errs.Add("privacy.impact_level", "impact_level must be one of low, moderate, high")
 		case rank < levelSpecificity[t.MinimumImpactLevel]:
-			errs = errs.Add("privacy.impact_level", fmt.Sprintf(
+			errs.Add("privacy.impact_level", fmt.Sprintf(
 				"impact_level of a %s token must be %s or higher", t.Name, t.MinimumImpactLevel))
 		default:
 			p.ImpactLevel = l
@@ -101,9 +103,9 @@ func ResolvePrivacy(t Type, requested *Privacy) (Privacy, FieldErrors) {
 	if r := norm(requested.RestrictionPolicy); r != "" {
 		switch spec, ok := policySpecificity[r]; {
 		case !ok:
-			errs = errs.Add("privacy.restriction_policy", "restriction_policy must be one of mask, redact")
+			errs.Add("privacy.restriction_policy", "restriction_policy must be one of mask, redact")
 		case spec < policySpecificity[p.RestrictionPolicy]:
-			errs = errs.Add("privacy.restriction_policy", fmt.Sprintf(
+			errs.Add("privacy.restriction_policy", fmt.Sprintf(
 				"restriction_policy of a %s token cannot be changed from %s to %s; overrides must have a higher specificity level",
 				t.Name, p.RestrictionPolicy, r))
 		default:

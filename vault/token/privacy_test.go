@@ -129,6 +129,7 @@ func TestContainers(t *testing.T) {
 		{"/pci/high/", "/pci/", false},
 		{"/pci/", "/pcix/high/", false},
 		{"/pci/high/", "/pci/low/", false},
+		{"/pci/high/", "/pci/highest/", false},
 		{"/pci", "/pci/high/", false},
 		{"/pci/", "pci/high", false},
 	}

@@ -5,7 +5,7 @@
 //
 // It is plain Go with no storage and no HTTP: callers hand it decoded JSON
 // values (encoding/json with UseNumber, so numbers arrive as json.Number;
-// float64 is accepted too) and get plain values and FieldErrors back.
+// float64 is accepted too) and get plain values and problem.Fields back.
 package token
 
 import "sort"

@@ -1,7 +1,6 @@
 package token
 
 import (
-	"reflect"
 	"testing"
 )
 
@@ -50,31 +49,5 @@ func TestCatalogue(t *testing.T) {
 		if ts[i-1].Name >= ts[i].Name {
 			t.Errorf("Types() not sorted: %q before %q", ts[i-1].Name, ts[i].Name)
 		}
-	}
-}
-
-func TestFieldErrors(t *testing.T) {
-	var e FieldErrors
-	e = e.Add("data.number", "a").Add("data.number", "b").Add("data", "c")
-	if !reflect.DeepEqual(e.Fields(), []string{"data", "data.number"}) {
-		t.Errorf("Fields = %v", e.Fields())
-	}
-	if got, want := e.Error(), "data: c; data.number: a, b"; got != want {
-		t.Errorf("Error = %q, want %q", got, want)
-	}
-	r := e.Rename("data", "card")
-	want := FieldErrors{"card": {"c"}, "card.number": {"a", "b"}}
-	if !reflect.DeepEqual(r, want) {
-		t.Errorf("Rename = %v, want %v", r, want)
-	}
-	if r2 := (FieldErrors{"database": {"x"}}).Rename("data", "card"); r2["database"] == nil {
-		t.Errorf("Rename touched a key that only shares a prefix: %v", r2)
-	}
-	m := FieldErrors{"x": {"1"}}.Merge(FieldErrors{"x": {"2"}, "y": {"3"}})
-	if !reflect.DeepEqual(m, FieldErrors{"x": {"1", "2"}, "y": {"3"}}) {
-		t.Errorf("Merge = %v", m)
-	}
-	if got := FieldErrors(nil).Merge(nil); got != nil {
-		t.Errorf("nil.Merge(nil) = %v, want nil", got)
 	}
 }

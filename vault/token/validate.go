@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+
+	"github.com/strongroom/strongroom/vault/problem"
 )
 
 // Length limits of the numeric token types.
@@ -24,32 +26,32 @@ const (
 // The string types (card_number, us_bank_*, social_security_number,
 // employer_id_number) require a JSON string: a JSON number would lose leading
 // zeros and could not be returned byte-for-byte.
-func ValidateData(typeName string, data any) (any, FieldErrors) {
+func ValidateData(typeName string, data any) (any, problem.Fields) {
 	if _, ok := Lookup(typeName); !ok {
-		return nil, FieldErrors{}.Add("type", "unknown token type "+strconv.Quote(typeName))
+		return nil, problem.Fields{"type": {"unknown token type " + strconv.Quote(typeName)}}
 	}
 	if data == nil {
-		return nil, FieldErrors{}.Add("data", "data is required")
+		return nil, problem.Fields{"data": {"data is required"}}
 	}
 	switch typeName {
 	case TypeToken:
 		return data, nil
 	case TypeCard:
 		c, errs := NormalizeCard(data)
-		if errs != nil {
+		if len(errs) > 0 {
 			return nil, errs
 		}
 		return c, nil
 	case TypeBank:
 		b, errs := NormalizeBank(data)
-		if errs != nil {
+		if len(errs) > 0 {
 			return nil, errs
 		}
 		return b, nil
 	}
 	s, ok := data.(string)
 	if !ok {
-		return nil, FieldErrors{}.Add("data", typeName+" data must be a string")
+		return nil, problem.Fields{"data": {typeName + " data must be a string"}}
 	}
 	var msg string
 	switch typeName {
@@ -65,7 +67,7 @@ func ValidateData(typeName string, data any) (any, FieldErrors) {
 		msg = checkDashedDigits(s, "employer id number", "12-3456789", 2)
 	}
 	if msg != "" {
-		return nil, FieldErrors{}.Add("data", msg)
+		return nil, problem.Fields{"data": {msg}}
 	}
 	return s, nil
 }
@@ -199,12 +201,12 @@ func checkDashedDigits(s, what, example string, dashAfter ...int) string {
 // both required strings) and returns a fresh map holding just those two
 // properties. Unknown properties are rejected. Errors are keyed
 // "data" or "data.<property>".
-func NormalizeBank(data any) (map[string]any, FieldErrors) {
+func NormalizeBank(data any) (map[string]any, problem.Fields) {
 	m, ok := data.(map[string]any)
 	if !ok {
-		return nil, FieldErrors{}.Add("data", "bank data must be an object")
+		return nil, problem.Fields{"data": {"bank data must be an object"}}
 	}
-	var errs FieldErrors
+	errs := problem.Fields{}
 	out := make(map[string]any, 2)
 	for _, f := range []struct {
 		name  string
@@ -215,22 +217,22 @@ func NormalizeBank(data any) (map[string]any, FieldErrors) {
 	} {
 		v, present := m[f.name]
 		if !present || v == nil {
-			errs = errs.Add("data."+f.name, f.name+" is required")
+			errs.Add("data."+f.name, f.name+" is required")
 			continue
 		}
 		s, ok := v.(string)
 		if !ok {
-			errs = errs.Add("data."+f.name, f.name+" must be a string")
+			errs.Add("data."+f.name, f.name+" must be a string")
 			continue
 		}
 		if msg := f.check(s); msg != "" {
-			errs = errs.Add("data."+f.name, msg)
+			errs.Add("data."+f.name, msg)
 			continue
 		}
 		out[f.name] = s
 	}
-	errs = rejectUnknown(m, errs, "bank", "routing_number", "account_number")
-	if errs != nil {
+	rejectUnknown(m, errs, "bank", "routing_number", "account_number")
+	if len(errs) > 0 {
 		return nil, errs
 	}
 	return out, nil
@@ -244,30 +246,30 @@ func NormalizeBank(data any) (map[string]any, FieldErrors) {
 // be 1–12 and the year four digits. cvc must be a string of 3 or 4 digits.
 // Unknown properties are rejected. Errors are keyed "data" or
 // "data.<property>". Expiry in the past is not checked.
-func NormalizeCard(data any) (map[string]any, FieldErrors) {
+func NormalizeCard(data any) (map[string]any, problem.Fields) {
 	m, ok := data.(map[string]any)
 	if !ok {
-		return nil, FieldErrors{}.Add("data", "card data must be an object")
+		return nil, problem.Fields{"data": {"card data must be an object"}}
 	}
-	var errs FieldErrors
+	errs := problem.Fields{}
 	out := make(map[string]any, 4)
 
 	switch v := m["number"].(type) {
 	case nil:
-		errs = errs.Add("data.number", "number is required")
+		errs.Add("data.number", "number is required")
 	case string:
 		if msg := checkCardNumber(v); msg != "" {
-			errs = errs.Add("data.number", msg)
+			errs.Add("data.number", msg)
 		} else {
 			out["number"] = v
 		}
 	default:
-		errs = errs.Add("data.number", "number must be a string")
+		errs.Add("data.number", "number must be a string")
 	}
 
 	if v := m["expiration_month"]; v != nil {
 		if n, ok := toInt(v, 2); !ok || n < 1 || n > 12 {
-			errs = errs.Add("data.expiration_month", "expiration_month must be an integer from 1 to 12")
+			errs.Add("data.expiration_month", "expiration_month must be an integer from 1 to 12")
 		} else {
 			out["expiration_month"] = n
 		}
@@ -275,7 +277,7 @@ func NormalizeCard(data any) (map[string]any, FieldErrors) {
 
 	if v := m["expiration_year"]; v != nil {
 		if n, ok := toInt(v, 4); !ok || n < 1000 || n > 9999 {
-			errs = errs.Add("data.expiration_year", "expiration_year must be a four-digit integer")
+			errs.Add("data.expiration_year", "expiration_year must be a four-digit integer")
 		} else {
 			out["expiration_year"] = n
 		}
@@ -284,20 +286,20 @@ func NormalizeCard(data any) (map[string]any, FieldErrors) {
 	if v := m["cvc"]; v != nil {
 		s, ok := v.(string)
 		if !ok || len(s) < 3 || len(s) > 4 || !allDigits(s) {
-			errs = errs.Add("data.cvc", "cvc must be a string of 3 or 4 digits")
+			errs.Add("data.cvc", "cvc must be a string of 3 or 4 digits")
 		} else {
 			out["cvc"] = s
 		}
 	}
 
-	errs = rejectUnknown(m, errs, "card", "number", "expiration_month", "expiration_year", "cvc")
-	if errs != nil {
+	rejectUnknown(m, errs, "card", "number", "expiration_month", "expiration_year", "cvc")
+	if len(errs) > 0 {
 		return nil, errs
 	}
 	return out, nil
 }
 
-func rejectUnknown(m map[string]any, errs FieldErrors, what string, known ...string) FieldErrors {
+func rejectUnknown(m map[string]any, errs problem.Fields, what string, known ...string) {
 	for k := range m {
 		isKnown := false
 		for _, kn := range known {
@@ -307,10 +309,9 @@ func rejectUnknown(m map[string]any, errs FieldErrors, what string, known ...str
 			}
 		}
 		if !isKnown {
-			errs = errs.Add("data."+k, k+" is not a property of a "+what+" object")
+			errs.Add("data."+k, k+" is not a property of a "+what+" object")
 		}
 	}
-	return errs
 }
 
 // toInt converts a decoded JSON integer to int. Numbers (json.Number,

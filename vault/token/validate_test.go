@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/strongroom/strongroom/vault/problem"
 )
 
 // decode mimics the API layer: encoding/json with UseNumber.
@@ -269,10 +271,10 @@ func TestNormalizeBank(t *testing.T) {
 	}
 }
 
-func checkObject(t *testing.T, got map[string]any, errs FieldErrors, want map[string]any, wantErrs map[string]string) {
+func checkObject(t *testing.T, got map[string]any, errs problem.Fields, want map[string]any, wantErrs map[string]string) {
 	t.Helper()
 	if wantErrs == nil {
-		if errs != nil {
+		if len(errs) != 0 {
 			t.Fatalf("unexpected errors %v", errs)
 		}
 		if !reflect.DeepEqual(got, want) {

@@ -1,0 +1,58 @@
+package harness
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+)
+
+// Config returns the running config as JSON (GET /config/ on Caddy's admin
+// API), decoded into generic maps for a test to change and Load back.
+func (s *Server) Config(t testing.TB) map[string]any {
+	t.Helper()
+	status, b := s.admin(t, http.MethodGet, "/config/", nil)
+	if status != http.StatusOK {
+		t.Fatalf("harness: GET /config/: %d %s", status, b)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatalf("harness: GET /config/: %v", err)
+	}
+	return cfg
+}
+
+// Load replaces the running config with cfg (POST /load), as a reload by
+// the admin API or `caddy reload` does, and returns Caddy's answer: 200 when
+// the new config runs, 4xx with the reason when Caddy refused it and kept
+// the old one.
+func (s *Server) Load(t testing.TB, cfg map[string]any) (int, []byte) {
+	t.Helper()
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatalf("harness: encode config: %v", err)
+	}
+	return s.admin(t, http.MethodPost, "/load", b)
+}
+
+func (s *Server) admin(t testing.TB, method, path string, body []byte) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+s.AdminAddr+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("harness: %s %s: %v", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatalf("harness: %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("harness: %s %s: read body: %v", method, path, err)
+	}
+	return resp.StatusCode, b
+}

@@ -44,6 +44,9 @@ type Options struct {
 	// vault log of refusals are kept (default 90 days; negative erases a
 	// tenant's log with the tenant).
 	AuditRetention time.Duration
+	// DiskReserve is the free space (bytes) below which writes answer 507
+	// (default store.DefaultDiskReserve; negative means no reserve).
+	DiskReserve int64
 }
 
 // Vault is an open vault: the store, the key ring and the caches.
@@ -89,6 +92,9 @@ type Startup struct {
 	BootstrapKey     string
 	BootstrapKeyFile string
 	TenantID         string
+	// StoreReadOnly: the disk was below the reserve at start, so the store
+	// serves reads only until a restart with free space.
+	StoreReadOnly bool
 }
 
 // now is the clock; tests may replace it.
@@ -135,10 +141,11 @@ func Open(opts Options) (*Vault, error) {
 	if len(master) != crypto.KeySize {
 		return nil, errors.New("vault: master key must be 32 bytes")
 	}
-	s, err := store.OpenPebble(storeDir(opts.DataDir))
+	s, err := store.OpenPebble(storeDir(opts.DataDir), store.WithDiskReserve(opts.DiskReserve))
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
+	v.Events.StoreReadOnly = s.ReadOnly()
 	v.home = openedHome(storeDir(opts.DataDir))
 	v.store, v.master = s, master
 	v.auditRetention = cmp.Or(opts.AuditRetention, DefaultAuditRetention)

@@ -364,7 +364,7 @@ func TestProjectsTenantIsolation(t *testing.T) {
 	}
 	s.JSON(t, "GET", "/projects/project-t1", otherKey, nil, http.StatusNotFound)
 	s.JSONValue(t, "POST", "/projects/project-t1/keys", otherKey, map[string]any{"kid": "x", "generate": true}, http.StatusNotFound)
-	s.JSON(t, "POST", "/projects", otherKey, map[string]any{"id": "project-t1"}, http.StatusConflict)
+	s.JSON(t, "POST", "/projects", otherKey, map[string]any{"id": "project-t1"}, http.StatusCreated) // ids are per tenant
 	s.JSON(t, "POST", "/projects", otherKey, map[string]any{"id": "project-t2"}, http.StatusCreated)
 	priv2 := pjParsePrivate(t, first(pjCLI(t, s, "project", "key", "generate", "--project", "project-t2", "--kid", "k")))
 	tok := pjMint(priv2, pjHeader("k"), pjClaims("u", "project-t2", "private"))

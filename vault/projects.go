@@ -17,20 +17,29 @@ import (
 )
 
 // Projects (seed 000) hold the RSA public keys that sign the project-scoped
-// JWTs. A project belongs to a tenant (deleting the tenant deletes it), but
-// its id is global: the URL `/projects/{projectId}/...` names no tenant, so a
-// global pointer maps the id to its tenant.
+// JWTs. A project belongs to a tenant and its id is unique within the
+// tenant only: another tenant may hold the same id, and no answer to one
+// tenant depends on another's projects. The URL `/projects/{projectId}/...`
+// of a JWT call names no tenant, so a global index lists the tenants holding
+// each id, and the JWT's key decides: the one tenant whose key of that
+// project verifies the token (jwtauth.Validator.ValidateOne).
 const (
-	projectPointer    = "projid" // project id → {tenant_id}; global
-	projectCollection = "proj"   // tenant, project id → Project
-	projectKeyIndex   = "pkey"   // tenant, project id, kid → projectKeyRecord
+	projectTenantIndex = "projten" // project id, tenant → ""; global
+	projectCollection  = "proj"    // tenant, project id → Project
+	projectKeyIndex    = "pkey"    // tenant, project id, kid → projectKeyRecord
+
+	// legacyProjectPointer mapped a global project id to its one tenant;
+	// upgradeProjectIndex rewrites it as projectTenantIndex at open.
+	legacyProjectPointer = "projid"
 )
 
 func init() {
 	tenantCollections = append(tenantCollections, projectCollection, projectKeyIndex)
 }
 
-func projectPointerKey(id string) []byte          { return store.Key(projectPointer, id) }
+func projectTenantKey(id, tenantID string) []byte {
+	return store.Key(projectTenantIndex, id, tenantID)
+}
 func projectRecordKey(tenantID, id string) []byte { return store.Key(projectCollection, tenantID, id) }
 func projectKeyKey(tenantID, id, kid string) []byte {
 	return store.Key(projectKeyIndex, tenantID, id, kid)
@@ -76,25 +85,22 @@ type ProjectKeyRequest struct {
 	Generate  bool            `json:"generate"`
 }
 
-type projectPointerRecord struct {
-	TenantID string `json:"tenant_id"`
-}
-
 var (
 	projectIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 	kidPattern       = regexp.MustCompile(`^[A-Za-z0-9_.:@+=~-]{1,128}$`)
 )
 
 // projectState is the vault's project machinery: the JWT validator and a
-// cache of each project's tenant and parsed keys, so a request never
-// parses a key. Any change to projects or keys invalidates the cache.
+// cache, by project id, of the tenants holding it and their parsed keys, so
+// a request never parses a key. Any change to projects or keys invalidates
+// the cache.
 type projectState struct {
 	validator    jwtauth.Validator
 	cvcRetention time.Duration
 
 	mu      sync.RWMutex
 	gen     uint64
-	entries map[string]*projectEntry
+	entries map[string][]*projectEntry
 }
 
 type projectEntry struct {
@@ -133,64 +139,97 @@ func (s *projectState) invalidate() {
 	s.entries = nil
 }
 
-// project returns the cached entry of a project, loading it on a miss; nil
-// when the project does not exist.
-func (v *Vault) project(id string) (*projectEntry, error) {
+// project returns the cached entries of a project id, one per tenant
+// holding it, loading them on a miss; none when no tenant has it.
+func (v *Vault) project(id string) ([]*projectEntry, error) {
 	s := &v.projects
 	s.mu.RLock()
-	e, ok := s.entries[id]
+	es, ok := s.entries[id]
 	gen := s.gen
 	s.mu.RUnlock()
 	if ok {
-		return e, nil
+		return es, nil
 	}
-	tenantID, err := v.projectTenant(id)
-	if err != nil || tenantID == "" {
-		return nil, err
+	tenants, err := v.projectTenants(id)
+	if err != nil || len(tenants) == 0 {
+		return nil, err // unknown ids are not cached: callers choose them
 	}
-	keys, err := v.loadProjectKeys(tenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	parsed := make(map[string]*rsa.PublicKey, len(keys))
-	for _, k := range keys {
-		pub, err := jwtauth.ParsePublicKeyPEM([]byte(k.PublicKey))
+	es = make([]*projectEntry, 0, len(tenants))
+	for _, tenantID := range tenants {
+		keys, err := v.loadProjectKeys(tenantID, id)
 		if err != nil {
-			return nil, fmt.Errorf("project %s key %s: %w", id, k.Kid, err)
+			return nil, err
 		}
-		parsed[k.Kid] = pub
+		parsed := make(map[string]*rsa.PublicKey, len(keys))
+		for _, k := range keys {
+			pub, err := jwtauth.ParsePublicKeyPEM([]byte(k.PublicKey))
+			if err != nil {
+				return nil, fmt.Errorf("project %s key %s: %w", id, k.Kid, err)
+			}
+			parsed[k.Kid] = pub
+		}
+		es = append(es, &projectEntry{tenantID: tenantID, keys: jwtauth.NewKeySet(parsed)})
 	}
-	e = &projectEntry{tenantID: tenantID, keys: jwtauth.NewKeySet(parsed)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gen == gen { // no change raced with this load
 		if s.entries == nil {
-			s.entries = map[string]*projectEntry{}
+			s.entries = map[string][]*projectEntry{}
 		}
-		s.entries[id] = e
+		s.entries[id] = es
 	}
-	return e, nil
+	return es, nil
 }
 
-// projectTenant resolves a project id to its tenant, "" when unknown. A
-// pointer whose project record is gone (its tenant was deleted) is unknown.
-func (v *Vault) projectTenant(id string) (string, error) {
+// projectTenants lists the tenants holding a project id. An index entry
+// whose project record is gone (its tenant was deleted) is skipped.
+func (v *Vault) projectTenants(id string) ([]string, error) {
 	if !projectIDPattern.MatchString(id) {
-		return "", nil
+		return nil, nil
 	}
-	var ptr projectPointerRecord
-	if err := getJSON(v.store, projectPointerKey(id), "Project", &ptr); err != nil {
-		if problem.Is(err, 404) {
-			return "", nil
+	var out []string
+	pfx := store.Prefix(projectTenantIndex, id)
+	err := v.store.Scan(pfx, nil, func(k, _ []byte) bool {
+		out = append(out, string(k[len(pfx):]))
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	live := out[:0]
+	for _, t := range out {
+		if _, err := v.store.Get(projectRecordKey(t, id)); err == nil {
+			live = append(live, t)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
 		}
-		return "", err
 	}
-	if _, err := v.store.Get(projectRecordKey(ptr.TenantID, id)); errors.Is(err, store.ErrNotFound) {
-		return "", nil
-	} else if err != nil {
-		return "", err
+	return live, nil
+}
+
+// upgradeProjectIndex rewrites the global project pointers of stores
+// written when project ids were global (one tenant each) as entries of the
+// per-tenant index, in one batch.
+func (v *Vault) upgradeProjectIndex() error {
+	b := v.store.NewBatch()
+	pfx := store.Prefix(legacyProjectPointer)
+	var derr error
+	err := v.store.Scan(pfx, nil, func(k, val []byte) bool {
+		var ptr struct {
+			TenantID string `json:"tenant_id"`
+		}
+		if derr = json.Unmarshal(val, &ptr); derr != nil {
+			return false
+		}
+		b.Set(projectTenantKey(string(k[len(pfx):]), ptr.TenantID), nil)
+		b.Delete(k)
+		return true
+	})
+	if err = errors.Join(err, derr); err != nil || b.Empty() {
+		b.Close()
+		return err
 	}
-	return ptr.TenantID, nil
+	return v.commit(b)
 }
 
 func (v *Vault) loadProject(tenantID, id string) (*Project, error) {
@@ -290,17 +329,17 @@ func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectR
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	defer v.lock("project", id)()
-	if t, err := v.projectTenant(id); err != nil {
-		return nil, err
-	} else if t != "" {
+	defer v.lock("project", tenantID, id)()
+	if _, err := v.store.Get(projectRecordKey(tenantID, id)); err == nil {
 		return nil, problem.Conflict("A project with the id '" + id + "' already exists.")
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
 	}
 	ts := now()
 	proj := &Project{ID: id, TenantID: tenantID, Name: *req.Name}
 	proj.created(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, projectPointerKey(id), projectPointerRecord{TenantID: tenantID})
+	b.Set(projectTenantKey(id, tenantID), nil)
 	setJSON(b, projectRecordKey(tenantID, id), proj)
 	if err := v.commit(b, projectLog(p, tenantID, id, "create", "Project created", ts)); err != nil {
 		return nil, err
@@ -374,7 +413,7 @@ func (v *Vault) UpdateProject(p *access.Principal, id string, req ProjectRequest
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	defer v.lock("project", id)()
+	defer v.lock("project", p.TenantID, id)()
 	proj, err := v.loadProject(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -393,14 +432,14 @@ func (v *Vault) DeleteProject(p *access.Principal, id string) error {
 	if err := require(p, "project:delete"); err != nil {
 		return err
 	}
-	defer v.lock("project", id)()
+	defer v.lock("project", p.TenantID, id)()
 	proj, err := v.loadProject(p.TenantID, id)
 	if err != nil {
 		return err
 	}
 	ts := now()
 	b := v.store.NewBatch()
-	b.Delete(projectPointerKey(id))
+	b.Delete(projectTenantKey(id, proj.TenantID))
 	b.Delete(projectRecordKey(proj.TenantID, id))
 	b.DeletePrefix(store.Prefix(projectKeyIndex, proj.TenantID, id))
 	b.DeletePrefix(store.Prefix(paymentMethodCollection, proj.TenantID, id))
@@ -434,15 +473,20 @@ func (v *Vault) OperatorAddProjectKeys(projectID string, req ProjectKeyRequest) 
 	return v.addProjectKeys(nil, tenantID, projectID, req)
 }
 
+// operatorProject finds the tenant of a project id for the CLI: the one
+// tenant holding it (several hold it: manage its keys through the
+// tenant's management API instead).
 func (v *Vault) operatorProject(id string) (string, error) {
-	tenantID, err := v.projectTenant(id)
-	if err != nil {
+	tenants, err := v.projectTenants(id)
+	switch {
+	case err != nil:
 		return "", err
-	}
-	if tenantID == "" {
+	case len(tenants) == 0:
 		return "", problem.NotFound("Project")
+	case len(tenants) > 1:
+		return "", problem.Invalid("project_id", fmt.Sprintf("%d tenants hold a project with this id: manage its keys with a management key of the tenant (POST /projects/{id}/keys).", len(tenants)))
 	}
-	return tenantID, nil
+	return tenants[0], nil
 }
 
 func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
@@ -450,7 +494,7 @@ func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, 
 	if err != nil {
 		return nil, err
 	}
-	defer v.lock("project", projectID)()
+	defer v.lock("project", tenantID, projectID)()
 	ts := now()
 	b := v.store.NewBatch()
 	out := make([]ProjectKey, 0, len(keys))
@@ -580,7 +624,7 @@ func (v *Vault) OperatorRemoveProjectKey(projectID, kid string) error {
 }
 
 func (v *Vault) removeProjectKey(p *access.Principal, tenantID, projectID, kid string) error {
-	defer v.lock("project", projectID)()
+	defer v.lock("project", tenantID, projectID)()
 	if !kidPattern.MatchString(kid) {
 		return problem.NotFound("Project key")
 	}
@@ -612,24 +656,34 @@ type ProjectCaller struct {
 }
 
 // AuthenticateJWT validates a project JWT (the bearer token, already
-// shape-checked by jwtauth.ParseBearer) for the project of the URL. Every
-// failure is a *jwtauth.Error; an unknown project fails the kid check, so
-// a token never learns more than "no such key".
+// shape-checked by jwtauth.ParseBearer) for the project of the URL: the
+// tenant is the one whose key of that project verifies it. Every failure
+// is a *jwtauth.Error; an unknown project fails the kid check, so a token
+// never learns more than "no such key".
 func (v *Vault) AuthenticateJWT(projectID, token string) (*ProjectCaller, error) {
-	e, err := v.project(projectID)
+	es, err := v.project(projectID)
 	if err != nil {
 		return nil, err
 	}
-	var keys *jwtauth.KeySet
-	if e != nil {
-		keys = e.keys
+	sets := make([]*jwtauth.KeySet, len(es))
+	for i, e := range es {
+		sets[i] = e.keys
 	}
-	claims, err := v.projects.validator.Validate(token, projectID, keys)
+	claims, i, err := v.projects.validator.ValidateOne(token, projectID, sets)
 	if err != nil {
 		v.Metrics().AuthFailure()
 		return nil, err
 	}
-	return &ProjectCaller{TenantID: e.tenantID, ProjectID: projectID, Claims: claims}, nil
+	return &ProjectCaller{TenantID: es[i].tenantID, ProjectID: projectID, Claims: claims}, nil
+}
+
+// jwtRefusalTenant is the tenant whose log records a refused JWT for a
+// project id: the one tenant holding it, else "" (the vault log).
+func (v *Vault) jwtRefusalTenant(projectID string) string {
+	if es, err := v.project(projectID); err == nil && len(es) == 1 {
+		return es[0].tenantID
+	}
+	return ""
 }
 
 // ProjectCallerForKey lets an API key call a project resource of its own
@@ -638,12 +692,8 @@ func (v *Vault) ProjectCallerForKey(p *access.Principal, projectID string) (*Pro
 	if p == nil {
 		return nil, problem.Unauthorized("The BT-API-KEY header is required.")
 	}
-	e, err := v.project(projectID)
-	if err != nil {
+	if _, err := v.loadProject(p.TenantID, projectID); err != nil {
 		return nil, err
-	}
-	if e == nil || e.tenantID != p.TenantID {
-		return nil, problem.NotFound("Project")
 	}
 	return &ProjectCaller{TenantID: p.TenantID, ProjectID: projectID, Principal: p}, nil
 }

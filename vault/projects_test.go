@@ -191,8 +191,19 @@ func TestProjectManagement(t *testing.T) {
 	if _, err := v.AddProjectKeys(other, id, ProjectKeyRequest{Kid: "evil", PublicKey: pubPEM}); !problem.Is(err, 404) {
 		t.Fatalf("other tenant adds a key: %v", err)
 	}
+	// Ids are per tenant: the other tenant may use the same one (no 409
+	// telling it the id exists elsewhere), once.
+	if _, err := v.CreateProject(other, ProjectRequest{ID: &id, Name: &name}); err != nil {
+		t.Fatalf("another tenant's project id is refused: %v", err)
+	}
 	if _, err := v.CreateProject(other, ProjectRequest{ID: &id, Name: &name}); !problem.Is(err, 409) {
-		t.Fatalf("project ids are global: %v", err)
+		t.Fatalf("a duplicate id within the tenant: %v", err)
+	}
+	if err := v.DeleteProject(other, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.GetProject(mgmt, id); err != nil {
+		t.Fatalf("another tenant's delete of the same id removed this one: %v", err)
 	}
 
 	if err := v.DeleteProject(mgmt, id); err != nil {
@@ -321,4 +332,80 @@ func storeContains(t *testing.T, s store.Store, needle string) bool {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// TestJWTProjectIDPerTenant: two tenants each hold project "shared"; a JWT
+// opens the tenant whose key of that project verifies it, never the other,
+// and a token that verifies with keys of both is refused.
+func TestJWTProjectIDPerTenant(t *testing.T) {
+	v, mgmtA := projVault(t, Options{})
+	_, appB, err := v.CreateTenant("B", TenantTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgmtB, _ := v.Authenticate(appB.Key)
+	privA := projectWithKey(t, v, mgmtA, "shared", "k")
+	privB := projectWithKey(t, v, mgmtB, "shared", "k")
+	ts := now()
+	for _, c := range []struct {
+		priv   string
+		tenant string
+	}{{privA, mgmtA.TenantID}, {privB, mgmtB.TenantID}} {
+		got, err := v.AuthenticateJWT("shared", mintJWT(t, c.priv, "k", "shared", "user-1", []string{"private"}, ts))
+		if err != nil || got.TenantID != c.tenant {
+			t.Fatalf("JWT of tenant %s: %+v, %v", c.tenant, got, err)
+		}
+	}
+	// A claim check of the tenant whose key verified the token is the answer,
+	// not the other tenant's signature mismatch.
+	expired := mintJWT(t, privA, "k", "shared", "user-1", []string{"private"}, ts.Add(-2*time.Hour))
+	_, err = v.AuthenticateJWT("shared", expired)
+	wantCheck(t, err, jwtauth.CheckExpiry)
+
+	// Tenant B registers A's public key under the same id and kid (public
+	// keys can be recovered from signatures): A's tokens verify in both, so
+	// they are refused rather than let into either.
+	pubA := publicPEMOf(t, privA)
+	if _, err := v.AddProjectKeys(mgmtB, "shared", ProjectKeyRequest{Kid: "copy", PublicKey: pubA}); err != nil {
+		t.Fatal(err)
+	}
+	tokCopy := mintJWT(t, privA, "copy", "shared", "user-1", []string{"private"}, ts)
+	if c, err := v.AuthenticateJWT("shared", tokCopy); err != nil || c.TenantID != mgmtB.TenantID {
+		t.Fatalf("kid only B has: %+v, %v", c, err) // B holds that key: its own business
+	}
+	if err := v.RemoveProjectKey(mgmtB, "shared", "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.AddProjectKeys(mgmtB, "shared", ProjectKeyRequest{Kid: "k", PublicKey: pubA}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.AuthenticateJWT("shared", mintJWT(t, privA, "k", "shared", "user-1", []string{"private"}, ts))
+	wantCheck(t, err, jwtauth.CheckSignature)
+}
+
+// TestProjectIndexUpgrade: a store written with global project pointers
+// opens with per-tenant project ids, and its JWTs still authenticate.
+func TestProjectIndexUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	v, mgmt := projVaultAt(t, dir, Options{})
+	priv := projectWithKey(t, v, mgmt, "legacy", "k")
+	// Rewrite the index as the earlier layout had it.
+	b := v.store.NewBatch()
+	b.Delete(projectTenantKey("legacy", mgmt.TenantID))
+	b.Set(store.Key(legacyProjectPointer, "legacy"), []byte(`{"tenant_id":"`+mgmt.TenantID+`"}`))
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	v.Close()
+
+	v, mgmt = projVaultAt(t, dir, Options{})
+	defer v.Close()
+	if storeContains(t, v.store, legacyProjectPointer+"\x00") {
+		t.Fatal("the legacy pointer survived the upgrade")
+	}
+	c, err := v.AuthenticateJWT("legacy", mintJWT(t, priv, "k", "legacy", "user-1", []string{"private"}, now()))
+	if err != nil || c.TenantID != mgmt.TenantID {
+		t.Fatalf("JWT after upgrade: %+v, %v", c, err)
+	}
 }

@@ -160,6 +160,10 @@ func Open(opts Options) (*Vault, error) {
 		v.Close()
 		return nil, fmt.Errorf("vault: %w", err)
 	}
+	if err := v.upgradeProjectIndex(); err != nil { // projects.go
+		v.Close()
+		return nil, fmt.Errorf("vault: %w", err)
+	}
 	if err := v.bootstrap(opts); err != nil {
 		v.Close()
 		return nil, err

@@ -43,6 +43,16 @@ func TestProjectIDsPerTenant(t *testing.T) {
 	tokA := pjMint(pjParsePrivate(t, genKey(s.ManagementKey)), pjHeader("k"), pjClaims("user-1", "shared", "private"))
 	tokB := pjMint(pjParsePrivate(t, genKey(otherKey)), pjHeader("k"), pjClaims("user-1", "shared", "private"))
 
+	// A public key belongs to one tenant: B cannot register A's (it would
+	// make A's tokens ambiguous).
+	keysA := s.JSONValue(t, "GET", "/projects/shared/keys", s.ManagementKey, nil, http.StatusOK).([]any)
+	pubA := keysA[0].(map[string]any)["public_key"].(string)
+	st, hdr, body = s.Do(t, "POST", "/projects/shared/keys", otherKey, map[string]any{"kid": "copy", "public_key": pubA})
+	checkProblem(t, "tenant B registers tenant A's public key", st, hdr, body, http.StatusConflict)
+	if strings.Contains(string(body), projA["tenant_id"].(string)) {
+		t.Errorf("the refusal names the other tenant: %s", body)
+	}
+
 	const pmPath = "/projects/shared/payment-methods"
 	st, _, body = pjDo(t, s, "POST", pmPath, tokA, map[string]any{"entityId": "user-1",
 		"card": map[string]any{"number": "4242424242424242", "expirationMonth": "02", "expirationYear": "2030"}})

@@ -24,22 +24,14 @@ import (
 // each id, and the JWT's key decides: the one tenant whose key of that
 // project verifies the token (jwtauth.Validator.ValidateOne).
 const (
-	projectTenantIndex = "projten" // project id, tenant → ""; global
-	projectCollection  = "proj"    // tenant, project id → Project
-	projectKeyIndex    = "pkey"    // tenant, project id, kid → projectKeyRecord
-
-	// legacyProjectPointer mapped a global project id to its one tenant;
-	// upgradeProjectIndex rewrites it as projectTenantIndex at open.
-	legacyProjectPointer = "projid"
+	projectCollection = "proj" // tenant, project id → Project
+	projectKeyIndex   = "pkey" // tenant, project id, kid → projectKeyRecord
 )
 
 func init() {
 	tenantCollections = append(tenantCollections, projectCollection, projectKeyIndex)
 }
 
-func projectTenantKey(id, tenantID string) []byte {
-	return store.Key(projectTenantIndex, id, tenantID)
-}
 func projectRecordKey(tenantID, id string) []byte { return store.Key(projectCollection, tenantID, id) }
 func projectKeyKey(tenantID, id, kid string) []byte {
 	return store.Key(projectKeyIndex, tenantID, id, kid)
@@ -101,6 +93,8 @@ type projectState struct {
 	mu      sync.RWMutex
 	gen     uint64
 	entries map[string][]*projectEntry
+
+	keyRegistry sync.Mutex // project_index.go: one tenant per public key
 }
 
 type projectEntry struct {
@@ -179,57 +173,6 @@ func (v *Vault) project(id string) ([]*projectEntry, error) {
 		s.entries[id] = es
 	}
 	return es, nil
-}
-
-// projectTenants lists the tenants holding a project id. An index entry
-// whose project record is gone (its tenant was deleted) is skipped.
-func (v *Vault) projectTenants(id string) ([]string, error) {
-	if !projectIDPattern.MatchString(id) {
-		return nil, nil
-	}
-	var out []string
-	pfx := store.Prefix(projectTenantIndex, id)
-	err := v.store.Scan(pfx, nil, func(k, _ []byte) bool {
-		out = append(out, string(k[len(pfx):]))
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
-	live := out[:0]
-	for _, t := range out {
-		if _, err := v.store.Get(projectRecordKey(t, id)); err == nil {
-			live = append(live, t)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-	}
-	return live, nil
-}
-
-// upgradeProjectIndex rewrites the global project pointers of stores
-// written when project ids were global (one tenant each) as entries of the
-// per-tenant index, in one batch.
-func (v *Vault) upgradeProjectIndex() error {
-	b := v.store.NewBatch()
-	pfx := store.Prefix(legacyProjectPointer)
-	var derr error
-	err := v.store.Scan(pfx, nil, func(k, val []byte) bool {
-		var ptr struct {
-			TenantID string `json:"tenant_id"`
-		}
-		if derr = json.Unmarshal(val, &ptr); derr != nil {
-			return false
-		}
-		b.Set(projectTenantKey(string(k[len(pfx):]), ptr.TenantID), nil)
-		b.Delete(k)
-		return true
-	})
-	if err = errors.Join(err, derr); err != nil || b.Empty() {
-		b.Close()
-		return err
-	}
-	return v.commit(b)
 }
 
 func (v *Vault) loadProject(tenantID, id string) (*Project, error) {
@@ -341,6 +284,7 @@ func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectR
 	b := v.store.NewBatch()
 	b.Set(projectTenantKey(id, tenantID), nil)
 	setJSON(b, projectRecordKey(tenantID, id), proj)
+	clearProject(b, tenantID, id) // a new project starts empty, whatever raced its predecessor's delete
 	if err := v.commit(b, projectLog(p, tenantID, id, "create", "Project created", ts)); err != nil {
 		return nil, err
 	}
@@ -441,10 +385,7 @@ func (v *Vault) DeleteProject(p *access.Principal, id string) error {
 	b := v.store.NewBatch()
 	b.Delete(projectTenantKey(id, proj.TenantID))
 	b.Delete(projectRecordKey(proj.TenantID, id))
-	b.DeletePrefix(store.Prefix(projectKeyIndex, proj.TenantID, id))
-	b.DeletePrefix(store.Prefix(paymentMethodCollection, proj.TenantID, id))
-	b.DeletePrefix(store.Prefix(paymentMethodSubIndex, proj.TenantID, id))
-	// cvc expiry entries of its payment methods are dropped by Sweep.
+	clearProject(b, proj.TenantID, id)
 	if err := v.commit(b, projectLog(p, proj.TenantID, id, "delete", "Project deleted", ts)); err != nil {
 		return err
 	}
@@ -495,6 +436,12 @@ func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, 
 		return nil, err
 	}
 	defer v.lock("project", tenantID, projectID)()
+	// The project may have been deleted since the caller's check: keys
+	// written now would come back to life with a project of the same id.
+	if _, err := v.loadProject(tenantID, projectID); err != nil {
+		return nil, err
+	}
+	defer v.projects.lockKeyRegistry()()
 	ts := now()
 	b := v.store.NewBatch()
 	out := make([]ProjectKey, 0, len(keys))
@@ -508,6 +455,10 @@ func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, 
 		}
 		rec := projectKeyRecord{Kid: kid, ProjectID: projectID, TenantID: tenantID, Bits: pub.N.BitLen(),
 			Thumbprint: jwtauth.Thumbprint(pub), PublicKey: jwtauth.EncodePublicKeyPEM(pub)}
+		if err := v.claimPublicKey(b, rec); err != nil {
+			b.Close()
+			return nil, err
+		}
 		rec.created(p, ts)
 		setJSON(b, projectKeyKey(tenantID, projectID, kid), rec)
 		k := rec.public()

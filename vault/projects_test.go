@@ -362,25 +362,62 @@ func TestJWTProjectIDPerTenant(t *testing.T) {
 	_, err = v.AuthenticateJWT("shared", expired)
 	wantCheck(t, err, jwtauth.CheckExpiry)
 
-	// Tenant B registers A's public key under the same id and kid (public
-	// keys can be recovered from signatures): A's tokens verify in both, so
-	// they are refused rather than let into either.
+	// A public key belongs to one tenant: B cannot register A's (public keys
+	// can be recovered from signatures) to make A's tokens ambiguous, under
+	// any kid; A may reuse it; once A holds it no more, B may.
 	pubA := publicPEMOf(t, privA)
-	if _, err := v.AddProjectKeys(mgmtB, "shared", ProjectKeyRequest{Kid: "copy", PublicKey: pubA}); err != nil {
+	for _, kid := range []string{"k", "copy"} {
+		if _, err := v.AddProjectKeys(mgmtB, "shared", ProjectKeyRequest{Kid: kid + "2", PublicKey: pubA}); !problem.Is(err, 409) {
+			t.Fatalf("B registers A's public key: %v", err)
+		}
+	}
+	if c, err := v.AuthenticateJWT("shared", mintJWT(t, privA, "k", "shared", "user-1", []string{"private"}, ts)); err != nil || c.TenantID != mgmtA.TenantID {
+		t.Fatalf("A's token after B's attempts: %+v, %v", c, err)
+	}
+	if _, err := v.AddProjectKeys(mgmtA, "shared", ProjectKeyRequest{Kid: "k-renamed", PublicKey: pubA}); err != nil {
+		t.Fatalf("A reuses its own key: %v", err)
+	}
+	for _, kid := range []string{"k", "k-renamed"} {
+		if err := v.RemoveProjectKey(mgmtA, "shared", kid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := v.AddProjectKeys(mgmtB, "shared", ProjectKeyRequest{Kid: "k2", PublicKey: pubA}); err != nil {
+		t.Fatalf("a key A no longer holds: %v", err)
+	}
+	// Deleting B's project releases it again.
+	if err := v.DeleteProject(mgmtB, "shared"); err != nil {
 		t.Fatal(err)
 	}
-	tokCopy := mintJWT(t, privA, "copy", "shared", "user-1", []string{"private"}, ts)
-	if c, err := v.AuthenticateJWT("shared", tokCopy); err != nil || c.TenantID != mgmtB.TenantID {
-		t.Fatalf("kid only B has: %+v, %v", c, err) // B holds that key: its own business
+	if _, err := v.AddProjectKeys(mgmtA, "shared", ProjectKeyRequest{Kid: "back", PublicKey: pubA}); err != nil {
+		t.Fatalf("a deleted project's public key: %v", err)
 	}
-	if err := v.RemoveProjectKey(mgmtB, "shared", "k"); err != nil {
+}
+
+// A project re-created under a deleted one's id starts empty: no key or
+// payment method of its predecessor survives.
+func TestRecreatedProjectStartsEmpty(t *testing.T) {
+	v, mgmt := projVault(t, Options{})
+	priv := projectWithKey(t, v, mgmt, "again", "k")
+	// What a key registration racing the delete would leave behind.
+	b := v.store.NewBatch()
+	b.Set(projectKeyKey(mgmt.TenantID, "again", "late"), []byte(`{"kid":"late","public_key":"x"}`))
+	if err := v.DeleteProject(mgmt, "again"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.AddProjectKeys(mgmtB, "shared", ProjectKeyRequest{Kid: "k", PublicKey: pubA}); err != nil {
+	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = v.AuthenticateJWT("shared", mintJWT(t, privA, "k", "shared", "user-1", []string{"private"}, ts))
-	wantCheck(t, err, jwtauth.CheckSignature)
+	b.Close()
+	name := "again"
+	if _, err := v.CreateProject(mgmt, ProjectRequest{ID: &name, Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := v.ListProjectKeys(mgmt, "again"); err != nil || len(keys) != 0 {
+		t.Fatalf("re-created project holds keys: %+v, %v", keys, err)
+	}
+	_, err := v.AuthenticateJWT("again", mintJWT(t, priv, "k", "again", "user-1", []string{"private"}, now()))
+	wantCheck(t, err, jwtauth.CheckKeyID)
 }
 
 // TestProjectIndexUpgrade: a store written with global project pointers

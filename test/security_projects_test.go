@@ -3,8 +3,11 @@ package test
 import (
 	"encoding/json"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/strongroom/strongroom/test/harness"
 )
 
 // TestProjectIDsPerTenant: project ids are unique per tenant, so a tenant
@@ -14,16 +17,7 @@ import (
 func TestProjectIDsPerTenant(t *testing.T) {
 	t.Parallel()
 	s := start(t)
-	out, _ := pjCLI(t, s, "tenant", "create", "--name", "Other")
-	var otherKey string
-	for _, line := range strings.Split(out, "\n") {
-		if rest, ok := strings.CutPrefix(line, "management key: "); ok {
-			otherKey = strings.Fields(rest)[0]
-		}
-	}
-	if otherKey == "" {
-		t.Fatalf("no key in %q", out)
-	}
+	otherKey := otherTenant(t, s)
 	projA := s.JSON(t, "POST", "/projects", s.ManagementKey, map[string]any{"id": "shared"}, http.StatusCreated)
 	projB := s.JSON(t, "POST", "/projects", otherKey, map[string]any{"id": "shared"}, http.StatusCreated)
 	if projA["tenant_id"] == projB["tenant_id"] {
@@ -53,6 +47,17 @@ func TestProjectIDsPerTenant(t *testing.T) {
 		t.Errorf("the refusal names the other tenant: %s", body)
 	}
 
+	// The CLI names the tenant when two hold the id.
+	cmd := exec.Command(harness.Binary(t), "vault", "project", "key", "list", "--project", "shared",
+		"--data-dir", s.DataDir, "--address", s.AdminAddr)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "--tenant") {
+		t.Errorf("project key list of an id two tenants hold: %v: %s", err, out)
+	}
+	out, _ := pjCLI(t, s, "project", "key", "list", "--project", "shared", "--tenant", projB["tenant_id"].(string))
+	if !strings.HasPrefix(out, "k\t") || strings.Count(out, "\n") != 1 {
+		t.Errorf("tenant B's keys of shared: %q", out)
+	}
+
 	const pmPath = "/projects/shared/payment-methods"
 	st, _, body = pjDo(t, s, "POST", pmPath, tokA, map[string]any{"entityId": "user-1",
 		"card": map[string]any{"number": "4242424242424242", "expirationMonth": "02", "expirationYear": "2030"}})
@@ -80,4 +85,18 @@ func TestProjectIDsPerTenant(t *testing.T) {
 	if st, _, body := pjDo(t, s, "GET", pmPath+"/"+pm.ID, tokA, nil); st != http.StatusOK {
 		t.Fatalf("tenant A's JWT after B deleted its project: %d %s", st, body)
 	}
+}
+
+// otherTenant creates a second tenant with the CLI and returns its
+// management key.
+func otherTenant(t *testing.T, s *harness.Server) string {
+	t.Helper()
+	out, _ := pjCLI(t, s, "tenant", "create", "--name", "Other")
+	for _, line := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(line, "management key: "); ok {
+			return strings.Fields(rest)[0]
+		}
+	}
+	t.Fatalf("no key in %q", out)
+	return ""
 }

@@ -405,19 +405,23 @@ func (v *Vault) AddProjectKeys(p *access.Principal, projectID string, req Projec
 	return v.addProjectKeys(p, p.TenantID, projectID, req)
 }
 
-// OperatorAddProjectKeys is AddProjectKeys for the CLI.
-func (v *Vault) OperatorAddProjectKeys(projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
-	tenantID, err := v.operatorProject(projectID)
+// OperatorAddProjectKeys is AddProjectKeys for the CLI (tenantID may be
+// empty when one tenant holds the project id).
+func (v *Vault) OperatorAddProjectKeys(tenantID, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
+	tenantID, err := v.operatorProject(tenantID, projectID)
 	if err != nil {
 		return nil, err
 	}
 	return v.addProjectKeys(nil, tenantID, projectID, req)
 }
 
-// operatorProject finds the tenant of a project id for the CLI: the one
-// tenant holding it (several hold it: manage its keys through the
-// tenant's management API instead).
-func (v *Vault) operatorProject(id string) (string, error) {
+// operatorProject finds the tenant of a project id for the CLI: the given
+// one, which must hold it, or else the one tenant holding it.
+func (v *Vault) operatorProject(tenantID, id string) (string, error) {
+	if tenantID != "" {
+		_, err := v.loadProject(tenantID, id)
+		return tenantID, err
+	}
 	tenants, err := v.projectTenants(id)
 	switch {
 	case err != nil:
@@ -425,7 +429,7 @@ func (v *Vault) operatorProject(id string) (string, error) {
 	case len(tenants) == 0:
 		return "", problem.NotFound("Project")
 	case len(tenants) > 1:
-		return "", problem.Invalid("project_id", fmt.Sprintf("%d tenants hold a project with this id: manage its keys with a management key of the tenant (POST /projects/{id}/keys).", len(tenants)))
+		return "", problem.Invalid("tenant", fmt.Sprintf("%d tenants hold a project with this id: name one with --tenant.", len(tenants)))
 	}
 	return tenants[0], nil
 }
@@ -536,8 +540,8 @@ func (v *Vault) ListProjectKeys(p *access.Principal, projectID string) ([]Projec
 }
 
 // OperatorListProjectKeys is ListProjectKeys for the CLI.
-func (v *Vault) OperatorListProjectKeys(projectID string) ([]ProjectKey, error) {
-	tenantID, err := v.operatorProject(projectID)
+func (v *Vault) OperatorListProjectKeys(tenantID, projectID string) ([]ProjectKey, error) {
+	tenantID, err := v.operatorProject(tenantID, projectID)
 	if err != nil {
 		return nil, err
 	}
@@ -566,8 +570,8 @@ func (v *Vault) RemoveProjectKey(p *access.Principal, projectID, kid string) err
 }
 
 // OperatorRemoveProjectKey is RemoveProjectKey for the CLI.
-func (v *Vault) OperatorRemoveProjectKey(projectID, kid string) error {
-	tenantID, err := v.operatorProject(projectID)
+func (v *Vault) OperatorRemoveProjectKey(tenantID, projectID, kid string) error {
+	tenantID, err := v.operatorProject(tenantID, projectID)
 	if err != nil {
 		return err
 	}

@@ -124,6 +124,9 @@ func TestDiskFull(t *testing.T) {
 	}
 	refused("below the reserve")
 	readsAll("below the reserve")
+	if !strings.Contains(s.Log(), "is below the reserve") {
+		t.Errorf("the log does not say writes are refused for lack of space:\n%s", s.Log())
+	}
 	stopCleanly(t, s, "below the reserve")
 
 	// Out of space altogether: the server still starts, serves reads and

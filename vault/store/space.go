@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+	"os"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -34,7 +36,8 @@ func WithDiskReserve(bytes int64) PebbleOption {
 // ending the process.
 type spaceGuard struct {
 	dir     string
-	reserve int64 // <= 0: no check
+	reserve int64        // <= 0: no check
+	short   *atomic.Bool // writes are being refused (logged on each change)
 }
 
 func newSpaceGuard(dir string, opts []PebbleOption) spaceGuard {
@@ -48,11 +51,14 @@ func newSpaceGuard(dir string, opts []PebbleOption) spaceGuard {
 	case c.reserve < 0:
 		c.reserve = 0
 	}
-	return spaceGuard{dir: dir, reserve: c.reserve}
+	return spaceGuard{dir: dir, reserve: c.reserve, short: new(atomic.Bool)}
 }
 
 // full reports whether the disk is below the reserve now (at open).
-func (g spaceGuard) full() bool { return g.check(0, false) != nil }
+func (g spaceGuard) full() bool {
+	free, ok := freeBytes(g.dir)
+	return g.reserve > 0 && ok && free < g.reserve
+}
 
 // check refuses a write of need bytes that would leave less than the
 // reserve free. Buffered writes (the audit entries of reads) may use half
@@ -70,7 +76,24 @@ func (g spaceGuard) check(need int, buffered bool) error {
 		floor /= 2
 	}
 	if free-int64(need) < floor {
+		g.note(true, free)
 		return ErrDiskFull
 	}
+	if !buffered {
+		g.note(false, free)
+	}
 	return nil
+}
+
+// note tells the operator, once per change, that writes are refused or
+// accepted again (on stderr, beside Pebble's own errors).
+func (g spaceGuard) note(short bool, free int64) {
+	if g.short.Swap(short) == short {
+		return
+	}
+	if short {
+		fmt.Fprintf(os.Stderr, "store: free space on the disk of %s is below the reserve (%d of %d bytes free): writes are refused (507) until space is freed\n", g.dir, free, g.reserve)
+	} else {
+		fmt.Fprintf(os.Stderr, "store: free space on the disk of %s is above the reserve again (%d bytes free): writes are accepted\n", g.dir, free)
+	}
 }

@@ -160,7 +160,7 @@ func Open(opts Options) (*Vault, error) {
 		v.Close()
 		return nil, fmt.Errorf("vault: %w", err)
 	}
-	if err := v.upgradeProjectIndex(); err != nil { // projects.go
+	if err := v.upgradeProjectIndex(); err != nil { // project_index.go
 		v.Close()
 		return nil, fmt.Errorf("vault: %w", err)
 	}

@@ -138,10 +138,13 @@ func (p *Pebble) Checkpoint(dir string) error {
 
 // CheckpointPebble checkpoints the existing, closed database in src into
 // dst: the backup of a stopped server. It never creates a database.
-func CheckpointPebble(src, dst string) error {
-	p, err := openPebble(src, true)
+func CheckpointPebble(src, dst string, opts ...PebbleOption) error {
+	p, err := openPebble(src, true, opts...)
 	if err != nil {
 		return err
+	}
+	if p.readOnly { // Pebble checkpoints only a writable store
+		return errors.Join(fmt.Errorf("store %s: its disk is below the free-space reserve, so it opens read-only and cannot be checkpointed: copy the stopped server's directory instead (cp -a), or free space: %w", src, ErrReadOnlyFull), p.Close())
 	}
 	return errors.Join(p.Checkpoint(dst), p.Close())
 }

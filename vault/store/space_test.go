@@ -2,6 +2,8 @@ package store
 
 import (
 	"errors"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -85,6 +87,11 @@ func TestSpaceFullAtOpenIsReadOnly(t *testing.T) {
 	}
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
+	}
+	// The offline backup of such a store says what to do instead.
+	err = CheckpointPebble(dir, filepath.Join(t.TempDir(), "backup"), WithDiskReserve(freeOf(t, dir)+1<<40))
+	if !errors.Is(err, ErrReadOnlyFull) || !strings.Contains(err.Error(), "cp -a") {
+		t.Fatalf("offline backup of a store below the reserve: %v", err)
 	}
 
 	p, err = OpenPebble(dir, WithDiskReserve(-1))

@@ -68,6 +68,10 @@ type App struct {
 	// log of refused requests are kept. Default 90 days; negative erases a
 	// tenant's log with the tenant.
 	AuditRetention caddy.Duration `json:"audit_retention,omitempty"`
+	// DiskReserve is the free space, in bytes, kept on the data directory's
+	// disk: below it writes answer 507 and reads go on. Default 128 MiB;
+	// negative means no reserve.
+	DiskReserve int64 `json:"disk_reserve,omitempty"`
 
 	// Reactor bounds reactor code and chooses what it may require; zero
 	// fields take the runtime's defaults.
@@ -130,7 +134,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if managementKey == "" {
 		managementKey = os.Getenv(EnvManagementKey)
 	}
-	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: managementKey}
+	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: managementKey, DiskReserve: a.DiskReserve}
 	if s := os.Getenv(EnvMasterKey); s != "" {
 		k, err := crypto.ParseMasterKey(s)
 		if err != nil {
@@ -191,6 +195,10 @@ func (a *App) announce(e vault.Startup) {
 	if e.MasterKeyGenerated {
 		a.logger.Warn("generated a new master key: keep this file secret and backed up, or supply the key with master_key_file or STRONGROOM_MASTER_KEY in production",
 			zap.String("path", e.MasterKeyPath))
+	}
+	if e.StoreReadOnly {
+		a.logger.Error("the disk of the data directory is below its reserve: the store is open read-only, writes answer 507; free disk space (or lower disk_reserve) and restart",
+			zap.String("data_dir", a.DataDir))
 	}
 	if e.BootstrapKey != "" {
 		fmt.Fprintf(os.Stdout, "\nStrongroom: created tenant %s with a management application.\nManagement API key (shown once; also saved to %s):\n\n    %s\n\n",

@@ -43,6 +43,7 @@ func init() {
 //		cors            { origins <origin>... }
 //		metrics         on|off
 //		audit_retention <duration>|off
+//		disk_reserve    <size>|off       # e.g. 128MiB (the default)
 //		reactor { ... }
 //		webhooks { ... }  (webhooks.go)
 //	}
@@ -76,6 +77,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			if !isPlaceholder(a.ManagementKey) {
 				return d.Err(errLiteralSecret.Error())
+			}
+		case "disk_reserve":
+			if err := a.unmarshalDiskReserve(d); err != nil {
+				return err
 			}
 		case "max_body_size":
 			var s string

@@ -80,10 +80,15 @@ func projectCommand(f *cliFlags) *cobra.Command {
 
 func projectKeyCommand(f *cliFlags) *cobra.Command {
 	key := &cobra.Command{Use: "key", Short: "Manages a project's RSA keys (several may be active: rotate by adding, then removing)"}
-	var projectID, kid, pemFile, jwksFile string
+	var tenantID, projectID, kid, pemFile, jwksFile string
+	// keysPath is the admin route of the project's keys (tenant in the query).
+	keysPath := func(rest string) string {
+		return "/vault/projects/" + url.PathEscape(projectID) + "/keys" + rest + "?tenant=" + url.QueryEscape(tenantID)
+	}
 	projectFlags := func(c *cobra.Command, withKid bool) {
 		c.Flags().StringVar(&projectID, "project", "", "project id (required)")
 		_ = c.MarkFlagRequired("project")
+		c.Flags().StringVar(&tenantID, "tenant", "", "tenant id (default: the one tenant holding the project id)")
 		if withKid {
 			c.Flags().StringVar(&kid, "kid", "", "key id, the JWT header's kid")
 		}
@@ -91,10 +96,11 @@ func projectKeyCommand(f *cliFlags) *cobra.Command {
 	addKeys := func(req vault.ProjectKeyRequest) ([]vault.ProjectKey, error) {
 		var out []vault.ProjectKey
 		err := f.run(
-			func(v *vault.Vault) (err error) { out, err = v.OperatorAddProjectKeys(projectID, req); return err },
-			func() error {
-				return f.admin(http.MethodPost, "/vault/projects/"+url.PathEscape(projectID)+"/keys", req, &out)
-			})
+			func(v *vault.Vault) (err error) {
+				out, err = v.OperatorAddProjectKeys(tenantID, projectID, req)
+				return err
+			},
+			func() error { return f.admin(http.MethodPost, keysPath(""), req, &out) })
 		return out, err
 	}
 
@@ -158,10 +164,11 @@ read) on stdout, once: the vault does not keep it. Details go to stderr, so
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out []vault.ProjectKey
 			err := f.run(
-				func(v *vault.Vault) (err error) { out, err = v.OperatorListProjectKeys(projectID); return err },
-				func() error {
-					return f.admin(http.MethodGet, "/vault/projects/"+url.PathEscape(projectID)+"/keys", nil, &out)
-				})
+				func(v *vault.Vault) (err error) {
+					out, err = v.OperatorListProjectKeys(tenantID, projectID)
+					return err
+				},
+				func() error { return f.admin(http.MethodGet, keysPath(""), nil, &out) })
 			if err != nil {
 				return err
 			}
@@ -179,10 +186,8 @@ read) on stdout, once: the vault does not keep it. Details go to stderr, so
 			}
 			var out struct{}
 			err := f.run(
-				func(v *vault.Vault) error { return v.OperatorRemoveProjectKey(projectID, kid) },
-				func() error {
-					return f.admin(http.MethodDelete, "/vault/projects/"+url.PathEscape(projectID)+"/keys/"+url.PathEscape(kid), nil, &out)
-				})
+				func(v *vault.Vault) error { return v.OperatorRemoveProjectKey(tenantID, projectID, kid) },
+				func() error { return f.admin(http.MethodDelete, keysPath("/"+url.PathEscape(kid)), nil, &out) })
 			if err != nil {
 				return err
 			}
@@ -205,12 +210,13 @@ type adminProjectRequest struct {
 //
 //	GET    /vault/projects[?tenant=T]
 //	POST   /vault/projects                 {tenant, id, name}
-//	GET    /vault/projects/{id}/keys
-//	POST   /vault/projects/{id}/keys       vault.ProjectKeyRequest
-//	DELETE /vault/projects/{id}/keys/{kid}
+//	GET    /vault/projects/{id}/keys[?tenant=T]
+//	POST   /vault/projects/{id}/keys[?tenant=T]       vault.ProjectKeyRequest
+//	DELETE /vault/projects/{id}/keys/{kid}[?tenant=T]
 func serveProjectAdmin(w http.ResponseWriter, r *http.Request, v *vault.Vault, parts []string) error {
 	var out any
 	var err error
+	tenant := r.URL.Query().Get("tenant") // the project's, for its keys
 	decodeBody := func(dst any) error {
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(dst); err != nil {
 			return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
@@ -234,15 +240,15 @@ func serveProjectAdmin(w http.ResponseWriter, r *http.Request, v *vault.Vault, p
 		}
 		out, err = v.OperatorCreateProject(req.Tenant, pr)
 	case len(parts) == 3 && parts[2] == "keys" && r.Method == http.MethodGet:
-		out, err = v.OperatorListProjectKeys(parts[1])
+		out, err = v.OperatorListProjectKeys(tenant, parts[1])
 	case len(parts) == 3 && parts[2] == "keys" && r.Method == http.MethodPost:
 		var req vault.ProjectKeyRequest
 		if err := decodeBody(&req); err != nil {
 			return err
 		}
-		out, err = v.OperatorAddProjectKeys(parts[1], req)
+		out, err = v.OperatorAddProjectKeys(tenant, parts[1], req)
 	case len(parts) == 4 && parts[2] == "keys" && r.Method == http.MethodDelete:
-		out, err = struct{}{}, v.OperatorRemoveProjectKey(parts[1], parts[3])
+		out, err = struct{}{}, v.OperatorRemoveProjectKey(tenant, parts[1], parts[3])
 	default:
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("unknown vault admin route")}
 	}

@@ -352,19 +352,10 @@ func TestProjectsTenantIsolation(t *testing.T) {
 	t.Parallel()
 	s := start(t)
 	s.JSON(t, "POST", "/projects", s.ManagementKey, map[string]any{"id": "project-t1"}, http.StatusCreated)
-	out, _ := pjCLI(t, s, "tenant", "create", "--name", "Other")
-	var otherKey string
-	for _, line := range strings.Split(out, "\n") {
-		if rest, ok := strings.CutPrefix(line, "management key: "); ok {
-			otherKey = strings.Fields(rest)[0]
-		}
-	}
-	if otherKey == "" {
-		t.Fatalf("no key in %q", out)
-	}
+	otherKey := otherTenant(t, s)
 	s.JSON(t, "GET", "/projects/project-t1", otherKey, nil, http.StatusNotFound)
 	s.JSONValue(t, "POST", "/projects/project-t1/keys", otherKey, map[string]any{"kid": "x", "generate": true}, http.StatusNotFound)
-	s.JSON(t, "POST", "/projects", otherKey, map[string]any{"id": "project-t1"}, http.StatusConflict)
+	s.JSON(t, "POST", "/projects", otherKey, map[string]any{"id": "project-t1"}, http.StatusCreated) // ids are per tenant
 	s.JSON(t, "POST", "/projects", otherKey, map[string]any{"id": "project-t2"}, http.StatusCreated)
 	priv2 := pjParsePrivate(t, first(pjCLI(t, s, "project", "key", "generate", "--project", "project-t2", "--kid", "k")))
 	tok := pjMint(priv2, pjHeader("k"), pjClaims("u", "project-t2", "private"))

@@ -86,8 +86,8 @@ func (v *Vault) AuthenticateJWTFrom(projectID, token string, err error, o Origin
 		return c, err
 	}
 	tenant := audit.VaultLog
-	if e, perr := v.project(projectID); perr == nil && e != nil {
-		tenant = e.tenantID
+	if t := v.jwtRefusalTenant(projectID); t != "" {
+		tenant = t
 	}
 	v.auditAsync(refusal(o, tenant, EntityAuthentication, projectID, "Authentication failed: "+je.Message))
 	return nil, err

@@ -17,11 +17,13 @@ import (
 )
 
 // Projects (seed 000) hold the RSA public keys that sign the project-scoped
-// JWTs. A project belongs to a tenant (deleting the tenant deletes it), but
-// its id is global: the URL `/projects/{projectId}/...` names no tenant, so a
-// global pointer maps the id to its tenant.
+// JWTs. A project belongs to a tenant and its id is unique within the
+// tenant only: another tenant may hold the same id, and no answer to one
+// tenant depends on another's projects. The URL `/projects/{projectId}/...`
+// of a JWT call names no tenant, so a global index lists the tenants holding
+// each id, and the JWT's key decides: the one tenant whose key of that
+// project verifies the token (jwtauth.Validator.ValidateOne).
 
-func projectPointerKey(id string) []byte          { return store.Key(projectPointer, id) }
 func projectRecordKey(tenantID, id string) []byte { return store.Key(projectCollection, tenantID, id) }
 func projectKeyKey(tenantID, id, kid string) []byte {
 	return store.Key(projectKeyIndex, tenantID, id, kid)
@@ -67,22 +69,21 @@ type ProjectKeyRequest struct {
 	Generate  bool            `json:"generate"`
 }
 
-type projectPointerRecord struct {
-	TenantID string `json:"tenant_id"`
-}
-
 var (
 	projectIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 	kidPattern       = regexp.MustCompile(`^[A-Za-z0-9_.:@+=~-]{1,128}$`)
 )
 
-// projectState is a cache of each project's tenant and parsed keys, so a
-// request never parses a key. Any change to projects or keys invalidates
+// projectState is a cache, by project id, of the tenants holding it and
+// their parsed keys, so a request never parses a key. Any change to projects
+// or keys invalidates
 // the cache.
 type projectState struct {
 	mu      sync.RWMutex
 	gen     uint64
-	entries map[string]*projectEntry
+	entries map[string][]*projectEntry
+
+	keyRegistry sync.Mutex // project_index.go: one tenant per public key
 }
 
 type projectEntry struct {
@@ -101,64 +102,46 @@ func (s *projectState) invalidate() {
 	s.entries = nil
 }
 
-// project returns the cached entry of a project, loading it on a miss; nil
-// when the project does not exist.
-func (v *Vault) project(id string) (*projectEntry, error) {
+// project returns the cached entries of a project id, one per tenant
+// holding it, loading them on a miss; none when no tenant has it.
+func (v *Vault) project(id string) ([]*projectEntry, error) {
 	s := &v.projects
 	s.mu.RLock()
-	e, ok := s.entries[id]
+	es, ok := s.entries[id]
 	gen := s.gen
 	s.mu.RUnlock()
 	if ok {
-		return e, nil
+		return es, nil
 	}
-	tenantID, err := v.projectTenant(id)
-	if err != nil || tenantID == "" {
-		return nil, err
+	tenants, err := v.projectTenants(id)
+	if err != nil || len(tenants) == 0 {
+		return nil, err // unknown ids are not cached: callers choose them
 	}
-	keys, err := v.loadProjectKeys(tenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	parsed := make(map[string]*rsa.PublicKey, len(keys))
-	for _, k := range keys {
-		pub, err := jwtauth.ParsePublicKeyPEM([]byte(k.PublicKey))
+	es = make([]*projectEntry, 0, len(tenants))
+	for _, tenantID := range tenants {
+		keys, err := v.loadProjectKeys(tenantID, id)
 		if err != nil {
-			return nil, fmt.Errorf("project %s key %s: %w", id, k.Kid, err)
+			return nil, err
 		}
-		parsed[k.Kid] = pub
+		parsed := make(map[string]*rsa.PublicKey, len(keys))
+		for _, k := range keys {
+			pub, err := jwtauth.ParsePublicKeyPEM([]byte(k.PublicKey))
+			if err != nil {
+				return nil, fmt.Errorf("project %s key %s: %w", id, k.Kid, err)
+			}
+			parsed[k.Kid] = pub
+		}
+		es = append(es, &projectEntry{tenantID: tenantID, keys: jwtauth.NewKeySet(parsed)})
 	}
-	e = &projectEntry{tenantID: tenantID, keys: jwtauth.NewKeySet(parsed)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gen == gen { // no change raced with this load
 		if s.entries == nil {
-			s.entries = map[string]*projectEntry{}
+			s.entries = map[string][]*projectEntry{}
 		}
-		s.entries[id] = e
+		s.entries[id] = es
 	}
-	return e, nil
-}
-
-// projectTenant resolves a project id to its tenant, "" when unknown. A
-// pointer whose project record is gone (its tenant was deleted) is unknown.
-func (v *Vault) projectTenant(id string) (string, error) {
-	if !projectIDPattern.MatchString(id) {
-		return "", nil
-	}
-	var ptr projectPointerRecord
-	if err := getJSON(v.store, projectPointerKey(id), "Project", &ptr); err != nil {
-		if problem.Is(err, 404) {
-			return "", nil
-		}
-		return "", err
-	}
-	if _, err := v.store.Get(projectRecordKey(ptr.TenantID, id)); errors.Is(err, store.ErrNotFound) {
-		return "", nil
-	} else if err != nil {
-		return "", err
-	}
-	return ptr.TenantID, nil
+	return es, nil
 }
 
 func (v *Vault) loadProject(tenantID, id string) (*Project, error) {
@@ -258,18 +241,19 @@ func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectR
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	defer v.lock("project", id)()
-	if t, err := v.projectTenant(id); err != nil {
-		return nil, err
-	} else if t != "" {
+	defer v.lock("project", tenantID, id)()
+	if _, err := v.store.Get(projectRecordKey(tenantID, id)); err == nil {
 		return nil, problem.Conflict("A project with the id '" + id + "' already exists.")
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
 	}
 	ts := now()
 	proj := &Project{ID: id, TenantID: tenantID, Name: *req.Name}
 	proj.created(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, projectPointerKey(id), projectPointerRecord{TenantID: tenantID})
+	b.Set(projectTenantKey(id, tenantID), nil)
 	setJSON(b, projectRecordKey(tenantID, id), proj)
+	clearProject(b, tenantID, id) // a new project starts empty, whatever raced its predecessor's delete
 	if err := v.commit(b, projectLog(p, tenantID, id, "create", "Project created", ts)); err != nil {
 		return nil, err
 	}
@@ -342,7 +326,7 @@ func (v *Vault) UpdateProject(p *access.Principal, id string, req ProjectRequest
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	defer v.lock("project", id)()
+	defer v.lock("project", p.TenantID, id)()
 	proj, err := v.loadProject(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -361,297 +345,19 @@ func (v *Vault) DeleteProject(p *access.Principal, id string) error {
 	if err := require(p, "project:delete"); err != nil {
 		return err
 	}
-	defer v.lock("project", id)()
+	defer v.lock("project", p.TenantID, id)()
 	proj, err := v.loadProject(p.TenantID, id)
 	if err != nil {
 		return err
 	}
 	ts := now()
 	b := v.store.NewBatch()
-	b.Delete(projectPointerKey(id))
+	b.Delete(projectTenantKey(id, proj.TenantID))
 	b.Delete(projectRecordKey(proj.TenantID, id))
-	b.DeletePrefix(store.Prefix(projectKeyIndex, proj.TenantID, id))
-	b.DeletePrefix(store.Prefix(paymentMethodCollection, proj.TenantID, id))
-	b.DeletePrefix(store.Prefix(paymentMethodSubIndex, proj.TenantID, id))
-	// cvc expiry entries of its payment methods are dropped by Sweep.
+	clearProject(b, proj.TenantID, id)
 	if err := v.commit(b, projectLog(p, proj.TenantID, id, "delete", "Project deleted", ts)); err != nil {
 		return err
 	}
 	v.projects.invalidate()
 	return nil
-}
-
-// AddProjectKeys registers verification keys for a project of the
-// caller's tenant (see ProjectKeyRequest).
-func (v *Vault) AddProjectKeys(p *access.Principal, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
-	if err := require(p, "project:update"); err != nil {
-		return nil, err
-	}
-	if _, err := v.loadProject(p.TenantID, projectID); err != nil {
-		return nil, err
-	}
-	return v.addProjectKeys(p, p.TenantID, projectID, req)
-}
-
-// OperatorAddProjectKeys is AddProjectKeys for the CLI.
-func (v *Vault) OperatorAddProjectKeys(projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
-	tenantID, err := v.operatorProject(projectID)
-	if err != nil {
-		return nil, err
-	}
-	return v.addProjectKeys(nil, tenantID, projectID, req)
-}
-
-func (v *Vault) operatorProject(id string) (string, error) {
-	tenantID, err := v.projectTenant(id)
-	if err != nil {
-		return "", err
-	}
-	if tenantID == "" {
-		return "", problem.NotFound("Project")
-	}
-	return tenantID, nil
-}
-
-func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
-	keys, privatePEM, err := parseKeyRequest(req)
-	if err != nil {
-		return nil, err
-	}
-	defer v.lock("project", projectID)()
-	ts := now()
-	b := v.store.NewBatch()
-	out := make([]ProjectKey, 0, len(keys))
-	for kid, pub := range keys {
-		if _, err := v.store.Get(projectKeyKey(tenantID, projectID, kid)); err == nil {
-			b.Close()
-			return nil, problem.Conflict("The project already has a key with the kid '" + kid + "'; remove it first to replace it.")
-		} else if !errors.Is(err, store.ErrNotFound) {
-			b.Close()
-			return nil, err
-		}
-		rec := projectKeyRecord{Kid: kid, ProjectID: projectID, TenantID: tenantID, Bits: pub.N.BitLen(),
-			Thumbprint: jwtauth.Thumbprint(pub), PublicKey: jwtauth.EncodePublicKeyPEM(pub)}
-		rec.created(p, ts)
-		setJSON(b, projectKeyKey(tenantID, projectID, kid), rec)
-		k := rec.public()
-		k.PrivateKey = privatePEM
-		out = append(out, k)
-	}
-	if err := v.commit(b, projectLog(p, tenantID, projectID, "update", fmt.Sprintf("Project key(s) registered (%d)", len(out)), ts)); err != nil {
-		return nil, err
-	}
-	v.projects.invalidate()
-	return out, nil
-}
-
-// parseKeyRequest turns a key request into parsed public keys by kid (and
-// the private key PEM of a generated pair).
-func parseKeyRequest(req ProjectKeyRequest) (map[string]*rsa.PublicKey, string, error) {
-	hasJWKS := len(req.JWKS) > 0 && string(req.JWKS) != "null"
-	n := 0
-	for _, set := range []bool{req.PublicKey != "", hasJWKS, req.Generate} {
-		if set {
-			n++
-		}
-	}
-	if n != 1 {
-		return nil, "", problem.Invalid("public_key", "Give exactly one of public_key (PEM), jwks or generate.")
-	}
-	if req.Kid != "" && !kidPattern.MatchString(req.Kid) {
-		return nil, "", problem.Invalid("kid", "The kid must be 1 to 128 letters, digits or _.:@+=~-.")
-	}
-	keyProblem := func(field string, err error) error {
-		var ke *jwtauth.KeyError
-		if errors.As(err, &ke) {
-			return problem.Invalid(field, "The key is not accepted: "+ke.Message+".")
-		}
-		return err
-	}
-	switch {
-	case hasJWKS:
-		keys, err := jwtauth.ParseJWKS(req.JWKS, req.Kid)
-		if err != nil {
-			return nil, "", keyProblem("jwks", err)
-		}
-		for kid := range keys {
-			if !kidPattern.MatchString(kid) {
-				return nil, "", problem.Invalid("jwks", "A kid of the JWKS is not accepted: use 1 to 128 letters, digits or _.:@+=~-.")
-			}
-		}
-		return keys, "", nil
-	case req.Kid == "":
-		return nil, "", problem.Invalid("kid", "The kid field is required.")
-	case req.Generate:
-		pub, priv, err := jwtauth.GenerateKey()
-		if err != nil {
-			return nil, "", err
-		}
-		return map[string]*rsa.PublicKey{req.Kid: pub}, priv, nil
-	default:
-		pub, err := jwtauth.ParsePublicKeyPEM([]byte(req.PublicKey))
-		if err != nil {
-			return nil, "", keyProblem("public_key", err)
-		}
-		return map[string]*rsa.PublicKey{req.Kid: pub}, "", nil
-	}
-}
-
-// ListProjectKeys lists a project's keys.
-func (v *Vault) ListProjectKeys(p *access.Principal, projectID string) ([]ProjectKey, error) {
-	if err := require(p, "project:read"); err != nil {
-		return nil, err
-	}
-	if _, err := v.loadProject(p.TenantID, projectID); err != nil {
-		return nil, err
-	}
-	return v.listProjectKeys(p.TenantID, projectID)
-}
-
-// OperatorListProjectKeys is ListProjectKeys for the CLI.
-func (v *Vault) OperatorListProjectKeys(projectID string) ([]ProjectKey, error) {
-	tenantID, err := v.operatorProject(projectID)
-	if err != nil {
-		return nil, err
-	}
-	return v.listProjectKeys(tenantID, projectID)
-}
-
-func (v *Vault) listProjectKeys(tenantID, projectID string) ([]ProjectKey, error) {
-	recs, err := v.loadProjectKeys(tenantID, projectID)
-	out := make([]ProjectKey, 0, len(recs))
-	for _, r := range recs {
-		out = append(out, r.public())
-	}
-	return out, err
-}
-
-// RemoveProjectKey deletes one key; tokens signed with it are rejected from
-// the moment this returns, while the project's other keys keep working.
-func (v *Vault) RemoveProjectKey(p *access.Principal, projectID, kid string) error {
-	if err := require(p, "project:update"); err != nil {
-		return err
-	}
-	if _, err := v.loadProject(p.TenantID, projectID); err != nil {
-		return err
-	}
-	return v.removeProjectKey(p, p.TenantID, projectID, kid)
-}
-
-// OperatorRemoveProjectKey is RemoveProjectKey for the CLI.
-func (v *Vault) OperatorRemoveProjectKey(projectID, kid string) error {
-	tenantID, err := v.operatorProject(projectID)
-	if err != nil {
-		return err
-	}
-	return v.removeProjectKey(nil, tenantID, projectID, kid)
-}
-
-func (v *Vault) removeProjectKey(p *access.Principal, tenantID, projectID, kid string) error {
-	defer v.lock("project", projectID)()
-	if !kidPattern.MatchString(kid) {
-		return problem.NotFound("Project key")
-	}
-	key := projectKeyKey(tenantID, projectID, kid)
-	if _, err := v.store.Get(key); errors.Is(err, store.ErrNotFound) {
-		return problem.NotFound("Project key")
-	} else if err != nil {
-		return err
-	}
-	ts := now()
-	b := v.store.NewBatch()
-	b.Delete(key)
-	if err := v.commit(b, projectLog(p, tenantID, projectID, "update", "Project key removed", ts)); err != nil {
-		return err
-	}
-	v.projects.invalidate()
-	return nil
-}
-
-// ProjectCaller is who calls a project resource: the subject of a
-// validated project JWT, or an API key of the project's tenant.
-type ProjectCaller struct {
-	TenantID  string
-	ProjectID string
-	// Claims are the validated JWT's claims; nil for an API-key caller.
-	Claims *jwtauth.Claims
-	// Principal is the API-key caller; nil for a JWT caller.
-	Principal *access.Principal
-}
-
-// AuthenticateJWT validates a project JWT (the bearer token, already
-// shape-checked by jwtauth.ParseBearer) for the project of the URL. Every
-// failure is a *jwtauth.Error; an unknown project fails the kid check, so
-// a token never learns more than "no such key".
-func (v *Vault) AuthenticateJWT(projectID, token string) (*ProjectCaller, error) {
-	e, err := v.project(projectID)
-	if err != nil {
-		return nil, err
-	}
-	var keys *jwtauth.KeySet
-	if e != nil {
-		keys = e.keys
-	}
-	claims, err := v.jwt.Validate(token, projectID, keys)
-	if err != nil {
-		v.Metrics().AuthFailure()
-		return nil, err
-	}
-	return &ProjectCaller{TenantID: e.tenantID, ProjectID: projectID, Claims: claims}, nil
-}
-
-// ProjectCallerForKey lets an API key call a project resource of its own
-// tenant; any other project is a 404.
-func (v *Vault) ProjectCallerForKey(p *access.Principal, projectID string) (*ProjectCaller, error) {
-	if p == nil {
-		return nil, problem.Unauthorized("The BT-API-KEY header is required.")
-	}
-	e, err := v.project(projectID)
-	if err != nil {
-		return nil, err
-	}
-	if e == nil || e.tenantID != p.TenantID {
-		return nil, problem.NotFound("Project")
-	}
-	return &ProjectCaller{TenantID: p.TenantID, ProjectID: projectID, Principal: p}, nil
-}
-
-// Project operations and what they require: a JWT role, or an API-key
-// permission.
-const (
-	pmCreate = "create"
-	pmRead   = "read"
-	pmDelete = "delete"
-)
-
-// allow is the one authorization decision for project resources. Seed
-// 000: `private` for payment methods; `public` also collects (creates)
-// them, as the browser-side JWT of the seed's jose example does.
-func (c *ProjectCaller) allow(op string) error {
-	if c.Claims != nil {
-		if op == pmCreate {
-			return c.Claims.RequireRole(jwtauth.RolePrivate, jwtauth.RolePublic)
-		}
-		return c.Claims.RequireRole(jwtauth.RolePrivate)
-	}
-	return require(c.Principal, "payment_method:"+op)
-}
-
-// actorID names c in audit fields: the application of an API key, or
-// `<project id>:<sub>` for a JWT.
-func (c *ProjectCaller) actorID() string {
-	if c.Claims == nil {
-		return actorID(c.Principal)
-	}
-	return c.ProjectID + ":" + c.Claims.Subject
-}
-
-// entry is the audit entry of an action by c.
-func (c *ProjectCaller) entry(entityType, entityID, op, msg string, ts time.Time) audit.Entry {
-	if c.Claims == nil {
-		return logEntry(c.Principal, c.TenantID, entityType, entityID, op, msg, ts)
-	}
-	e := logEntry(nil, c.TenantID, entityType, entityID, op, msg, ts)
-	e.ActorID, e.ActorType = c.actorID(), "project_subject"
-	return e
 }

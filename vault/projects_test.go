@@ -190,8 +190,19 @@ func TestProjectManagement(t *testing.T) {
 	if _, err := v.AddProjectKeys(other, id, ProjectKeyRequest{Kid: "evil", PublicKey: pubPEM}); !problem.Is(err, 404) {
 		t.Fatalf("other tenant adds a key: %v", err)
 	}
+	// Ids are per tenant: the other tenant may use the same one (no 409
+	// telling it the id exists elsewhere), once.
+	if _, err := v.CreateProject(other, ProjectRequest{ID: &id, Name: &name}); err != nil {
+		t.Fatalf("another tenant's project id is refused: %v", err)
+	}
 	if _, err := v.CreateProject(other, ProjectRequest{ID: &id, Name: &name}); !problem.Is(err, 409) {
-		t.Fatalf("project ids are global: %v", err)
+		t.Fatalf("a duplicate id within the tenant: %v", err)
+	}
+	if err := v.DeleteProject(other, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.GetProject(mgmt, id); err != nil {
+		t.Fatalf("another tenant's delete of the same id removed this one: %v", err)
 	}
 
 	if err := v.DeleteProject(mgmt, id); err != nil {
@@ -320,4 +331,117 @@ func storeContains(t *testing.T, s store.Store, needle string) bool {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// TestJWTProjectIDPerTenant: two tenants each hold project "shared"; a JWT
+// opens the tenant whose key of that project verifies it, never the other,
+// and a token that verifies with keys of both is refused.
+func TestJWTProjectIDPerTenant(t *testing.T) {
+	v, mgmtA := projVault(t, Settings{})
+	_, appB, err := v.CreateTenant("B", TenantTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgmtB, _ := v.Authenticate(appB.Key)
+	privA := projectWithKey(t, v, mgmtA, "shared", "k")
+	privB := projectWithKey(t, v, mgmtB, "shared", "k")
+	ts := now()
+	for _, c := range []struct {
+		priv   string
+		tenant string
+	}{{privA, mgmtA.TenantID}, {privB, mgmtB.TenantID}} {
+		got, err := v.AuthenticateJWT("shared", mintJWT(t, c.priv, "k", "shared", "user-1", []string{"private"}, ts))
+		if err != nil || got.TenantID != c.tenant {
+			t.Fatalf("JWT of tenant %s: %+v, %v", c.tenant, got, err)
+		}
+	}
+	// A claim check of the tenant whose key verified the token is the answer,
+	// not the other tenant's signature mismatch.
+	expired := mintJWT(t, privA, "k", "shared", "user-1", []string{"private"}, ts.Add(-2*time.Hour))
+	_, err = v.AuthenticateJWT("shared", expired)
+	wantCheck(t, err, jwtauth.CheckExpiry)
+
+	// A public key belongs to one tenant: B cannot register A's (public keys
+	// can be recovered from signatures) to make A's tokens ambiguous, under
+	// any kid; A may reuse it; once A holds it no more, B may.
+	pubA := publicPEMOf(t, privA)
+	for _, kid := range []string{"k", "copy"} {
+		if _, err := v.AddProjectKeys(mgmtB, "shared", ProjectKeyRequest{Kid: kid + "2", PublicKey: pubA}); !problem.Is(err, 409) {
+			t.Fatalf("B registers A's public key: %v", err)
+		}
+	}
+	if c, err := v.AuthenticateJWT("shared", mintJWT(t, privA, "k", "shared", "user-1", []string{"private"}, ts)); err != nil || c.TenantID != mgmtA.TenantID {
+		t.Fatalf("A's token after B's attempts: %+v, %v", c, err)
+	}
+	if _, err := v.AddProjectKeys(mgmtA, "shared", ProjectKeyRequest{Kid: "k-renamed", PublicKey: pubA}); err != nil {
+		t.Fatalf("A reuses its own key: %v", err)
+	}
+	for _, kid := range []string{"k", "k-renamed"} {
+		if err := v.RemoveProjectKey(mgmtA, "shared", kid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := v.AddProjectKeys(mgmtB, "shared", ProjectKeyRequest{Kid: "k2", PublicKey: pubA}); err != nil {
+		t.Fatalf("a key A no longer holds: %v", err)
+	}
+	// Deleting B's project releases it again.
+	if err := v.DeleteProject(mgmtB, "shared"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.AddProjectKeys(mgmtA, "shared", ProjectKeyRequest{Kid: "back", PublicKey: pubA}); err != nil {
+		t.Fatalf("a deleted project's public key: %v", err)
+	}
+}
+
+// A project re-created under a deleted one's id starts empty: no key or
+// payment method of its predecessor survives.
+func TestRecreatedProjectStartsEmpty(t *testing.T) {
+	v, mgmt := projVault(t, Settings{})
+	priv := projectWithKey(t, v, mgmt, "again", "k")
+	// What a key registration racing the delete would leave behind.
+	b := v.store.NewBatch()
+	b.Set(projectKeyKey(mgmt.TenantID, "again", "late"), []byte(`{"kid":"late","public_key":"x"}`))
+	if err := v.DeleteProject(mgmt, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	name := "again"
+	if _, err := v.CreateProject(mgmt, ProjectRequest{ID: &name, Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := v.ListProjectKeys(mgmt, "again"); err != nil || len(keys) != 0 {
+		t.Fatalf("re-created project holds keys: %+v, %v", keys, err)
+	}
+	_, err := v.AuthenticateJWT("again", mintJWT(t, priv, "k", "again", "user-1", []string{"private"}, now()))
+	wantCheck(t, err, jwtauth.CheckKeyID)
+}
+
+// TestProjectIndexUpgrade: a store written with global project pointers
+// opens with per-tenant project ids, and its JWTs still authenticate.
+func TestProjectIndexUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	v, mgmt := projVaultAt(t, dir, Settings{})
+	priv := projectWithKey(t, v, mgmt, "legacy", "k")
+	// Rewrite the index as the earlier layout had it.
+	b := v.store.NewBatch()
+	b.Delete(projectTenantKey("legacy", mgmt.TenantID))
+	b.Set(store.Key(legacyProjectPointer, "legacy"), []byte(`{"tenant_id":"`+mgmt.TenantID+`"}`))
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	v.Close()
+
+	v, mgmt = projVaultAt(t, dir, Settings{})
+	defer v.Close()
+	if storeContains(t, v.store, legacyProjectPointer+"\x00") {
+		t.Fatal("the legacy pointer survived the upgrade")
+	}
+	c, err := v.AuthenticateJWT("legacy", mintJWT(t, priv, "k", "legacy", "user-1", []string{"private"}, now()))
+	if err != nil || c.TenantID != mgmt.TenantID {
+		t.Fatalf("JWT after upgrade: %+v, %v", c, err)
+	}
 }

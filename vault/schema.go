@@ -50,7 +50,8 @@ const (
 	tenantKeyCollection = "tkey"     // tenant id → the tenant key, wrapped by the master key
 	keyHashIndex        = "keyhash"  // API key hash → appKey: authentication
 	sessionKeyIndex     = "sesskey"  // session key hash → sessionRef
-	projectPointer      = "projid"   // project id → {tenant_id}: the URL names no tenant
+	projectTenantIndex  = "projten"  // project id, tenant → "": the URL names no tenant (project_index.go)
+	publicKeyIndex      = "pkeytp"   // key thumbprint → publicKeyOwner: a public key has one tenant
 	proxyByKeyIndex     = "proxykey" // proxy key → proxy reference
 	expiryIndex         = "texp"     // expiry order, tenant, id: token purge
 	cvcExpiryIndex      = "pmcvc"    // expiry, tenant, project, id: cvc purge
@@ -58,6 +59,10 @@ const (
 	retiredLogIndex     = "logret"   // tenant id → deletion time: a deleted tenant's log kept
 	masterCheckKey      = "meta\x00master-check"
 	signingKeyKey       = "meta\x00webhook-signing-key"
+
+	// legacyProjectPointer (project id → its one tenant) is rewritten as
+	// projectTenantIndex at open (upgradeProjectIndex).
+	legacyProjectPointer = "projid"
 )
 
 // tenantPrefixes lists the key prefixes of every per-tenant collection of

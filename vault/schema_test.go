@@ -5,7 +5,7 @@ import "testing"
 // Two collections sharing a prefix would read each other's records and be
 // deleted together.
 func TestSchemaPrefixesAreDistinct(t *testing.T) {
-	global := []string{tenantCollection, tenantKeyCollection, keyHashIndex, sessionKeyIndex, projectPointer,
+	global := []string{tenantCollection, tenantKeyCollection, keyHashIndex, sessionKeyIndex, projectTenantIndex, publicKeyIndex, legacyProjectPointer,
 		proxyByKeyIndex, expiryIndex, cvcExpiryIndex, queuePrefix, retiredLogIndex, masterCheckKey, signingKeyKey, "log"}
 	seen := map[string]bool{}
 	for _, p := range append(append([]string{}, tenantCollections...), global...) {

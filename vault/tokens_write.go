@@ -163,8 +163,10 @@ func (v *Vault) readable(p *access.Principal, id string) (*tokenRecord, error) {
 	return r, nil
 }
 
-// AssociateTokens links child under parent; reading both is required.
+// AssociateTokens links child under parent; reading both is required. It
+// holds the parent's lock, so a parent deleted meanwhile keeps no link.
 func (v *Vault) AssociateTokens(p *access.Principal, parentID, childID string) error {
+	defer v.lock("token", p.TenantID, parentID)()
 	parent, err := v.readable(p, parentID)
 	if err != nil {
 		return err
@@ -180,6 +182,7 @@ func (v *Vault) AssociateTokens(p *access.Principal, parentID, childID string) e
 
 // DissociateTokens removes the link; deleting on the parent is required.
 func (v *Vault) DissociateTokens(p *access.Principal, parentID, childID string) error {
+	defer v.lock("token", p.TenantID, parentID)()
 	parent, err := v.loadToken(p.TenantID, parentID)
 	if err != nil {
 		return err
@@ -199,18 +202,22 @@ func (v *Vault) DissociateTokens(p *access.Principal, parentID, childID string) 
 	return v.commit(b, withToken(logEntry(p, p.TenantID, "token", parent.ID, "update", "Token association deleted", ts), parent))
 }
 
-// CreateChildToken creates a token associated under parent in one batch.
+// CreateChildToken creates a token associated under parent in one batch,
+// holding the parent's lock (and the new id's) from the parent's check on.
 func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req TokenRequest) (*Token, error) {
-	parent, err := v.readable(p, parentID)
-	if err != nil {
-		return nil, err
+	if _, err := v.readable(p, parentID); err != nil {
+		return nil, err // refused before any plaintext is planned
 	}
 	ts := now()
 	plan, err := v.planToken(p, &req, "", ts, "token:create")
 	if err != nil {
 		return nil, err
 	}
-	defer v.lock("token", p.TenantID, plan.rec.ID)()
+	defer v.lockEach([]string{"token", p.TenantID, parentID}, []string{"token", p.TenantID, plan.rec.ID})()
+	parent, err := v.readable(p, parentID)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := v.store.Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
 		return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
 	}

@@ -41,6 +41,9 @@ type Options struct {
 	// ManagementKey, when set, is registered as a key of the bootstrap
 	// management application, so CI and SDK tests can use a known key.
 	ManagementKey string
+	// DiskReserve is the free space (bytes) below which writes answer 507
+	// (default store.DefaultDiskReserve; negative means no reserve).
+	DiskReserve int64
 }
 
 // Settings are one config's policy, applied by Core.Bind; a reload may
@@ -140,6 +143,9 @@ type Startup struct {
 	BootstrapKey     string
 	BootstrapKeyFile string
 	TenantID         string
+	// StoreReadOnly: the disk was below the reserve at start, so the store
+	// serves reads only until a restart with free space.
+	StoreReadOnly bool
 }
 
 // now is the clock; tests may replace it.
@@ -181,10 +187,11 @@ func Open(opts Options) (*Core, error) {
 	if len(master) != crypto.KeySize {
 		return nil, errors.New("vault: master key must be 32 bytes")
 	}
-	s, err := store.OpenPebble(storeDir(opts.DataDir))
+	s, err := store.OpenPebble(storeDir(opts.DataDir), store.WithDiskReserve(opts.DiskReserve))
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
+	c.Events.StoreReadOnly = s.ReadOnly()
 	c.home = openedHome(storeDir(opts.DataDir))
 	c.store, c.master = s, master
 	c.audits, c.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
@@ -196,6 +203,10 @@ func Open(opts Options) (*Core, error) {
 		return nil, err
 	}
 	if err := v.upgradeTokenAD(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	if err := v.upgradeProjectIndex(); err != nil { // project_index.go
 		c.Close()
 		return nil, fmt.Errorf("vault: %w", err)
 	}
@@ -212,10 +223,12 @@ type identity struct {
 	dataDir       string
 	masterKeyFile string // "" when the key itself was given
 	managementKey [sha256.Size]byte
+	diskReserve   int64
 }
 
 func identify(opts Options) identity {
-	id := identity{dataDir: filepath.Clean(opts.DataDir), managementKey: sha256.Sum256([]byte(opts.ManagementKey))}
+	id := identity{dataDir: filepath.Clean(opts.DataDir), managementKey: sha256.Sum256([]byte(opts.ManagementKey)),
+		diskReserve: opts.DiskReserve}
 	if opts.MasterKey == nil {
 		id.masterKeyFile = cmp.Or(opts.MasterKeyFile, filepath.Join(opts.DataDir, "master.key"))
 	}
@@ -239,6 +252,8 @@ func (c *Core) Accepts(opts Options) error {
 		return fmt.Errorf("vault: the master key of the open vault in %s cannot change while the vault is open: restart the server to change it", c.ident.dataDir)
 	case subtle.ConstantTimeCompare(want.managementKey[:], c.ident.managementKey[:]) != 1:
 		return fmt.Errorf("vault: the management key differs from the one the open vault in %s was started with; it is registered at start-up, so a reload cannot change it: restart the server, or mint another key with `vault tenant key create`", c.ident.dataDir)
+	case want.diskReserve != c.ident.diskReserve:
+		return fmt.Errorf("vault: disk_reserve cannot change while the vault in %s is open: the store was opened with it; restart the server to change it", c.ident.dataDir)
 	}
 	return nil
 }

@@ -262,6 +262,53 @@ func (v Validator) Validate(token, projectID string, keys *KeySet) (*Claims, err
 	return &out, nil
 }
 
+// ValidateOne is Validate for a project id held by several tenants: sets
+// are the key sets of each, and exactly one must verify the token, which
+// names the tenant (its index). A token no set verifies fails with the most
+// telling error (a claim check of the set whose key verified it before
+// another set's unknown kid); a token two sets verify is refused, so a key
+// registered in one tenant never lets another tenant's tokens in.
+func (v Validator) ValidateOne(token, projectID string, sets []*KeySet) (*Claims, int, error) {
+	if len(sets) == 0 {
+		_, err := v.Validate(token, projectID, nil)
+		return nil, -1, err
+	}
+	found, claims := -1, (*Claims)(nil)
+	var best error
+	for i, set := range sets {
+		c, err := v.Validate(token, projectID, set)
+		if err != nil {
+			if best == nil || rank(err) > rank(best) {
+				best = err
+			}
+			continue
+		}
+		if found >= 0 {
+			return nil, -1, fail(CheckSignature, "The token's signature does not identify one key of the project.")
+		}
+		found, claims = i, c
+	}
+	if found < 0 {
+		return nil, -1, best
+	}
+	return claims, found, nil
+}
+
+// rank orders failures by how much of the token was checked: an unknown
+// kid, then a bad signature, then anything else.
+func rank(err error) int {
+	e, ok := err.(*Error)
+	switch {
+	case !ok:
+		return 3 // not a validation failure: report it
+	case e.Check == CheckKeyID:
+		return 0
+	case e.Check == CheckSignature:
+		return 1
+	}
+	return 2
+}
+
 // verify runs the checks that depend only on the token and the keys.
 func (v Validator) verify(token string, keys *KeySet) (*verifiedToken, error) {
 	if _, err := ParseBearer("Bearer " + token); err != nil {

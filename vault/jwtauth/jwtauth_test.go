@@ -476,3 +476,37 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	})
 }
+
+// TestValidateOne: of the key sets of several tenants holding one project
+// id, exactly one must verify a token; its index names the tenant.
+func TestValidateOne(t *testing.T) {
+	key, otherKey := testKeys(t)
+	tok := compact(t, header("k"), claims(nil), rs256(key))
+	mine := NewKeySet(map[string]*rsa.PublicKey{"k": &key.PublicKey})
+	theirs := NewKeySet(map[string]*rsa.PublicKey{"k": &otherKey.PublicKey})
+	unrelated := NewKeySet(map[string]*rsa.PublicKey{"x": &otherKey.PublicKey})
+
+	for _, sets := range [][]*KeySet{{mine}, {theirs, mine}, {unrelated, mine, theirs}} {
+		c, i, err := validator().ValidateOne(tok, project, sets)
+		if err != nil || sets[i] != mine || c.Subject != "user-12345" {
+			t.Fatalf("%d sets: index %d, %+v, %v", len(sets), i, c, err)
+		}
+	}
+	if _, _, err := validator().ValidateOne(tok, project, nil); !isCheck(err, CheckKeyID) {
+		t.Fatalf("no tenant holds the project: %v", err)
+	}
+	if _, _, err := validator().ValidateOne(tok, project, []*KeySet{unrelated, theirs}); !isCheck(err, CheckSignature) {
+		t.Fatalf("no set verifies (a kid match beats an unknown kid): %v", err)
+	}
+	// A claim failure of the set that verified the signature is the answer.
+	expired := compact(t, header("k"), claims(func(c map[string]any) { c["exp"] = clock.Add(-time.Hour).Unix() }), rs256(key))
+	if _, _, err := validator().ValidateOne(expired, project, []*KeySet{theirs, mine, unrelated}); !isCheck(err, CheckExpiry) {
+		t.Fatalf("expired token: %v", err)
+	}
+	// Two tenants' keys verify it (one registered the other's public key):
+	// refused, not handed to either.
+	copied := NewKeySet(map[string]*rsa.PublicKey{"k": &key.PublicKey})
+	if _, i, err := validator().ValidateOne(tok, project, []*KeySet{mine, copied}); !isCheck(err, CheckSignature) || i != -1 {
+		t.Fatalf("ambiguous token: index %d, %v", i, err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // Problem is an RFC 7807 problem details object.
@@ -141,14 +142,27 @@ func NotFound(entity string) *Problem { return New(http.StatusNotFound, entity+"
 // Conflict is the 409 for a duplicate.
 func Conflict(detail string) *Problem { return New(http.StatusConflict, detail) }
 
-// From returns err as a *Problem: itself when it is one, else a 500 whose
-// detail is generic so that internal errors never reach the client.
+// From returns err as a *Problem: itself when it is one, a 507 for a full
+// disk, else a 500 whose detail is generic so that internal errors never
+// reach the client.
 func From(err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
 		return p
 	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return InsufficientStorage()
+	}
 	return New(http.StatusInternalServerError, "An unexpected error occurred.")
+}
+
+// InsufficientStorage is the 507 for a write refused because the vault's
+// disk is full: nothing was written, and reads still work.
+func InsufficientStorage() *Problem {
+	const msg = "The vault's storage is full: nothing was written. Reads still work; retry once the operator has freed disk space."
+	p := New(http.StatusInsufficientStorage, msg)
+	p.Errors["storage"] = []string{msg}
+	return p
 }
 
 // Is reports whether err is a problem with the given status.

@@ -17,13 +17,20 @@ const cacheSize = 256 << 20
 
 // Pebble is the embedded Store.
 type Pebble struct {
-	db *pebble.DB
+	db       *pebble.DB
+	space    spaceGuard // space.go
+	readOnly bool
 }
 
-// OpenPebble opens (creating if needed) a Pebble database in dir.
-func OpenPebble(dir string) (*Pebble, error) { return openPebble(dir, false) }
+// OpenPebble opens (creating if needed) a Pebble database in dir. On a disk
+// already below the reserve it opens the database read-only (no flush, no
+// compaction needs space): reads are served and every write answers
+// ErrReadOnlyFull until a restart with free space.
+func OpenPebble(dir string, opts ...PebbleOption) (*Pebble, error) {
+	return openPebble(dir, false, opts...)
+}
 
-func openPebble(dir string, mustExist bool) (*Pebble, error) {
+func openPebble(dir string, mustExist bool, popts ...PebbleOption) (*Pebble, error) {
 	cache := pebble.NewCache(cacheSize)
 	defer cache.Unref()
 	if err := tightenModes(dir); err != nil {
@@ -38,6 +45,10 @@ func openPebble(dir string, mustExist bool) (*Pebble, error) {
 		MemTableSize:     64 << 20,
 		ErrorIfNotExists: mustExist,
 	}
+	space := newSpaceGuard(dir, popts)
+	if _, err := os.Stat(dir); err == nil && space.full() {
+		opts.ReadOnly = true
+	}
 	// Bloom filters on every level (later levels inherit L0's) let a point
 	// read skip the tables that cannot hold its key, so reading a token
 	// stays one lookup however many tokens the store holds.
@@ -49,8 +60,11 @@ func openPebble(dir string, mustExist bool) (*Pebble, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open pebble store in %s: %w", dir, err)
 	}
-	return &Pebble{db: db}, nil
+	return &Pebble{db: db, space: space, readOnly: opts.ReadOnly}, nil
 }
+
+// ReadOnly reports whether the store was opened read-only (a full disk).
+func (p *Pebble) ReadOnly() bool { return p.readOnly }
 
 func (p *Pebble) Get(key []byte) ([]byte, error) {
 	v, closer, err := p.db.Get(key)
@@ -110,7 +124,7 @@ func (p *Pebble) ScanReverse(prefix, start []byte, fn func(key, value []byte) bo
 	return it.Error()
 }
 
-func (p *Pebble) NewBatch() Batch { return &pebbleBatch{b: p.db.NewBatch(), db: p.db} }
+func (p *Pebble) NewBatch() Batch { return &pebbleBatch{b: p.db.NewBatch(), p: p} }
 
 func (p *Pebble) Close() error { return p.db.Close() }
 
@@ -124,17 +138,20 @@ func (p *Pebble) Checkpoint(dir string) error {
 
 // CheckpointPebble checkpoints the existing, closed database in src into
 // dst: the backup of a stopped server. It never creates a database.
-func CheckpointPebble(src, dst string) error {
-	p, err := openPebble(src, true)
+func CheckpointPebble(src, dst string, opts ...PebbleOption) error {
+	p, err := openPebble(src, true, opts...)
 	if err != nil {
 		return err
+	}
+	if p.readOnly { // Pebble checkpoints only a writable store
+		return errors.Join(fmt.Errorf("store %s: its disk is below the free-space reserve, so it opens read-only and cannot be checkpointed: copy the stopped server's directory instead (cp -a), or free space: %w", src, ErrReadOnlyFull), p.Close())
 	}
 	return errors.Join(p.Checkpoint(dst), p.Close())
 }
 
 type pebbleBatch struct {
-	b  *pebble.Batch
-	db *pebble.DB
+	b *pebble.Batch
+	p *Pebble
 }
 
 func (b *pebbleBatch) Set(key, value []byte) { _ = b.b.Set(key, value, nil) }
@@ -152,7 +169,7 @@ func (b *pebbleBatch) DeletePrefix(prefix []byte) {
 	end := PrefixEnd(prefix)
 	if end == nil {
 		// An all-0xff prefix has no upper bound key: delete it key by key.
-		it, err := b.db.NewIter(&pebble.IterOptions{LowerBound: prefix})
+		it, err := b.p.db.NewIter(&pebble.IterOptions{LowerBound: prefix})
 		if err != nil {
 			return
 		}
@@ -165,8 +182,19 @@ func (b *pebbleBatch) DeletePrefix(prefix []byte) {
 	_ = b.b.DeleteRange(prefix, end, nil)
 }
 func (b *pebbleBatch) Empty() bool           { return b.b.Empty() }
-func (b *pebbleBatch) Commit() error         { return b.b.Commit(pebble.Sync) }
-func (b *pebbleBatch) CommitBuffered() error { return b.b.Commit(pebble.NoSync) }
+func (b *pebbleBatch) Commit() error         { return b.commit(pebble.Sync, false) }
+func (b *pebbleBatch) CommitBuffered() error { return b.commit(pebble.NoSync, true) }
+
+// commit refuses a write the disk has no room for before Pebble sees it.
+func (b *pebbleBatch) commit(opts *pebble.WriteOptions, buffered bool) error {
+	if b.p.readOnly {
+		return ErrReadOnlyFull
+	}
+	if err := b.p.space.check(b.b.Len(), buffered); err != nil {
+		return err
+	}
+	return b.b.Commit(opts)
+}
 
 // quietLogger keeps Pebble's informational chatter out of Caddy's logs while
 // still surfacing errors on stderr.

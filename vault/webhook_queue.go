@@ -89,17 +89,12 @@ type Attempt struct {
 }
 
 type event struct {
-	ID        string       `json:"id"`
-	Type      string       `json:"type"`
-	Timestamp apitime.Time `json:"timestamp"`
-	TenantID  string       `json:"tenant_id"`
-	TraceID   string       `json:"trace_id"`
-	Data      eventData    `json:"data"`
-}
-
-type eventData struct {
-	Token any        `json:"token,omitempty"`
-	Actor eventActor `json:"actor"`
+	ID        string         `json:"id"`
+	Type      string         `json:"type"`
+	Timestamp apitime.Time   `json:"timestamp"`
+	TenantID  string         `json:"tenant_id"`
+	TraceID   string         `json:"trace_id"`
+	Data      map[string]any `json:"data"` // <name>: the object, actor
 }
 
 type eventActor struct {
@@ -107,23 +102,31 @@ type eventActor struct {
 	Type string `json:"type"`
 }
 
-// eventType maps an audit entry onto a webhook event type ("" for none).
-func eventType(e audit.Entry) string {
+// eventOf is the webhook event an audit entry describes: its type ("" for
+// none) and the object event.data carries under name.
+func eventOf(e audit.Entry) (typ, name string, object any) {
+	if s, ok := e.Subject.(*eventSubject); ok {
+		return s.typ, s.name, s.object
+	}
 	if e.EntityType != "token" {
-		return ""
+		return "", "", nil
+	}
+	object = e.Subject
+	if object == nil {
+		object = idOnly{e.EntityID}
 	}
 	switch e.Operation {
 	case "create":
-		return "token.created"
+		return "token.created", "token", object
 	case "update":
-		return "token.updated"
+		return "token.updated", "token", object
 	case "delete":
 		if e.ActorType == "system" {
-			return "token.expired"
+			return "token.expired", "token", object
 		}
-		return "token.deleted"
+		return "token.deleted", "token", object
 	}
-	return ""
+	return "", "", nil
 }
 
 // eventToken is the token of an event: everything but its data.
@@ -156,7 +159,7 @@ func deliveryKey(tenantID, webhookID, id string) []byte {
 func (v *Vault) queueEvents(b store.Batch, entries []audit.Entry) (bool, error) {
 	queued := false
 	for _, e := range entries {
-		typ := eventType(e)
+		typ, name, object := eventOf(e)
 		if typ == "" {
 			continue
 		}
@@ -172,11 +175,8 @@ func (v *Vault) queueEvents(b store.Batch, entries []audit.Entry) (bool, error) 
 			}
 			if body == nil {
 				eventID = uuid.NewString()
-				ev := event{ID: eventID, Type: typ, Timestamp: e.CreatedAt, TenantID: e.TenantID,
-					TraceID: uuid.NewString(), Data: eventData{Token: e.Subject, Actor: eventActor{ID: e.ActorID, Type: e.ActorType}}}
-				if ev.Data.Token == nil {
-					ev.Data.Token = map[string]string{"id": e.EntityID}
-				}
+				ev := event{ID: eventID, Type: typ, Timestamp: e.CreatedAt, TenantID: e.TenantID, TraceID: uuid.NewString(),
+					Data: map[string]any{name: object, "actor": eventActor{ID: e.ActorID, Type: e.ActorType}}}
 				body, _ = json.Marshal(ev)
 			}
 			ts := now()

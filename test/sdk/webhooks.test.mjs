@@ -182,4 +182,59 @@ describe('node-sdk 5.7.0 webhooks', () => {
       assert.equal(d.attempts[0].status_code, 200);
     }
   });
+  it('delivers application, application key, proxy and reactor events with the documented payloads and no secrets', async () => {
+    const bt = nodeClient();
+    const types = ['application.created', 'application.updated', 'application.deleted', 'application.key.created', 'application.key.deleted',
+      'proxy.created', 'proxy.updated', 'proxy.deleted', 'reactor.created', 'reactor.updated', 'reactor.deleted'];
+    const listed = await bt.webhooks.events.list();
+    for (const t of types) assert.ok(listed.includes(t), `event types lack ${t}`);
+    const w = await bt.webhooks.create({ name: uniqueName('entities'), url: hookURL, events: types });
+    hooks.push(w.id);
+
+    const secret = `cfg-${crypto.randomUUID()}`;
+    const code = `/* ${secret} */ module.exports = async (req) => ({ raw: {} });`;
+    const app = await bt.applications.create({ name: uniqueName('evented'), type: 'private', permissions: ['token:read'] });
+    apps.push(app.id);
+    await bt.applications.update(app.id, { name: `${app.name} 2`, permissions: ['token:read', 'token:create'] });
+    const key = await bt.applicationKeys.create(app.id);
+    await bt.applicationKeys.delete(app.id, key.id);
+    await bt.applications.delete(app.id);
+    const proxy = await bt.proxies.create({ name: uniqueName('p'), destinationUrl: 'https://example.com/api',
+      requestTransform: { code }, configuration: { SECRET: secret }, requireAuth: true });
+    await bt.proxies.update(proxy.id, { name: 'p2', destinationUrl: 'https://example.com/v2', configuration: { SECRET: secret }, requireAuth: false });
+    await bt.proxies.delete(proxy.id);
+    const reactor = await bt.reactors.create({ name: uniqueName('r'), code, configuration: { SECRET: secret } });
+    await bt.reactors.update(reactor.id, { name: 'r2', code, configuration: { SECRET: secret } });
+    await bt.reactors.delete(reactor.id);
+
+    const ids = { application: app.id, application_key: key.id, proxy: proxy.id, reactor: reactor.id };
+    const data = {};
+    for (const type of types) {
+      const name = type.startsWith('application.key') ? 'application_key' : type.split('.')[0];
+      const d = await waitFor((r) => {
+        const b = JSON.parse(r.request.body);
+        return b.event.type === type && b.event.data[name]?.id === ids[name];
+      }, type);
+      assert.ok(verifyWebhook(d), `${type}: the signature does not verify`);
+      for (const leak of [secret, app.key, key.key, proxy.key]) assert.ok(!d.request.body.includes(leak), `${type} carries a secret: ${d.request.body}`);
+      const { event } = JSON.parse(d.request.body);
+      assert.equal(event.tenant_id, w.tenantId);
+      assert.equal(event.data.actor.type, 'application');
+      data[type] = event.data[name];
+    }
+    assert.equal(data['application.created'].type, 'private');
+    assert.deepEqual([...data['application.updated'].permissions].sort(), ['token:create', 'token:read']);
+    assert.match(data['application.updated'].modified_at, ISO_RE);
+    assert.deepEqual(data['application.deleted'], { id: app.id });
+    assert.equal(data['application.key.created'].application_id, app.id);
+    assert.equal(data['proxy.created'].destination_url, 'https://example.com/api');
+    assert.equal(data['proxy.created'].require_authentication, true);
+    assert.equal(data['proxy.updated'].name, 'p2');
+    assert.equal(data['proxy.updated'].require_authentication, false);
+    assert.equal(data['proxy.created'].configuration, undefined);
+    assert.equal(data['proxy.created'].request_transform, undefined);
+    assert.equal(data['reactor.updated'].name, 'r2');
+    assert.equal(data['reactor.created'].code, undefined);
+    assert.deepEqual(data['reactor.deleted'], { id: reactor.id });
+  });
 });

@@ -1,0 +1,119 @@
+package vault
+
+import (
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
+)
+
+// Webhook events other than the token's: the write that causes one tags its
+// audit entry with withEvent, and queueEvents turns the tag into deliveries
+// in the same batch. The payloads are the hosted docs' (webhooks/eventdata),
+// built here and only here, from explicit fields: never a key, a proxy's
+// configuration or transforms, nor a reactor's code or configuration.
+
+// eventSubject is what an audit entry's event says: its type and the object
+// under event.data.<name>.
+type eventSubject struct {
+	typ, name string
+	object    any
+}
+
+// withEvent tags e with the event typ carrying object as event.data.<name>.
+func withEvent(e audit.Entry, typ, name string, object any) audit.Entry {
+	e.Subject = &eventSubject{typ: typ, name: name, object: object}
+	return e
+}
+
+// The event types of applications, their keys, proxies and reactors.
+var entityEventTypes = []string{
+	"application.created", "application.updated", "application.deleted",
+	"application.key.created", "application.key.deleted",
+	"proxy.created", "proxy.updated", "proxy.deleted",
+	"reactor.created", "reactor.updated", "reactor.deleted",
+}
+
+type idOnly struct {
+	ID string `json:"id"`
+}
+
+// applicationEvent is an application in application.created and .updated.
+type applicationEvent struct {
+	ID          string        `json:"id"`
+	Type        string        `json:"type"`
+	Name        string        `json:"name"`
+	Permissions []string      `json:"permissions"`
+	Rules       []access.Rule `json:"rules"`
+	Audited
+}
+
+func applicationChanged(e audit.Entry, a *Application) audit.Entry {
+	typ := "application.updated"
+	if e.Operation == "create" {
+		typ = "application.created"
+	}
+	return withEvent(e, typ, "application", &applicationEvent{ID: a.ID, Type: a.Type, Name: a.Name,
+		Permissions: nonNil(a.Permissions), Rules: nonNilRules(a.Rules), Audited: a.Audited})
+}
+
+func applicationDeleted(e audit.Entry, id string) audit.Entry {
+	return withEvent(e, "application.deleted", "application", idOnly{id})
+}
+
+// applicationKeyEvent is a key (never its secret) in application.key.*.
+type applicationKeyEvent struct {
+	ID            string `json:"id"`
+	ApplicationID string `json:"application_id"`
+	CreatedBy     string `json:"created_by,omitempty"`
+	CreatedAt     *Time  `json:"created_at,omitempty"`
+}
+
+func applicationKeyCreated(e audit.Entry, appID string, k ApplicationKey) audit.Entry {
+	return withEvent(e, "application.key.created", "application_key",
+		&applicationKeyEvent{ID: k.ID, ApplicationID: appID, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt})
+}
+
+func applicationKeyDeleted(e audit.Entry, appID, keyID string) audit.Entry {
+	return withEvent(e, "application.key.deleted", "application_key", &applicationKeyEvent{ID: keyID, ApplicationID: appID})
+}
+
+// proxyEvent is a proxy in proxy.created and .updated.
+type proxyEvent struct {
+	ID                    string `json:"id"`
+	Name                  string `json:"name"`
+	ApplicationID         string `json:"application_id,omitempty"`
+	DestinationURL        string `json:"destination_url"`
+	RequireAuthentication bool   `json:"require_authentication"`
+	Audited
+}
+
+func proxyChanged(e audit.Entry, p *Proxy) audit.Entry {
+	typ := "proxy.updated"
+	if e.Operation == "create" {
+		typ = "proxy.created"
+	}
+	return withEvent(e, typ, "proxy", &proxyEvent{ID: p.ID, Name: p.Name, ApplicationID: p.ApplicationID,
+		DestinationURL: p.DestinationURL, RequireAuthentication: p.RequireAuth, Audited: p.Audited})
+}
+
+func proxyDeleted(e audit.Entry, id string) audit.Entry {
+	return withEvent(e, "proxy.deleted", "proxy", idOnly{id})
+}
+
+// reactorEvent is a reactor in reactor.created and .updated.
+type reactorEvent struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Audited
+}
+
+func reactorChanged(e audit.Entry, r *reactorRecord) audit.Entry {
+	typ := "reactor.updated"
+	if e.Operation == "create" {
+		typ = "reactor.created"
+	}
+	return withEvent(e, typ, "reactor", &reactorEvent{ID: r.ID, Name: r.Name, Audited: r.Audited})
+}
+
+func reactorDeleted(e audit.Entry, id string) audit.Entry {
+	return withEvent(e, "reactor.deleted", "reactor", idOnly{id})
+}

@@ -36,6 +36,19 @@ type idOnly struct {
 	ID string `json:"id"`
 }
 
+// changed tags a create or update entry with <name>.created or .updated.
+func changed(e audit.Entry, name string, object any) audit.Entry {
+	if e.Operation == "create" {
+		return withEvent(e, name+".created", name, object)
+	}
+	return withEvent(e, name+".updated", name, object)
+}
+
+// deleted tags a delete entry with <name>.deleted, carrying only the id.
+func deleted(e audit.Entry, name, id string) audit.Entry {
+	return withEvent(e, name+".deleted", name, idOnly{id})
+}
+
 // applicationEvent is an application in application.created and .updated.
 type applicationEvent struct {
 	ID          string        `json:"id"`
@@ -47,16 +60,12 @@ type applicationEvent struct {
 }
 
 func applicationChanged(e audit.Entry, a *Application) audit.Entry {
-	typ := "application.updated"
-	if e.Operation == "create" {
-		typ = "application.created"
-	}
-	return withEvent(e, typ, "application", &applicationEvent{ID: a.ID, Type: a.Type, Name: a.Name,
+	return changed(e, "application", &applicationEvent{ID: a.ID, Type: a.Type, Name: a.Name,
 		Permissions: nonNil(a.Permissions), Rules: nonNilRules(a.Rules), Audited: a.Audited})
 }
 
 func applicationDeleted(e audit.Entry, id string) audit.Entry {
-	return withEvent(e, "application.deleted", "application", idOnly{id})
+	return deleted(e, "application", id)
 }
 
 // applicationKeyEvent is a key (never its secret) in application.key.*.
@@ -87,16 +96,12 @@ type proxyEvent struct {
 }
 
 func proxyChanged(e audit.Entry, p *Proxy) audit.Entry {
-	typ := "proxy.updated"
-	if e.Operation == "create" {
-		typ = "proxy.created"
-	}
-	return withEvent(e, typ, "proxy", &proxyEvent{ID: p.ID, Name: p.Name, ApplicationID: p.ApplicationID,
+	return changed(e, "proxy", &proxyEvent{ID: p.ID, Name: p.Name, ApplicationID: p.ApplicationID,
 		DestinationURL: p.DestinationURL, RequireAuthentication: p.RequireAuth, Audited: p.Audited})
 }
 
 func proxyDeleted(e audit.Entry, id string) audit.Entry {
-	return withEvent(e, "proxy.deleted", "proxy", idOnly{id})
+	return deleted(e, "proxy", id)
 }
 
 // reactorEvent is a reactor in reactor.created and .updated.
@@ -107,13 +112,9 @@ type reactorEvent struct {
 }
 
 func reactorChanged(e audit.Entry, r *reactorRecord) audit.Entry {
-	typ := "reactor.updated"
-	if e.Operation == "create" {
-		typ = "reactor.created"
-	}
-	return withEvent(e, typ, "reactor", &reactorEvent{ID: r.ID, Name: r.Name, Audited: r.Audited})
+	return changed(e, "reactor", &reactorEvent{ID: r.ID, Name: r.Name, Audited: r.Audited})
 }
 
 func reactorDeleted(e audit.Entry, id string) audit.Entry {
-	return withEvent(e, "reactor.deleted", "reactor", idOnly{id})
+	return deleted(e, "reactor", id)
 }

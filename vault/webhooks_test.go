@@ -263,8 +263,9 @@ func TestWebhookAttemptErrorHidesResolvedAddress(t *testing.T) {
 // instead of writing it back.
 func TestWebhookDeletedDuringDelivery(t *testing.T) {
 	e := newEnv(t)
-	release := make(chan struct{})
+	release, arrived := make(chan struct{}), make(chan struct{}, 10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
 		<-release
 		w.WriteHeader(500)
 	}))
@@ -276,17 +277,23 @@ func TestWebhookDeletedDuringDelivery(t *testing.T) {
 	}
 	runDeliveries(t, e.v, 5)
 	mustCreate(t, e.v, e.writer(), tokReq("token", `"x"`))
-	time.Sleep(200 * time.Millisecond) // the attempt is waiting on the receiver
+	<-arrived // the attempt is waiting on the receiver
 	if err := e.v.DeleteWebhook(e.mgmt, w.ID); err != nil {
 		t.Fatal(err)
 	}
 	close(release)
-	time.Sleep(300 * time.Millisecond)
-	n := 0
-	_ = e.v.Store().Scan([]byte(deliveryCollection+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
-	_ = e.v.Store().Scan([]byte(queuePrefix+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
-	if n != 0 {
-		t.Fatalf("%d delivery records outlived their webhook", n)
+	// The attempt's outcome is dropped once it returns (bounded wait: the
+	// machine may be slow).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n := 0
+		_ = e.v.Store().Scan([]byte(deliveryCollection+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
+		_ = e.v.Store().Scan([]byte(queuePrefix+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d delivery records outlived their webhook", n)
+		}
 	}
 }
 

@@ -171,10 +171,16 @@ describe('node-sdk 5.7.0 webhooks', () => {
       if (type === 'token.created') assert.deepEqual(event.data.token.metadata, { order: '<42>&' });
     }
 
-    // The operator sees every attempt.
-    const res = await fetch(`${BASE_URL}/webhooks/${w.id}/deliveries`, { headers: { 'BT-API-KEY': MANAGEMENT_KEY } });
-    assert.equal(res.status, 200);
-    const page = await res.json();
+    // The operator sees every attempt. The receiver has an attempt before
+    // the vault records its outcome, so wait (bounded) for the records.
+    let page;
+    for (let i = 0; i < 200; i++) {
+      const res = await fetch(`${BASE_URL}/webhooks/${w.id}/deliveries`, { headers: { 'BT-API-KEY': MANAGEMENT_KEY } });
+      assert.equal(res.status, 200);
+      page = await res.json();
+      if (page.data.every((d) => d.status !== 'pending')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     assert.equal(page.data.length, 3);
     for (const d of page.data) {
       assert.equal(d.status, 'delivered');

@@ -220,53 +220,8 @@ func TestWebhookEntityEvents(t *testing.T) {
 	s.JSON(t, "PUT", "/reactors/"+reactorID, mk, map[string]any{"name": "r2", "code": code, "configuration": map[string]any{"K": secret}}, http.StatusOK)
 	mustStatus(t, "delete reactor", status(t, s, "DELETE", "/reactors/"+reactorID, mk), http.StatusNoContent)
 
-	pemOut, err := exec.Command(harness.Binary(t), "vault", "webhook-key", "--data-dir", s.DataDir, "--address", s.AdminAddr).Output()
-	if err != nil {
-		t.Fatalf("vault webhook-key: %v", err)
-	}
-	blk, _ := pem.Decode(pemOut)
-	pub, err := x509.ParsePKIXPublicKey(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	events := map[string]map[string]any{} // type → event.data
-	for deadline := time.Now().Add(30 * time.Second); len(events) < len(want); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("received %d of %d event types: %v", len(events), len(want), events)
-		}
-		rcv.mu.Lock()
-		for _, d := range rcv.accepted {
-			canon, err := webhook.Canonical(d.body)
-			if err != nil || d.version != "v1" || webhook.Verify(pub.(*rsa.PublicKey), canon, d.signature) != nil {
-				t.Errorf("a delivery does not verify (version %q): %s", d.version, d.body)
-			}
-			for _, leak := range []string{secret, "reactor-code-marker", app["key"].(string), key["key"].(string), proxy["key"].(string)} {
-				if strings.Contains(string(d.body), leak) {
-					t.Errorf("a delivery carries %q: %s", leak, d.body)
-				}
-			}
-			var env struct {
-				Event struct {
-					Type string
-					Data map[string]any
-				}
-			}
-			_ = json.Unmarshal(d.body, &env)
-			events[env.Event.Type] = env.Event.Data
-		}
-		rcv.mu.Unlock()
-	}
-
-	object := func(typ, name string) map[string]any {
-		o, _ := events[typ][name].(map[string]any)
-		if o == nil {
-			t.Errorf("%s: no %s in %v", typ, name, events[typ])
-		}
-		if actor, _ := events[typ]["actor"].(map[string]any); actor["type"] != "application" || actor["id"] == "" {
-			t.Errorf("%s: actor %v", typ, events[typ]["actor"])
-		}
-		return o
-	}
+	events := receiveEvents(t, s, rcv, len(want), secret, "reactor-code-marker", app["key"].(string), key["key"].(string), proxy["key"].(string))
+	object := func(typ, name string) map[string]any { return eventObject(t, events, typ, name) }
 	// Field sets of the hosted docs (webhooks/eventdata).
 	for _, c := range []struct {
 		typ, name, id string
@@ -299,5 +254,105 @@ func TestWebhookEntityEvents(t *testing.T) {
 		if o["id"] != c.id || c.check != nil && !c.check(o) {
 			t.Errorf("%s: %s", c.typ, js(o))
 		}
+	}
+}
+
+// receiveEvents waits for n distinct event types at rcv, checks that each
+// delivery verifies with the key `vault webhook-key` prints and carries
+// none of leaks, and returns event.data by event type.
+func receiveEvents(t *testing.T, s *harness.Server, rcv *hookReceiver, n int, leaks ...string) map[string]map[string]any {
+	t.Helper()
+	pemOut, err := exec.Command(harness.Binary(t), "vault", "webhook-key", "--data-dir", s.DataDir, "--address", s.AdminAddr).Output()
+	if err != nil {
+		t.Fatalf("vault webhook-key: %v", err)
+	}
+	blk, _ := pem.Decode(pemOut)
+	pub, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := map[string]map[string]any{}
+	for deadline := time.Now().Add(30 * time.Second); len(events) < n; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("received %d of %d event types: %v", len(events), n, events)
+		}
+		rcv.mu.Lock()
+		for _, d := range rcv.accepted {
+			canon, err := webhook.Canonical(d.body)
+			if err != nil || d.version != "v1" || webhook.Verify(pub.(*rsa.PublicKey), canon, d.signature) != nil {
+				t.Errorf("a delivery does not verify (version %q): %s", d.version, d.body)
+			}
+			for _, leak := range leaks {
+				if strings.Contains(string(d.body), leak) {
+					t.Errorf("a delivery carries %q: %s", leak, d.body)
+				}
+			}
+			var env struct {
+				Event struct {
+					Type string
+					Data map[string]any
+				}
+			}
+			_ = json.Unmarshal(d.body, &env)
+			events[env.Event.Type] = env.Event.Data
+		}
+		rcv.mu.Unlock()
+	}
+	return events
+}
+
+// eventObject is event.data.<name> of the typ event, by an application.
+func eventObject(t *testing.T, events map[string]map[string]any, typ, name string) map[string]any {
+	t.Helper()
+	o, _ := events[typ][name].(map[string]any)
+	if o == nil {
+		t.Errorf("%s: no %s in %v", typ, name, events[typ])
+	}
+	if actor, _ := events[typ]["actor"].(map[string]any); actor["type"] != "application" || actor["id"] == "" {
+		t.Errorf("%s: actor %v", typ, events[typ]["actor"])
+	}
+	return o
+}
+
+// Sessions and token intents raise their documented events: never the
+// session key, its nonce, nor the intent's data.
+func TestWebhookSessionAndTokenIntentEvents(t *testing.T) {
+	t.Parallel()
+	rcv := newHookReceiver(t)
+	rcv.accept.Store(true)
+	s := harness.Start(t, harness.Options{Env: []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"}})
+	want := []string{"session.created", "session.authorized", "token-intent.created", "token-intent.deleted"}
+	s.JSON(t, "POST", "/webhooks", s.ManagementKey, map[string]any{"name": "sessions", "url": rcv.URL + "/hook", "events": want}, http.StatusCreated)
+	pubID, pub := publicAppWith(t, s, "session issuer", "token:create")
+	_, priv := privateAppWith(t, s, "session granter", "token:read", "token-intent:create", "token-intent:delete")
+	sess := s.JSON(t, "POST", "/sessions", pub, nil, http.StatusOK)
+	mustStatus(t, "authorize", func() int {
+		st, _, _ := s.Do(t, "POST", "/sessions/authorize", priv, map[string]any{"nonce": sess["nonce"], "permissions": []string{"token:read"}})
+		return st
+	}(), http.StatusNoContent)
+	const pan = "4242424242424242"
+	it := s.JSON(t, "POST", "/token-intents", priv, map[string]any{"type": "card",
+		"data": map[string]any{"number": pan, "expiration_month": 12, "expiration_year": 2099, "cvc": "123"}}, http.StatusCreated)
+	mustStatus(t, "delete intent", status(t, s, "DELETE", "/token-intents/"+it["id"].(string), priv), http.StatusNoContent)
+
+	events := receiveEvents(t, s, rcv, len(want), sess["session_key"].(string), sess["nonce"].(string), pan, "42424242")
+	created := eventObject(t, events, "session.created", "session")
+	checkFields(t, "session.created", created, []string{"id", "created_by", "created_at", "expires_at", "issued_to_application"},
+		[]string{"id", "created_by", "created_at", "expires_at", "issued_to_application"})
+	if to, _ := created["issued_to_application"].(map[string]any); to["id"] != pubID || to["name"] != "session issuer" {
+		t.Errorf("session.created issued_to_application %v", created["issued_to_application"])
+	}
+	authorized := eventObject(t, events, "session.authorized", "session")
+	if authorized["id"] != created["id"] || !sameSet(strs(authorized["permissions"]), []string{"token:read"}) {
+		t.Errorf("session.authorized %s", js(authorized))
+	}
+	ic := eventObject(t, events, "token-intent.created", "token_intent")
+	checkFields(t, "token-intent.created", ic, []string{"id", "type", "fingerprint", "created_by", "created_at", "expires_at"},
+		[]string{"id", "type", "fingerprint", "created_by", "created_at", "expires_at"})
+	if ic["id"] != it["id"] || ic["type"] != "card" || ic["fingerprint"] != it["fingerprint"] {
+		t.Errorf("token-intent.created %s", js(ic))
+	}
+	if d := eventObject(t, events, "token-intent.deleted", "token_intent"); d["id"] != it["id"] || len(d) != 1 {
+		t.Errorf("token-intent.deleted %s", js(d))
 	}
 }

@@ -118,3 +118,56 @@ func reactorChanged(e audit.Entry, r *reactorRecord) audit.Entry {
 func reactorDeleted(e audit.Entry, id string) audit.Entry {
 	return deleted(e, "reactor", id)
 }
+
+// The event types of sessions and token intents.
+var sessionEventTypes = []string{"session.created", "session.authorized", "token-intent.created", "token-intent.deleted"}
+
+// sessionEvent is a session in session.created and .authorized: never its
+// key, nor the nonce that authorizes it.
+type sessionEvent struct {
+	ID          string        `json:"id"`
+	CreatedBy   string        `json:"created_by,omitempty"`
+	CreatedAt   *Time         `json:"created_at,omitempty"`
+	ExpiresAt   Time          `json:"expires_at"`
+	Permissions []string      `json:"permissions,omitempty"`
+	Rules       []access.Rule `json:"rules,omitempty"`
+	IssuedTo    struct {
+		ID   string `json:"id"`
+		Name string `json:"name,omitempty"`
+	} `json:"issued_to_application"`
+}
+
+// sessionChanged tags a session's create (session.created) or authorize
+// (session.authorized) entry.
+func (v *Vault) sessionChanged(e audit.Entry, s *sessionRecord) audit.Entry {
+	ev := &sessionEvent{ID: s.ID, CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
+	ev.IssuedTo.ID = s.ApplicationID
+	if app, err := v.application(s.TenantID, s.ApplicationID); err == nil {
+		ev.IssuedTo.Name = app.Name
+	}
+	if !s.Authorized {
+		return withEvent(e, "session.created", "session", ev)
+	}
+	ev.Permissions, ev.Rules = nonNil(s.Permissions), nonNilRules(s.Rules)
+	return withEvent(e, "session.authorized", "session", ev)
+}
+
+// tokenIntentEvent is a token intent in token-intent.created: never its
+// data nor its card summary.
+type tokenIntentEvent struct {
+	ID          string `json:"id"`
+	Type        string `json:"type"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	CreatedBy   string `json:"created_by,omitempty"`
+	CreatedAt   *Time  `json:"created_at,omitempty"`
+	ExpiresAt   Time   `json:"expires_at"`
+}
+
+func tokenIntentCreated(e audit.Entry, it *TokenIntent) audit.Entry {
+	return withEvent(e, "token-intent.created", "token_intent", &tokenIntentEvent{ID: it.ID, Type: it.Type,
+		Fingerprint: it.Fingerprint, CreatedBy: it.CreatedBy, CreatedAt: it.CreatedAt, ExpiresAt: it.ExpiresAt})
+}
+
+func tokenIntentDeleted(e audit.Entry, id string) audit.Entry {
+	return withEvent(e, "token-intent.deleted", "token_intent", idOnly{id})
+}

@@ -120,7 +120,7 @@ describe('node-sdk 5.7.0 webhooks', () => {
     const types = await bt.webhooks.events.list();
     assert.ok(Array.isArray(types));
     for (const t of ['token.created', 'token.updated', 'token.deleted']) assert.ok(types.includes(t), t);
-    for (const t of types) assert.match(t, /^[a-z_]+(\.[a-z_]+)+$/);
+    for (const t of types) assert.match(t, /^[a-z_-]+(\.[a-z_-]+)+$/);
     await bt.webhooks.ping();
   });
 
@@ -242,5 +242,42 @@ describe('node-sdk 5.7.0 webhooks', () => {
     assert.equal(data['reactor.updated'].name, 'r2');
     assert.equal(data['reactor.created'].code, undefined);
     assert.deepEqual(data['reactor.deleted'], { id: reactor.id });
+  });
+  it('delivers session and token intent events without the session key, its nonce or the intent data', async () => {
+    const bt = nodeClient();
+    const types = ['session.created', 'session.authorized', 'token-intent.created', 'token-intent.deleted'];
+    const w = await bt.webhooks.create({ name: uniqueName('sessions'), url: hookURL, events: types });
+    hooks.push(w.id);
+    const pub = await bt.applications.create({ name: uniqueName('session issuer'), type: 'public', permissions: ['token:create'] });
+    const priv = await bt.applications.create({ name: uniqueName('session granter'), type: 'private', permissions: ['token:read', 'token-intent:create', 'token-intent:delete'] });
+    apps.push(pub.id, priv.id);
+    const session = await nodeClient(pub.key).sessions.create();
+    await nodeClient(priv.key).sessions.authorize({ nonce: session.nonce, permissions: ['token:read'] });
+    const intent = await nodeClient(priv.key).tokenIntents.create({ type: 'card', data: { number: '4242424242424242', expiration_month: 12, expiration_year: 2099, cvc: '123' } });
+    await nodeClient(priv.key).tokenIntents.delete(intent.id);
+
+    const find = (type, name, id) => waitFor((r) => {
+      const b = JSON.parse(r.request.body);
+      return b.event.type === type && b.event.data[name]?.id === id;
+    }, type);
+    const created = await waitFor((r) => {
+      const b = JSON.parse(r.request.body);
+      return b.event.type === 'session.created' && b.event.data.session?.issued_to_application?.id === pub.id;
+    }, 'session.created');
+    const authorized = await find('session.authorized', 'session', JSON.parse(created.request.body).event.data.session.id);
+    const ic = await find('token-intent.created', 'token_intent', intent.id);
+    const id = await find('token-intent.deleted', 'token_intent', intent.id);
+    for (const d of [created, authorized, ic, id]) {
+      assert.ok(verifyWebhook(d), 'the signature does not verify');
+      for (const leak of [session.sessionKey, session.nonce, '4242424242424242', '"cvc"']) assert.ok(!d.request.body.includes(leak), `a delivery carries ${leak}: ${d.request.body}`);
+    }
+    const s = JSON.parse(created.request.body).event.data.session;
+    assert.equal(s.issued_to_application.name, pub.name);
+    assert.match(s.expires_at, ISO_RE);
+    assert.deepEqual(JSON.parse(authorized.request.body).event.data.session.permissions, ['token:read']);
+    const t = JSON.parse(ic.request.body).event.data.token_intent;
+    assert.equal(t.type, 'card');
+    assert.equal(t.fingerprint, intent.fingerprint);
+    assert.equal(t.data, undefined);
   });
 });

@@ -194,7 +194,7 @@ func TestWebhookEntityEvents(t *testing.T) {
 	listed := strs(s.JSONValue(t, "GET", "/webhooks/event-types", mk, nil, http.StatusOK))
 	want := []string{"application.created", "application.updated", "application.deleted",
 		"application.key.created", "application.key.deleted",
-		"proxy.created", "proxy.updated", "proxy.deleted", "reactor.created", "reactor.updated", "reactor.deleted"}
+		"proxy.created", "proxy.updated", "proxy.deleted", "reactor.created", "reactor.updated", "reactor.deleted", "tenant.updated"}
 	for _, typ := range want {
 		if !slices.Contains(listed, typ) {
 			t.Errorf("GET /webhooks/event-types lacks %s: %v", typ, listed)
@@ -219,6 +219,7 @@ func TestWebhookEntityEvents(t *testing.T) {
 	reactorID := reactor["id"].(string)
 	s.JSON(t, "PUT", "/reactors/"+reactorID, mk, map[string]any{"name": "r2", "code": code, "configuration": map[string]any{"K": secret}}, http.StatusOK)
 	mustStatus(t, "delete reactor", status(t, s, "DELETE", "/reactors/"+reactorID, mk), http.StatusNoContent)
+	tenant := s.JSON(t, "PUT", "/tenants/self", mk, map[string]any{"name": "Renamed tenant", "settings": map[string]any{"deduplicate_tokens": "false"}}, http.StatusOK)
 
 	events := receiveEvents(t, s, rcv, len(want), secret, "reactor-code-marker", app["key"].(string), key["key"].(string), proxy["key"].(string))
 	object := func(typ, name string) map[string]any { return eventObject(t, events, typ, name) }
@@ -247,6 +248,8 @@ func TestWebhookEntityEvents(t *testing.T) {
 		{"reactor.updated", "reactor", reactorID, []string{"id", "name", "created_at", "modified_by", "modified_at"},
 			func(o map[string]any) bool { return o["name"] == "r2" }},
 		{"reactor.deleted", "reactor", reactorID, []string{"id"}, nil},
+		{"tenant.updated", "tenant", tenant["id"].(string), []string{"id", "name", "modified_by", "modified_at"},
+			func(o map[string]any) bool { return o["name"] == "Renamed tenant" }},
 	} {
 		o := object(c.typ, c.name)
 		allowed := append(c.fields, "application_id", "created_by", "created_at", "modified_by", "modified_at")

@@ -30,6 +30,7 @@ var entityEventTypes = []string{
 	"application.key.created", "application.key.deleted",
 	"proxy.created", "proxy.updated", "proxy.deleted",
 	"reactor.created", "reactor.updated", "reactor.deleted",
+	"tenant.updated",
 }
 
 type idOnly struct {
@@ -170,4 +171,14 @@ func tokenIntentCreated(e audit.Entry, it *TokenIntent) audit.Entry {
 
 func tokenIntentDeleted(e audit.Entry, id string) audit.Entry {
 	return withEvent(e, "token-intent.deleted", "token_intent", idOnly{id})
+}
+
+// tenantUpdated tags a tenant's update: its name and audit fields, never
+// its settings.
+func tenantUpdated(e audit.Entry, t *Tenant) audit.Entry {
+	return withEvent(e, "tenant.updated", "tenant", &struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+		Audited
+	}{t.ID, t.Name, t.Audited})
 }

@@ -324,10 +324,10 @@ func TestWebhookSessionAndTokenIntentEvents(t *testing.T) {
 	rcv := newHookReceiver(t)
 	rcv.accept.Store(true)
 	s := harness.Start(t, harness.Options{Env: []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"}})
-	want := []string{"session.created", "session.authorized", "token-intent.created", "token-intent.deleted"}
+	want := []string{"session.created", "session.authorized", "token-intent.created", "token-intent.deleted", "token-intent.converted"}
 	s.JSON(t, "POST", "/webhooks", s.ManagementKey, map[string]any{"name": "sessions", "url": rcv.URL + "/hook", "events": want}, http.StatusCreated)
 	pubID, pub := publicAppWith(t, s, "session issuer", "token:create")
-	_, priv := privateAppWith(t, s, "session granter", "token:read", "token-intent:create", "token-intent:delete")
+	_, priv := privateAppWith(t, s, "session granter", "token:create", "token:read", "token-intent:create", "token-intent:delete")
 	sess := s.JSON(t, "POST", "/sessions", pub, nil, http.StatusOK)
 	mustStatus(t, "authorize", func() int {
 		st, _, _ := s.Do(t, "POST", "/sessions/authorize", priv, map[string]any{"nonce": sess["nonce"], "permissions": []string{"token:read"}})
@@ -337,6 +337,9 @@ func TestWebhookSessionAndTokenIntentEvents(t *testing.T) {
 	it := s.JSON(t, "POST", "/token-intents", priv, map[string]any{"type": "card",
 		"data": map[string]any{"number": pan, "expiration_month": 12, "expiration_year": 2099, "cvc": "123"}}, http.StatusCreated)
 	mustStatus(t, "delete intent", status(t, s, "DELETE", "/token-intents/"+it["id"].(string), priv), http.StatusNoContent)
+	it2 := s.JSON(t, "POST", "/token-intents", priv, map[string]any{"type": "card",
+		"data": map[string]any{"number": pan, "expiration_month": 12, "expiration_year": 2099}}, http.StatusCreated)
+	tok := s.JSON(t, "POST", "/tokens", priv, map[string]any{"token_intent_id": it2["id"]}, http.StatusCreated)
 
 	events := receiveEvents(t, s, rcv, len(want), sess["session_key"].(string), sess["nonce"].(string), pan, "42424242")
 	created := eventObject(t, events, "session.created", "session")
@@ -352,10 +355,15 @@ func TestWebhookSessionAndTokenIntentEvents(t *testing.T) {
 	ic := eventObject(t, events, "token-intent.created", "token_intent")
 	checkFields(t, "token-intent.created", ic, []string{"id", "type", "fingerprint", "created_by", "created_at", "expires_at"},
 		[]string{"id", "type", "fingerprint", "created_by", "created_at", "expires_at"})
-	if ic["id"] != it["id"] || ic["type"] != "card" || ic["fingerprint"] != it["fingerprint"] {
+	// Two intents of one card were created: either event, one fingerprint.
+	if ic["id"] != it["id"] && ic["id"] != it2["id"] || ic["type"] != "card" || ic["fingerprint"] != it["fingerprint"] {
 		t.Errorf("token-intent.created %s", js(ic))
 	}
 	if d := eventObject(t, events, "token-intent.deleted", "token_intent"); d["id"] != it["id"] || len(d) != 1 {
 		t.Errorf("token-intent.deleted %s", js(d))
+	}
+	ci, ct := eventObject(t, events, "token-intent.converted", "token_intent"), eventObject(t, events, "token-intent.converted", "token")
+	if ci["id"] != it2["id"] || ci["type"] != "card" || ct["id"] != tok["id"] || ct["type"] != "card" || len(ci) != 2 || len(ct) != 2 {
+		t.Errorf("token-intent.converted %s", js(events["token-intent.converted"]))
 	}
 }

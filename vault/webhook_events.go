@@ -1,6 +1,8 @@
 package vault
 
 import (
+	"time"
+
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
 )
@@ -11,16 +13,16 @@ import (
 // built here and only here, from explicit fields: never a key, a proxy's
 // configuration or transforms, nor a reactor's code or configuration.
 
-// eventSubject is what an audit entry's event says: its type and the object
-// under event.data.<name>.
+// eventSubject is what an audit entry's event says: its type and the
+// objects of event.data, by name.
 type eventSubject struct {
-	typ, name string
-	object    any
+	typ     string
+	objects map[string]any
 }
 
 // withEvent tags e with the event typ carrying object as event.data.<name>.
 func withEvent(e audit.Entry, typ, name string, object any) audit.Entry {
-	e.Subject = &eventSubject{typ: typ, name: name, object: object}
+	e.Subject = &eventSubject{typ: typ, objects: map[string]any{name: object}}
 	return e
 }
 
@@ -121,7 +123,8 @@ func reactorDeleted(e audit.Entry, id string) audit.Entry {
 }
 
 // The event types of sessions and token intents.
-var sessionEventTypes = []string{"session.created", "session.authorized", "token-intent.created", "token-intent.deleted"}
+var sessionEventTypes = []string{"session.created", "session.authorized",
+	"token-intent.created", "token-intent.deleted", "token-intent.converted"}
 
 // sessionEvent is a session in session.created and .authorized: never its
 // key, nor the nonce that authorizes it.
@@ -181,4 +184,17 @@ func tenantUpdated(e audit.Entry, t *Tenant) audit.Entry {
 		Name string `json:"name"`
 		Audited
 	}{t.ID, t.Name, t.Audited})
+}
+
+// tokenIntentConverted is the audit entry (and token-intent.converted
+// event) of an intent consumed by the token it became.
+func tokenIntentConverted(p *access.Principal, intentID string, tok *tokenRecord, t time.Time) audit.Entry {
+	e := logEntry(p, tok.TenantID, "token_intent", intentID, "delete", "Token intent converted into token "+tok.ID, t)
+	type ref struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+	}
+	e.Subject = &eventSubject{typ: "token-intent.converted", objects: map[string]any{
+		"token_intent": ref{intentID, tok.Type}, "token": ref{tok.ID, tok.Type}}}
+	return e
 }

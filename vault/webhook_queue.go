@@ -103,30 +103,30 @@ type eventActor struct {
 }
 
 // eventOf is the webhook event an audit entry describes: its type ("" for
-// none) and the object event.data carries under name.
-func eventOf(e audit.Entry) (typ, name string, object any) {
+// none) and the objects event.data carries, by name.
+func eventOf(e audit.Entry) (typ string, objects map[string]any) {
 	if s, ok := e.Subject.(*eventSubject); ok {
-		return s.typ, s.name, s.object
+		return s.typ, s.objects
 	}
 	if e.EntityType != "token" {
-		return "", "", nil
+		return "", nil
 	}
-	object = e.Subject
-	if object == nil {
-		object = idOnly{e.EntityID}
+	var object any = idOnly{e.EntityID}
+	if e.Subject != nil {
+		object = e.Subject
 	}
 	switch e.Operation {
 	case "create":
-		return "token.created", "token", object
+		typ = "token.created"
 	case "update":
-		return "token.updated", "token", object
+		typ = "token.updated"
 	case "delete":
+		typ = "token.deleted"
 		if e.ActorType == "system" {
-			return "token.expired", "token", object
+			typ = "token.expired"
 		}
-		return "token.deleted", "token", object
 	}
-	return "", "", nil
+	return typ, map[string]any{"token": object}
 }
 
 // eventToken is the token of an event: everything but its data.
@@ -159,7 +159,7 @@ func deliveryKey(tenantID, webhookID, id string) []byte {
 func (v *Vault) queueEvents(b store.Batch, entries []audit.Entry) (bool, error) {
 	queued := false
 	for _, e := range entries {
-		typ, name, object := eventOf(e)
+		typ, objects := eventOf(e)
 		if typ == "" {
 			continue
 		}
@@ -176,7 +176,10 @@ func (v *Vault) queueEvents(b store.Batch, entries []audit.Entry) (bool, error) 
 			if body == nil {
 				eventID = uuid.NewString()
 				ev := event{ID: eventID, Type: typ, Timestamp: e.CreatedAt, TenantID: e.TenantID, TraceID: uuid.NewString(),
-					Data: map[string]any{name: object, "actor": eventActor{ID: e.ActorID, Type: e.ActorType}}}
+					Data: map[string]any{"actor": eventActor{ID: e.ActorID, Type: e.ActorType}}}
+				for name, o := range objects {
+					ev.Data[name] = o
+				}
 				body, _ = json.Marshal(ev)
 			}
 			ts := now()

@@ -583,6 +583,9 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 				if err != nil {
 					return nil, "", err
 				}
+				if plan.intentID != "" { // the intent became the matched token
+					entries = append(entries, tokenIntentConverted(p, plan.intentID, existing, ts))
+				}
 				continue
 			}
 		}

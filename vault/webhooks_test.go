@@ -327,3 +327,53 @@ func TestWebhookTokenExpired(t *testing.T) {
 		t.Fatalf("delivery %+v: %s", d, d.Event)
 	}
 }
+
+// An intent converted into a token raises token-intent.converted with both
+// ids, also when deduplication answers with a token that already existed.
+func TestTokenIntentConvertedEvent(t *testing.T) {
+	e := newEnv(t)
+	rcv := newReceiver(t)
+	name, url := "hook", rcv.URL+"/hook"
+	w, err := e.v.CreateWebhook(e.mgmt, WebhookRequest{Name: &name, URL: &url, Events: []string{"token-intent.converted"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDeliveries(t, e.v, 3)
+	p, _ := e.app(access.TypePrivate, []string{"token:create", "token:read", "token-intent:create"})
+	card := raw(`{"number":"4242424242424242","expiration_month":12,"expiration_year":2099}`)
+	yes := true
+	existing := mustCreate(t, e.v, p, TokenRequest{Type: ptr("card"), Data: card, DeduplicateToken: &yes})
+	for _, dedupe := range []*bool{nil, &yes} {
+		it, err := e.v.CreateTokenIntent(p, TokenIntentRequest{Type: ptr("card"), Data: card})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := mustCreate(t, e.v, p, TokenRequest{TokenIntentID: &it.ID, DeduplicateToken: dedupe})
+		if dedupe != nil && tok.ID != existing.ID {
+			t.Fatalf("deduplication answered %s, want %s", tok.ID, existing.ID)
+		}
+		var got struct {
+			Data struct{ TokenIntent, Token struct{ ID, Type string } }
+		}
+		for deadline := time.Now().Add(10 * time.Second); got.Data.TokenIntent.ID != it.ID; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no token-intent.converted for %s (dedupe %v)", it.ID, dedupe != nil)
+			}
+			pg, _ := e.v.ListWebhookDeliveries(e.mgmt, w.ID, Page{Number: 1, Size: 10})
+			for _, d := range pg.Data {
+				var ev struct {
+					Data struct {
+						TokenIntent struct{ ID, Type string } `json:"token_intent"`
+						Token       struct{ ID, Type string }
+					}
+				}
+				if json.Unmarshal(d.Event, &ev) == nil && ev.Data.TokenIntent.ID == it.ID {
+					got.Data.TokenIntent, got.Data.Token = ev.Data.TokenIntent, ev.Data.Token
+				}
+			}
+		}
+		if got.Data.Token.ID != tok.ID || got.Data.Token.Type != "card" || got.Data.TokenIntent.Type != "card" {
+			t.Errorf("converted event %+v, want token %s", got.Data, tok.ID)
+		}
+	}
+}

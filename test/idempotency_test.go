@@ -71,6 +71,30 @@ func TestIdempotency(t *testing.T) {
 		}
 	})
 
+	t.Run("PATCH and PUT replay the first answer and apply nothing more", func(t *testing.T) {
+		id := mkToken(t, s, writer, map[string]any{"type": "token", "data": "patched", "metadata": map[string]any{"v": "0"}})
+		st1, b1 := idem(t, s, "PATCH", "/tokens/"+id, writer, "k-patch", map[string]any{"metadata": map[string]any{"v": "1"}})
+		st2, b2 := idem(t, s, "PATCH", "/tokens/"+id, writer, "k-patch", map[string]any{"metadata": map[string]any{"v": "2"}})
+		if st1 != http.StatusOK || st2 != http.StatusOK || !bytes.Equal(b1, b2) {
+			t.Fatalf("PATCH repeat: %d %s then %d %s; want the first answer twice", st1, b1, st2, b2)
+		}
+		if md := s.JSON(t, "GET", "/tokens/"+id, writer, nil, http.StatusOK)["metadata"].(map[string]any); md["v"] != "1" {
+			t.Errorf("after a replayed PATCH the token's metadata is %v, want v=1", md)
+		}
+		appID, _ := privateAppWith(t, s, "idem put", "token:read")
+		put := func(name string) (int, []byte) {
+			return idem(t, s, "PUT", "/applications/"+appID, s.ManagementKey, "k-put", map[string]any{"name": name, "permissions": []string{"token:read"}})
+		}
+		st1, b1 = put("first name")
+		st2, b2 = put("second name")
+		if st1 != http.StatusOK || !bytes.Equal(b1, b2) {
+			t.Fatalf("PUT repeat: %d %s then %d %s", st1, b1, st2, b2)
+		}
+		if name := s.JSON(t, "GET", "/applications/"+appID, s.ManagementKey, nil, http.StatusOK)["name"]; name != "first name" {
+			t.Errorf("after a replayed PUT the application is named %v", name)
+		}
+	})
+
 	t.Run("a failed first request is not kept", func(t *testing.T) {
 		bad := map[string]any{"type": "card", "data": map[string]any{"number": "123"}}
 		if st, b := idem(t, s, "POST", "/tokens", writer, "k-fail", bad); st != http.StatusBadRequest {

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -177,4 +179,191 @@ func TestWebhookURLUnderEgressPolicy(t *testing.T) {
 	}
 	s.JSON(t, "POST", "/webhooks", s.ManagementKey,
 		map[string]any{"name": "x", "url": "https://hooks.example/in", "events": []string{"token.created"}}, http.StatusCreated)
+}
+
+// Applications, their keys, proxies and reactors raise the hosted service's
+// events with its documented payloads, signed like token events, and never
+// carry a key, a proxy's configuration or transforms, or a reactor's code
+// or configuration.
+func TestWebhookEntityEvents(t *testing.T) {
+	t.Parallel()
+	rcv := newHookReceiver(t)
+	rcv.accept.Store(true)
+	s := harness.Start(t, harness.Options{Env: []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"}})
+	mk := s.ManagementKey
+	listed := strs(s.JSONValue(t, "GET", "/webhooks/event-types", mk, nil, http.StatusOK))
+	want := []string{"application.created", "application.updated", "application.deleted",
+		"application.key.created", "application.key.deleted",
+		"proxy.created", "proxy.updated", "proxy.deleted", "reactor.created", "reactor.updated", "reactor.deleted", "tenant.updated"}
+	for _, typ := range want {
+		if !slices.Contains(listed, typ) {
+			t.Errorf("GET /webhooks/event-types lacks %s: %v", typ, listed)
+		}
+	}
+	s.JSON(t, "POST", "/webhooks", mk, map[string]any{"name": "entities", "url": rcv.URL + "/hook", "events": want}, http.StatusCreated)
+
+	const secret, code = "cfg-secret-value-0451", "/* reactor-code-marker */ module.exports = async (req) => ({ raw: {} });"
+	app := createApp(t, s, map[string]any{"name": "evented", "type": "private", "permissions": []string{"token:read"}})
+	appID := app["id"].(string)
+	s.JSON(t, "PUT", "/applications/"+appID, mk, map[string]any{"name": "evented-2", "permissions": []string{"token:read", "token:create"}}, http.StatusOK)
+	key := s.JSON(t, "POST", "/applications/"+appID+"/keys", mk, nil, http.StatusCreated)
+	mustStatus(t, "delete key", status(t, s, "DELETE", "/applications/"+appID+"/keys/"+key["id"].(string), mk), http.StatusNoContent)
+	mustStatus(t, "delete application", status(t, s, "DELETE", "/applications/"+appID, mk), http.StatusNoContent)
+	proxy := s.JSON(t, "POST", "/proxies", mk, map[string]any{"name": "p", "destination_url": "https://example.com/api",
+		"request_transform": map[string]any{"code": code}, "configuration": map[string]any{"K": secret}, "require_auth": true}, http.StatusCreated)
+	proxyID := proxy["id"].(string)
+	s.JSON(t, "PUT", "/proxies/"+proxyID, mk, map[string]any{"name": "p2", "destination_url": "https://example.com/v2",
+		"configuration": map[string]any{"K": secret}, "require_auth": false}, http.StatusOK)
+	mustStatus(t, "delete proxy", status(t, s, "DELETE", "/proxies/"+proxyID, mk), http.StatusNoContent)
+	reactor := s.JSON(t, "POST", "/reactors", mk, map[string]any{"name": "r", "code": code, "configuration": map[string]any{"K": secret}}, http.StatusCreated)
+	reactorID := reactor["id"].(string)
+	s.JSON(t, "PUT", "/reactors/"+reactorID, mk, map[string]any{"name": "r2", "code": code, "configuration": map[string]any{"K": secret}}, http.StatusOK)
+	mustStatus(t, "delete reactor", status(t, s, "DELETE", "/reactors/"+reactorID, mk), http.StatusNoContent)
+	tenant := s.JSON(t, "PUT", "/tenants/self", mk, map[string]any{"name": "Renamed tenant", "settings": map[string]any{"deduplicate_tokens": "false"}}, http.StatusOK)
+
+	events := receiveEvents(t, s, rcv, len(want), secret, "reactor-code-marker", app["key"].(string), key["key"].(string), proxy["key"].(string))
+	object := func(typ, name string) map[string]any { return eventObject(t, events, typ, name) }
+	// Field sets of the hosted docs (webhooks/eventdata).
+	for _, c := range []struct {
+		typ, name, id string
+		fields        []string
+		check         func(o map[string]any) bool
+	}{
+		{"application.created", "application", appID, []string{"id", "type", "name", "permissions", "rules", "created_by", "created_at"},
+			func(o map[string]any) bool { return o["name"] == "evented" && o["type"] == "private" }},
+		{"application.updated", "application", appID, []string{"id", "type", "name", "permissions", "rules", "created_at", "modified_by", "modified_at"},
+			func(o map[string]any) bool { return o["name"] == "evented-2" && len(o["permissions"].([]any)) == 2 }},
+		{"application.deleted", "application", appID, []string{"id"}, nil},
+		{"application.key.created", "application_key", key["id"].(string), []string{"id", "application_id", "created_by", "created_at"},
+			func(o map[string]any) bool { return o["application_id"] == appID }},
+		{"application.key.deleted", "application_key", key["id"].(string), []string{"id", "application_id"}, nil},
+		{"proxy.created", "proxy", proxyID, []string{"id", "name", "destination_url", "require_authentication", "created_by", "created_at"},
+			func(o map[string]any) bool {
+				return o["require_authentication"] == true && o["destination_url"] == "https://example.com/api"
+			}},
+		{"proxy.updated", "proxy", proxyID, []string{"id", "name", "destination_url", "require_authentication", "modified_by", "modified_at"},
+			func(o map[string]any) bool { return o["name"] == "p2" && o["require_authentication"] == false }},
+		{"proxy.deleted", "proxy", proxyID, []string{"id"}, nil},
+		{"reactor.created", "reactor", reactorID, []string{"id", "name", "created_by", "created_at"}, nil},
+		{"reactor.updated", "reactor", reactorID, []string{"id", "name", "created_at", "modified_by", "modified_at"},
+			func(o map[string]any) bool { return o["name"] == "r2" }},
+		{"reactor.deleted", "reactor", reactorID, []string{"id"}, nil},
+		{"tenant.updated", "tenant", tenant["id"].(string), []string{"id", "name", "modified_by", "modified_at"},
+			func(o map[string]any) bool { return o["name"] == "Renamed tenant" }},
+	} {
+		o := object(c.typ, c.name)
+		allowed := append(c.fields, "application_id", "created_by", "created_at", "modified_by", "modified_at")
+		checkFields(t, c.typ, o, c.fields, allowed)
+		if o["id"] != c.id || c.check != nil && !c.check(o) {
+			t.Errorf("%s: %s", c.typ, js(o))
+		}
+	}
+}
+
+// receiveEvents waits for n distinct event types at rcv, checks that each
+// delivery verifies with the key `vault webhook-key` prints and carries
+// none of leaks, and returns event.data by event type.
+func receiveEvents(t *testing.T, s *harness.Server, rcv *hookReceiver, n int, leaks ...string) map[string]map[string]any {
+	t.Helper()
+	pemOut, err := exec.Command(harness.Binary(t), "vault", "webhook-key", "--data-dir", s.DataDir, "--address", s.AdminAddr).Output()
+	if err != nil {
+		t.Fatalf("vault webhook-key: %v", err)
+	}
+	blk, _ := pem.Decode(pemOut)
+	pub, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := map[string]map[string]any{}
+	for deadline := time.Now().Add(30 * time.Second); len(events) < n; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("received %d of %d event types: %v", len(events), n, events)
+		}
+		rcv.mu.Lock()
+		for _, d := range rcv.accepted {
+			canon, err := webhook.Canonical(d.body)
+			if err != nil || d.version != "v1" || webhook.Verify(pub.(*rsa.PublicKey), canon, d.signature) != nil {
+				t.Errorf("a delivery does not verify (version %q): %s", d.version, d.body)
+			}
+			for _, leak := range leaks {
+				if strings.Contains(string(d.body), leak) {
+					t.Errorf("a delivery carries %q: %s", leak, d.body)
+				}
+			}
+			var env struct {
+				Event struct {
+					Type string
+					Data map[string]any
+				}
+			}
+			_ = json.Unmarshal(d.body, &env)
+			events[env.Event.Type] = env.Event.Data
+		}
+		rcv.mu.Unlock()
+	}
+	return events
+}
+
+// eventObject is event.data.<name> of the typ event, by an application.
+func eventObject(t *testing.T, events map[string]map[string]any, typ, name string) map[string]any {
+	t.Helper()
+	o, _ := events[typ][name].(map[string]any)
+	if o == nil {
+		t.Errorf("%s: no %s in %v", typ, name, events[typ])
+	}
+	if actor, _ := events[typ]["actor"].(map[string]any); actor["type"] != "application" || actor["id"] == "" {
+		t.Errorf("%s: actor %v", typ, events[typ]["actor"])
+	}
+	return o
+}
+
+// Sessions and token intents raise their documented events: never the
+// session key, its nonce, nor the intent's data.
+func TestWebhookSessionAndTokenIntentEvents(t *testing.T) {
+	t.Parallel()
+	rcv := newHookReceiver(t)
+	rcv.accept.Store(true)
+	s := harness.Start(t, harness.Options{Env: []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"}})
+	want := []string{"session.created", "session.authorized", "token-intent.created", "token-intent.deleted", "token-intent.converted"}
+	s.JSON(t, "POST", "/webhooks", s.ManagementKey, map[string]any{"name": "sessions", "url": rcv.URL + "/hook", "events": want}, http.StatusCreated)
+	pubID, pub := publicAppWith(t, s, "session issuer", "token:create")
+	_, priv := privateAppWith(t, s, "session granter", "token:create", "token:read", "token-intent:create", "token-intent:delete")
+	sess := s.JSON(t, "POST", "/sessions", pub, nil, http.StatusOK)
+	mustStatus(t, "authorize", func() int {
+		st, _, _ := s.Do(t, "POST", "/sessions/authorize", priv, map[string]any{"nonce": sess["nonce"], "permissions": []string{"token:read"}})
+		return st
+	}(), http.StatusNoContent)
+	const pan = "4242424242424242"
+	it := s.JSON(t, "POST", "/token-intents", priv, map[string]any{"type": "card",
+		"data": map[string]any{"number": pan, "expiration_month": 12, "expiration_year": 2099, "cvc": "123"}}, http.StatusCreated)
+	mustStatus(t, "delete intent", status(t, s, "DELETE", "/token-intents/"+it["id"].(string), priv), http.StatusNoContent)
+	it2 := s.JSON(t, "POST", "/token-intents", priv, map[string]any{"type": "card",
+		"data": map[string]any{"number": pan, "expiration_month": 12, "expiration_year": 2099}}, http.StatusCreated)
+	tok := s.JSON(t, "POST", "/tokens", priv, map[string]any{"token_intent_id": it2["id"]}, http.StatusCreated)
+
+	events := receiveEvents(t, s, rcv, len(want), sess["session_key"].(string), sess["nonce"].(string), pan, "42424242")
+	created := eventObject(t, events, "session.created", "session")
+	checkFields(t, "session.created", created, []string{"id", "created_by", "created_at", "expires_at", "issued_to_application"},
+		[]string{"id", "created_by", "created_at", "expires_at", "issued_to_application"})
+	if to, _ := created["issued_to_application"].(map[string]any); to["id"] != pubID || to["name"] != "session issuer" {
+		t.Errorf("session.created issued_to_application %v", created["issued_to_application"])
+	}
+	authorized := eventObject(t, events, "session.authorized", "session")
+	if authorized["id"] != created["id"] || !sameSet(strs(authorized["permissions"]), []string{"token:read"}) {
+		t.Errorf("session.authorized %s", js(authorized))
+	}
+	ic := eventObject(t, events, "token-intent.created", "token_intent")
+	checkFields(t, "token-intent.created", ic, []string{"id", "type", "fingerprint", "created_by", "created_at", "expires_at"},
+		[]string{"id", "type", "fingerprint", "created_by", "created_at", "expires_at"})
+	// Two intents of one card were created: either event, one fingerprint.
+	if ic["id"] != it["id"] && ic["id"] != it2["id"] || ic["type"] != "card" || ic["fingerprint"] != it["fingerprint"] {
+		t.Errorf("token-intent.created %s", js(ic))
+	}
+	if d := eventObject(t, events, "token-intent.deleted", "token_intent"); d["id"] != it["id"] || len(d) != 1 {
+		t.Errorf("token-intent.deleted %s", js(d))
+	}
+	ci, ct := eventObject(t, events, "token-intent.converted", "token_intent"), eventObject(t, events, "token-intent.converted", "token")
+	if ci["id"] != it2["id"] || ci["type"] != "card" || ct["id"] != tok["id"] || ct["type"] != "card" || len(ci) != 2 || len(ct) != 2 {
+		t.Errorf("token-intent.converted %s", js(events["token-intent.converted"]))
+	}
 }

@@ -153,7 +153,7 @@ func (v *Vault) CreateApplication(p *access.Principal, req ApplicationRequest) (
 	if req.CreateKey == nil || *req.CreateKey {
 		app.Key, _ = v.addKey(b, p, app, ts, "")
 	}
-	return app, v.commit(b, logEntry(p, app.TenantID, "application", app.ID, "create", "Application created", ts))
+	return app, v.commit(b, applicationChanged(logEntry(p, app.TenantID, "application", app.ID, "create", "Application created", ts), app))
 }
 
 func nonNil(s []string) []string {
@@ -267,7 +267,7 @@ func (v *Vault) UpdateApplication(p *access.Principal, id string, req Applicatio
 	app.modified(p, ts)
 	b := v.store.NewBatch()
 	setJSON(b, appRecordKey(app.TenantID, app.ID), app)
-	if err := v.commit(b, logEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts)); err != nil {
+	if err := v.commit(b, applicationChanged(logEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts), app)); err != nil {
 		return nil, err
 	}
 	v.auth.invalidate()
@@ -298,7 +298,7 @@ func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, err
 	stored := *app
 	stored.Key = ""
 	setJSON(b, appRecordKey(app.TenantID, app.ID), &stored)
-	if err := v.commit(b, logEntry(p, app.TenantID, "application", app.ID, "update", "Application key regenerated", ts)); err != nil {
+	if err := v.commit(b, applicationChanged(logEntry(p, app.TenantID, "application", app.ID, "update", "Application key regenerated", ts), &stored)); err != nil {
 		return nil, err
 	}
 	v.auth.invalidate()
@@ -325,7 +325,7 @@ func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
 		return err
 	}
 	b.Delete(appRecordKey(app.TenantID, app.ID))
-	if err := v.commit(b, logEntry(p, app.TenantID, "application", app.ID, "delete", "Application deleted", ts)); err != nil {
+	if err := v.commit(b, applicationDeleted(logEntry(p, app.TenantID, "application", app.ID, "delete", "Application deleted", ts), app.ID)); err != nil {
 		return err
 	}
 	v.auth.invalidate()
@@ -353,7 +353,7 @@ func (v *Vault) purgeExpiredApplications() error {
 			return err
 		}
 		b.Delete(appRecordKey(a.TenantID, a.ID))
-		if err := v.commit(b, logEntry(nil, a.TenantID, "application", a.ID, "delete", "Expired application deleted", t)); err != nil {
+		if err := v.commit(b, applicationDeleted(logEntry(nil, a.TenantID, "application", a.ID, "delete", "Expired application deleted", t), a.ID)); err != nil {
 			return err
 		}
 	}

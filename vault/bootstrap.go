@@ -1,11 +1,15 @@
 package vault
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -28,6 +32,9 @@ func (v *Vault) bootstrap(opts Options) error {
 			return err
 		}
 		v.Events.TenantID = t.ID
+		if err := v.grantNewManagementPermissions([]Tenant{*t}); err != nil { // records the catalog
+			return err
+		}
 		if opts.ManagementKey == "" {
 			path := filepath.Join(opts.DataDir, bootstrapFile)
 			if err := os.WriteFile(path, []byte(app.Key+"\n"), 0o600); err != nil {
@@ -38,6 +45,9 @@ func (v *Vault) bootstrap(opts Options) error {
 		return nil
 	}
 	v.Events.TenantID = tenants[0].ID
+	if err := v.grantNewManagementPermissions(tenants); err != nil {
+		return err
+	}
 	if opts.ManagementKey == "" {
 		return nil
 	}
@@ -64,10 +74,93 @@ func (v *Vault) AddManagementKey(tenantID, secret string) (string, error) {
 	b := v.store.NewBatch()
 	setJSON(b, appRecordKey(tenantID, app.ID), app)
 	key, rec := v.addKey(b, nil, app, ts, secret)
-	if err := v.commit(b, logEntry(nil, tenantID, "application", app.ID, "create", "Management application created by the operator", ts),
+	if err := v.commit(b, applicationChanged(logEntry(nil, tenantID, "application", app.ID, "create", "Management application created by the operator", ts), app),
 		logEntry(nil, tenantID, "key", rec.ID, "create", "Management key minted by the operator", ts)); err != nil {
 		return "", err
 	}
 	v.auth.invalidate()
 	return key, nil
+}
+
+// Management permissions added after a store was created (keys:*,
+// webhooks:*, ...) reach the applications the vault itself created with
+// every management permission (the bootstrap application of each tenant and
+// the operator's management keys, the only ones with no creator), at the
+// first open that knows them, each addition audited. The store records the
+// catalog it last granted from, so a permission an operator later took away
+// from such an application is never given back, and applications made
+// through the API keep exactly what their creator chose.
+const managementCatalogKey = "meta\x00management-permissions"
+
+// laterManagementPermissions came after the first release: a store without
+// a recorded catalog was written before them.
+var laterManagementPermissions = []string{
+	"keys:create", "keys:delete", "keys:read",
+	"project:create", "project:delete", "project:read", "project:update",
+	"token-intent:create", "token-intent:delete", "token-intent:read",
+	"webhooks:create", "webhooks:delete", "webhooks:read", "webhooks:update",
+}
+
+func (v *Vault) grantNewManagementPermissions(tenants []Tenant) error {
+	all := access.ManagementPermissions()
+	var known []string
+	switch raw, err := v.store.Get([]byte(managementCatalogKey)); {
+	case errors.Is(err, store.ErrNotFound):
+		known = slices.DeleteFunc(slices.Clone(all), func(p string) bool { return slices.Contains(laterManagementPermissions, p) })
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal(raw, &known); err != nil {
+			return err
+		}
+		if slices.Equal(known, all) {
+			return nil
+		}
+	}
+	added := slices.DeleteFunc(slices.Clone(all), func(p string) bool { return slices.Contains(known, p) })
+	ts := now()
+	b := v.store.NewBatch()
+	var entries []audit.Entry
+	for _, t := range tenants {
+		apps, err := v.systemManagementApps(t.ID)
+		if err != nil {
+			b.Close()
+			return err
+		}
+		for _, app := range apps {
+			missing := slices.DeleteFunc(slices.Clone(added), func(p string) bool { return slices.Contains(app.Permissions, p) })
+			if len(missing) == 0 {
+				continue
+			}
+			app.Permissions = slices.Sorted(slices.Values(append(app.Permissions, missing...)))
+			app.modified(nil, ts)
+			setJSON(b, appRecordKey(app.TenantID, app.ID), app)
+			entries = append(entries, applicationChanged(logEntry(nil, app.TenantID, "application", app.ID, "update",
+				"Management permissions added by the upgrade: "+strings.Join(missing, ", "), ts), app))
+		}
+	}
+	setJSON(b, []byte(managementCatalogKey), all)
+	if err := v.commit(b, entries...); err != nil {
+		return err
+	}
+	v.auth.invalidate()
+	return nil
+}
+
+// systemManagementApps are the tenant's management applications the vault
+// created itself (no creator).
+func (v *Vault) systemManagementApps(tenantID string) ([]*Application, error) {
+	var out []*Application
+	var derr error
+	err := v.store.Scan(store.Prefix("app", tenantID), nil, func(_, val []byte) bool {
+		var a Application
+		if derr = json.Unmarshal(val, &a); derr != nil {
+			return false
+		}
+		if a.Type == access.TypeManagement && a.CreatedBy == "" {
+			out = append(out, &a)
+		}
+		return true
+	})
+	return out, errors.Join(err, derr)
 }

@@ -101,7 +101,7 @@ func (v *Vault) Idempotent(p *access.Principal, key, route string, run func() (A
 		return Answer{}, err
 	}
 	sum := sha256.Sum256([]byte(route + "\x00" + key))
-	rk := store.Key(idemCollection, p.TenantID, p.ApplicationID, hex.EncodeToString(sum[:]))
+	rk := store.Key(idemCollection, p.TenantID, idemScope(p), hex.EncodeToString(sum[:]))
 	unlock := v.lock(string(rk))
 	prev, err := v.loadAnswer(p.TenantID, rk)
 	if err != nil || prev != nil {
@@ -127,6 +127,16 @@ func (v *Vault) Idempotent(p *access.Principal, key, route string, run func() (A
 	// answer it, and a repeat runs again.
 	_ = v.keepAnswer(p, rk, ans)
 	return ans, nil
+}
+
+// idemScope is whose keys a principal shares: its application's, except
+// that each session key (which carries its public application's id) is a
+// caller of its own, granted on its own.
+func idemScope(p *access.Principal) string {
+	if p.AppType == SessionAppType {
+		return p.ApplicationID + "/session/" + p.KeyID
+	}
+	return p.ApplicationID
 }
 
 func (v *Vault) loadAnswer(tenantID string, rk []byte) (*idemAnswer, error) {

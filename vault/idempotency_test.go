@@ -126,3 +126,39 @@ func TestTokenIntentExpiry(t *testing.T) {
 		t.Error("expired intent still stored after a sweep")
 	}
 }
+
+// Two sessions of one public application, granted alike, are two callers:
+// one's idempotency key never replays the other's answer.
+func TestIdempotencyScopedPerSession(t *testing.T) {
+	e := newEnv(t)
+	pub, _ := e.app(access.TypePublic, []string{"token:create"})
+	authz, _ := e.app(access.TypePrivate, []string{"token:create", "token:read"})
+	session := func() *access.Principal {
+		s, err := e.v.CreateSession(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.v.AuthorizeSession(authz, AuthorizeSessionRequest{Nonce: &s.Nonce, Permissions: []string{"token:create", "token:read"}}); err != nil {
+			t.Fatal(err)
+		}
+		return e.auth(s.SessionKey)
+	}
+	a, b := session(), session()
+	runs := 0
+	run := func() (Answer, error) {
+		runs++
+		return Answer{Status: http.StatusCreated, Body: []byte(`{"run":` + string(rune('0'+runs)) + `}`)}, nil
+	}
+	first, err := e.v.Idempotent(a, "shared", "POST /tokens", run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.v.Idempotent(a, "shared", "POST /tokens", run)
+	if err != nil || !bytes.Equal(again.Body, first.Body) || runs != 1 {
+		t.Fatalf("the same session's repeat: %s, %v, %d runs", again.Body, err, runs)
+	}
+	other, err := e.v.Idempotent(b, "shared", "POST /tokens", run)
+	if err != nil || bytes.Equal(other.Body, first.Body) || runs != 2 {
+		t.Fatalf("another session got %s (%v, %d runs), want a run of its own", other.Body, err, runs)
+	}
+}

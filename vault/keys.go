@@ -109,7 +109,7 @@ func (v *Vault) CreateApplicationKey(p *access.Principal, appID string) (*Applic
 	ts := now()
 	b := v.store.NewBatch()
 	_, k := v.addKey(b, p, app, ts, "")
-	return &k, v.commit(b, logEntry(p, app.TenantID, "application", app.ID, "update", "Application key created", ts))
+	return &k, v.commit(b, applicationKeyCreated(logEntry(p, app.TenantID, "application", app.ID, "update", "Application key created", ts), app.ID, k))
 }
 
 // ListApplicationKeys lists an application's keys (without secrets).
@@ -166,7 +166,7 @@ func (v *Vault) DeleteApplicationKey(p *access.Principal, appID, keyID string) e
 	b := v.store.NewBatch()
 	b.Delete(appKeyRecordKey(k.TenantID, k.ApplicationID, k.ID))
 	b.Delete(keyHashKey(k.Hash))
-	if err := v.commit(b, logEntry(p, k.TenantID, "application", appID, "update", "Application key deleted", ts)); err != nil {
+	if err := v.commit(b, applicationKeyDeleted(logEntry(p, k.TenantID, "application", appID, "update", "Application key deleted", ts), appID, k.ID)); err != nil {
 		return err
 	}
 	v.auth.invalidate()

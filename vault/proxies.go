@@ -245,7 +245,7 @@ func (v *Vault) CreateProxy(p *access.Principal, req ProxyRequest) (*Proxy, erro
 		b.Close()
 		return nil, err
 	}
-	return rec.public(), v.commit(b, logEntry(p, p.TenantID, "proxy", rec.ID, "create", "Proxy created", ts))
+	return rec.public(), v.commit(b, proxyChanged(logEntry(p, p.TenantID, "proxy", rec.ID, "create", "Proxy created", ts), &rec.Proxy))
 }
 
 // GetProxy returns one proxy.
@@ -321,7 +321,7 @@ func (v *Vault) replaceProxy(p *access.Principal, id string, next func(*proxyRec
 		b.Close()
 		return nil, err
 	}
-	return rec.public(), v.commit(b, logEntry(p, p.TenantID, "proxy", rec.ID, "update", "Proxy updated", ts))
+	return rec.public(), v.commit(b, proxyChanged(logEntry(p, p.TenantID, "proxy", rec.ID, "update", "Proxy updated", ts), &rec.Proxy))
 }
 
 // PatchProxy applies a merge patch to a proxy (PATCH, answered 204).
@@ -376,5 +376,5 @@ func (v *Vault) DeleteProxy(p *access.Principal, id string) error {
 	b := v.store.NewBatch()
 	b.Delete(proxyRecordKey(rec.TenantID, rec.ID))
 	b.Delete(proxyKeyIndex(rec.Key))
-	return v.commit(b, logEntry(p, p.TenantID, "proxy", rec.ID, "delete", "Proxy deleted", ts))
+	return v.commit(b, proxyDeleted(logEntry(p, p.TenantID, "proxy", rec.ID, "delete", "Proxy deleted", ts), rec.ID))
 }

@@ -381,7 +381,7 @@ func (v *Vault) CreateReactor(p *access.Principal, req ReactorRequest) (*Reactor
 		b.Close()
 		return nil, err
 	}
-	if err := v.commit(b, logEntry(p, p.TenantID, "reactor", r.ID, "create", "Reactor created", ts)); err != nil {
+	if err := v.commit(b, reactorChanged(logEntry(p, p.TenantID, "reactor", r.ID, "create", "Reactor created", ts), r)); err != nil {
 		return nil, err
 	}
 	return v.reactorView(r)
@@ -472,7 +472,7 @@ func (v *Vault) replaceReactor(p *access.Principal, id string, next func(*reacto
 		b.Close()
 		return nil, err
 	}
-	if err := v.commit(b, logEntry(p, p.TenantID, "reactor", r.ID, "update", "Reactor updated", ts)); err != nil {
+	if err := v.commit(b, reactorChanged(logEntry(p, p.TenantID, "reactor", r.ID, "update", "Reactor updated", ts), r)); err != nil {
 		return nil, err
 	}
 	return v.reactorView(r)
@@ -517,5 +517,5 @@ func (v *Vault) DeleteReactor(p *access.Principal, id string) error {
 	ts := now()
 	b := v.store.NewBatch()
 	b.Delete(reactorKey(p.TenantID, id))
-	return v.commit(b, logEntry(p, p.TenantID, "reactor", id, "delete", "Reactor deleted", ts))
+	return v.commit(b, reactorDeleted(logEntry(p, p.TenantID, "reactor", id, "delete", "Reactor deleted", ts), id))
 }

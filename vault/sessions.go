@@ -93,7 +93,7 @@ func (v *Vault) CreateSession(p *access.Principal) (*CreateSessionResponse, erro
 	setJSON(b, store.Key(sessionCollection, s.TenantID, s.ID), s)
 	setJSON(b, store.Key(sessionKeyIndex, s.KeyHash), sessionRef{TenantID: s.TenantID, ID: s.ID})
 	b.Set(store.Key(sessionNonceIndex, s.TenantID, s.Nonce), []byte(s.ID))
-	if err := v.commit(b, logEntry(p, s.TenantID, "session", s.ID, "create", "Session created", ts)); err != nil {
+	if err := v.commit(b, v.sessionChanged(logEntry(p, s.TenantID, "session", s.ID, "create", "Session created", ts), s)); err != nil {
 		return nil, err
 	}
 	return &CreateSessionResponse{SessionKey: secret, Nonce: s.Nonce, ExpiresAt: s.ExpiresAt}, nil
@@ -148,7 +148,7 @@ func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionReques
 	b := v.store.NewBatch()
 	setJSON(b, store.Key(sessionCollection, s.TenantID, s.ID), &s)
 	b.Delete(nk)
-	if err := v.commit(b, logEntry(p, s.TenantID, "session", s.ID, "update", "Session authorized", ts)); err != nil {
+	if err := v.commit(b, v.sessionChanged(logEntry(p, s.TenantID, "session", s.ID, "update", "Session authorized", ts), &s)); err != nil {
 		return err
 	}
 	v.auth.invalidate()

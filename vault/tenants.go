@@ -88,7 +88,7 @@ func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, er
 	t.modified(p, ts)
 	b := v.store.NewBatch()
 	setJSON(b, tenantRecordKey(t.ID), t)
-	err = v.commit(b, logEntry(p, t.ID, "tenant", t.ID, "update", "Tenant updated", ts))
+	err = v.commit(b, tenantUpdated(logEntry(p, t.ID, "tenant", t.ID, "update", "Tenant updated", ts), t))
 	v.tenantSettingsCache.Delete(t.ID)
 	return t, err
 }

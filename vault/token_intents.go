@@ -118,7 +118,7 @@ func (v *Vault) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (
 		Data: crypto.SealEnvelope(secrets.data, plain, tokenIntentAAD(it.TenantID, it.ID))}
 	b := v.store.NewBatch()
 	setJSON(b, tokenIntentKey(it.TenantID, it.ID), &rec)
-	if err := v.commit(b, logEntry(p, it.TenantID, "token_intent", it.ID, "create", "Token intent created", ts)); err != nil {
+	if err := v.commit(b, tokenIntentCreated(logEntry(p, it.TenantID, "token_intent", it.ID, "create", "Token intent created", ts), &it)); err != nil {
 		return nil, err
 	}
 	return &it, nil
@@ -159,7 +159,7 @@ func (v *Vault) DeleteTokenIntent(p *access.Principal, id string) error {
 	ts := now()
 	b := v.store.NewBatch()
 	b.Delete(tokenIntentKey(p.TenantID, id))
-	return v.commit(b, logEntry(p, p.TenantID, "token_intent", id, "delete", "Token intent deleted", ts))
+	return v.commit(b, tokenIntentDeleted(logEntry(p, p.TenantID, "token_intent", id, "delete", "Token intent deleted", ts), id))
 }
 
 // fromIntent fills a token request naming token_intent_id with the intent's

@@ -570,6 +570,9 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 				if err != nil {
 					return nil, "", err
 				}
+				if plan.intentID != "" { // the intent became the matched token
+					entries = append(entries, tokenIntentConverted(p, plan.intentID, existing, ts))
+				}
 				continue
 			}
 		}
@@ -585,6 +588,9 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 		}
 		written++
 		entries = append(entries, withToken(logEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts), plan.rec))
+		if plan.intentID != "" {
+			entries = append(entries, tokenIntentConverted(p, plan.intentID, plan.rec, ts))
+		}
 		out[i] = createdView(plan)
 	}
 	if b.Empty() {

@@ -87,17 +87,12 @@ type Attempt struct {
 }
 
 type event struct {
-	ID        string       `json:"id"`
-	Type      string       `json:"type"`
-	Timestamp apitime.Time `json:"timestamp"`
-	TenantID  string       `json:"tenant_id"`
-	TraceID   string       `json:"trace_id"`
-	Data      eventData    `json:"data"`
-}
-
-type eventData struct {
-	Token any        `json:"token,omitempty"`
-	Actor eventActor `json:"actor"`
+	ID        string         `json:"id"`
+	Type      string         `json:"type"`
+	Timestamp apitime.Time   `json:"timestamp"`
+	TenantID  string         `json:"tenant_id"`
+	TraceID   string         `json:"trace_id"`
+	Data      map[string]any `json:"data"` // <name>: the object, actor
 }
 
 type eventActor struct {
@@ -105,23 +100,31 @@ type eventActor struct {
 	Type string `json:"type"`
 }
 
-// eventType maps an audit entry onto a webhook event type ("" for none).
-func eventType(e audit.Entry) string {
+// eventOf is the webhook event an audit entry describes: its type ("" for
+// none) and the objects event.data carries, by name.
+func eventOf(e audit.Entry) (typ string, objects map[string]any) {
+	if s, ok := e.Subject.(*eventSubject); ok {
+		return s.typ, s.objects
+	}
 	if e.EntityType != "token" {
-		return ""
+		return "", nil
+	}
+	var object any = idOnly{e.EntityID}
+	if e.Subject != nil {
+		object = e.Subject
 	}
 	switch e.Operation {
 	case "create":
-		return "token.created"
+		typ = "token.created"
 	case "update":
-		return "token.updated"
+		typ = "token.updated"
 	case "delete":
+		typ = "token.deleted"
 		if e.ActorType == "system" {
-			return "token.expired"
+			typ = "token.expired"
 		}
-		return "token.deleted"
 	}
-	return ""
+	return typ, map[string]any{"token": object}
 }
 
 // eventToken is the token of an event: everything but its data.
@@ -154,7 +157,7 @@ func deliveryKey(tenantID, webhookID, id string) []byte {
 func (v *Vault) queueEvents(b store.Batch, entries []audit.Entry) (bool, error) {
 	queued := false
 	for _, e := range entries {
-		typ := eventType(e)
+		typ, objects := eventOf(e)
 		if typ == "" {
 			continue
 		}
@@ -170,10 +173,10 @@ func (v *Vault) queueEvents(b store.Batch, entries []audit.Entry) (bool, error) 
 			}
 			if body == nil {
 				eventID = uuid.NewString()
-				ev := event{ID: eventID, Type: typ, Timestamp: e.CreatedAt, TenantID: e.TenantID,
-					TraceID: uuid.NewString(), Data: eventData{Token: e.Subject, Actor: eventActor{ID: e.ActorID, Type: e.ActorType}}}
-				if ev.Data.Token == nil {
-					ev.Data.Token = map[string]string{"id": e.EntityID}
+				ev := event{ID: eventID, Type: typ, Timestamp: e.CreatedAt, TenantID: e.TenantID, TraceID: uuid.NewString(),
+					Data: map[string]any{"actor": eventActor{ID: e.ActorID, Type: e.ActorType}}}
+				for name, o := range objects {
+					ev.Data[name] = o
 				}
 				body, _ = json.Marshal(ev)
 			}

@@ -79,4 +79,43 @@ describe('node-sdk 5.7.0 idempotencyKey', () => {
     const ok = await bt.tokens.create({ type: 'token', data: 'fine' }, { idempotencyKey });
     assert.equal(ok.type, 'token');
   });
+  it('tokens.update replays the first answer to a repeat with another body, which changes nothing', async () => {
+    const bt = nodeClient(priv.key);
+    const tok = await bt.tokens.create({ type: 'token', data: 'to update', metadata: { v: '0' } });
+    const idempotencyKey = randomUUID();
+    const first = await bt.tokens.update(tok.id, { metadata: { v: '1' } }, { idempotencyKey });
+    const again = await bt.tokens.update(tok.id, { metadata: { v: '2' } }, { idempotencyKey });
+    assert.deepEqual(again, first);
+    assert.deepEqual((await bt.tokens.get(tok.id)).metadata, { v: '1' });
+  });
+
+  it('a replay never shows more than the caller may read now: 409 once its permissions shrink', async () => {
+    const app = await makeApp(created, { type: 'private', permissions: ['token:create', 'token:read'], label: 'idem shrink' });
+    const bt = nodeClient(app.key);
+    const idempotencyKey = randomUUID();
+    const req = { type: 'token', data: 'readable once' };
+    await bt.tokens.create(req, { idempotencyKey });
+    await nodeClient().applications.update(app.id, { name: uniqueName('idem shrink'), permissions: ['token:create'] });
+    await assert.rejects(bt.tokens.create(req, { idempotencyKey, maxRetries: 0 }), (e) => {
+      assert.ok(e instanceof NodeBT.ConflictError, `want a 409, got ${e}`);
+      assert.ok(!JSON.stringify(e.body ?? {}).includes('readable once'), 'the refusal carries the token data');
+      return true;
+    });
+  });
+
+  it('sessions.create and the one-time sessions.authorize replay with one key', async () => {
+    const pub = await makeApp(created, { type: 'public', permissions: ['token:create'], label: 'idem session public' });
+    const s1 = await nodeClient(pub.key).sessions.create({ idempotencyKey: 'sess-' + randomUUID() });
+    const createKey = randomUUID();
+    const a = await nodeClient(pub.key).sessions.create({ idempotencyKey: createKey });
+    const b = await nodeClient(pub.key).sessions.create({ idempotencyKey: createKey });
+    assert.equal(b.sessionKey, a.sessionKey);
+    assert.notEqual(a.sessionKey, s1.sessionKey);
+    // The nonce is one-time: only a replay lets a retry of authorize succeed.
+    const authKey = randomUUID();
+    const grant = { nonce: a.nonce, permissions: ['token:read'] };
+    await nodeClient(priv.key).sessions.authorize(grant, { idempotencyKey: authKey });
+    await nodeClient(priv.key).sessions.authorize(grant, { idempotencyKey: authKey });
+    await assert.rejects(nodeClient(priv.key).sessions.authorize(grant, { maxRetries: 0 }));
+  });
 });

@@ -120,7 +120,7 @@ describe('node-sdk 5.7.0 webhooks', () => {
     const types = await bt.webhooks.events.list();
     assert.ok(Array.isArray(types));
     for (const t of ['token.created', 'token.updated', 'token.deleted']) assert.ok(types.includes(t), t);
-    for (const t of types) assert.match(t, /^[a-z_]+(\.[a-z_]+)+$/);
+    for (const t of types) assert.match(t, /^[a-z_-]+(\.[a-z_-]+)+$/);
     await bt.webhooks.ping();
   });
 
@@ -171,15 +171,113 @@ describe('node-sdk 5.7.0 webhooks', () => {
       if (type === 'token.created') assert.deepEqual(event.data.token.metadata, { order: '<42>&' });
     }
 
-    // The operator sees every attempt.
-    const res = await fetch(`${BASE_URL}/webhooks/${w.id}/deliveries`, { headers: { 'BT-API-KEY': MANAGEMENT_KEY } });
-    assert.equal(res.status, 200);
-    const page = await res.json();
+    // The operator sees every attempt. The receiver has an attempt before
+    // the vault records its outcome, so wait (bounded) for the records.
+    let page;
+    for (let i = 0; i < 200; i++) {
+      const res = await fetch(`${BASE_URL}/webhooks/${w.id}/deliveries`, { headers: { 'BT-API-KEY': MANAGEMENT_KEY } });
+      assert.equal(res.status, 200);
+      page = await res.json();
+      if (page.data.every((d) => d.status !== 'pending')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     assert.equal(page.data.length, 3);
     for (const d of page.data) {
       assert.equal(d.status, 'delivered');
       assert.equal(d.attempts.length, 1);
       assert.equal(d.attempts[0].status_code, 200);
     }
+  });
+  it('delivers application, application key, proxy and reactor events with the documented payloads and no secrets', async () => {
+    const bt = nodeClient();
+    const types = ['application.created', 'application.updated', 'application.deleted', 'application.key.created', 'application.key.deleted',
+      'proxy.created', 'proxy.updated', 'proxy.deleted', 'reactor.created', 'reactor.updated', 'reactor.deleted'];
+    const listed = await bt.webhooks.events.list();
+    for (const t of types) assert.ok(listed.includes(t), `event types lack ${t}`);
+    const w = await bt.webhooks.create({ name: uniqueName('entities'), url: hookURL, events: types });
+    hooks.push(w.id);
+
+    const secret = `cfg-${crypto.randomUUID()}`;
+    const code = `/* ${secret} */ module.exports = async (req) => ({ raw: {} });`;
+    const app = await bt.applications.create({ name: uniqueName('evented'), type: 'private', permissions: ['token:read'] });
+    apps.push(app.id);
+    await bt.applications.update(app.id, { name: `${app.name} 2`, permissions: ['token:read', 'token:create'] });
+    const key = await bt.applicationKeys.create(app.id);
+    await bt.applicationKeys.delete(app.id, key.id);
+    await bt.applications.delete(app.id);
+    const proxy = await bt.proxies.create({ name: uniqueName('p'), destinationUrl: 'https://example.com/api',
+      requestTransform: { code }, configuration: { SECRET: secret }, requireAuth: true });
+    await bt.proxies.update(proxy.id, { name: 'p2', destinationUrl: 'https://example.com/v2', configuration: { SECRET: secret }, requireAuth: false });
+    await bt.proxies.delete(proxy.id);
+    const reactor = await bt.reactors.create({ name: uniqueName('r'), code, configuration: { SECRET: secret } });
+    await bt.reactors.update(reactor.id, { name: 'r2', code, configuration: { SECRET: secret } });
+    await bt.reactors.delete(reactor.id);
+
+    const ids = { application: app.id, application_key: key.id, proxy: proxy.id, reactor: reactor.id };
+    const data = {};
+    for (const type of types) {
+      const name = type.startsWith('application.key') ? 'application_key' : type.split('.')[0];
+      const d = await waitFor((r) => {
+        const b = JSON.parse(r.request.body);
+        return b.event.type === type && b.event.data[name]?.id === ids[name];
+      }, type);
+      assert.ok(verifyWebhook(d), `${type}: the signature does not verify`);
+      for (const leak of [secret, app.key, key.key, proxy.key]) assert.ok(!d.request.body.includes(leak), `${type} carries a secret: ${d.request.body}`);
+      const { event } = JSON.parse(d.request.body);
+      assert.equal(event.tenant_id, w.tenantId);
+      assert.equal(event.data.actor.type, 'application');
+      data[type] = event.data[name];
+    }
+    assert.equal(data['application.created'].type, 'private');
+    assert.deepEqual([...data['application.updated'].permissions].sort(), ['token:create', 'token:read']);
+    assert.match(data['application.updated'].modified_at, ISO_RE);
+    assert.deepEqual(data['application.deleted'], { id: app.id });
+    assert.equal(data['application.key.created'].application_id, app.id);
+    assert.equal(data['proxy.created'].destination_url, 'https://example.com/api');
+    assert.equal(data['proxy.created'].require_authentication, true);
+    assert.equal(data['proxy.updated'].name, 'p2');
+    assert.equal(data['proxy.updated'].require_authentication, false);
+    assert.equal(data['proxy.created'].configuration, undefined);
+    assert.equal(data['proxy.created'].request_transform, undefined);
+    assert.equal(data['reactor.updated'].name, 'r2');
+    assert.equal(data['reactor.created'].code, undefined);
+    assert.deepEqual(data['reactor.deleted'], { id: reactor.id });
+  });
+  it('delivers session and token intent events without the session key, its nonce or the intent data', async () => {
+    const bt = nodeClient();
+    const types = ['session.created', 'session.authorized', 'token-intent.created', 'token-intent.deleted'];
+    const w = await bt.webhooks.create({ name: uniqueName('sessions'), url: hookURL, events: types });
+    hooks.push(w.id);
+    const pub = await bt.applications.create({ name: uniqueName('session issuer'), type: 'public', permissions: ['token:create'] });
+    const priv = await bt.applications.create({ name: uniqueName('session granter'), type: 'private', permissions: ['token:read', 'token-intent:create', 'token-intent:delete'] });
+    apps.push(pub.id, priv.id);
+    const session = await nodeClient(pub.key).sessions.create();
+    await nodeClient(priv.key).sessions.authorize({ nonce: session.nonce, permissions: ['token:read'] });
+    const intent = await nodeClient(priv.key).tokenIntents.create({ type: 'card', data: { number: '4242424242424242', expiration_month: 12, expiration_year: 2099, cvc: '123' } });
+    await nodeClient(priv.key).tokenIntents.delete(intent.id);
+
+    const find = (type, name, id) => waitFor((r) => {
+      const b = JSON.parse(r.request.body);
+      return b.event.type === type && b.event.data[name]?.id === id;
+    }, type);
+    const created = await waitFor((r) => {
+      const b = JSON.parse(r.request.body);
+      return b.event.type === 'session.created' && b.event.data.session?.issued_to_application?.id === pub.id;
+    }, 'session.created');
+    const authorized = await find('session.authorized', 'session', JSON.parse(created.request.body).event.data.session.id);
+    const ic = await find('token-intent.created', 'token_intent', intent.id);
+    const id = await find('token-intent.deleted', 'token_intent', intent.id);
+    for (const d of [created, authorized, ic, id]) {
+      assert.ok(verifyWebhook(d), 'the signature does not verify');
+      for (const leak of [session.sessionKey, session.nonce, '4242424242424242', '"cvc"']) assert.ok(!d.request.body.includes(leak), `a delivery carries ${leak}: ${d.request.body}`);
+    }
+    const s = JSON.parse(created.request.body).event.data.session;
+    assert.equal(s.issued_to_application.name, pub.name);
+    assert.match(s.expires_at, ISO_RE);
+    assert.deepEqual(JSON.parse(authorized.request.body).event.data.session.permissions, ['token:read']);
+    const t = JSON.parse(ic.request.body).event.data.token_intent;
+    assert.equal(t.type, 'card');
+    assert.equal(t.fingerprint, intent.fingerprint);
+    assert.equal(t.data, undefined);
   });
 });

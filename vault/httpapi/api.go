@@ -152,6 +152,7 @@ type handlerFunc func(r *http.Request, p *access.Principal) (int, any, error)
 
 func (a *API) handle(pattern string, h handlerFunc) {
 	h = a.idempotent(pattern, h) // idempotency.go
+	h = checkedQuery(pattern, h) // filters.go
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		status, body, err := h(r, PrincipalFrom(r.Context()))
 		if err != nil {
@@ -250,7 +251,7 @@ func (a *API) routes() {
 	a.handle("GET /applications/{id}/keys", func(r *http.Request, p *access.Principal) (int, any, error) {
 		// A bare array: every official client (node-sdk 5.x, basis-theory-js
 		// 4.x, the Go SDK) parses only that, though seed 002 shows a page.
-		return ok(v.ListApplicationKeys(p, r.PathValue("id")))
+		return ok(listApplicationKeys(v, r, p))
 	})
 	a.handle("GET /applications/{id}/keys/{keyId}", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.GetApplicationKey(p, r.PathValue("id"), r.PathValue("keyId")))

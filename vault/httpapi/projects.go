@@ -183,6 +183,9 @@ func (a *API) handleProject(pattern string, h projectHandlerFunc) {
 		c, err := a.projectCaller(r)
 		status, body := 0, any(nil)
 		if err == nil {
+			err = checkQuery(pattern, r) // filters.go
+		}
+		if err == nil {
 			status, body, err = h(w, r, c)
 		}
 		if err != nil {

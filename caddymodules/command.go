@@ -57,7 +57,8 @@ printed once.`,
 
 type cliFlags struct {
 	dataDir, masterKeyFile, address string
-	root                            *cobra.Command // to tell given flags from defaults
+	root                            *cobra.Command       // to tell given flags from defaults
+	options                         func(*vault.Options) // command_keys.go: key wrapper flags
 }
 
 func vaultCommand(cmd *cobra.Command) {
@@ -66,6 +67,7 @@ func vaultCommand(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.masterKeyFile, "master-key-file", "", "master key file (default <data-dir>/master.key)")
 	cmd.PersistentFlags().StringVar(&f.address, "address", "localhost:2019", "admin API address of a running server")
 	f.root = cmd
+	keys := keysCommands(&f) // command_keys.go
 
 	tenant := &cobra.Command{Use: "tenant", Short: "Manages tenants"}
 	var name, typ string
@@ -127,6 +129,7 @@ func vaultCommand(cmd *cobra.Command) {
 	keyCreate.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
 	key.AddCommand(keyCreate)
 	cmd.AddCommand(tenant, key, projectCommand(&f), backupCommand(&f), auditCommand(&f), versionCommand(), webhookKeyCommand(&f))
+	cmd.AddCommand(keys...)
 }
 
 type tenantCreated struct {
@@ -153,6 +156,9 @@ func (f cliFlags) run(offline func(*vault.Vault) error, online func() error) err
 			return err
 		}
 		opts.MasterKey = k
+	}
+	if f.options != nil {
+		f.options(&opts)
 	}
 	v, err := vault.Open(opts)
 	if err != nil {

@@ -182,7 +182,10 @@ func (v *Vault) createTenant(name, typ, secret string) (*Tenant, *Application, e
 	app.created(nil, ts)
 	b := v.store.NewBatch()
 	setJSON(b, tenantKey(t.ID), t)
-	v.newTenantKey(b, t.ID)
+	if err := v.newTenantKey(b, t.ID); err != nil {
+		b.Close()
+		return nil, nil, err
+	}
 	setJSON(b, appRecordKey(t.ID, app.ID), app)
 	key, rec := v.addKey(b, nil, app, ts, secret)
 	app.Key = key

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/audit"
-	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/keywrap"
 	"github.com/strongroom/strongroom/vault/metrics"
 	"github.com/strongroom/strongroom/vault/reactor"
 	"github.com/strongroom/strongroom/vault/store"
@@ -30,6 +30,12 @@ type Options struct {
 	// or generated with 0600 permissions when absent (development).
 	MasterKey     []byte
 	MasterKeyFile string
+	// PreviousMasterKeyFiles are older keys, needed while a rotation
+	// finishes.
+	PreviousMasterKeyFiles []string
+	// KeyWrapper, when set, holds the master keys instead (an HSM; a
+	// local wrapper with previous keys during a rotation).
+	KeyWrapper keywrap.Wrapper
 	// ManagementKey, when set, is registered as a key of the bootstrap
 	// management application, so CI and SDK tests can use a known key.
 	ManagementKey string
@@ -48,8 +54,8 @@ type Options struct {
 
 // Vault is an open vault: the store, the key ring and the caches.
 type Vault struct {
-	store  store.Store
-	master []byte
+	store store.Store
+	keys  keyRing // keyring.go: master key versions
 
 	tenantKeys          sync.Map // tenant id → unwrapped tenant key
 	tenantSettingsCache sync.Map // tenant id → settings
@@ -116,36 +122,25 @@ func Open(opts Options) (*Vault, error) {
 		return nil, fmt.Errorf("vault: make the data dir private: %w", err)
 	}
 	v := &Vault{}
-	master := opts.MasterKey
-	if master == nil {
-		path := opts.MasterKeyFile
-		if path == "" {
-			path = filepath.Join(opts.DataDir, "master.key")
-		}
-		if err := refuseNewKeyForData(path, storeDir(opts.DataDir)); err != nil {
+	w := opts.KeyWrapper
+	if w == nil {
+		local, err := v.localWrapper(opts) // keyring.go
+		if err != nil {
 			return nil, err
 		}
-		k, created, err := crypto.LoadOrCreateMasterKeyFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("vault: %w", err)
-		}
-		master = k
-		v.Events.MasterKeyGenerated, v.Events.MasterKeyPath = created, path
-	}
-	if len(master) != crypto.KeySize {
-		return nil, errors.New("vault: master key must be 32 bytes")
+		w = local
 	}
 	s, err := store.OpenPebble(storeDir(opts.DataDir))
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	v.home = openedHome(storeDir(opts.DataDir))
-	v.store, v.master = s, master
+	v.store = s
 	v.auditRetention = cmp.Or(opts.AuditRetention, DefaultAuditRetention)
 	v.projects.configure(opts)
 	v.audits, v.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
 	go v.runAuditWriter(v.auditDone)
-	if err := v.checkMasterKey(); err != nil {
+	if err := v.openKeys(w); err != nil { // keyring.go
 		v.Close()
 		return nil, err
 	}
@@ -177,32 +172,12 @@ func refuseNewKeyForData(keyPath, storeDir string) error {
 	return nil
 }
 
-// checkMasterKey seals a known value on first use and verifies it after, so
-// a wrong master key fails at start-up instead of serving garbage.
-func (v *Vault) checkMasterKey() error {
-	key := []byte(masterCheckKey)
-	sealed, err := v.store.Get(key)
-	if errors.Is(err, store.ErrNotFound) {
-		b := v.store.NewBatch()
-		defer b.Close()
-		b.Set(key, crypto.Seal(v.master, masterCheckPlain, key))
-		return b.Commit()
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := crypto.Open(v.master, sealed, key); err != nil {
-		return ErrWrongMasterKey
-	}
-	return nil
-}
-
 // Close flushes pending audit entries and releases the store.
 func (v *Vault) Close() error {
 	v.closed.Store(true)
 	close(v.audits)
 	<-v.auditDone
-	return v.store.Close()
+	return errors.Join(v.store.Close(), v.keys.close())
 }
 
 // Store exposes the store to sibling packages' tests and tools.
@@ -224,30 +199,6 @@ func (v *Vault) lockIndex(parts ...string) int {
 		h.Write([]byte{0})
 	}
 	return int(h.Sum32() % uint32(len(v.locks)))
-}
-
-// tenantKey returns the tenant's unwrapped key, creating it in b when the
-// tenant is new (b may be nil when the key must already exist).
-func (v *Vault) tenantKey(tenantID string) ([]byte, error) {
-	if k, ok := v.tenantKeys.Load(tenantID); ok {
-		return k.([]byte), nil
-	}
-	id := store.Key("tkey", tenantID)
-	wrapped, err := v.store.Get(id)
-	if err != nil {
-		return nil, fmt.Errorf("tenant key: %w", err)
-	}
-	k, _, err := openTenantKey(v.master, wrapped, tenantID)
-	if err != nil {
-		return nil, fmt.Errorf("tenant key: %w", err)
-	}
-	v.tenantKeys.Store(tenantID, k)
-	return k, nil
-}
-
-func (v *Vault) newTenantKey(b store.Batch, tenantID string) {
-	id := store.Key("tkey", tenantID)
-	b.Set(id, crypto.Seal(v.master, crypto.NewKey(), tenantKeyAD(tenantID)))
 }
 
 // Sweep deletes expired entities. The host calls it periodically; reads

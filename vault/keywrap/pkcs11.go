@@ -76,15 +76,18 @@ func (p *PKCS11) Load(label string) (Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	sk, err := ctx.FindKey(nil, []byte(label))
+	found, err := ctx.FindKeys(nil, []byte(label))
 	if err != nil {
 		return nil, fmt.Errorf("pkcs11: find key %q: %w", label, err)
 	}
-	if sk == nil {
+	if len(found) > 1 {
+		return nil, fmt.Errorf("pkcs11: token %q has %d keys labelled %q; labels must name one key", p.TokenLabel, len(found), label)
+	}
+	if len(found) == 0 {
 		return nil, fmt.Errorf("%w: token %q has no key labelled %q; create it with `caddy vault hsm init --key-label %s`",
 			ErrNoKey, p.TokenLabel, label, label)
 	}
-	aead, err := sk.NewGCM()
+	aead, err := found[0].NewGCM()
 	if err != nil {
 		return nil, fmt.Errorf("pkcs11: key %q: %w", label, err)
 	}

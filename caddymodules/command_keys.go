@@ -95,7 +95,7 @@ func keysCommands(f *cliFlags) []*cobra.Command {
 	rotate.Flags().StringVar(&newFile, "new-key-file", "", "the new master key file (32 bytes, hex or base64)")
 	rotate.Flags().StringVar(&newLabel, "new-key-label", "", "the new HSM key's label (create it with `vault hsm init`)")
 	master.AddCommand(status, rotate)
-	return []*cobra.Command{master, hsmCommand()}
+	return []*cobra.Command{master, tenantKeyCommand(f, kf), hsmCommand()}
 }
 
 func printMasterStatus(w io.Writer, st *vault.MasterKeyStatus) {
@@ -185,8 +185,87 @@ func serveKeysAdmin(w http.ResponseWriter, r *http.Request) error {
 	return json.NewEncoder(w).Encode(out)
 }
 
+// serveTenantKeysAdmin serves /vault/keys/tenants/<id>[/rotate|/reencrypt].
 func serveTenantKeysAdmin(r *http.Request, v *vault.Vault, parts []string) (any, error) {
+	if len(parts) < 2 || parts[0] != "tenants" || len(parts) > 3 {
+		return nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("unknown vault key route")}
+	}
+	id := parts[1]
+	if len(parts) == 2 && r.Method == http.MethodGet {
+		return v.TenantKeyStatus(id)
+	}
+	var req struct {
+		Reencrypt bool `json:"reencrypt"`
+		Batch     int  `json:"batch"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		return nil, caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
+	}
+	switch {
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[2] == "rotate":
+		st, err := v.RotateTenantKey(id)
+		if err != nil || !req.Reencrypt {
+			return st, err
+		}
+		return v.ReencryptTenant(id, req.Batch)
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[2] == "reencrypt":
+		return v.ReencryptTenant(id, req.Batch)
+	}
 	return nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("unknown vault key route")}
+}
+
+// tenantKeyCommand is `vault tenant-key status|rotate|reencrypt`.
+func tenantKeyCommand(f *cliFlags, kf *keyFlags) *cobra.Command {
+	tk := &cobra.Command{Use: "tenant-key", Short: "Shows and rotates a tenant's key; re-encrypts its tokens under the newest version"}
+	kf.add(tk)
+	var tenantID string
+	var reencrypt bool
+	var batch int
+	tk.PersistentFlags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
+	tk.PersistentFlags().IntVar(&batch, "batch", vault.DefaultReencryptBatch, "tokens re-encrypted per commit")
+	run := func(offline func(*vault.Vault) (*vault.TenantKeyStatus, error), method, path string, body any) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			if tenantID == "" {
+				return errors.New("--tenant is required")
+			}
+			var st *vault.TenantKeyStatus
+			err := f.run(func(v *vault.Vault) (err error) { st, err = offline(v); return err },
+				func() error { return f.admin(method, "/vault/keys/tenants/"+tenantID+path, body, &st) })
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "tenant %s: tenant key version %d current (versions %v), wrapped under master key version %d\n",
+				st.TenantID, st.Current, st.Versions, st.MasterKeyVersion)
+			if p := st.Reencrypt; p != nil {
+				state := "unfinished: run `vault tenant-key reencrypt` to resume"
+				if p.Finished {
+					state = "finished"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "re-encryption to version %d: %d tokens moved, %s\n", p.Version, p.Resealed, state)
+			}
+			return nil
+		}
+	}
+	status := &cobra.Command{Use: "status", Short: "Shows the tenant's key versions and re-encryption progress",
+		RunE: run(func(v *vault.Vault) (*vault.TenantKeyStatus, error) { return v.TenantKeyStatus(tenantID) }, http.MethodGet, "", nil)}
+	rotate := &cobra.Command{Use: "rotate", Short: "Adds a tenant key version for new data (older versions stay readable)"}
+	rotate.RunE = func(cmd *cobra.Command, args []string) error {
+		return run(func(v *vault.Vault) (*vault.TenantKeyStatus, error) {
+			st, err := v.RotateTenantKey(tenantID)
+			if err != nil || !reencrypt {
+				return st, err
+			}
+			return v.ReencryptTenant(tenantID, batch)
+		}, http.MethodPost, "/rotate", map[string]any{"reencrypt": reencrypt, "batch": batch})(cmd, args)
+	}
+	rotate.Flags().BoolVar(&reencrypt, "reencrypt", false, "then re-encrypt the tenant's tokens under the new version")
+	re := &cobra.Command{Use: "reencrypt", Short: "Re-encrypts the tenant's tokens under the current version, resuming an unfinished job"}
+	re.RunE = func(cmd *cobra.Command, args []string) error {
+		return run(func(v *vault.Vault) (*vault.TenantKeyStatus, error) { return v.ReencryptTenant(tenantID, batch) },
+			http.MethodPost, "/reencrypt", map[string]any{"batch": batch})(cmd, args)
+	}
+	tk.AddCommand(status, rotate, re)
+	return tk
 }
 
 var _ caddy.AdminRouter = KeysAdminAPI{}

@@ -131,6 +131,7 @@ func (v *Vault) deleteTenant(id string) error {
 	v.retireTenantLog(b, id, now())
 	b.Delete(tenantKey(id))
 	b.Delete(store.Key("tkey", id))
+	b.Delete(reencryptKey(id)) // tenantkeys.go
 	if err := v.syncCommit(b); err != nil {
 		return err
 	}

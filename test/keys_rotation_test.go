@@ -113,6 +113,12 @@ func runRotation(t *testing.T, c custody) {
 	checkTokens(t, "after the resumed rotation, newest key only", s, key, tokens)
 	status, _, _ := s.Do(t, "GET", "/tenants/self", s.ManagementKey, nil)
 	mustStatus(t, "management key after rotations", status, http.StatusOK)
+	audit, errOut, ok := cli(t, t.TempDir(), nil, "audit", "export", "--tenant", "vault", "--address", s.AdminAddr)
+	for _, msg := range []string{"rotation to version 2 started", "rotated to version 2", "rotation to version 3 started", "rotated to version 3"} {
+		if !ok || !strings.Contains(audit, msg) {
+			t.Errorf("the vault audit log lacks %q (%s)", msg, errOut)
+		}
+	}
 	s.Stop(t)
 	for _, secret := range c.secrets {
 		if strings.Contains(s.Log(), secret) {

@@ -43,6 +43,9 @@ data directory directly, and on a running server through its admin API
   vault audit export [--since <time>|<duration>] [--tenant <id>|vault]   (NDJSON)
   vault version
   vault webhook-key   (the PEM public key that verifies webhook signatures)
+  vault master-key status | rotate --new-key-file <path> | --new-key-label <label>
+  vault tenant-key status | rotate [--reencrypt] | reencrypt --tenant <id>
+  vault hsm init --pkcs11-module <.so> --token-label <label> --key-label <label>
 
 Common flags: --data-dir (default ./data, as in the default Caddyfile),
 --master-key-file (default <data-dir>/master.key; STRONGROOM_MASTER_KEY
@@ -271,6 +274,9 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/vault/"), "/"), "/")
 	if parts[0] == "projects" {
 		return serveProjectAdmin(w, r, v, parts) // command_projects.go
+	}
+	if parts[0] == "keys" {
+		return serveKeysAdmin(w, r, v, parts[1:]) // command_keys.go
 	}
 	if len(parts) == 1 && (parts[0] == "backup" || parts[0] == "audit") {
 		return serveOpsAdmin(w, r, v, parts[0]) // command_ops.go

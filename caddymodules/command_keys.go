@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/spf13/cobra"
@@ -18,12 +17,8 @@ import (
 
 // The key custody commands: master key status and rotation, tenant key
 // rotation and re-encryption, HSM key creation. Online they go to the
-// admin routes under /vault/keys/ (local-only like every vault admin
-// route); offline they open the data directory with the key flags.
-
-func init() {
-	caddy.RegisterModule(KeysAdminAPI{})
-}
+// vault admin routes under /vault/keys/ (local-only like every vault
+// admin route); offline they open the data directory with the key flags.
 
 // keyFlags say where an offline command finds the master keys.
 type keyFlags struct {
@@ -142,30 +137,11 @@ func hsmCommand() *cobra.Command {
 	return hsm
 }
 
-// KeysAdminAPI is `admin.api.vault_keys`: the key custody routes under
-// /vault/keys/ of a running server.
-type KeysAdminAPI struct{}
-
-// CaddyModule returns the Caddy module information.
-func (KeysAdminAPI) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "admin.api.vault_keys", New: func() caddy.Module { return new(KeysAdminAPI) }}
-}
-
-// Routes returns the admin routes.
-func (KeysAdminAPI) Routes() []caddy.AdminRoute {
-	return []caddy.AdminRoute{{Pattern: "/vault/keys/", Handler: caddy.AdminHandlerFunc(serveKeysAdmin)}}
-}
-
-func serveKeysAdmin(w http.ResponseWriter, r *http.Request) error {
-	if err := requireLocalAdmin(r); err != nil { // admin_boundary.go
-		return err
-	}
-	v, err := runningVault()
-	if err != nil {
-		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
-	}
-	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/vault/keys/"), "/"), "/")
+// serveKeysAdmin serves the key custody routes under /vault/keys/ (parts
+// follow "keys"); serveAdmin has checked the admin endpoint is local.
+func serveKeysAdmin(w http.ResponseWriter, r *http.Request, v *vault.Vault, parts []string) error {
 	var out any
+	var err error
 	switch {
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "master":
 		out, err = v.MasterKeyStatus()
@@ -179,6 +155,10 @@ func serveKeysAdmin(w http.ResponseWriter, r *http.Request) error {
 		out, err = serveTenantKeysAdmin(r, v, parts)
 	}
 	if err != nil {
+		var apiErr caddy.APIError
+		if errors.As(err, &apiErr) {
+			return err
+		}
 		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -187,7 +167,7 @@ func serveKeysAdmin(w http.ResponseWriter, r *http.Request) error {
 
 // serveTenantKeysAdmin serves /vault/keys/tenants/<id>[/rotate|/reencrypt].
 func serveTenantKeysAdmin(r *http.Request, v *vault.Vault, parts []string) (any, error) {
-	if len(parts) < 2 || parts[0] != "tenants" || len(parts) > 3 {
+	if len(parts) < 2 || len(parts) > 3 || parts[0] != "tenants" {
 		return nil, caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("unknown vault key route")}
 	}
 	id := parts[1]
@@ -267,5 +247,3 @@ func tenantKeyCommand(f *cliFlags, kf *keyFlags) *cobra.Command {
 	tk.AddCommand(status, rotate, re)
 	return tk
 }
-
-var _ caddy.AdminRouter = KeysAdminAPI{}

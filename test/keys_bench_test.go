@@ -13,23 +13,6 @@ import (
 	"github.com/strongroom/strongroom/vault/keywrap"
 )
 
-// keysBenchCaddyfile is benchCaddyfile's shape with a key wrapper.
-func keysBenchCaddyfile(wrapper string) string {
-	return `{
-	admin {$STRONGROOM_ADMIN}
-	vault {
-		data_dir {$STRONGROOM_DATA_DIR}
-		` + wrapper + `
-	}
-}
-http://:{$STRONGROOM_PORT} {
-	handle {
-		vault_api
-	}
-}
-`
-}
-
 // TestLoadKeyWrappers measures durable token creation and reads of random
 // tokens with the master key in SoftHSM2 (pkcs11 wrapper) against the
 // local wrapper, in interleaved rounds of one run, and prints the ratios.
@@ -54,7 +37,7 @@ func TestLoadKeyWrappers(t *testing.T) {
 		creates, reads []harness.LoadResult
 	}
 	setup := func(name, wrapper string) *target {
-		s := harness.Start(t, harness.Options{Caddyfile: keysBenchCaddyfile(wrapper), Env: env})
+		s := harness.Start(t, harness.Options{Caddyfile: keysCaddyfile(wrapper), Env: env})
 		key := tokenApp(t, s, "token:pci:create", "token:pci:read:high")
 		var ids []string
 		for range 200 {

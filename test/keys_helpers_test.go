@@ -251,17 +251,47 @@ func addTenants(t testing.TB, dir string, w keywrap.Wrapper, n int) {
 	}
 }
 
-// masterStatus asks the running server for its master key status.
-func masterStatus(t *testing.T, s *harness.Server) vault.MasterKeyStatus {
+// adminGet decodes a GET of the running server's admin API.
+func adminGet[T any](t *testing.T, s *harness.Server, path string) T {
 	t.Helper()
-	resp, err := http.Get("http://" + s.AdminAddr + "/vault/keys/master")
+	var out T
+	resp, err := http.Get("http://" + s.AdminAddr + path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st vault.MasterKeyStatus
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("master key status: %d %v", resp.StatusCode, err)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
 	}
-	return st
+	return out
+}
+
+func masterStatus(t *testing.T, s *harness.Server) vault.MasterKeyStatus {
+	return adminGet[vault.MasterKeyStatus](t, s, "/vault/keys/master")
+}
+
+// killMidway runs job (a CLI call) and kills the server -9 as soon as
+// midway reports the job half done; the test fails if the job ends first.
+func killMidway(t *testing.T, s *harness.Server, job func() string, midway func() (bool, string)) {
+	t.Helper()
+	done := make(chan string, 1)
+	go func() { done <- job() }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ok, state := midway()
+		if ok {
+			s.Kill(t)
+			<-done
+			return
+		}
+		select {
+		case out := <-done:
+			t.Fatalf("the job finished before it was seen half way (%s): %s", state, out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no progress seen: %s", state)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

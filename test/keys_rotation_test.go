@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -74,26 +75,10 @@ func runRotation(t *testing.T, c custody) {
 	checkTokens(t, "after rotation, new key only", s, key, tokens)
 
 	// 2. kill -9 half way through the next rotation.
-	done := make(chan string, 1)
-	go func() { out, _ := rotate(s, c.keys[2]); done <- out }()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	killMidway(t, s, func() string { out, _ := rotate(s, c.keys[2]); return out }, func() (bool, string) {
 		st := masterStatus(t, s)
-		if st.Current == 3 && st.Rewrapped > 0 && st.Rewrapped < st.TenantKeys {
-			s.Kill(t)
-			break
-		}
-		select {
-		case out := <-done:
-			t.Fatalf("the rotation finished before it was seen half way (%+v): %s", st, out)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no rotation progress seen: %+v", st)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	<-done
+		return st.Current == 3 && st.Rewrapped > 0 && st.Rewrapped < st.TenantKeys, fmt.Sprintf("%+v", st)
+	})
 	code, log = harness.StartFailure(t, harness.Options{DataDir: dir, ManagementKey: s.ManagementKey, Caddyfile: keysCaddyfile(c.block(c.keys[1])), Env: c.env})
 	if code == 0 || !strings.Contains(log, "needs master key version 3") {
 		t.Errorf("start mid-rotation without the new key: exit %d, log:\n%s", code, tail(log))

@@ -150,3 +150,58 @@ func TestLegacyDataDirRotates(t *testing.T) {
 		t.Fatalf("legacy token after rotation: %v %v", dataOf(got), err)
 	}
 }
+
+// TestMasterKeyRotationWithConcurrentTenants: tenants created while the
+// rotation runs are wrapped under the new version or re-wrapped by a
+// later pass, so the new key alone opens the directory afterwards.
+func TestMasterKeyRotationWithConcurrentTenants(t *testing.T) {
+	dir, keys := t.TempDir(), t.TempDir()
+	oldKey, newKey := writeKeyFile(t, keys, "old.key"), writeKeyFile(t, keys, "new.key")
+	v, err := openWith(t, dir, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 * rewrapBatch {
+		if _, _, err := v.CreateTenant("before", TenantProduction); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	created := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				created <- n
+				return
+			default:
+			}
+			if _, _, err := v.CreateTenant("during", TenantProduction); err != nil {
+				t.Error(err)
+			}
+			n++
+		}
+	}()
+	st, err := v.RotateMasterKey(newKey)
+	close(stop)
+	n := <-created
+	if err != nil || st.Rotating {
+		t.Fatalf("rotate: %+v %v", st, err)
+	}
+	v.Close()
+	t.Logf("%d tenants created during the rotation", n)
+	if v, err = openWith(t, dir, newKey); err != nil {
+		t.Fatalf("open with the new key only: %v", err)
+	}
+	defer v.Close()
+	tenants, err := v.Tenants()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tn := range tenants {
+		if _, err := v.tenantKey(tn.ID); err != nil {
+			t.Fatalf("tenant %s: %v", tn.ID, err)
+		}
+	}
+}

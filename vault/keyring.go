@@ -111,6 +111,12 @@ type keyRing struct {
 	// mu serialises rewrites of tenant key records and of the registry
 	// (rotations; tenant creation only adds records).
 	mu sync.Mutex
+	// sealing is read-held by a writer that seals under the current
+	// version without mu (a new tenant, the webhook signing key) from
+	// reading the version until its commit; a rotation write-holds it to
+	// switch versions, so nothing sealed under the old version can land
+	// after the re-wrap has begun.
+	sealing sync.RWMutex
 }
 
 // openKeys loads the configured master keys and checks them against the
@@ -192,14 +198,19 @@ type masterSealed struct {
 }
 
 // sealMaster seals a vault-wide secret (not a tenant's) under the current
-// master key version.
-func (v *Vault) sealMaster(plain, aad []byte) ([]byte, error) {
+// master key version; the caller commits it, then calls release.
+func (v *Vault) sealMaster(plain, aad []byte) (_ []byte, release func(), err error) {
+	v.keys.sealing.RLock()
 	ring := v.keys.ring.Load()
 	sealed, err := ring.keys[ring.current].Seal(plain, aad)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		var out []byte
+		if out, err = json.Marshal(masterSealed{Master: ring.current, Sealed: sealed}); err == nil {
+			return out, v.keys.sealing.RUnlock, nil
+		}
 	}
-	return json.Marshal(masterSealed{Master: ring.current, Sealed: sealed})
+	v.keys.sealing.RUnlock()
+	return nil, nil, err
 }
 
 // openMaster reverses sealMaster; a value sealed before versions is
@@ -315,16 +326,19 @@ func (v *Vault) tenantKey(tenantID string) (*crypto.KeySet, error) {
 	return ks, nil
 }
 
-// newTenantKey adds a new tenant's first key to b.
-func (v *Vault) newTenantKey(b store.Batch, tenantID string) error {
+// newTenantKey adds a new tenant's first key to b; the caller commits b,
+// then calls release.
+func (v *Vault) newTenantKey(b store.Batch, tenantID string) (release func(), err error) {
 	k := crypto.NewKey()
 	defer clear(k)
+	v.keys.sealing.RLock()
 	rec, err := v.wrapTenantKeys(tenantID, map[uint32][]byte{1: k}, 1)
 	if err != nil {
-		return fmt.Errorf("wrap the tenant key: %w", err)
+		v.keys.sealing.RUnlock()
+		return nil, fmt.Errorf("wrap the tenant key: %w", err)
 	}
 	b.Set(store.Key("tkey", tenantID), rec)
-	return nil
+	return v.keys.sealing.RUnlock, nil
 }
 
 // forgetTenantKeys drops a tenant's cached keys after they changed.

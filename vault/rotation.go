@@ -121,8 +121,11 @@ func (v *Vault) startRotation(k keywrap.Key) error {
 		fmt.Sprintf("Master key rotation to version %d started (%s)", n, k.Name()), ts))
 }
 
-// addMasterKey adds version n to the ring and makes it current.
+// addMasterKey adds version n to the ring and makes it current, once
+// every seal under the previous current version has committed.
 func (v *Vault) addMasterKey(n uint32, k keywrap.Key) {
+	v.keys.sealing.Lock()
+	defer v.keys.sealing.Unlock()
 	old := v.keys.ring.Load()
 	ring := &masterRing{current: n, keys: maps.Clone(old.keys)}
 	ring.keys[n] = k
@@ -236,8 +239,12 @@ func (v *Vault) finishRotation() error {
 			plain, err = v.openMaster(sealed, []byte(key))
 		}
 		if err == nil {
-			sealed, err = v.sealMaster(plain, []byte(key))
+			var release func()
+			sealed, release, err = v.sealMaster(plain, []byte(key))
 			clear(plain)
+			if err == nil {
+				defer release() // after the commit below
+			}
 		}
 		if err != nil {
 			b.Close()

@@ -206,13 +206,15 @@ func (v *Vault) WebhookSigner() (*webhook.Signer, error) {
 		if der, err = webhook.NewKey(); err != nil {
 			return nil, err
 		}
-		sealed, err := v.sealMaster(der, key)
+		sealed, release, err := v.sealMaster(der, key)
 		if err != nil {
 			return nil, err
 		}
 		b := v.store.NewBatch()
 		b.Set(key, sealed)
-		if err := v.commit(b); err != nil {
+		err = v.commit(b)
+		release()
+		if err != nil {
 			return nil, err
 		}
 	case err != nil:

@@ -43,6 +43,9 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 	if parts[0] == "projects" {
 		return serveProjectAdmin(w, r, v, parts) // command_projects.go
 	}
+	if parts[0] == "keys" {
+		return serveKeysAdmin(w, r, v, parts[1:]) // command_keys.go
+	}
 	if len(parts) == 1 && (parts[0] == "backup" || parts[0] == "audit") {
 		return serveOpsAdmin(w, r, v, parts[0]) // command_ops.go
 	}

@@ -40,6 +40,9 @@ type App struct {
 	// `<data_dir>/master.key`, generated with 0600 permissions if missing.
 	// The env var STRONGROOM_MASTER_KEY takes precedence over the file.
 	MasterKeyFile string `json:"master_key_file,omitempty"`
+	// KeyWrapperRaw holds the master keys instead (keywrap.go): local
+	// (the default, with previous keys during a rotation) or pkcs11.
+	KeyWrapperRaw json.RawMessage `json:"key_wrapper,omitempty" caddy:"namespace=vault.key_wrappers inline_key=wrapper"`
 	// ManagementKey registers a known management API key (else the env var
 	// STRONGROOM_MANAGEMENT_KEY; else one is generated on first start). It
 	// must be a placeholder, `{env.NAME}` or `{file./path}`, resolved at
@@ -141,6 +144,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("%s: %w", EnvMasterKey, err)
 		}
 		opts.MasterKey = k
+	}
+	if err := a.provisionKeyWrapper(ctx, &opts); err != nil { // keywrap.go
+		return err
 	}
 	if validating() { // validate.go
 		return a.checkWithoutOpening()

@@ -32,6 +32,7 @@ func init() {
 //	vault {
 //		data_dir        <path>
 //		master_key_file <path>
+//		key_wrapper     local|pkcs11 { ... }   (keywrap.go)
 //		management_key  {env.NAME}|{file./path}   # never the key itself
 //		max_body_size   <bytes>
 //		allow_insecure_destinations [true|false]
@@ -70,6 +71,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "master_key_file":
 			if !d.AllArgs(&a.MasterKeyFile) {
 				return d.ArgErr()
+			}
+		case "key_wrapper":
+			if err := a.unmarshalKeyWrapper(d); err != nil { // keywrap.go
+				return err
 			}
 		case "management_key":
 			if !d.AllArgs(&a.ManagementKey) {

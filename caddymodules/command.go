@@ -42,6 +42,9 @@ data directory directly, and on a running server through its admin API
   vault audit export [--since <time>|<duration>] [--tenant <id>|vault]   (NDJSON)
   vault version
   vault webhook-key   (the PEM public key that verifies webhook signatures)
+  vault master-key status | rotate --new-key-file <path> | --new-key-label <label>
+  vault tenant-key status | rotate [--reencrypt] | reencrypt --tenant <id>
+  vault hsm init --pkcs11-module <.so> --token-label <label> --key-label <label>
 
 Common flags: --data-dir (default ./data, as in the default Caddyfile),
 --master-key-file (default <data-dir>/master.key; STRONGROOM_MASTER_KEY
@@ -56,7 +59,8 @@ printed once.`,
 
 type cliFlags struct {
 	dataDir, masterKeyFile, address string
-	root                            *cobra.Command // to tell given flags from defaults
+	root                            *cobra.Command       // to tell given flags from defaults
+	options                         func(*vault.Options) // command_keys.go: key wrapper flags
 }
 
 func vaultCommand(cmd *cobra.Command) {
@@ -65,6 +69,7 @@ func vaultCommand(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.masterKeyFile, "master-key-file", "", "master key file (default <data-dir>/master.key)")
 	cmd.PersistentFlags().StringVar(&f.address, "address", "localhost:2019", "admin API address of a running server")
 	f.root = cmd
+	keys := keysCommands(&f) // command_keys.go
 
 	tenant := &cobra.Command{Use: "tenant", Short: "Manages tenants"}
 	var name, typ string
@@ -126,6 +131,7 @@ func vaultCommand(cmd *cobra.Command) {
 	keyCreate.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
 	key.AddCommand(keyCreate)
 	cmd.AddCommand(tenant, key, projectCommand(&f), backupCommand(&f), auditCommand(&f), versionCommand(), webhookKeyCommand(&f))
+	cmd.AddCommand(keys...)
 }
 
 type tenantCreated struct {
@@ -152,6 +158,9 @@ func (f cliFlags) run(offline func(*vault.Vault) error, online func() error) err
 			return err
 		}
 		opts.MasterKey = k
+	}
+	if f.options != nil {
+		f.options(&opts)
 	}
 	c, err := vault.Open(opts)
 	if err != nil {

@@ -24,9 +24,9 @@ var layers = []struct {
 	packages []string
 }{
 	{"leaf", []string{"vault/access", "vault/apitime", "vault/audit", "vault/crypto", "vault/egress", "vault/expr",
-		"vault/jsonorder", "vault/jsonpath", "vault/jwtauth", "vault/metrics", "vault/problem", "vault/ratelimit",
+		"vault/jsonorder", "vault/jsonpath", "vault/jwtauth", "vault/keywrap", "vault/metrics", "vault/problem", "vault/ratelimit",
 		"vault/reactor", "vault/search", "vault/store", "vault/token", "vault/urlpath", "vault/webhook"}},
-	{"traffic", []string{"vault/proxy"}},
+	{"traffic", []string{"vault/traffic"}},
 	{"use cases", []string{"vault"}},
 	{"wire", []string{"vault/httpapi"}},
 }

@@ -87,7 +87,7 @@ func (v *Vault) CreateClientKey(p *access.Principal, req ClientKeyRequest) (*Cli
 	rec := &clientKeyRecord{ID: newID(), TenantID: p.TenantID, ExpiresAt: timePtr(exp)}
 	rec.created(p, ts)
 	seed := priv.Seed()
-	rec.Private = crypto.SealEnvelope(k, seed, clientKeyRecordKey(p.TenantID, rec.ID))
+	rec.Private = k.SealEnvelope(seed, clientKeyRecordKey(p.TenantID, rec.ID))
 	clear(seed)
 	b := v.store.NewBatch()
 	setJSON(b, clientKeyRecordKey(p.TenantID, rec.ID), rec)
@@ -195,7 +195,7 @@ func (v *Vault) DecryptPayload(tenantID, field, compact string) (json.RawMessage
 	if err != nil {
 		return nil, err
 	}
-	seed, err := crypto.OpenEnvelope(k, rec.Private, clientKeyRecordKey(tenantID, rec.ID))
+	seed, err := k.OpenEnvelope(rec.Private, clientKeyRecordKey(tenantID, rec.ID))
 	if err != nil {
 		return nil, err
 	}

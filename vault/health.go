@@ -34,7 +34,7 @@ func (v *Vault) Ready() error {
 	if v.closed.Load() || !v.home.unchanged() {
 		return ErrNotReady
 	}
-	if _, err := v.store.Get([]byte(masterCheckKey)); err != nil {
+	if _, err := v.store.Get([]byte(masterRegistryKey)); err != nil {
 		return ErrNotReady
 	}
 	return nil

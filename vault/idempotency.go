@@ -154,7 +154,7 @@ func (v *Vault) loadAnswer(tenantID string, rk []byte) (*idemAnswer, error) {
 	if err != nil {
 		return nil, err
 	}
-	plain, err := crypto.Open(k, rec.Sealed, rk)
+	plain, err := crypto.Open(k.Root(), rec.Sealed, rk)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (v *Vault) keepAnswer(p *access.Principal, rk []byte, ans Answer) error {
 	}
 	b := v.store.NewBatch()
 	defer b.Close()
-	setJSON(b, rk, idemRecord{ExpiresAt: Time{Time: now().Add(IdempotencyRetention)}, Sealed: crypto.Seal(k, plain, rk)})
+	setJSON(b, rk, idemRecord{ExpiresAt: Time{Time: now().Add(IdempotencyRetention)}, Sealed: crypto.Seal(k.Root(), plain, rk)})
 	return b.Commit()
 }
 

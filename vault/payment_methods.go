@@ -206,10 +206,10 @@ func (v *Vault) CreatePaymentMethod(c *ProjectCaller, req PaymentMethodRequest) 
 	r.CreatedAt = timePtr(ts)
 	r.CreatedBy = c.actorID()
 	r.AD = tokenADVersion
-	r.Card = crypto.SealEnvelope(k, plain, r.aad())
+	r.Card = k.SealEnvelope(plain, r.aad())
 	retain := v.cvcRetention
 	if cvc != "" && retain > 0 {
-		env := crypto.SealEnvelope(k, []byte(cvc), r.cvcAAD())
+		env := k.SealEnvelope([]byte(cvc), r.cvcAAD())
 		r.CVC, r.CVCExpiresAt = &env, timePtr(ts.Add(retain))
 	}
 	b := v.store.NewBatch()
@@ -275,7 +275,7 @@ func (v *Vault) openCard(r *paymentMethodRecord) (sealedCard, error) {
 	if err != nil {
 		return card, err
 	}
-	plain, err := crypto.OpenEnvelope(k, r.Card, r.aad())
+	plain, err := k.OpenEnvelope(r.Card, r.aad())
 	if err != nil {
 		return card, err
 	}

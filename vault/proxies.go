@@ -193,7 +193,7 @@ func (v *Vault) saveProxy(b store.Batch, rec *proxyRecord) error {
 			return err
 		}
 		plain, _ := json.Marshal(rec.Configuration)
-		env := crypto.SealEnvelope(k, plain, store.Key(proxyCollection, rec.TenantID, rec.ID))
+		env := k.SealEnvelope(plain, store.Key(proxyCollection, rec.TenantID, rec.ID))
 		rec.SealedConfig = &env
 	}
 	setJSON(b, proxyRecordKey(rec.TenantID, rec.ID), rec)
@@ -211,7 +211,7 @@ func (v *Vault) loadProxy(tenantID, id string) (*proxyRecord, error) {
 		if err != nil {
 			return nil, err
 		}
-		plain, err := crypto.OpenEnvelope(k, *rec.SealedConfig, store.Key(proxyCollection, tenantID, id))
+		plain, err := k.OpenEnvelope(*rec.SealedConfig, store.Key(proxyCollection, tenantID, id))
 		if err != nil {
 			return nil, err
 		}

@@ -304,7 +304,7 @@ func (v *Vault) saveReactor(b store.Batch, r *reactorRecord) error {
 			return err
 		}
 		plain, _ := json.Marshal(r.config)
-		env := crypto.SealEnvelope(k, plain, store.Key(reactorCollection, r.TenantID, r.ID))
+		env := k.SealEnvelope(plain, store.Key(reactorCollection, r.TenantID, r.ID))
 		r.SealedConfig = &env
 	}
 	setJSON(b, reactorKey(r.TenantID, r.ID), r)
@@ -322,7 +322,7 @@ func (v *Vault) loadReactor(tenantID, id string) (*reactorRecord, error) {
 		if err != nil {
 			return nil, err
 		}
-		plain, err := crypto.OpenEnvelope(k, *r.SealedConfig, store.Key(reactorCollection, tenantID, id))
+		plain, err := k.OpenEnvelope(*r.SealedConfig, store.Key(reactorCollection, tenantID, id))
 		if err != nil {
 			return nil, err
 		}

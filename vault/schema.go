@@ -59,6 +59,8 @@ const (
 	retiredLogIndex     = "logret"   // tenant id → deletion time: a deleted tenant's log kept
 	masterCheckKey      = "meta\x00master-check"
 	signingKeyKey       = "meta\x00webhook-signing-key"
+	masterRegistryKey   = "meta\x00master-keys" // master key versions and their check values (keyring.go)
+	reencryptJobIndex   = "tkeyjob"             // tenant id → re-encryption job cursor (tenantkeys.go)
 
 	// legacyProjectPointer (project id → its one tenant) is rewritten as
 	// projectTenantIndex at open (upgradeProjectIndex).

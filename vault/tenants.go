@@ -129,6 +129,7 @@ func (v *Vault) deleteTenant(id string) error {
 	v.retireTenantLog(b, id, now())
 	b.Delete(tenantRecordKey(id))
 	b.Delete(tenantKeyRecordKey(id))
+	b.Delete(reencryptKey(id)) // tenantkeys.go
 	if err := v.syncCommit(b); err != nil {
 		return err
 	}
@@ -168,11 +169,16 @@ func (v *Vault) createTenant(name, typ, secret string) (*Tenant, *Application, e
 	app.created(nil, ts)
 	b := v.store.NewBatch()
 	setJSON(b, tenantRecordKey(t.ID), t)
-	v.newTenantKey(b, t.ID)
+	release, err := v.newTenantKey(b, t.ID) // keyring.go
+	if err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	defer release() // after the commit
 	setJSON(b, appRecordKey(t.ID, app.ID), app)
 	key, rec := v.addKey(b, nil, app, ts, secret)
 	app.Key = key
-	err := v.commit(b,
+	err = v.commit(b,
 		logEntry(nil, t.ID, "tenant", t.ID, "create", "Tenant created", ts),
 		logEntry(nil, t.ID, "application", app.ID, "create", "Application created", ts),
 		logEntry(nil, t.ID, "key", rec.ID, "create", "Management key minted", ts))

@@ -115,7 +115,7 @@ func (v *Vault) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (
 			ExpirationMonth: month, ExpirationYear: year, Brand: token.Brand(number)}
 	}
 	rec := tokenIntentRecord{TokenIntent: it,
-		Data: crypto.SealEnvelope(secrets.data, plain, tokenIntentAAD(it.TenantID, it.ID))}
+		Data: secrets.data.SealEnvelope(plain, tokenIntentAAD(it.TenantID, it.ID))}
 	b := v.store.NewBatch()
 	setJSON(b, tokenIntentKey(it.TenantID, it.ID), &rec)
 	if err := v.commit(b, tokenIntentCreated(logEntry(p, it.TenantID, "token_intent", it.ID, "create", "Token intent created", ts), &it)); err != nil {
@@ -187,7 +187,7 @@ func (v *Vault) fromIntent(p *access.Principal, req *TokenRequest, prefix string
 	if err != nil {
 		return "", err
 	}
-	plain, err := crypto.OpenEnvelope(k, rec.Data, tokenIntentAAD(rec.TenantID, rec.ID))
+	plain, err := k.OpenEnvelope(rec.Data, tokenIntentAAD(rec.TenantID, rec.ID))
 	if err != nil {
 		return "", err
 	}

@@ -121,7 +121,8 @@ func orderKey(t time.Time) string {
 
 // tenantSecrets are the tenant-scoped keys derived once per tenant.
 type tenantSecrets struct {
-	data, fingerprint, search []byte
+	data                *crypto.KeySet
+	fingerprint, search []byte
 }
 
 func (v *Vault) secrets(tenantID string) (tenantSecrets, error) {
@@ -134,8 +135,8 @@ func (v *Vault) secrets(tenantID string) (tenantSecrets, error) {
 	}
 	s := tenantSecrets{
 		data:        k,
-		fingerprint: crypto.DeriveKey(k, "fingerprint"),
-		search:      crypto.DeriveKey(k, "search-index"),
+		fingerprint: crypto.DeriveKey(k.Root(), "fingerprint"),
+		search:      crypto.DeriveKey(k.Root(), "search-index"),
 	}
 	v.tenantSecretsCache.Store(tenantID, s)
 	return s, nil
@@ -158,7 +159,7 @@ func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		if dk, err = crypto.OpenDataKey(k, r.Data, r.aad()); err != nil {
+		if dk, err = k.OpenDataKey(r.Data, r.aad()); err != nil {
 			return nil, fmt.Errorf("%w: token %s: %w", errTokenIntegrity, r.ID, err)
 		}
 		r.dataKey.Store(dk)
@@ -445,7 +446,7 @@ func (v *Vault) writeToken(b store.Batch, plan *tokenPlan) error {
 		return err
 	}
 	r.AD = tokenADVersion
-	r.Data = crypto.SealEnvelope(k, plan.plain, r.aad())
+	r.Data = k.SealEnvelope(plan.plain, r.aad())
 	setJSON(b, tokenRecordKey(r.TenantID, r.ID), r)
 	b.Set(store.Key(orderIndex, r.TenantID, r.Order), []byte(r.ID))
 	if r.Fingerprint != "" {

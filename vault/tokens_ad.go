@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/keywrap"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -65,16 +66,16 @@ func legacyTokenAD(tenantID, id string) []byte { return store.Key("token", tenan
 // tenantKeyAD binds the tenant key's wrapping to the tenant's token
 // records being sealed with the full associated data; legacyTenantKeyAD
 // is the wrapping of earlier versions.
-func tenantKeyAD(tenantID string) []byte       { return store.Key("tkey", tenantID, "token-ad-v2") }
-func legacyTenantKeyAD(tenantID string) []byte { return store.Key("tkey", tenantID) }
+func tenantKeyAD(tenantID string) []byte       { return store.Key(tenantKeyCollection, tenantID, "token-ad-v2") }
+func legacyTenantKeyAD(tenantID string) []byte { return tenantKeyRecordKey(tenantID) }
 
 // openTenantKey unwraps a stored tenant key; legacy reports the wrapping
 // of an earlier version.
-func openTenantKey(master, wrapped []byte, tenantID string) (key []byte, legacy bool, err error) {
-	if k, err := crypto.Open(master, wrapped, tenantKeyAD(tenantID)); err == nil {
+func openTenantKey(master keywrap.Key, wrapped []byte, tenantID string) (key []byte, legacy bool, err error) {
+	if k, err := master.Open(wrapped, tenantKeyAD(tenantID)); err == nil {
 		return k, false, nil
 	}
-	k, err := crypto.Open(master, wrapped, legacyTenantKeyAD(tenantID))
+	k, err := master.Open(wrapped, legacyTenantKeyAD(tenantID))
 	return k, err == nil, err
 }
 
@@ -93,21 +94,30 @@ func (v *Vault) upgradeTokenAD() error {
 		return err
 	}
 	for _, wk := range legacy {
-		key, old, err := openTenantKey(v.master, []byte(wk.wrapped), wk.tenantID)
+		rec := parseTenantKeyRecord([]byte(wk.wrapped))
+		if !rec.raw {
+			continue // written with versions, so with the full associated data
+		}
+		keys, old, err := v.unwrapTenantKeys(wk.tenantID, rec) // keyring.go
 		if err != nil {
 			return fmt.Errorf("tenant key of %s: %w", wk.tenantID, err)
 		}
 		if !old {
 			continue
 		}
+		key := keys[1]
 		if err := v.upgradeTenantTokens(wk.tenantID, key); err != nil {
 			return fmt.Errorf("upgrade tokens of tenant %s: %w", wk.tenantID, err)
 		}
 		if err := v.upgradeTenantPaymentMethods(wk.tenantID, key); err != nil {
 			return fmt.Errorf("upgrade payment methods of tenant %s: %w", wk.tenantID, err)
 		}
+		wrapped, err := v.wrapTenantKeys(wk.tenantID, keys, 1)
+		if err != nil {
+			return err
+		}
 		b := v.store.NewBatch()
-		b.Set(tenantKeyRecordKey(wk.tenantID), crypto.Seal(v.master, key, tenantKeyAD(wk.tenantID)))
+		b.Set(tenantKeyRecordKey(wk.tenantID), wrapped)
 		if err := v.commit(b); err != nil {
 			return err
 		}

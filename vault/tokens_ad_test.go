@@ -82,10 +82,11 @@ func TestLegacyRecordsUpgraded(t *testing.T) {
 		ids = append(ids, mustCreate(t, e.v, w, tokReq("card_number", `"`+n+`"`)).ID)
 	}
 	tenantID := w.TenantID
-	key, err := e.v.tenantKey(tenantID)
+	keys, err := e.v.tenantKey(tenantID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	key := keys.Root()
 	// Write them back as the previous version did.
 	for _, id := range ids {
 		r, err := e.v.loadToken(tenantID, id)
@@ -120,8 +121,9 @@ func TestLegacyRecordsUpgraded(t *testing.T) {
 		}
 	}
 	wrapped, _ := e.v.store.Get(store.Key("tkey", tenantID))
-	if _, legacy, err := openTenantKey(testMaster, wrapped, tenantID); err != nil || legacy {
-		t.Errorf("tenant key after the upgrade: legacy %v, %v", legacy, err)
+	rec := parseTenantKeyRecord(wrapped)
+	if _, legacy, err := e.v.unwrapTenantKeys(tenantID, rec); err != nil || legacy || rec.raw {
+		t.Errorf("tenant key after the upgrade: legacy %v, raw %v, %v", legacy, rec.raw, err)
 	}
 }
 

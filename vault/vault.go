@@ -15,14 +15,15 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/strongroom/strongroom/vault/audit"
-	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/egress"
 	"github.com/strongroom/strongroom/vault/jwtauth"
+	"github.com/strongroom/strongroom/vault/keywrap"
 	"github.com/strongroom/strongroom/vault/metrics"
 	"github.com/strongroom/strongroom/vault/reactor"
 	"github.com/strongroom/strongroom/vault/store"
@@ -38,6 +39,12 @@ type Options struct {
 	// or generated with 0600 permissions when absent (development).
 	MasterKey     []byte
 	MasterKeyFile string
+	// PreviousMasterKeyFiles are older keys, needed while a rotation
+	// finishes.
+	PreviousMasterKeyFiles []string
+	// KeyWrapper, when set, holds the master keys instead (an HSM; a
+	// local wrapper with previous keys during a rotation).
+	KeyWrapper keywrap.Wrapper
 	// ManagementKey, when set, is registered as a key of the bootstrap
 	// management application, so CI and SDK tests can use a known key.
 	ManagementKey string
@@ -69,9 +76,9 @@ type Settings struct {
 // data directory) and no config writes into it: each config reads it
 // through its own Vault, made by Bind.
 type Core struct {
-	store  store.Store
-	master []byte
-	ident  identity
+	store store.Store
+	keys  keyRing // keyring.go: master key versions
+	ident identity
 
 	tenantKeys          sync.Map // tenant id → unwrapped tenant key
 	tenantSettingsCache sync.Map // tenant id → settings
@@ -171,21 +178,13 @@ func Open(opts Options) (*Core, error) {
 		return nil, fmt.Errorf("vault: make the data dir private: %w", err)
 	}
 	c := &Core{ident: identify(opts)}
-	master := opts.MasterKey
-	if master == nil {
-		path := c.ident.masterKeyFile
-		if err := refuseNewKeyForData(path, storeDir(opts.DataDir)); err != nil {
+	w := opts.KeyWrapper
+	if w == nil {
+		local, err := c.localWrapper(opts) // keyring.go
+		if err != nil {
 			return nil, err
 		}
-		k, created, err := crypto.LoadOrCreateMasterKeyFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("vault: %w", err)
-		}
-		master = k
-		c.Events.MasterKeyGenerated, c.Events.MasterKeyPath = created, path
-	}
-	if len(master) != crypto.KeySize {
-		return nil, errors.New("vault: master key must be 32 bytes")
+		w = local
 	}
 	s, err := store.OpenPebble(storeDir(opts.DataDir), store.WithDiskReserve(opts.DiskReserve))
 	if err != nil {
@@ -193,12 +192,12 @@ func Open(opts Options) (*Core, error) {
 	}
 	c.Events.StoreReadOnly = s.ReadOnly()
 	c.home = openedHome(storeDir(opts.DataDir))
-	c.store, c.master = s, master
+	c.store = s
 	c.audits, c.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
 	// Start-up work runs under a view of its own with the default settings.
 	v := c.Bind(nil, egress.Policy{}, Settings{})
 	go v.runAuditWriter(c.auditDone)
-	if err := c.checkMasterKey(); err != nil {
+	if err := v.openKeys(w); err != nil { // keyring.go
 		c.Close()
 		return nil, err
 	}
@@ -223,12 +222,19 @@ type identity struct {
 	dataDir       string
 	masterKeyFile string // "" when the key itself was given
 	managementKey [sha256.Size]byte
+	masterKey     [sha256.Size]byte // of Options.MasterKey, when given
+	wrapper       string            // keywrap.Identity of Options.KeyWrapper
+	previousKeys  string
 	diskReserve   int64
 }
 
 func identify(opts Options) identity {
 	id := identity{dataDir: filepath.Clean(opts.DataDir), managementKey: sha256.Sum256([]byte(opts.ManagementKey)),
-		diskReserve: opts.DiskReserve}
+		diskReserve: opts.DiskReserve, wrapper: keywrap.Identity(opts.KeyWrapper),
+		previousKeys: strings.Join(opts.PreviousMasterKeyFiles, "\x00")}
+	if opts.MasterKey != nil {
+		id.masterKey = sha256.Sum256(opts.MasterKey)
+	}
 	if opts.MasterKey == nil {
 		id.masterKeyFile = cmp.Or(opts.MasterKeyFile, filepath.Join(opts.DataDir, "master.key"))
 	}
@@ -248,8 +254,10 @@ func (c *Core) Accepts(opts Options) error {
 	case want.masterKeyFile != c.ident.masterKeyFile:
 		return fmt.Errorf("vault: the master key of the open vault in %s came from %s; it cannot change to %s while the vault is open: restart the server to change it",
 			c.ident.dataDir, describeKeySource(c.ident.masterKeyFile), describeKeySource(want.masterKeyFile))
-	case opts.MasterKey != nil && subtle.ConstantTimeCompare(opts.MasterKey, c.master) != 1:
+	case subtle.ConstantTimeCompare(want.masterKey[:], c.ident.masterKey[:]) != 1:
 		return fmt.Errorf("vault: the master key of the open vault in %s cannot change while the vault is open: restart the server to change it", c.ident.dataDir)
+	case want.wrapper != c.ident.wrapper || want.previousKeys != c.ident.previousKeys:
+		return fmt.Errorf("vault: the key wrapper of the open vault in %s cannot change while the vault is open: restart the server to change it", c.ident.dataDir)
 	case subtle.ConstantTimeCompare(want.managementKey[:], c.ident.managementKey[:]) != 1:
 		return fmt.Errorf("vault: the management key differs from the one the open vault in %s was started with; it is registered at start-up, so a reload cannot change it: restart the server, or mint another key with `vault tenant key create`", c.ident.dataDir)
 	case want.diskReserve != c.ident.diskReserve:
@@ -282,32 +290,12 @@ func refuseNewKeyForData(keyPath, storeDir string) error {
 	return nil
 }
 
-// checkMasterKey seals a known value on first use and verifies it after, so
-// a wrong master key fails at start-up instead of serving garbage.
-func (c *Core) checkMasterKey() error {
-	key := []byte(masterCheckKey)
-	sealed, err := c.store.Get(key)
-	if errors.Is(err, store.ErrNotFound) {
-		b := c.store.NewBatch()
-		defer b.Close()
-		b.Set(key, crypto.Seal(c.master, masterCheckPlain, key))
-		return b.Commit()
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := crypto.Open(c.master, sealed, key); err != nil {
-		return ErrWrongMasterKey
-	}
-	return nil
-}
-
 // Close flushes pending audit entries and releases the store.
 func (c *Core) Close() error {
 	c.closed.Store(true)
 	close(c.audits)
 	<-c.auditDone
-	return c.store.Close()
+	return errors.Join(c.store.Close(), c.keys.close())
 }
 
 // Store exposes the store to sibling packages' tests and tools.
@@ -329,28 +317,6 @@ func (c *Core) lockIndex(parts ...string) int {
 		h.Write([]byte{0})
 	}
 	return int(h.Sum32() % uint32(len(c.locks)))
-}
-
-// tenantKey returns the tenant's unwrapped encryption key (cached).
-func (c *Core) tenantKey(tenantID string) ([]byte, error) {
-	if k, ok := c.tenantKeys.Load(tenantID); ok {
-		return k.([]byte), nil
-	}
-	wrapped, err := c.store.Get(tenantKeyRecordKey(tenantID))
-	if err != nil {
-		return nil, fmt.Errorf("tenant key: %w", err)
-	}
-	k, _, err := openTenantKey(c.master, wrapped, tenantID)
-	if err != nil {
-		return nil, fmt.Errorf("tenant key: %w", err)
-	}
-	c.tenantKeys.Store(tenantID, k)
-	return k, nil
-}
-
-// newTenantKey adds a new tenant's encryption key, wrapped, to b.
-func (c *Core) newTenantKey(b store.Batch, tenantID string) {
-	b.Set(tenantKeyRecordKey(tenantID), crypto.Seal(c.master, crypto.NewKey(), tenantKeyAD(tenantID)))
 }
 
 // Sweep deletes expired entities. The host calls it periodically; reads

@@ -18,7 +18,6 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/apitime"
 	"github.com/strongroom/strongroom/vault/audit"
-	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/traffic"
@@ -208,15 +207,21 @@ func (v *Vault) WebhookSigner() (*webhook.Signer, error) {
 		if der, err = webhook.NewKey(); err != nil {
 			return nil, err
 		}
+		sealed, release, err := v.sealMaster(der, key)
+		if err != nil {
+			return nil, err
+		}
 		b := v.store.NewBatch()
-		b.Set(key, crypto.Seal(v.master, der, key))
-		if err := v.commit(b); err != nil {
+		b.Set(key, sealed)
+		err = v.commit(b)
+		release()
+		if err != nil {
 			return nil, err
 		}
 	case err != nil:
 		return nil, err
 	default:
-		if der, err = crypto.Open(v.master, sealed, key); err != nil {
+		if der, err = v.openMaster(sealed, key); err != nil {
 			return nil, fmt.Errorf("webhook signing key: %w", err)
 		}
 	}

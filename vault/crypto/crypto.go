@@ -109,6 +109,9 @@ func mustGCM(key []byte) cipher.AEAD {
 type Envelope struct {
 	WrappedKey []byte `json:"k"`
 	Ciphertext []byte `json:"c"`
+	// Version is the tenant key version that wrapped the data key (0 is
+	// version 1, what every envelope was before tenant keys rotated).
+	Version uint32 `json:"v,omitempty"`
 }
 
 // SealEnvelope encrypts plaintext under a fresh data key wrapped by kek.

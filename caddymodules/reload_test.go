@@ -16,9 +16,8 @@ import (
 
 // TestReloadWhileServing runs real configs in this process (caddy.Load, the
 // admin API's reload path) and reloads them while the running config's
-// handlers serve requests that read the destination policy. .ci/run runs
-// it under -race too (go test -race -run TestReloadWhileServing
-// ./caddymodules/): each config binds its own view of the pooled vault, so
+// handlers serve requests that read the destination policy. The suite runs
+// it under -race too (test/race_test.go): each config binds its own view of the pooled vault, so
 // provisioning a config writes nothing the serving one reads; the last
 // config's policy is the one in force.
 func TestReloadWhileServing(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 // event loop, until ctx ends (deadline, caller) or the memory watchdog
 // stops it. Everything that goes wrong comes
 // back as *Error (or *CustomHTTPResponse) with no host detail.
-func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, f func(c *Call) error) (err error) {
+func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, brk brokerFunc, f func(c *Call) error) (err error) {
 	interrupt, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	_, heldBefore := heapNow()
@@ -55,6 +55,7 @@ func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, f fu
 		TenantID: tenant,
 		Loop:     loop,
 		rt:       r,
+		broker:   brk,
 		done:     interrupt,
 		modules:  map[string]goja.Value{},
 		loading:  map[string]bool{},

@@ -2,8 +2,8 @@ package reactor
 
 import (
 	"context"
-	"errors"
 	"crypto/sha256"
+	"errors"
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/jsonorder"

@@ -131,7 +131,7 @@ type workerSide struct {
 	nextID atomic.Uint64
 
 	mu      sync.Mutex
-	replies map[uint64]chan []byte         // callbacks waiting, by frame id
+	replies map[uint64]chan []byte        // callbacks waiting, by frame id
 	cancels map[uint64]context.CancelFunc // executions, by frame id
 }
 

@@ -2,7 +2,6 @@ package test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -115,6 +114,8 @@ func startBystander(t testing.TB, s *harness.Server) *bystander {
 	key := otherTenant(t, s)
 	r := s.JSON(t, "POST", "/reactors", key, map[string]any{"name": "bystander",
 		"code": `module.exports = async (req) => ({ raw: { n: req.args.n * 2 } })`}, http.StatusCreated)
+	app := s.JSON(t, "POST", "/applications", key, map[string]any{"name": "bystander", "type": "private", "permissions": []string{"reactor:invoke"}}, http.StatusCreated)
+	key = app["key"].(string)
 	b := &bystander{s: s, key: key, id: r["id"].(string), stop: make(chan struct{})}
 	b.done.Add(1)
 	go func() {
@@ -195,6 +196,7 @@ var hostileCases = []struct {
 func TestReactorWorkersHostile(t *testing.T) {
 	t.Parallel()
 	s := harness.Start(t, harness.Options{Caddyfile: workersCaddyfile(t)})
+	_, invoker := privateAppWith(t, s, "invoker", "reactor:invoke")
 	pid := s.PID()
 	by := startBystander(t, s)
 	time.Sleep(300 * time.Millisecond)
@@ -202,7 +204,7 @@ func TestReactorWorkersHostile(t *testing.T) {
 	for _, c := range hostileCases {
 		id := rxCode(t, s, c.name, c.code, nil)
 		start := time.Now()
-		st, hdr, b := rxReact(t, s, s.ManagementKey, id, map[string]any{})
+		st, hdr, b := rxReact(t, s, invoker, id, map[string]any{})
 		if !slices.Contains(c.status, st) {
 			t.Errorf("%s: status %d, want one of %v: %s", c.name, st, c.status, b)
 		} else {
@@ -233,6 +235,7 @@ func TestReactorWorkersHostile(t *testing.T) {
 func TestReactorWorkersStorm(t *testing.T) {
 	t.Parallel()
 	s := harness.Start(t, harness.Options{Caddyfile: workersCaddyfile(t, "max_per_tenant 200", "max_concurrent 256")})
+	_, invoker := privateAppWith(t, s, "invoker", "reactor:invoke")
 	pid := s.PID()
 	codes := []string{
 		`module.exports = async () => { for (;;) {} }`,
@@ -253,8 +256,7 @@ func TestReactorWorkersStorm(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			body, _ := json.Marshal(map[string]any{"args": map[string]any{}})
-			req, _ := harness.NewRequest("POST", s.BaseURL+"/reactors/"+ids[i%len(ids)]+"/react", s.ManagementKey, body)
-			req = req.WithContext(context.Background())
+			req, _ := harness.NewRequest("POST", s.BaseURL+"/reactors/"+ids[i%len(ids)]+"/react", invoker, body)
 			resp, err := s.Client().Do(req)
 			if err != nil {
 				t.Errorf("storm call %d: %v", i, err)
@@ -283,7 +285,7 @@ func TestReactorWorkersStorm(t *testing.T) {
 	}
 	// And it serves.
 	id := rxCode(t, s, "after", `module.exports = async () => ({ raw: 'ok' })`, nil)
-	if r := rxReactOK(t, s, s.ManagementKey, id, nil); r["raw"] != "ok" {
+	if r := rxReactOK(t, s, invoker, id, nil); r["raw"] != "ok" {
 		t.Errorf("after the storm: %v", r)
 	}
 }
@@ -295,9 +297,23 @@ func TestReactorWorkersConfined(t *testing.T) {
 	t.Parallel()
 	s := harness.Start(t, harness.Options{Caddyfile: workersCaddyfile(t), Env: []string{"STRONGROOM_CANARY=secret-canary"}})
 	var pids []int
-	if !waitFor(20*time.Second, func() bool { pids = workerPIDs(t, s.PID()); return len(pids) >= 2 }) {
-		t.Fatalf("%d workers started, want 2", len(pids))
+	// Ready: started, and past the set-up of their limits.
+	limited := func(pid int) bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "Max address space") {
+				return !strings.Contains(l, "unlimited")
+			}
+		}
+		return false
 	}
+	if !waitFor(20*time.Second, func() bool {
+		pids = workerPIDs(t, s.PID())
+		return len(pids) >= 2 && !slices.ContainsFunc(pids, func(p int) bool { return !limited(p) })
+	}) {
+		t.Fatalf("%d workers started, want 2 with an address-space limit", len(pids))
+	}
+	time.Sleep(200 * time.Millisecond) // past closing what they inherited
 	for _, pid := range pids {
 		if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid)); err != nil || len(env) != 0 {
 			t.Errorf("worker %d environment: %q (%v), want empty", pid, env, err)
@@ -322,12 +338,6 @@ func TestReactorWorkersConfined(t *testing.T) {
 		if sockets != 1 {
 			t.Errorf("worker %d has %d sockets, want its channel only", pid, sockets)
 		}
-		limits, _ := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
-		for _, l := range strings.Split(string(limits), "\n") {
-			if strings.HasPrefix(l, "Max address space") && strings.Contains(l, "unlimited") {
-				t.Errorf("worker %d has no address-space limit: %s", pid, l)
-			}
-		}
 	}
 }
 
@@ -336,8 +346,14 @@ func TestReactorWorkersConfined(t *testing.T) {
 func TestReactorWorkersNoOrphans(t *testing.T) {
 	t.Parallel()
 	s := harness.Start(t, harness.Options{Caddyfile: workersCaddyfile(t)})
+	_, invoker := privateAppWith(t, s, "invoker", "reactor:invoke")
 	id := rxCode(t, s, "busy", `module.exports = async () => { for (;;) {} }`, nil)
-	go s.Do(t, "POST", "/reactors/"+id+"/react", s.ManagementKey, map[string]any{})
+	go func() {
+		req, _ := harness.NewRequest("POST", s.BaseURL+"/reactors/"+id+"/react", invoker, []byte(`{}`))
+		if resp, err := s.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
 	var pids []int
 	if !waitFor(20*time.Second, func() bool { pids = workerPIDs(t, s.PID()); return len(pids) >= 2 }) {
 		t.Fatalf("%d workers started, want 2", len(pids))
@@ -358,6 +374,7 @@ func TestReactorWorkersReload(t *testing.T) {
 	t.Parallel()
 	cf := workersCaddyfile(t)
 	s := harness.Start(t, harness.Options{Caddyfile: cf})
+	_, invoker := privateAppWith(t, s, "invoker", "reactor:invoke")
 	id := rxCode(t, s, "echo", `module.exports = async (req) => ({ raw: req.args })`, nil)
 	var before []int
 	if !waitFor(20*time.Second, func() bool { before = workerPIDs(t, s.PID()); return len(before) == 2 }) {
@@ -379,14 +396,14 @@ func TestReactorWorkersReload(t *testing.T) {
 		}
 	}
 	load(cf)
-	if r := rxReactOK(t, s, s.ManagementKey, id, map[string]any{"a": 1}); !jsonEq(r["raw"], map[string]any{"a": 1.0}) {
+	if r := rxReactOK(t, s, invoker, id, map[string]any{"a": 1}); !jsonEq(r["raw"], map[string]any{"a": 1.0}) {
 		t.Errorf("after reload: %v", r)
 	}
 	if after := workerPIDs(t, s.PID()); !slices.Equal(before, after) {
 		t.Errorf("reloading the same config replaced the workers: %v, then %v", before, after)
 	}
 	load(strings.Replace(cf, "memory 128MiB", "memory 96MiB", 1))
-	if r := rxReactOK(t, s, s.ManagementKey, id, map[string]any{"a": 2}); !jsonEq(r["raw"], map[string]any{"a": 2.0}) {
+	if r := rxReactOK(t, s, invoker, id, map[string]any{"a": 2}); !jsonEq(r["raw"], map[string]any{"a": 2.0}) {
 		t.Errorf("after a new config: %v", r)
 	}
 	if !waitFor(10*time.Second, func() bool { return !slices.ContainsFunc(before, procAlive) }) {

@@ -100,6 +100,7 @@ func (c *Call) setup() error {
 	}
 	_ = vm.Set("console", console)
 	c.Loop.install()
+	guardJSONParse(vm, c.rt.limits.MaxPayload)
 	_ = vm.Set("global", vm.GlobalObject())
 	_ = vm.Set("queueMicrotask", func(call goja.FunctionCall) goja.Value {
 		fn, ok := call.Argument(0).(*goja.Object)

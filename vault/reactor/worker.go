@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -33,6 +34,7 @@ const channelFD = 3
 // It holds no key and no store handle; everything a reactor asks of the
 // vault (req.bt, fetch) goes back over the channel.
 func ServeWorker() int {
+	closeInherited()
 	f := os.NewFile(channelFD, "reactor-channel")
 	if f == nil {
 		return 2
@@ -76,6 +78,28 @@ func confine(memory int64, l Limits) {
 	base := vmSize()
 	limit := uint64(base) + 2*uint64(memory) + 256<<20
 	_ = syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: limit, Max: limit})
+}
+
+// closeInherited closes descriptors above the channel: the vault opens
+// everything close-on-exec, but whatever started the vault may have left
+// some without, and init code of the binary may have left some open. The
+// Go runtime's own (epoll, eventfd) are kept.
+func closeInherited() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd <= channelFD {
+			continue
+		}
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil || strings.HasPrefix(target, "anon_inode:") {
+			continue // the directory being read, or the runtime's own
+		}
+		_ = syscall.Close(fd)
+	}
 }
 
 // vmSize reads the process's mapped address space, in bytes.

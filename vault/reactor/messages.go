@@ -128,7 +128,7 @@ func decodeOutcome(b []byte) (res *Result, err error, recycle bool) {
 			return nil, brokenWorker(), true
 		}
 		if status < 400 || status > 599 || detail == "" {
-			e = brokenWorker()
+			return nil, brokenWorker(), true
 		}
 		err = e
 	case outCustom:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"sync"
@@ -104,7 +105,15 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{cfg: cfg, hello: hello, held: map[string]int{}, stopTidy: make(chan struct{})}
+	// The first worker starts now, so a binary that cannot run workers
+	// fails the config load rather than every call.
+	first, err := startProcess(cfg.Command, hello)
+	if err != nil {
+		return nil, fmt.Errorf("starting a reactor worker (%s): %w", cfg.Command[0], err)
+	}
 	p.mu.Lock()
+	p.live = 1
+	p.offer(first)
 	p.replenish()
 	p.mu.Unlock()
 	go p.tidy()
@@ -227,6 +236,12 @@ func (p *Pool) start() {
 	if err != nil {
 		p.live--
 		// Retried on the next get or put; a broken command must not spin.
+		// A call waiting for this worker is refused rather than left to
+		// its deadline.
+		if len(p.waiters) > 0 {
+			p.waiters[0].got <- nil
+			p.waiters = p.waiters[1:]
+		}
 		return
 	}
 	p.offer(w)
@@ -235,7 +250,7 @@ func (p *Pool) start() {
 // tidy stops workers beyond Workers that stayed idle past IdleTimeout, and
 // buries idle workers that died (replaced by replenish).
 func (p *Pool) tidy() {
-	t := time.NewTicker(max(p.cfg.IdleTimeout/4, 50*time.Millisecond))
+	t := time.NewTicker(min(max(p.cfg.IdleTimeout/4, 50*time.Millisecond), time.Second))
 	defer t.Stop()
 	for {
 		select {

@@ -96,6 +96,8 @@ func (r *Runtime) outcome(fr frame, err error) (*Result, error, bool) {
 		return decodeOutcome(fr.payload)
 	case errors.Is(err, context.Canceled):
 		return nil, &Error{Status: 499, Detail: cancelDetail}, true
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, &Error{Status: 408, Detail: timeoutDetail}, true
 	case errors.Is(err, errDeadline):
 		return nil, &Error{Status: 408, Detail: timeoutDetail}, true
 	default:

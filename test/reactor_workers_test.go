@@ -369,7 +369,7 @@ func TestReactorWorkersNoOrphans(t *testing.T) {
 
 // TestReactorWorkersReload: reloading the same config keeps the same warm
 // workers; a config with other reactor limits gets a new pool and the old
-// workers stop.
+// workers stop; stopping the vault stops the workers.
 func TestReactorWorkersReload(t *testing.T) {
 	t.Parallel()
 	cf := workersCaddyfile(t)
@@ -394,6 +394,9 @@ func TestReactorWorkersReload(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("reload: %d %s", resp.StatusCode, b)
 		}
+		// The old config's server closes its idle connections; a POST
+		// sent on one as it closes is not retried by the client.
+		s.Client().CloseIdleConnections()
 	}
 	load(cf)
 	if r := rxReactOK(t, s, invoker, id, map[string]any{"a": 1}); !jsonEq(r["raw"], map[string]any{"a": 1.0}) {
@@ -408,5 +411,11 @@ func TestReactorWorkersReload(t *testing.T) {
 	}
 	if !waitFor(10*time.Second, func() bool { return !slices.ContainsFunc(before, procAlive) }) {
 		t.Errorf("the old pool's workers %v still run after a config with other limits", before)
+	}
+	// A clean stop stops the workers too.
+	current := workerPIDs(t, s.PID())
+	s.Stop(t)
+	if !waitFor(10*time.Second, func() bool { return !slices.ContainsFunc(current, procAlive) }) {
+		t.Errorf("workers %v still run after the vault stopped", current)
 	}
 }

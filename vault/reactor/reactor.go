@@ -1,6 +1,8 @@
 // Package reactor runs customers' reactor code (Basis Theory reactors,
-// reactor formulas and proxy transforms) in a goja JavaScript sandbox inside
-// the vault process, on plaintext card data.
+// reactor formulas and proxy transforms) in a goja JavaScript sandbox, on
+// plaintext card data: in worker processes (UseWorkers; pool.go, host.go,
+// worker.go), so hostile code that exhausts memory, the Go stack or a core
+// ends its own worker and never the vault, or in the vault process.
 //
 // The sandbox has no filesystem, no process, no environment and no network
 // other than what registered modules provide (plugins/fetch, through the
@@ -475,42 +477,6 @@ func (r *Runtime) Run(ctx context.Context, p *Program, in Invocation) (*Result, 
 		return nil, fmt.Errorf("reactor: decoding arguments: %w", err)
 	}
 	return r.exec(ctx, p, in.TenantID, arg, in.BT, nil, release)
-}
-
-// exec runs one execution in this process on its own goroutine. release
-// is called when that goroutine ends, which may be after exec returns (a
-// native call Interrupt cannot stop).
-func (r *Runtime) exec(ctx context.Context, p *Program, tenant string, arg any, bt BTClient, brk brokerFunc, release func()) (*Result, error) {
-	ctx, cancel := context.WithTimeoutCause(ctx, r.limits.Timeout, errTimeout)
-	defer cancel()
-	type outcome struct {
-		res *Result
-		err error
-	}
-	out := make(chan outcome, 1)
-	go func() {
-		var res *Result
-		err := r.sandbox(ctx, false, tenant, brk, func(c *Call) error {
-			var err error
-			res, err = c.invoke(p, arg, bt)
-			return err
-		})
-		// Released before Run returns, so a caller running again at once
-		// finds its slot free.
-		release()
-		out <- outcome{res, err}
-	}()
-	select {
-	case o := <-out:
-		return o.res, o.err
-	case <-ctx.Done():
-		select {
-		case o := <-out:
-			return o.res, o.err
-		case <-time.After(interruptGrace):
-			return nil, r.limitError(context.Cause(ctx))
-		}
-	}
 }
 
 // acquire takes a slot overall and one for the tenant, failing at once

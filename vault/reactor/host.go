@@ -205,20 +205,26 @@ func (p *process) call(ctx context.Context, kind byte, payload []byte, budget ti
 		delete(p.calls, id)
 		p.mu.Unlock()
 	}()
-	if err := p.c.send(kind, id, payload); err != nil {
-		p.kill()
+	// Armed before sending: a worker too stuck to read its channel blocks
+	// the send until it is killed.
+	var late atomic.Bool
+	hard := time.AfterFunc(budget+killGrace, func() { late.Store(true); p.kill() })
+	defer hard.Stop()
+	died := func() (frame, error) {
+		if late.Load() {
+			return frame{}, errDeadline
+		}
 		return frame{}, errDied
 	}
-	hard := time.NewTimer(budget + killGrace)
-	defer hard.Stop()
+	if err := p.c.send(kind, id, payload); err != nil {
+		p.kill()
+		return died()
+	}
 	select {
 	case fr := <-c.result:
 		return fr, nil
 	case <-p.dead:
-		return frame{}, errDied
-	case <-hard.C:
-		p.kill()
-		return frame{}, errDeadline
+		return died()
 	case <-ctx.Done():
 		_ = p.c.send(frameCancel, id, nil)
 		t := time.NewTimer(interruptGrace + killGrace)

@@ -135,9 +135,13 @@ func (p *Pool) get(ctx context.Context, tenant string) (*process, error) {
 		p.mu.Unlock()
 		return nil, errPoolClosed
 	}
-	if p.held[tenant] < p.tenantCap() && len(p.idle) > 0 {
+	for p.held[tenant] < p.tenantCap() && len(p.idle) > 0 {
 		w := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
+		if !w.alive() { // killed from outside while idle
+			p.live--
+			continue
+		}
 		p.held[tenant]++
 		p.replenish()
 		p.mu.Unlock()

@@ -419,3 +419,18 @@ func TestReactorWorkersReload(t *testing.T) {
 		t.Errorf("workers %v still run after the vault stopped", current)
 	}
 }
+
+// TestReactorWorkersZero: `workers 0` runs reactor code in the vault
+// process (the benchmark's baseline): no worker starts, reactors work.
+func TestReactorWorkersZero(t *testing.T) {
+	t.Parallel()
+	s := harness.Start(t, harness.Options{Caddyfile: reactorCaddyfile(t, "workers 0")})
+	_, invoker := privateAppWith(t, s, "invoker", "reactor:invoke")
+	id := rxCode(t, s, "echo", `module.exports = async (req) => ({ raw: req.args.n + 1 })`, nil)
+	if r := rxReactOK(t, s, invoker, id, map[string]any{"n": 1}); r["raw"] != 2.0 {
+		t.Errorf("react: %v", r)
+	}
+	if pids := workerPIDs(t, s.PID()); len(pids) != 0 {
+		t.Errorf("workers %v started with workers 0", pids)
+	}
+}

@@ -57,6 +57,7 @@ func ServeWorker() int {
 	// The vault counts and limits calls; here one runs at a time.
 	l.MaxConcurrent, l.MaxPerTenant = 1<<20, 1<<20
 	w := &workerSide{c: c, rt: New(l, mods...), replies: map[uint64]chan []byte{}, cancels: map[uint64]context.CancelFunc{}}
+	w.rt.warmUp()
 	if err := c.send(frameReady, 0, nil); err != nil {
 		return 2
 	}
@@ -323,6 +324,18 @@ func (b *remoteBT) DeleteToken(ctx context.Context, id string) error {
 
 func (b *remoteBT) SearchTokens(ctx context.Context, query any) (any, error) {
 	return b.do(ctx, "search", query)
+}
+
+// warmUp runs one small execution, so that a new worker's first real
+// call does not pay for first use (page faults in goja's code and heap,
+// lazily built intrinsics); its program is not kept.
+func (r *Runtime) warmUp() {
+	p, err := r.parse(`module.exports = async (req) => ({ raw: JSON.stringify(req.args).length + [1].map(String)[0] })`, [32]byte{})
+	if err != nil {
+		return
+	}
+	release, _ := r.acquire("")
+	_, _ = r.exec(context.Background(), p, "", map[string]any{"args": map[string]any{"a": "b"}}, nil, nil, release)
 }
 
 // live counts executions whose goroutine has not ended.

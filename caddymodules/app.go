@@ -100,6 +100,9 @@ type App struct {
 	cancel context.CancelFunc
 	// webhooksDone closes when the delivery dispatcher has stopped.
 	webhooksDone <-chan struct{}
+	// releaseWorkers gives back this config's hold on the reactor worker
+	// pool (reactor_workers.go).
+	releaseWorkers func() error
 }
 
 // CaddyModule returns the Caddy module information.
@@ -174,10 +177,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.AllowInsecureDestinations {
 		a.logger.Warn("INSECURE: outbound destinations are not restricted (http, loopback and private addresses allowed); never use this in production")
 	}
-	rt, err := a.Reactor.runtime(ctx, a.Egress())
+	rt, release, err := a.Reactor.runtime(ctx, a.Egress())
 	if err != nil {
 		return fmt.Errorf("reactor: %w", err)
 	}
+	a.releaseWorkers = release
 	if err := a.provisionOps(ctx); err != nil {
 		return err
 	}
@@ -247,6 +251,9 @@ func (a *App) Stop() error {
 
 // Cleanup releases this config's hold on the shared vault Core.
 func (a *App) Cleanup() error {
+	if a.releaseWorkers != nil {
+		_ = a.releaseWorkers()
+	}
 	if a.key == "" || a.core == nil {
 		return nil
 	}
@@ -285,6 +292,9 @@ type ReactorConfig struct {
 	MaxConcurrent int            `json:"max_concurrent,omitempty"`
 	MaxPerTenant  int            `json:"max_per_tenant,omitempty"`
 	MaxMemory     int64          `json:"max_memory,omitempty"`
+	// Workers runs reactor code in worker processes (reactor_workers.go);
+	// nil takes the defaults, workers 0 runs it in the vault process.
+	Workers *WorkersConfig `json:"workers,omitempty"`
 	// ModulesRaw are the modules reactor code may require (namespace
 	// vault.reactor_modules). Empty means every registered module.
 	ModulesRaw []json.RawMessage `json:"modules,omitempty" caddy:"namespace=vault.reactor_modules inline_key=module"`
@@ -296,8 +306,9 @@ type egressUser interface {
 	UseEgress(egress.Policy)
 }
 
-// runtime builds the reactor runtime with its modules.
-func (c *ReactorConfig) runtime(ctx caddy.Context, policy egress.Policy) (*reactor.Runtime, error) {
+// runtime builds the reactor runtime with its modules, and its worker pool
+// unless reactor code runs in process; release gives the pool back.
+func (c *ReactorConfig) runtime(ctx caddy.Context, policy egress.Policy) (*reactor.Runtime, func() error, error) {
 	var mods []reactor.Module
 	add := func(m any) error {
 		rm, ok := m.(reactor.Module)
@@ -313,11 +324,11 @@ func (c *ReactorConfig) runtime(ctx caddy.Context, policy egress.Policy) (*react
 	if len(c.ModulesRaw) > 0 {
 		loaded, err := ctx.LoadModule(c, "ModulesRaw")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, m := range loaded.([]any) {
 			if err := add(m); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	} else {
@@ -325,17 +336,23 @@ func (c *ReactorConfig) runtime(ctx caddy.Context, policy egress.Policy) (*react
 			m := info.New()
 			if p, ok := m.(caddy.Provisioner); ok {
 				if err := p.Provision(ctx); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 			if err := add(m); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return reactor.New(reactor.Limits{
+	limits := reactor.Limits{
 		Timeout: time.Duration(c.Timeout), MaxCodeSize: c.MaxCodeSize, MaxPayload: c.MaxPayload,
 		MaxCallStack: c.MaxCallStack, MaxConcurrent: c.MaxConcurrent, MaxPerTenant: c.MaxPerTenant,
 		MaxMemory: c.MaxMemory,
-	}, mods...), nil
+	}
+	rt := reactor.New(limits, mods...)
+	release, err := c.Workers.use(rt, limits, mods)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rt, release, nil
 }

@@ -342,6 +342,12 @@ func (c *ReactorConfig) unmarshal(d *caddyfile.Dispenser) error {
 		if !d.AllArgs(&s) {
 			return d.ArgErr()
 		}
+		if handled, err := c.workersDirective(d, name, s); handled {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if name == "timeout" {
 			dur, err := caddy.ParseDuration(s)
 			if err != nil || dur <= 0 {

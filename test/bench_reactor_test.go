@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,25 +36,96 @@ const benchReactorFn = `async function (req) {
 }`
 
 // TestLoadReactor measures POST /reactors/{id}/react with a small reactor
-// that detokenizes a card in its args: the first call after create, then
-// warm p50/p99 at 1 and 64 concurrent callers, against the wall time of a
-// fresh `node -e` process running the same function once (the cost a
-// process-per-call sandbox would pay). It prints the figures and asserts
-// only that every call succeeded. The server runs with max_per_tenant and
-// max_concurrent raised to 64 so 64 callers of one tenant are not refused
-// with 429/503 (the defaults are 8 per tenant, 8 × GOMAXPROCS overall).
+// that detokenizes a card in its args, in one run for each place reactor
+// code can run: in the vault process (`workers 0`, the baseline) and in
+// worker processes (the default). For each: the first call after create,
+// then warm p50/p99 at 1 and 64 concurrent callers. Against both, the wall
+// time of a fresh `node -e` process running the same function once (the
+// cost a process-per-call sandbox would pay). It also prints the channel's
+// cost per call (warm p50 with workers minus in process, c=1) and the
+// memory of an idle worker. It asserts only that every call succeeded. The
+// servers run with max_per_tenant and max_concurrent raised to 64 so 64
+// callers of one tenant are not refused with 429/503.
 func TestLoadReactor(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test skipped with -short")
 	}
+	inProc := benchReactorMode(t, "workers 0")
+	workers := benchReactorMode(t, "workers 2")
+
+	// Baseline: a fresh node process running the same function once.
+	var nodeRuns []time.Duration
+	if node, err := exec.LookPath("node"); err != nil {
+		t.Logf("node not found (%v): no process baseline", err)
+	} else {
+		src := "const f = " + benchReactorFn + ";\n" +
+			"f({ args: { card: { number: '4242424242424242', expiration_month: 3, expiration_year: 2030, cvc: '123' } }, configuration: { MERCHANT: 'm-1' } })" +
+			".then((r) => process.stdout.write(JSON.stringify(r)));"
+		for range 10 {
+			start := time.Now()
+			out, err := exec.Command(node, "-e", src).Output()
+			took := time.Since(start)
+			var got any
+			if err != nil || json.Unmarshal(out, &got) != nil || !jsonEq(got, benchReactorWant) {
+				t.Fatalf("node -e: %v, output %s", err, out)
+			}
+			nodeRuns = append(nodeRuns, took)
+		}
+		slices.Sort(nodeRuns)
+	}
+
+	t.Logf("reactor react (detokenize 1 card, run a small function), 2-core figures are indicative only:")
+	for _, m := range []benchReactorResult{inProc, workers} {
+		cold := m.cold
+		t.Logf("  %s:", m.mode)
+		t.Logf("    first call after create: median %v (min %v, max %v, %d reactors)", cold[len(cold)/2].Round(time.Microsecond), cold[0].Round(time.Microsecond), cold[len(cold)-1].Round(time.Microsecond), len(cold))
+		t.Logf("    warm c=1:  %s", m.c1)
+		t.Logf("    warm c=64: %s", m.c64)
+	}
+	t.Logf("  workers / in process, warm p50: c=1 %.2fx, c=64 %.2fx", ratio(workers.c1.P50, inProc.c1.P50), ratio(workers.c64.P50, inProc.c64.P50))
+	t.Logf("  channel cost per call (warm p50 c=1, workers - in process): %v", (workers.c1.P50 - inProc.c1.P50).Round(time.Microsecond))
+	if workers.idle != "" {
+		t.Logf("  idle worker memory: %s", workers.idle)
+	}
+	if len(nodeRuns) > 0 {
+		med := nodeRuns[len(nodeRuns)/2]
+		t.Logf("  baseline: fresh `node -e` process running the same function once: median %v (min %v, max %v, %d runs)",
+			med.Round(time.Microsecond), nodeRuns[0].Round(time.Microsecond), nodeRuns[len(nodeRuns)-1].Round(time.Microsecond), len(nodeRuns))
+		for _, m := range []benchReactorResult{inProc, workers} {
+			t.Logf("  ratio process baseline / warm p50, %s: c=1 %.1fx, c=64 %.1fx", m.mode, ratio(med, m.c1.P50), ratio(med, m.c64.P50))
+		}
+	}
+}
+
+var benchReactorWant = map[string]any{"raw": map[string]any{"last4": "4242", "bin": "424242", "masked": "424242******4242",
+	"brand": "visa", "expiry": "03/30", "merchant": "m-1"}}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+type benchReactorResult struct {
+	mode    string
+	cold    []time.Duration
+	c1, c64 harness.LoadResult
+	idle    string // memory of an idle worker
+}
+
+// benchReactorMode starts a server with the reactor setting where and
+// measures it.
+func benchReactorMode(t *testing.T, where string) benchReactorResult {
+	t.Helper()
 	const perRun = 3 * time.Second
-	s := harness.Start(t, harness.Options{Caddyfile: reactorCaddyfile(t, "max_per_tenant 64", "max_concurrent 64")})
+	s := harness.Start(t, harness.Options{Caddyfile: reactorCaddyfile(t, "max_per_tenant 64", "max_concurrent 64", where)})
+	defer s.Stop(t)
+	out := benchReactorResult{mode: where}
 	writer := writerKey(t, s)
 	_, invoker := privateAppWith(t, s, "bench invoker", "reactor:invoke", "token:use")
 	card := mkToken(t, s, writer, map[string]any{"type": "card", "data": cardData})
 	body, _ := json.Marshal(map[string]any{"args": map[string]any{"card": tokExpr(card)}})
-	want := map[string]any{"raw": map[string]any{"last4": "4242", "bin": "424242", "masked": "424242******4242",
-		"brand": "visa", "expiry": "03/30", "merchant": "m-1"}}
 
 	reactOnce := func(id string) time.Duration {
 		t.Helper()
@@ -63,23 +137,22 @@ func TestLoadReactor(t *testing.T) {
 			t.Fatalf("react: %d %s", st, b)
 		}
 		var got any
-		if err := json.Unmarshal(b, &got); err != nil || !jsonEq(got, want) {
-			t.Fatalf("react answered %s, want %s", b, js(want))
+		if err := json.Unmarshal(b, &got); err != nil || !jsonEq(got, benchReactorWant) {
+			t.Fatalf("react answered %s, want %s", b, js(benchReactorWant))
 		}
 		return took
 	}
 
 	// Cold: the first call of a reactor just created (its code was compiled
-	// by the create), three times with fresh code each.
-	var cold []time.Duration
-	for i := range 3 {
+	// by the create), with fresh code each.
+	for i := range 5 {
 		code := "module.exports = " + benchReactorFn + ";\n// variant " + fmt.Sprint(i)
 		id := rxCode(t, s, "bench reactor", code, map[string]string{"MERCHANT": "m-1"})
-		cold = append(cold, reactOnce(id))
+		out.cold = append(out.cold, reactOnce(id))
 	}
 	id := rxCode(t, s, "bench reactor", "module.exports = "+benchReactorFn+";", map[string]string{"MERCHANT": "m-1"})
-	cold = append(cold, reactOnce(id))
-	slices.Sort(cold)
+	out.cold = append(out.cold, reactOnce(id))
+	slices.Sort(out.cold)
 	for range 50 { // warm up connections and caches
 		reactOnce(id)
 	}
@@ -97,48 +170,35 @@ func TestLoadReactor(t *testing.T) {
 		t.Helper()
 		r := harness.LoadRequests(context.Background(), fmt.Sprintf("react c=%d", c), newReq, c, perRun)
 		if r.Errors > 0 || r.Requests == 0 {
-			t.Errorf("c=%d: %d errors of %d requests (statuses %v, first: %s)", c, r.Errors, r.Requests, r.Statuses, r.FirstError)
+			t.Errorf("%s c=%d: %d errors of %d requests (statuses %v, first: %s)", where, c, r.Errors, r.Requests, r.Statuses, r.FirstError)
 		}
 		return r
 	}
-	c1 := run(1)
-	c64 := run(64)
+	out.c1 = run(1)
+	out.c64 = run(64)
 	reactOnce(id) // still answering correctly after the load
-
-	// Baseline: a fresh node process running the same function once.
-	var nodeRuns []time.Duration
-	if node, err := exec.LookPath("node"); err != nil {
-		t.Logf("node not found (%v): no process baseline", err)
-	} else {
-		src := "const f = " + benchReactorFn + ";\n" +
-			"f({ args: { card: { number: '4242424242424242', expiration_month: 3, expiration_year: 2030, cvc: '123' } }, configuration: { MERCHANT: 'm-1' } })" +
-			".then((r) => process.stdout.write(JSON.stringify(r)));"
-		for range 10 {
-			start := time.Now()
-			out, err := exec.Command(node, "-e", src).Output()
-			took := time.Since(start)
-			var got any
-			if err != nil || json.Unmarshal(out, &got) != nil || !jsonEq(got, want) {
-				t.Fatalf("node -e: %v, output %s", err, out)
-			}
-			nodeRuns = append(nodeRuns, took)
-		}
-		slices.Sort(nodeRuns)
+	if pids := workerPIDs(t, s.PID()); len(pids) > 0 {
+		time.Sleep(500 * time.Millisecond)
+		out.idle = workerMemory(pids[0])
 	}
+	return out
+}
 
-	t.Logf("reactor react (detokenize 1 card, run a small function), 2-core figures are indicative only:")
-	t.Logf("  first call after create: median %v (min %v, max %v, %d reactors)", cold[len(cold)/2].Round(time.Microsecond), cold[0].Round(time.Microsecond), cold[len(cold)-1].Round(time.Microsecond), len(cold))
-	t.Logf("  warm c=1:  %s", c1)
-	t.Logf("  warm c=64: %s", c64)
-	if len(nodeRuns) > 0 {
-		med := nodeRuns[len(nodeRuns)/2]
-		t.Logf("  baseline: fresh `node -e` process running the same function once: median %v (min %v, max %v, %d runs)",
-			med.Round(time.Microsecond), nodeRuns[0].Round(time.Microsecond), nodeRuns[len(nodeRuns)-1].Round(time.Microsecond), len(nodeRuns))
-		if c1.P50 > 0 {
-			t.Logf("  ratio process baseline / warm p50 (c=1): %.1fx", float64(med)/float64(c1.P50))
-		}
-		if c64.P50 > 0 {
-			t.Logf("  ratio process baseline / warm p50 (c=64): %.1fx", float64(med)/float64(c64.P50))
+// workerMemory describes a process's memory from smaps_rollup: resident,
+// proportional (shared pages split between the processes mapping them)
+// and private.
+func workerMemory(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return ""
+	}
+	kb := map[string]int64{}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			kb[strings.TrimSuffix(f[0], ":")] = n
 		}
 	}
+	return fmt.Sprintf("RSS %d KiB, PSS %d KiB, private %d KiB", kb["Rss"], kb["Pss"], kb["Private_Clean"]+kb["Private_Dirty"])
 }

@@ -86,17 +86,3 @@ func TestProjectIDsPerTenant(t *testing.T) {
 		t.Fatalf("tenant A's JWT after B deleted its project: %d %s", st, body)
 	}
 }
-
-// otherTenant creates a second tenant with the CLI and returns its
-// management key.
-func otherTenant(t *testing.T, s *harness.Server) string {
-	t.Helper()
-	out, _ := pjCLI(t, s, "tenant", "create", "--name", "Other")
-	for _, line := range strings.Split(out, "\n") {
-		if rest, ok := strings.CutPrefix(line, "management key: "); ok {
-			return strings.Fields(rest)[0]
-		}
-	}
-	t.Fatalf("no key in %q", out)
-	return ""
-}

@@ -66,7 +66,9 @@ func legacyTokenAD(tenantID, id string) []byte { return store.Key("token", tenan
 // tenantKeyAD binds the tenant key's wrapping to the tenant's token
 // records being sealed with the full associated data; legacyTenantKeyAD
 // is the wrapping of earlier versions.
-func tenantKeyAD(tenantID string) []byte       { return store.Key(tenantKeyCollection, tenantID, "token-ad-v2") }
+func tenantKeyAD(tenantID string) []byte {
+	return store.Key(tenantKeyCollection, tenantID, "token-ad-v2")
+}
 func legacyTenantKeyAD(tenantID string) []byte { return tenantKeyRecordKey(tenantID) }
 
 // openTenantKey unwraps a stored tenant key; legacy reports the wrapping

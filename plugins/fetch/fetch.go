@@ -22,6 +22,7 @@ package fetch
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -133,7 +134,7 @@ func (m *Module) Install(c *reactor.Call) error {
 
 // Load builds fetch for one execution.
 func (m *Module) Load(c *reactor.Call) (goja.Value, error) {
-	policy, client := m.setup()
+	policy, _ := m.setup()
 	inFlight := 0
 	fn := c.Function(func(call goja.FunctionCall) (goja.Value, error) {
 		req, err := m.request(c, policy, call.Argument(0), call.Argument(1))
@@ -144,14 +145,24 @@ func (m *Module) Load(c *reactor.Call) (goja.Value, error) {
 			return rejected(c, failed(c, fmt.Sprintf("more than %d requests in flight", m.MaxInFlight))), nil
 		}
 		inFlight++
+		// The exchange happens in the vault process (Serve), whether this
+		// code runs there or in a worker.
+		out, _ := json.Marshal(req)
 		return c.Async(func(ctx context.Context) func(*goja.Runtime) (goja.Value, error) {
-			res, err := m.do(ctx, client, req)
+			var res fetched
+			raw, err := c.Broker(ctx, Name, out)
+			if err == nil {
+				err = json.Unmarshal(raw, &res)
+			}
+			if err != nil {
+				res.Error = "network error"
+			}
 			return func(*goja.Runtime) (goja.Value, error) {
 				inFlight--
-				if err != nil {
-					return nil, failed(c, err.Error())
+				if res.Error != "" {
+					return nil, failed(c, res.Error)
 				}
-				return response(c, res), nil
+				return response(c, &res), nil
 			}
 		}), nil
 	})
@@ -160,12 +171,13 @@ func (m *Module) Load(c *reactor.Call) (goja.Value, error) {
 	return o, nil
 }
 
-// outbound is a request checked and built on the loop goroutine.
+// outbound is a request checked and built on the loop goroutine, and
+// checked again by Serve.
 type outbound struct {
-	method  string
-	url     string
-	headers http.Header
-	body    []byte
+	Method  string      `json:"method"`
+	URL     string      `json:"url"`
+	Headers http.Header `json:"headers"`
+	Body    []byte      `json:"body,omitempty"`
 }
 
 // fetchError is a failure whose text is safe to show the reactor.
@@ -213,22 +225,22 @@ func (m *Module) request(c *reactor.Call, policy egress.Policy, input, init goja
 	if err != nil {
 		return nil, failed(c, err.Error())
 	}
-	out := &outbound{method: http.MethodGet, url: u.String(), headers: http.Header{}}
+	out := &outbound{Method: http.MethodGet, URL: u.String(), Headers: http.Header{}}
 	opts, _ := init.(*goja.Object)
 	if opts == nil {
 		return out, nil
 	}
 	if v := opts.Get("method"); v != nil && !goja.IsUndefined(v) {
-		out.method = strings.ToUpper(v.String())
-		if !validToken(out.method) || out.method == "CONNECT" || out.method == "TRACE" {
+		out.Method = strings.ToUpper(v.String())
+		if !validToken(out.Method) || out.Method == "CONNECT" || out.Method == "TRACE" {
 			return nil, reactor.Reject(vm.NewTypeError("fetch failed: invalid method"))
 		}
 	}
-	if err := readHeaders(c, opts.Get("headers"), out.headers); err != nil {
+	if err := readHeaders(c, opts.Get("headers"), out.Headers); err != nil {
 		return nil, err
 	}
 	if b := opts.Get("body"); b != nil && !goja.IsUndefined(b) && !goja.IsNull(b) {
-		if out.method == http.MethodGet || out.method == http.MethodHead {
+		if out.Method == http.MethodGet || out.Method == http.MethodHead {
 			return nil, reactor.Reject(vm.NewTypeError("fetch failed: a GET or HEAD request cannot have a body"))
 		}
 		body, ctype, err := readBody(c, b)
@@ -238,9 +250,9 @@ func (m *Module) request(c *reactor.Call, policy egress.Policy, input, init goja
 		if int64(len(body)) > m.MaxRequestBytes {
 			return nil, failed(c, fmt.Sprintf("request body exceeds %d bytes", m.MaxRequestBytes))
 		}
-		out.body = body
-		if out.headers.Get("Content-Type") == "" && ctype != "" {
-			out.headers.Set("Content-Type", ctype)
+		out.Body = body
+		if out.Headers.Get("Content-Type") == "" && ctype != "" {
+			out.Headers.Set("Content-Type", ctype)
 		}
 	}
 	return out, nil
@@ -257,9 +269,8 @@ func readHeaders(c *reactor.Call, v goja.Value, h http.Header) error {
 		if !validToken(name) || strings.ContainsAny(value, "\r\n\x00") {
 			return reactor.Reject(c.VM.NewTypeError("fetch failed: invalid header"))
 		}
-		switch http.CanonicalHeaderKey(name) {
-		case "Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Te", "Trailer":
-			return nil // set by the client, as in browsers' forbidden header names
+		if forbiddenHeader(name) {
+			return nil
 		}
 		h.Add(name, value)
 		return nil
@@ -323,14 +334,64 @@ func readBody(c *reactor.Call, b goja.Value) ([]byte, string, error) {
 	return j, "application/json", nil
 }
 
-// fetched is a response read off the loop.
+// fetched is a response read off the loop, or the reason there is none
+// (Error, a text safe to show the reactor).
 type fetched struct {
-	status     int
-	statusText string
-	url        string
-	redirected bool
-	headers    http.Header
-	body       []byte
+	Status     int         `json:"status,omitempty"`
+	StatusText string      `json:"status_text,omitempty"`
+	URL        string      `json:"url,omitempty"`
+	Redirected bool        `json:"redirected,omitempty"`
+	Headers    http.Header `json:"headers,omitempty"`
+	Body       []byte      `json:"body,omitempty"`
+	Error      string      `json:"error,omitempty"`
+}
+
+// Serve runs one exchange for reactor code (reactor.Brokered), in the vault
+// process. The request was built where the code runs, so the destination,
+// method, headers and body size are checked again under the policy.
+func (m *Module) Serve(ctx context.Context, _ string, req []byte) ([]byte, error) {
+	policy, client := m.setup()
+	var o outbound
+	if err := json.Unmarshal(req, &o); err != nil {
+		return json.Marshal(fetched{Error: "invalid request"})
+	}
+	if reason := m.recheck(policy, &o); reason != "" {
+		return json.Marshal(fetched{Error: reason})
+	}
+	res, err := m.do(ctx, client, &o)
+	if err != nil {
+		return json.Marshal(fetched{Error: err.Error()})
+	}
+	return json.Marshal(res)
+}
+
+// recheck applies request's rules again to a decoded request; it returns
+// the reason it is refused, or "".
+func (m *Module) recheck(policy egress.Policy, o *outbound) string {
+	u, err := policy.CheckURL(o.URL)
+	if err != nil {
+		return err.Error()
+	}
+	o.URL = u.String()
+	if !validToken(o.Method) || o.Method == "CONNECT" || o.Method == "TRACE" {
+		return "invalid method"
+	}
+	if int64(len(o.Body)) > m.MaxRequestBytes {
+		return fmt.Sprintf("request body exceeds %d bytes", m.MaxRequestBytes)
+	}
+	h := http.Header{}
+	for name, values := range o.Headers {
+		for _, v := range values {
+			if !validToken(name) || strings.ContainsAny(v, "\r\n\x00") {
+				return "invalid header"
+			}
+			if !forbiddenHeader(name) {
+				h.Add(name, v)
+			}
+		}
+	}
+	o.Headers = h
+	return ""
 }
 
 // do runs the exchange. Error texts are for the reactor: the policy's
@@ -338,14 +399,14 @@ type fetched struct {
 // address or Go error text.
 func (m *Module) do(ctx context.Context, client *http.Client, o *outbound) (*fetched, error) {
 	var body io.Reader
-	if o.body != nil {
-		body = bytes.NewReader(o.body)
+	if o.Body != nil {
+		body = bytes.NewReader(o.Body)
 	}
-	req, err := http.NewRequestWithContext(ctx, o.method, o.url, body)
+	req, err := http.NewRequestWithContext(ctx, o.Method, o.URL, body)
 	if err != nil {
 		return nil, fetchError("invalid request")
 	}
-	req.Header = o.headers
+	req.Header = o.Headers
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "strongroom-reactor")
 	}
@@ -363,12 +424,12 @@ func (m *Module) do(ctx context.Context, client *http.Client, o *outbound) (*fet
 	}
 	text := http.StatusText(res.StatusCode)
 	return &fetched{
-		status:     res.StatusCode,
-		statusText: text,
-		url:        res.Request.URL.String(),
-		redirected: res.Request.URL.String() != o.url,
-		headers:    res.Header,
-		body:       data,
+		Status:     res.StatusCode,
+		StatusText: text,
+		URL:        res.Request.URL.String(),
+		Redirected: res.Request.URL.String() != o.URL,
+		Headers:    res.Header,
+		Body:       data,
 	}, nil
 }
 
@@ -395,13 +456,13 @@ func isTimeout(err error) bool {
 func response(c *reactor.Call, f *fetched) goja.Value {
 	vm := c.VM
 	o := vm.NewObject()
-	_ = o.Set("status", f.status)
-	_ = o.Set("statusText", f.statusText)
-	_ = o.Set("ok", f.status >= 200 && f.status < 300)
-	_ = o.Set("url", f.url)
-	_ = o.Set("redirected", f.redirected)
+	_ = o.Set("status", f.Status)
+	_ = o.Set("statusText", f.StatusText)
+	_ = o.Set("ok", f.Status >= 200 && f.Status < 300)
+	_ = o.Set("url", f.URL)
+	_ = o.Set("redirected", f.Redirected)
 	_ = o.Set("bodyUsed", false)
-	_ = o.Set("headers", headersObject(c, f.headers))
+	_ = o.Set("headers", headersObject(c, f.Headers))
 	settled := func(v goja.Value, err error) goja.Value {
 		p, resolve, reject := vm.NewPromise()
 		if err != nil {
@@ -417,10 +478,10 @@ func response(c *reactor.Call, f *fetched) goja.Value {
 		_ = o.Set("bodyUsed", true)
 		return vm.ToValue(p)
 	}
-	_ = o.Set("text", func(goja.FunctionCall) goja.Value { return settled(vm.ToValue(string(f.body)), nil) })
-	_ = o.Set("json", func(goja.FunctionCall) goja.Value { return settled(c.ParseJSON(f.body)) })
+	_ = o.Set("text", func(goja.FunctionCall) goja.Value { return settled(vm.ToValue(string(f.Body)), nil) })
+	_ = o.Set("json", func(goja.FunctionCall) goja.Value { return settled(c.ParseJSON(f.Body)) })
 	_ = o.Set("arrayBuffer", func(goja.FunctionCall) goja.Value {
-		return settled(vm.ToValue(vm.NewArrayBuffer(bytes.Clone(f.body))), nil)
+		return settled(vm.ToValue(vm.NewArrayBuffer(bytes.Clone(f.Body))), nil)
 	})
 	return o
 }
@@ -472,6 +533,16 @@ func headersObject(c *reactor.Call, h http.Header) goja.Value {
 	_ = o.Set("keys", list(func(n string) any { return n }))
 	_ = o.Set("values", list(func(n string) any { return values[n] }))
 	return o
+}
+
+// forbiddenHeader reports a header the client sets itself, as in browsers'
+// forbidden header names.
+func forbiddenHeader(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Te", "Trailer":
+		return true
+	}
+	return false
 }
 
 // validToken reports whether s is an RFC 9110 token (a method or header

@@ -108,6 +108,7 @@ var (
 	_ caddyfile.Unmarshaler = (*Module)(nil)
 	_ reactor.Module        = (*Module)(nil)
 	_ reactor.GlobalModule  = (*Module)(nil)
+	_ reactor.Brokered      = (*Module)(nil)
 	_ interface {
 		UseEgress(egress.Policy)
 	} = (*Module)(nil)

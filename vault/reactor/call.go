@@ -66,6 +66,7 @@ type Call struct {
 	Loop *Loop
 
 	rt      *Runtime
+	broker  brokerFunc      // nil in process: the runtime's own modules serve
 	done    context.Context // ends when the execution must stop
 	modules map[string]goja.Value
 	loading map[string]bool

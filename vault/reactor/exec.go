@@ -14,11 +14,47 @@ import (
 	"github.com/strongroom/strongroom/vault/jsonorder"
 )
 
+// exec runs one execution in this process on its own goroutine. release
+// is called when that goroutine ends, which may be after exec returns (a
+// native call Interrupt cannot stop).
+func (r *Runtime) exec(ctx context.Context, p *Program, tenant string, arg any, bt BTClient, brk brokerFunc, release func()) (*Result, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, r.limits.Timeout, errTimeout)
+	defer cancel()
+	type outcome struct {
+		res *Result
+		err error
+	}
+	out := make(chan outcome, 1)
+	go func() {
+		var res *Result
+		err := r.sandbox(ctx, false, tenant, brk, func(c *Call) error {
+			var err error
+			res, err = c.invoke(p, arg, bt)
+			return err
+		})
+		// Released before Run returns, so a caller running again at once
+		// finds its slot free.
+		release()
+		out <- outcome{res, err}
+	}()
+	select {
+	case o := <-out:
+		return o.res, o.err
+	case <-ctx.Done():
+		select {
+		case o := <-out:
+			return o.res, o.err
+		case <-time.After(interruptGrace):
+			return nil, r.limitError(context.Cause(ctx))
+		}
+	}
+}
+
 // sandbox runs f on the current goroutine with a fresh runtime and its
 // event loop, until ctx ends (deadline, caller) or the memory watchdog
 // stops it. Everything that goes wrong comes
 // back as *Error (or *CustomHTTPResponse) with no host detail.
-func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, f func(c *Call) error) (err error) {
+func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, brk brokerFunc, f func(c *Call) error) (err error) {
 	interrupt, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	_, heldBefore := heapNow()
@@ -55,6 +91,7 @@ func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, f fu
 		TenantID: tenant,
 		Loop:     loop,
 		rt:       r,
+		broker:   brk,
 		done:     interrupt,
 		modules:  map[string]goja.Value{},
 		loading:  map[string]bool{},
@@ -99,6 +136,7 @@ func (c *Call) setup() error {
 	}
 	_ = vm.Set("console", console)
 	c.Loop.install()
+	guardJSONParse(vm, c.rt.limits.MaxPayload)
 	_ = vm.Set("global", vm.GlobalObject())
 	_ = vm.Set("queueMicrotask", func(call goja.FunctionCall) goja.Value {
 		fn, ok := call.Argument(0).(*goja.Object)

@@ -50,6 +50,7 @@ func TestHostileCode(t *testing.T) {
 		{"giant sparse array", `module.exports = async () => { const a = []; a.length = 4294967295; return { raw: a } }`, 500, "maximum payload size", ""},
 		{"deep result", `module.exports = async () => { let o = {}; for (let i = 0; i < 100000; i++) o = { o }; return { raw: o } }`, 500, "deeper than 512", ""},
 		{"circular result", `module.exports = async () => { const o = {}; o.self = o; return { raw: o } }`, 500, "circular", ""},
+		{"deeply nested JSON.parse", `module.exports = async () => JSON.parse('['.repeat(1e5) + ']'.repeat(1e5))`, 500, "Reactor Runtime Error", "nested too deeply"},
 		{"BigInt result", `module.exports = async () => ({ raw: 1n })`, 500, "BigInt", ""},
 		{"throwing getter in result", `module.exports = async () => ({ get raw() { throw new Error('getter') } })`, 500, "Reactor Runtime Error", "getter"},
 		{"looping toJSON", `module.exports = async () => ({ raw: { toJSON() { for (;;) {} } } })`, 408, "time limit", ""},

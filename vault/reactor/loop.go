@@ -1,6 +1,7 @@
 package reactor
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"sync"
@@ -43,6 +44,8 @@ type Loop struct {
 	reserved int
 	timers   map[int64]*timer
 	nextID   int64
+	due      dueTimers // armed timeouts and intervals, earliest first
+	armings  int64
 }
 
 // maxTimers bounds pending setTimeout/setInterval/setImmediate callbacks of one
@@ -167,6 +170,50 @@ func (l *Loop) close() {
 	}
 }
 
+// dueTimer is one arming of a timeout or interval, ordered as Node.js
+// fires them: by due time, then by creation.
+type dueTimer struct {
+	at  int64 // l.now() when due
+	seq int64 // arming order
+	t   *timer
+	run func() error // runs the callback once; later calls do nothing
+}
+
+type dueTimers []dueTimer
+
+func (h dueTimers) Len() int { return len(h) }
+func (h dueTimers) Less(i, j int) bool {
+	return h[i].at < h[j].at || h[i].at == h[j].at && h[i].seq < h[j].seq
+}
+func (h dueTimers) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dueTimers) Push(x any)   { *h = append(*h, x.(dueTimer)) }
+func (h *dueTimers) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// runDueBefore runs the armed timers that are due by now and come before
+// the arming firing (self), earliest first. Each arming runs once: its
+// own Go timer, when it wakes later, finds it done.
+func (l *Loop) runDueBefore(now int64, self int64) error {
+	for len(l.due) > 0 {
+		next := l.due[0]
+		if next.at > now {
+			return nil
+		}
+		heap.Pop(&l.due)
+		if next.seq == self {
+			return nil
+		}
+		if err := next.run(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // timer is a pending setTimeout, setInterval or setImmediate.
 type timer struct {
 	t         *time.Timer
@@ -199,27 +246,42 @@ func (l *Loop) schedule(fn goja.Callable, delay time.Duration, repeat, immediate
 	var arm func()
 	arm = func() {
 		enqueue := l.RegisterCallback()
+		l.armings++
+		seq := l.armings
+		ran := false
+		run := func() error {
+			if ran || t.cancelled {
+				return nil
+			}
+			ran = true
+			if !repeat {
+				delete(l.timers, id)
+			}
+			if _, err := fn(goja.Undefined(), args...); err != nil {
+				return err
+			}
+			if repeat && !t.cancelled {
+				arm()
+			}
+			return nil
+		}
 		fire := func() {
 			enqueue(func() error {
-				if t.cancelled {
-					return nil
+				if !immediate {
+					// Timers already due that were due earlier run first,
+					// whatever order their Go timers woke in.
+					if err := l.runDueBefore(l.now(), seq); err != nil {
+						return err
+					}
 				}
-				if !repeat {
-					delete(l.timers, id)
-				}
-				if _, err := fn(goja.Undefined(), args...); err != nil {
-					return err
-				}
-				if repeat && !t.cancelled {
-					arm()
-				}
-				return nil
+				return run()
 			})
 		}
 		if immediate {
 			fire()
 			return
 		}
+		heap.Push(&l.due, dueTimer{at: l.now() + int64(delay), seq: seq, t: t, run: run})
 		t.t = time.AfterFunc(delay, fire)
 		// A cleared timer must release its reservation; stopping it before
 		// it fires means fire never runs, so clear() pushes a no-op instead.
@@ -237,6 +299,18 @@ func (l *Loop) clear(id int64) {
 	}
 	delete(l.timers, id)
 	t.cancelled = true
+	if len(l.due) > 2*len(l.timers)+64 {
+		// Cleared timers' entries: dropped now and then, so clearing in a
+		// loop cannot grow the heap.
+		kept := l.due[:0]
+		for _, d := range l.due {
+			if !d.t.cancelled {
+				kept = append(kept, d)
+			}
+		}
+		l.due = kept
+		heap.Init(&l.due)
+	}
 	if t.t != nil && t.t.Stop() && t.release != nil {
 		// It had not fired: give the reservation back.
 		t.release(func() error { return nil })

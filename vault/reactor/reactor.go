@@ -1,6 +1,8 @@
 // Package reactor runs customers' reactor code (Basis Theory reactors,
-// reactor formulas and proxy transforms) in a goja JavaScript sandbox inside
-// the vault process, on plaintext card data.
+// reactor formulas and proxy transforms) in a goja JavaScript sandbox, on
+// plaintext card data: in worker processes (UseWorkers; pool.go, host.go,
+// worker.go), so hostile code that exhausts memory, the Go stack or a core
+// ends its own worker and never the vault, or in the vault process.
 //
 // The sandbox has no filesystem, no process, no environment and no network
 // other than what registered modules provide (plugins/fetch, through the
@@ -134,6 +136,9 @@ type Runtime struct {
 	globals []GlobalModule
 	tag     *goja.Symbol
 
+	// pool, when set, runs executions in worker processes (UseWorkers).
+	pool *Pool
+
 	mu       sync.Mutex
 	programs map[[32]byte]*list.Element
 	lru      *list.List
@@ -173,7 +178,8 @@ func (r *Runtime) Limits() Limits { return r.limits }
 // Program is compiled reactor code whose top level was checked to export a
 // function. It is immutable and shared by every execution of the same code.
 type Program struct {
-	prog *goja.Program
+	prog *goja.Program // in process
+	code string        // with workers: sent to a worker that lacks it
 	hash [32]byte
 }
 
@@ -216,6 +222,28 @@ func (r *Runtime) Compile(code string) (*Program, error) {
 	if p := r.cached(hash); p != nil {
 		return p, nil
 	}
+	if r.pool != nil {
+		// The top level is reactor code too: it runs in a worker.
+		if err := r.compileRemote(code); err != nil {
+			return nil, err
+		}
+		p := &Program{hash: hash, code: code}
+		r.store(p)
+		return p, nil
+	}
+	p, err := r.parse(code, hash)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkExport(p); err != nil {
+		return nil, err
+	}
+	r.store(p)
+	return p, nil
+}
+
+// parse compiles code without running it.
+func (r *Runtime) parse(code string, hash [32]byte) (*Program, error) {
 	ast, err := goja.Parse(scriptName, wrapperHead+code+wrapperTail, parser.WithDisableSourceMaps)
 	if err != nil {
 		return nil, &CompileError{Message: syntaxMessage(err, code)}
@@ -224,12 +252,7 @@ func (r *Runtime) Compile(code string) (*Program, error) {
 	if err != nil {
 		return nil, &CompileError{Message: syntaxMessage(err, code)}
 	}
-	p := &Program{prog: prog, hash: hash}
-	if err := r.checkExport(p); err != nil {
-		return nil, err
-	}
-	r.store(p)
-	return p, nil
+	return &Program{prog: prog, hash: hash}, nil
 }
 
 // syntaxMessage cleans goja's message: no file name, and columns on the
@@ -290,7 +313,7 @@ func (r *Runtime) checkExport(p *Program) error {
 	defer cancel()
 	out := make(chan error, 1)
 	go func() {
-		out <- r.sandbox(ctx, true, "", func(c *Call) error {
+		out <- r.sandbox(ctx, true, "", nil, func(c *Call) error {
 			_, err := c.load(p)
 			return err
 		})
@@ -398,6 +421,7 @@ const (
 	memoryDetail    = "The reactor exceeded its memory limit."
 	stackDetail     = "The reactor exceeded the maximum call stack size."
 	neverDetail     = "The reactor returned a promise that never settles."
+	stoppedDetail   = "The reactor was stopped: it exceeded a resource limit."
 	runtimeDetail   = "Reactor Runtime Error"
 	notFuncDetail   = "The code does not export a function: assign one to module.exports."
 	tenantBusy      = "Too many reactor executions are in flight for this tenant; try again shortly."
@@ -437,45 +461,22 @@ func (r *Runtime) Run(ctx context.Context, p *Program, in Invocation) (*Result, 
 	if err != nil {
 		return nil, fmt.Errorf("reactor: encoding arguments: %w", err)
 	}
-	arg, err := jsonorder.Decode(argJSON)
-	if err != nil {
-		return nil, fmt.Errorf("reactor: decoding arguments: %w", err)
-	}
 	release, busy := r.acquire(in.TenantID)
 	if busy != nil {
 		return nil, busy
 	}
-
-	ctx, cancel := context.WithTimeoutCause(ctx, r.limits.Timeout, errTimeout)
-	defer cancel()
-	type outcome struct {
-		res *Result
-		err error
+	if r.pool != nil {
+		// The slots are held while the call is live: a killed worker
+		// frees them as soon as the call is answered.
+		defer release()
+		return r.runRemote(ctx, p, in.TenantID, argJSON, in.BT)
 	}
-	out := make(chan outcome, 1)
-	go func() {
-		var res *Result
-		err := r.sandbox(ctx, false, in.TenantID, func(c *Call) error {
-			var err error
-			res, err = c.invoke(p, arg, in.BT)
-			return err
-		})
-		// Released before Run returns, so a caller running again at once
-		// finds its slot free.
+	arg, err := jsonorder.Decode(argJSON)
+	if err != nil {
 		release()
-		out <- outcome{res, err}
-	}()
-	select {
-	case o := <-out:
-		return o.res, o.err
-	case <-ctx.Done():
-		select {
-		case o := <-out:
-			return o.res, o.err
-		case <-time.After(interruptGrace):
-			return nil, r.limitError(context.Cause(ctx))
-		}
+		return nil, fmt.Errorf("reactor: decoding arguments: %w", err)
 	}
+	return r.exec(ctx, p, in.TenantID, arg, in.BT, nil, release)
 }
 
 // acquire takes a slot overall and one for the tenant, failing at once

@@ -12,8 +12,14 @@ import (
 )
 
 func testRuntime(mods ...Module) *Runtime {
-	return New(Limits{Timeout: 3 * time.Second, CompileTimeout: time.Second}, mods...)
+	r := New(testLimits, mods...)
+	if testPool != nil && len(mods) == 0 {
+		r.UseWorkers(testPool) // TestThroughWorkers
+	}
+	return r
 }
+
+var testLimits = Limits{Timeout: 3 * time.Second, CompileTimeout: time.Second}
 
 func TestReactorContract(t *testing.T) {
 	r := testRuntime()

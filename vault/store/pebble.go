@@ -1,9 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
+	"slices"
+	"sync"
 	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -18,6 +22,10 @@ const cacheSize = 256 << 20
 // Pebble is the embedded Store.
 type Pebble struct {
 	db *pebble.DB
+	// conds serialises the conditional commits (Insert, Expect) that touch
+	// one key: check and commit happen under its stripe, so two racing
+	// inserts of one key cannot both pass.
+	conds [256]sync.Mutex
 }
 
 // OpenPebble opens (creating if needed) a Pebble database in dir.
@@ -110,7 +118,7 @@ func (p *Pebble) ScanReverse(prefix, start []byte, fn func(key, value []byte) bo
 	return it.Error()
 }
 
-func (p *Pebble) NewBatch() Batch { return &pebbleBatch{b: p.db.NewBatch(), db: p.db} }
+func (p *Pebble) NewBatch() Batch { return &pebbleBatch{b: p.db.NewBatch(), p: p} }
 
 func (p *Pebble) Close() error { return p.db.Close() }
 
@@ -133,11 +141,21 @@ func CheckpointPebble(src, dst string) error {
 }
 
 type pebbleBatch struct {
-	b  *pebble.Batch
-	db *pebble.DB
+	b     *pebble.Batch
+	p     *Pebble
+	conds []condition
 }
 
 func (b *pebbleBatch) Set(key, value []byte) { _ = b.b.Set(key, value, nil) }
+
+func (b *pebbleBatch) Insert(key, value []byte) {
+	b.conds = append(b.conds, condition{key: bytes.Clone(key)})
+	_ = b.b.Set(key, value, nil)
+}
+
+func (b *pebbleBatch) Expect(key, value []byte) {
+	b.conds = append(b.conds, condition{key: bytes.Clone(key), value: bytes.Clone(value)})
+}
 
 // Close releases the batch. It is idempotent: Pebble pools batches, so a
 // second Close would hand one batch to two writers.
@@ -152,7 +170,7 @@ func (b *pebbleBatch) DeletePrefix(prefix []byte) {
 	end := PrefixEnd(prefix)
 	if end == nil {
 		// An all-0xff prefix has no upper bound key: delete it key by key.
-		it, err := b.db.NewIter(&pebble.IterOptions{LowerBound: prefix})
+		it, err := b.p.db.NewIter(&pebble.IterOptions{LowerBound: prefix})
 		if err != nil {
 			return
 		}
@@ -164,9 +182,41 @@ func (b *pebbleBatch) DeletePrefix(prefix []byte) {
 	}
 	_ = b.b.DeleteRange(prefix, end, nil)
 }
-func (b *pebbleBatch) Empty() bool           { return b.b.Empty() }
-func (b *pebbleBatch) Commit() error         { return b.b.Commit(pebble.Sync) }
-func (b *pebbleBatch) CommitBuffered() error { return b.b.Commit(pebble.NoSync) }
+func (b *pebbleBatch) Empty() bool           { return b.b.Empty() && len(b.conds) == 0 }
+func (b *pebbleBatch) Commit() error         { return b.commit(pebble.Sync) }
+func (b *pebbleBatch) CommitBuffered() error { return b.commit(pebble.NoSync) }
+
+// commit checks the batch's conditions and commits under the stripes of
+// their keys, taken in index order so two batches never deadlock.
+func (b *pebbleBatch) commit(opts *pebble.WriteOptions) error {
+	if len(b.conds) == 0 {
+		return b.b.Commit(opts)
+	}
+	stripes := make([]int, 0, len(b.conds))
+	for _, c := range b.conds {
+		stripes = append(stripes, int(crc32.ChecksumIEEE(c.key)%uint32(len(b.p.conds))))
+	}
+	slices.Sort(stripes)
+	stripes = slices.Compact(stripes)
+	for _, i := range stripes {
+		b.p.conds[i].Lock()
+		defer b.p.conds[i].Unlock()
+	}
+	for _, c := range b.conds {
+		cur, err := b.p.Get(c.key)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			if c.value != nil {
+				return ErrConflict
+			}
+		case err != nil:
+			return err
+		case c.value == nil || !bytes.Equal(cur, c.value):
+			return ErrConflict
+		}
+	}
+	return b.b.Commit(opts)
+}
 
 // quietLogger keeps Pebble's informational chatter out of Caddy's logs while
 // still surfacing errors on stderr.

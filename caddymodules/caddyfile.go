@@ -37,6 +37,7 @@ func init() {
 //		audit_retention <duration>|off
 //		reactor { ... }
 //		webhooks { ... }  (webhooks.go)
+//		storage pebble|postgres ...  (storage.go)
 //	}
 func parseGlobalVault(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -109,6 +110,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "webhooks":
 			if err := a.Webhooks.unmarshal(d); err != nil {
+				return err
+			}
+		case "storage":
+			if err := a.unmarshalStorage(d); err != nil { // storage.go
 				return err
 			}
 		case "proxy_timeout":

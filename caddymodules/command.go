@@ -23,7 +23,7 @@ func init() {
 	caddy.RegisterModule(AdminAPI{})
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "vault",
-		Usage: "tenant create|list, key create, project ..., backup, audit export, version, webhook-key",
+		Usage: "tenant create|list, key create, project ..., backup, audit export, version, webhook-key, storage migrate",
 		Short: "Manages Strongroom tenants, keys and projects; backs up the store; exports the audit log",
 		Long: `
 Operator commands for a Strongroom vault. They work on a stopped server's
@@ -43,6 +43,7 @@ data directory directly, and on a running server through its admin API
   vault audit export [--since <time>|<duration>] [--tenant <id>|vault]   (NDJSON)
   vault version
   vault webhook-key   (the PEM public key that verifies webhook signatures)
+  vault storage migrate [--dsn <postgres url>]   (default $STRONGROOM_DATABASE_URL)
 
 Common flags: --data-dir (default ./data, as in the default Caddyfile),
 --master-key-file (default <data-dir>/master.key; STRONGROOM_MASTER_KEY
@@ -126,7 +127,7 @@ func vaultCommand(cmd *cobra.Command) {
 		}}
 	keyCreate.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
 	key.AddCommand(keyCreate)
-	cmd.AddCommand(tenant, key, projectCommand(&f), backupCommand(&f), auditCommand(&f), versionCommand(), webhookKeyCommand(&f))
+	cmd.AddCommand(tenant, key, projectCommand(&f), backupCommand(&f), auditCommand(&f), versionCommand(), webhookKeyCommand(&f), storageCommand())
 }
 
 type tenantCreated struct {

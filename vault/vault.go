@@ -44,6 +44,9 @@ type Options struct {
 	// vault log of refusals are kept (default 90 days; negative erases a
 	// tenant's log with the tenant).
 	AuditRetention time.Duration
+	// Store, when set, is the open store to serve instead of Pebble in
+	// DataDir (cluster mode, cluster.go); the vault closes it.
+	Store store.Store
 }
 
 // Vault is an open vault: the store, the key ring and the caches.
@@ -117,6 +120,13 @@ func Open(opts Options) (*Vault, error) {
 	}
 	v := &Vault{}
 	master := opts.MasterKey
+	if master == nil && opts.Store != nil {
+		k, err := sharedStoreMasterKey(opts)
+		if err != nil {
+			return nil, err
+		}
+		master = k
+	}
 	if master == nil {
 		path := opts.MasterKeyFile
 		if path == "" {
@@ -135,11 +145,14 @@ func Open(opts Options) (*Vault, error) {
 	if len(master) != crypto.KeySize {
 		return nil, errors.New("vault: master key must be 32 bytes")
 	}
-	s, err := store.OpenPebble(storeDir(opts.DataDir))
-	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
+	s := opts.Store
+	if s == nil {
+		p, err := store.OpenPebble(storeDir(opts.DataDir))
+		if err != nil {
+			return nil, fmt.Errorf("vault: %w", err)
+		}
+		s, v.home = p, openedHome(storeDir(opts.DataDir))
 	}
-	v.home = openedHome(storeDir(opts.DataDir))
 	v.store, v.master = s, master
 	v.auditRetention = cmp.Or(opts.AuditRetention, DefaultAuditRetention)
 	v.projects.configure(opts)
@@ -185,8 +198,11 @@ func (v *Vault) checkMasterKey() error {
 	if errors.Is(err, store.ErrNotFound) {
 		b := v.store.NewBatch()
 		defer b.Close()
-		b.Set(key, crypto.Seal(v.master, masterCheckPlain, key))
-		return b.Commit()
+		b.Insert(key, crypto.Seal(v.master, masterCheckPlain, key))
+		if err := b.Commit(); !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		return v.checkMasterKey() // another node sealed it first: verify theirs
 	}
 	if err != nil {
 		return err

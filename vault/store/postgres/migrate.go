@@ -61,13 +61,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-// MigrateDSN connects to dsn, migrates and disconnects: the operator's
-// explicit step.
-func MigrateDSN(ctx context.Context, dsn string) (version int, err error) {
-	s, err := Open(Config{DSN: dsn, MaxConns: 2})
-	if err != nil {
-		return 0, err
-	}
-	defer s.Close()
-	return len(migrations), nil
+// SchemaVersion is the schema version the database is at.
+func (s *Store) SchemaVersion() (int, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var v int
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM strongroom_schema`).Scan(&v)
+	return v, classify(err)
 }

@@ -31,7 +31,8 @@ func (v *Vault) bootstrap(opts Options) error {
 	}
 }
 
-// bootstrapClaim holds the id of the tenant the last bootstrap created.
+// bootstrapClaim is the version moved on by each bootstrap that creates
+// the first tenant.
 var bootstrapClaim = []byte("meta\x00bootstrap")
 
 func (v *Vault) bootstrapOnce(opts Options) error {
@@ -40,17 +41,12 @@ func (v *Vault) bootstrapOnce(opts Options) error {
 		return err
 	}
 	if len(tenants) == 0 {
-		claim, err := v.store.Get(bootstrapClaim)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		claim, err := v.readVersion(bootstrapClaim)
+		if err != nil {
 			return err
 		}
-		t, app, err := v.createTenant("Default Tenant", TenantProduction, opts.ManagementKey, func(b store.Batch, tenantID string) {
-			if claim == nil {
-				b.Insert(bootstrapClaim, []byte(tenantID))
-			} else {
-				b.Expect(bootstrapClaim, claim)
-				b.Set(bootstrapClaim, []byte(tenantID))
-			}
+		t, app, err := v.createTenant("Default Tenant", TenantProduction, opts.ManagementKey, func(b store.Batch, _ string) {
+			claimVersion(b, bootstrapClaim, claim)
 		})
 		if err != nil {
 			return err

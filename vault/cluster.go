@@ -1,12 +1,16 @@
 package vault
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/google/uuid"
+
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/store"
 )
 
 // ErrNoMasterKey is Open's refusal to serve a shared store (cluster mode)
@@ -33,4 +37,48 @@ func sharedStoreMasterKey(opts Options) ([]byte, error) {
 		return nil, fmt.Errorf("vault: master key file %s: %w", path, err)
 	}
 	return k, nil
+}
+
+// claimVersion makes b commit only if the version under key is still cur
+// (nil: absent), and moves it on: of two writers that read one version
+// (two nodes bootstrapping, two creates of one deduplicated value) exactly
+// one commits, and the other re-reads and sees the winner's write.
+func claimVersion(b store.Batch, key, cur []byte) {
+	next := []byte(uuid.NewString())
+	if cur == nil {
+		b.Insert(key, next)
+		return
+	}
+	b.Expect(key, cur)
+	b.Set(key, next)
+}
+
+// readVersion reads the version under key; nil when there is none yet.
+func (v *Vault) readVersion(key []byte) ([]byte, error) {
+	cur, err := v.store.Get(key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return cur, err
+}
+
+// claimNew makes b commit only if key was absent before it: a record under
+// a client-supplied id that the batch writes (taken once, on any node).
+func claimNew(b store.Batch, key []byte, record any) {
+	data, err := json.Marshal(record)
+	if err != nil {
+		panic(err) // records are plain structs
+	}
+	b.Insert(key, data)
+}
+
+const fingerprintVersions = "fpver"
+
+func init() { tenantCollections = append(tenantCollections, fingerprintVersions) }
+
+// fingerprintVersionKey is moved on by every create that found no
+// duplicate of a deduplicated value, so racing creates of one value
+// cannot both miss each other.
+func fingerprintVersionKey(tenantID, typ, fingerprint string) []byte {
+	return store.Key(fingerprintVersions, tenantID, typ, fingerprint)
 }

@@ -285,7 +285,12 @@ func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req Token
 		return nil, err
 	}
 	b.Set(store.Key(childIndex, p.TenantID, parent.ID, plan.rec.ID), nil)
-	return createdView(plan), v.commit(b, withToken(logEntry(p, p.TenantID, "token", plan.rec.ID, "create", "Child token created", ts), plan.rec))
+	claimNew(b, tokenRecordKey(p.TenantID, plan.rec.ID), plan.rec) // cluster.go
+	err = v.commit(b, withToken(logEntry(p, p.TenantID, "token", plan.rec.ID, "create", "Child token created", ts), plan.rec))
+	if errors.Is(err, store.ErrConflict) {
+		return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
+	}
+	return createdView(plan), err
 }
 
 // ListChildTokens lists the tokens associated under parent.

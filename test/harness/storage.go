@@ -74,3 +74,7 @@ func Cluster(t testing.TB, n int, srv *pgtest.Server, opts Options) []*Server {
 	wg.Wait()
 	return nodes
 }
+
+// Env is the extra environment the server runs with (Options.Env and the
+// storage switch's), e.g. to find its database.
+func (s *Server) Env() []string { return append([]string(nil), s.env...) }

@@ -83,7 +83,9 @@ type Batch interface {
 	DeletePrefix(prefix []byte)
 	// Insert is Set on the condition that key is absent when the batch
 	// commits; otherwise Commit returns ErrConflict and writes nothing.
-	// It is how a unique id, alias or claim is taken.
+	// It is how a unique id, alias or claim is taken. Conditions are judged
+	// on the store as it was before the batch, so a batch may Set a key and
+	// Insert it too (the write at its place, the claim on the old state).
 	Insert(key, value []byte)
 	// Expect makes the commit conditional on key holding exactly value
 	// (commit-if-unchanged after a read); otherwise Commit returns

@@ -87,10 +87,12 @@ func (b *batch) commit(sync bool) error {
 	return classify(err)
 }
 
-// run sends the whole batch in one round trip. Expectations lock their
-// rows (FOR UPDATE) so the value compared is the value the commit
-// replaces; inserts are ON CONFLICT DO NOTHING, so of racing inserts the
-// later waits for the earlier and then writes nothing.
+// run sends the whole batch in one round trip. Conditions come first and
+// are judged on the store as it was before the batch (as Pebble judges
+// them): each Insert claims its key with ON CONFLICT DO NOTHING (of racing
+// claims the later waits for the earlier, then claims nothing), each Expect
+// locks its row (FOR UPDATE) so the value compared is the value the commit
+// replaces. Then the writes run in batch order.
 func (b *batch) run(ctx context.Context, tx pgx.Tx, sync bool) error {
 	var q pgx.Batch
 	if !sync {
@@ -98,7 +100,15 @@ func (b *batch) run(ctx context.Context, tx pgx.Tx, sync bool) error {
 	}
 	for _, o := range b.ops {
 		switch o.kind {
-		case opSet:
+		case opInsert:
+			q.Queue(`INSERT INTO strongroom_kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING`, o.key, o.value)
+		case opExpect:
+			q.Queue(`SELECT v FROM strongroom_kv WHERE k = $1 FOR UPDATE`, o.key)
+		}
+	}
+	for _, o := range b.ops {
+		switch o.kind {
+		case opSet, opInsert:
 			q.Queue(`INSERT INTO strongroom_kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, o.key, o.value)
 		case opDelete:
 			q.Queue(`DELETE FROM strongroom_kv WHERE k = $1`, o.key)
@@ -108,10 +118,6 @@ func (b *batch) run(ctx context.Context, tx pgx.Tx, sync bool) error {
 			} else {
 				q.Queue(`DELETE FROM strongroom_kv WHERE k >= $1 AND k < $2`, o.key, o.value)
 			}
-		case opInsert:
-			q.Queue(`INSERT INTO strongroom_kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING`, o.key, o.value)
-		case opExpect:
-			q.Queue(`SELECT v FROM strongroom_kv WHERE k = $1 FOR UPDATE`, o.key)
 		}
 	}
 	res := tx.SendBatch(ctx, &q)
@@ -119,8 +125,8 @@ func (b *batch) run(ctx context.Context, tx pgx.Tx, sync bool) error {
 	return errors.Join(err, res.Close())
 }
 
-// check reads the batch's results in order and fails on the first
-// condition that does not hold (the transaction then rolls back).
+// check reads the conditions' results and fails on the first that does
+// not hold (the transaction then rolls back); res.Close reads the rest.
 func (b *batch) check(res pgx.BatchResults, sync bool) error {
 	if !sync {
 		if _, err := res.Exec(); err != nil {
@@ -128,7 +134,16 @@ func (b *batch) check(res pgx.BatchResults, sync bool) error {
 		}
 	}
 	for _, o := range b.ops {
-		if o.kind == opExpect {
+		switch o.kind {
+		case opInsert:
+			tag, err := res.Exec()
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() != 1 {
+				return store.ErrConflict
+			}
+		case opExpect:
 			var cur []byte
 			err := res.QueryRow().Scan(&cur)
 			if errors.Is(err, pgx.ErrNoRows) || (err == nil && !bytes.Equal(cur, o.value)) {
@@ -137,14 +152,6 @@ func (b *batch) check(res pgx.BatchResults, sync bool) error {
 			if err != nil {
 				return err
 			}
-			continue
-		}
-		tag, err := res.Exec()
-		if err != nil {
-			return err
-		}
-		if o.kind == opInsert && tag.RowsAffected() != 1 {
-			return store.ErrConflict
 		}
 	}
 	return nil

@@ -332,6 +332,36 @@ func insert(t *testing.T, s store.Store) {
 	if _, err := s.Get([]byte("side")); err != nil {
 		t.Fatalf("a failed batch deleted: %v", err)
 	}
+	// Conditions judge the store before the batch: a batch may write a
+	// key and claim it too, in either order.
+	for _, setFirst := range []bool{true, false} {
+		key := []byte(fmt.Sprintf("both%v", setFirst))
+		for round := 0; round < 2; round++ {
+			b = s.NewBatch()
+			if setFirst {
+				b.Set(key, []byte("set"))
+			}
+			b.Insert(key, []byte("claim"))
+			if !setFirst {
+				b.Set(key, []byte("set"))
+			}
+			err := b.Commit()
+			b.Close()
+			if round == 0 && err != nil {
+				t.Fatalf("set+insert (set first %v) of a new key: %v", setFirst, err)
+			}
+			if round == 1 && !errors.Is(err, store.ErrConflict) {
+				t.Fatalf("set+insert (set first %v) of an existing key: %v", setFirst, err)
+			}
+		}
+		want := "claim"
+		if !setFirst {
+			want = "set"
+		}
+		if v, _ := s.Get(key); string(v) != want {
+			t.Fatalf("set+insert (set first %v) left %q, want %q (the later write)", setFirst, v, want)
+		}
+	}
 	// Once deleted, the key can be inserted again.
 	b = s.NewBatch()
 	b.Delete([]byte("id"))

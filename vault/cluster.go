@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -81,4 +82,41 @@ func init() { tenantCollections = append(tenantCollections, fingerprintVersions)
 // cannot both miss each other.
 func fingerprintVersionKey(tenantID, typ, fingerprint string) []byte {
 	return store.Key(fingerprintVersions, tenantID, typ, fingerprint)
+}
+
+// SharedCacheBound is how stale a cache may get on a shared store: other
+// nodes' writes (a deleted key, a changed permission, a removed project
+// key, a deleted tenant) are honoured here within it, without trusting
+// any message to arrive.
+const SharedCacheBound = 500 * time.Millisecond
+
+// boundCaches empties every cache each SharedCacheBound until stop closes.
+// Each cache refuses a fill that raced a flush (generations and epochs),
+// so nothing read before a flush outlives the next one.
+func (v *Vault) boundCaches(stop <-chan struct{}) {
+	t := time.NewTicker(SharedCacheBound)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			v.flushCaches()
+		}
+	}
+}
+
+// flushCaches drops every cached record, principal and key.
+func (v *Vault) flushCaches() {
+	v.auth.invalidate()
+	v.tokens.clear()
+	v.projects.invalidate()
+	v.tenantKeys.Clear()
+	v.tenantSettingsCache.Clear()
+	v.tenantSecretsCache.Clear()
+	w := &v.webhooks
+	w.mu.Lock()
+	w.gen.Add(1)
+	w.cache.Clear()
+	w.mu.Unlock()
 }

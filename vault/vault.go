@@ -68,6 +68,7 @@ type Vault struct {
 	locks               [64]sync.Mutex
 	metrics             atomic.Pointer[metrics.Set] // observe.go
 	home                storeHome                   // health.go
+	stopCacheBound      chan struct{}               // cluster.go, on a shared store
 	auditRetention      time.Duration
 
 	// Reactors runs reactor code; nil disables reactors (create and react
@@ -158,6 +159,10 @@ func Open(opts Options) (*Vault, error) {
 	v.projects.configure(opts)
 	v.audits, v.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
 	go v.runAuditWriter(v.auditDone)
+	if store.IsShared(s) {
+		v.stopCacheBound = make(chan struct{})
+		go v.boundCaches(v.stopCacheBound)
+	}
 	if err := v.checkMasterKey(); err != nil {
 		v.Close()
 		return nil, err
@@ -216,6 +221,9 @@ func (v *Vault) checkMasterKey() error {
 // Close flushes pending audit entries and releases the store.
 func (v *Vault) Close() error {
 	v.closed.Store(true)
+	if v.stopCacheBound != nil {
+		close(v.stopCacheBound)
+	}
 	close(v.audits)
 	<-v.auditDone
 	return v.store.Close()

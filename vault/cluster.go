@@ -87,7 +87,8 @@ func fingerprintVersionKey(tenantID, typ, fingerprint string) []byte {
 // SharedCacheBound is how stale a cache may get on a shared store: other
 // nodes' writes (a deleted key, a changed permission, a removed project
 // key, a deleted tenant) are honoured here within it, without trusting
-// any message to arrive.
+// any message to arrive. Token records are not cached there at all
+// (tokencache.go): a write is readable from every node at once.
 const SharedCacheBound = 500 * time.Millisecond
 
 // boundCaches empties every cache each SharedCacheBound until stop closes.

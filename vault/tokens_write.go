@@ -53,6 +53,24 @@ func (v *Vault) updateToken(p *access.Principal, id string, body []byte) (old, n
 		return nil, nil, problem.Invalid("body", "The merge patch must be a JSON object.")
 	}
 	defer v.lock("token", p.TenantID, id)()
+	// The lock orders this node's writers; another node's are caught by
+	// committing only if the record is still the one read (cluster.go).
+	for attempt := 0; ; attempt++ {
+		old, n, err = v.updateTokenOnce(p, id, patch)
+		if !errors.Is(err, store.ErrConflict) {
+			return old, n, err
+		}
+		if attempt == 3 {
+			return nil, nil, problem.Conflict("The token keeps changing concurrently; retry the request.")
+		}
+	}
+}
+
+func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch) (old, n *tokenRecord, err error) {
+	raw, err := v.readVersion(tokenRecordKey(p.TenantID, id))
+	if err != nil {
+		return nil, nil, err
+	}
 	r, err := v.loadToken(p.TenantID, id)
 	if err != nil {
 		return nil, nil, err
@@ -124,6 +142,9 @@ func (v *Vault) updateToken(p *access.Principal, id string, body []byte) (old, n
 		return nil, nil, err
 	}
 	b := v.store.NewBatch()
+	if raw != nil {
+		b.Expect(tokenRecordKey(p.TenantID, id), raw)
+	}
 	removeIndexes(b, r)
 	if err := v.writeToken(b, plan); err != nil {
 		b.Close()

@@ -160,6 +160,7 @@ func Open(opts Options) (*Vault, error) {
 	v.audits, v.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
 	go v.runAuditWriter(v.auditDone)
 	if store.IsShared(s) {
+		v.tokens.off = true
 		v.stopCacheBound = make(chan struct{})
 		go v.boundCaches(v.stopCacheBound)
 	}

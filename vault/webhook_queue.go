@@ -208,8 +208,14 @@ func (v *Vault) WebhookSigner() (*webhook.Signer, error) {
 			return nil, err
 		}
 		b := v.store.NewBatch()
-		b.Set(key, crypto.Seal(v.master, der, key))
-		if err := v.commit(b); err != nil {
+		b.Insert(key, crypto.Seal(v.master, der, key)) // one key for every node
+		err := v.commit(b)
+		if errors.Is(err, store.ErrConflict) { // another node made it first: use theirs
+			if sealed, err = v.store.Get(key); err == nil {
+				der, err = crypto.Open(v.master, sealed, key)
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 	case err != nil:

@@ -32,9 +32,14 @@ var (
 
 // storageEnv is the environment that puts a server on PostgreSQL when the
 // switch says so (nil otherwise). It goes before Options.Env, which wins.
-func storageEnv(t testing.TB, dataDir, caddyfile string) []string {
-	if !Postgres() || (caddyfile != "" && !strings.Contains(caddyfile, "STRONGROOM_DATABASE_URL")) {
+func storageEnv(t testing.TB, dataDir string, opts Options) []string {
+	if !Postgres() || (opts.Caddyfile != "" && !strings.Contains(opts.Caddyfile, "STRONGROOM_DATABASE_URL")) {
 		return nil
+	}
+	for _, kv := range opts.Env {
+		if strings.HasPrefix(kv, "STRONGROOM_DATABASE_URL=") {
+			return nil // the test chose its database (Cluster)
+		}
 	}
 	clusterDBsMu.Lock()
 	defer clusterDBsMu.Unlock()

@@ -121,3 +121,25 @@ func (v *Vault) flushCaches() {
 	w.cache.Clear()
 	w.mu.Unlock()
 }
+
+// Leases of the background jobs: each outlives its job's period, so the
+// holder renews it before it lapses, and another node takes over soon
+// after a holder dies.
+const (
+	sweepLeaseTTL   = time.Minute      // the host sweeps every 30 s
+	webhookLeaseTTL = 10 * time.Second // the dispatcher polls every second
+)
+
+// holderID names this process as a lease holder.
+var holderID = uuid.NewString()
+
+// lease reports whether this node runs the background job name: always on
+// a store of its own, on a shared one while it holds the lease (taken on
+// the database's clock, so node clocks cannot give it to two at once).
+func (v *Vault) lease(name string, ttl time.Duration) (bool, error) {
+	l, ok := v.store.(store.Leaser)
+	if !ok {
+		return true, nil
+	}
+	return l.Lease(name, holderID, ttl)
+}

@@ -278,6 +278,9 @@ func (v *Vault) newTenantKey(b store.Batch, tenantID string) {
 // Sweep deletes expired entities. The host calls it periodically; reads
 // already treat expired entities as gone.
 func (v *Vault) Sweep() error {
+	if held, err := v.lease("sweep", sweepLeaseTTL); !held { // cluster.go: one node sweeps
+		return err
+	}
 	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(),
 		v.purgeExpiredIdempotencyKeys(), v.purgeExpiredSessions(), v.purgeExpiredTokenIntents(), v.purgeAudit())
 }

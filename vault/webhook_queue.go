@@ -298,6 +298,9 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	if v.closed.Load() {
 		return time.Time{}, nil
 	}
+	if held, err := v.lease("webhooks", webhookLeaseTTL); !held { // cluster.go: one node delivers
+		return time.Time{}, err
+	}
 	var due []*dueDelivery
 	var next time.Time
 	nowNS := now().UnixNano()

@@ -151,6 +151,7 @@ func (s *Server) command(name string, args ...string) *exec.Cmd {
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Credential: &syscall.Credential{Uid: s.uid, Gid: s.gid},
 		Pdeathsig:  syscall.SIGKILL,
+		Setpgid:    true, // the server's backends join its group: Kill ends them all
 	}
 	return cmd
 }
@@ -216,8 +217,8 @@ func (s *Server) NewDatabase(t testing.TB) string {
 	return s.DSN(name)
 }
 
-// Kill sends SIGKILL to the postmaster (a crash of the database) and waits
-// for it to exit. Its backends notice and exit on their own.
+// Kill sends SIGKILL to the postmaster and every backend at once (a crash
+// of the database server) and waits for the postmaster to exit.
 func (s *Server) Kill() {
 	s.mu.Lock()
 	cmd, done := s.cmd, s.done
@@ -226,7 +227,7 @@ func (s *Server) Kill() {
 	if cmd == nil {
 		return
 	}
-	cmd.Process.Kill()
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	<-done
 }
 

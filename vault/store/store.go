@@ -6,6 +6,7 @@ package store
 
 import (
 	"errors"
+	"time"
 )
 
 // ErrNotFound is returned by Get when the key is absent.
@@ -40,6 +41,14 @@ func (unavailableError) Unavailable() bool { return true }
 // never generates a master key.
 type Shared interface {
 	Shared() bool
+}
+
+// Leaser is implemented by shared stores: a lease on the database's clock
+// lets one node at a time run a background job.
+type Leaser interface {
+	// Lease takes or renews the lease name for holder until ttl from now
+	// (by the store's clock) and reports whether holder has it.
+	Lease(name, holder string, ttl time.Duration) (bool, error)
 }
 
 // IsShared reports whether s is written by other processes too.

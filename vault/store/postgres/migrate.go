@@ -11,6 +11,7 @@ import (
 // version recorded in strongroom_schema. Append, never edit.
 var migrations = []string{
 	`CREATE TABLE strongroom_kv (k bytea PRIMARY KEY, v bytea NOT NULL)`,
+	`CREATE TABLE strongroom_lease (name text PRIMARY KEY, holder text NOT NULL, expires timestamptz NOT NULL)`,
 }
 
 // migrateLock is the advisory lock id that serialises schema changes of

@@ -118,6 +118,26 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 // reads little.
 const pageSize = 256
 
+// Lease takes or renews a lease on the database's clock: granted when it
+// is free, expired, or already holder's; node clocks never decide it.
+func (s *Store) Lease(name, holder string, ttl time.Duration) (bool, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var got string
+	err := s.pool.QueryRow(ctx, `INSERT INTO strongroom_lease (name, holder, expires)
+		VALUES ($1, $2, now() + $3 * interval '1 millisecond')
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+		WHERE strongroom_lease.expires < now() OR strongroom_lease.holder = excluded.holder
+		RETURNING holder`, name, holder, ttl.Milliseconds()).Scan(&got)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, classify(err)
+	}
+	return got == holder, nil
+}
+
 // Scan calls fn for the keys with prefix from start, in key order, a page
 // at a time; no connection is held while fn runs (fn may read the store).
 func (s *Store) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
@@ -249,4 +269,5 @@ func retryable(err error) bool {
 var (
 	_ store.Store  = (*Store)(nil)
 	_ store.Shared = (*Store)(nil)
+	_ store.Leaser = (*Store)(nil)
 )

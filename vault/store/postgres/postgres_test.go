@@ -120,3 +120,23 @@ func TestBadDSNNotEchoed(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// A lease is held by one holder at a time until it expires by the
+// database's clock, then another may take it.
+func TestLease(t *testing.T) {
+	s := open(t, pgtest.Shared(t).NewDatabase(t))
+	got := func(holder string, ttl time.Duration) bool {
+		ok, err := s.Lease("sweep", holder, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !got("a", 800*time.Millisecond) || got("b", time.Second) || !got("a", 800*time.Millisecond) {
+		t.Fatal("a first holder keeps its lease and renews it; others wait")
+	}
+	time.Sleep(time.Second)
+	if !got("b", time.Minute) || got("a", time.Minute) {
+		t.Fatal("an expired lease passes to the next taker")
+	}
+}

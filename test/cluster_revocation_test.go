@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -81,42 +82,10 @@ func TestClusterNodeKilledUnderWriteLoad(t *testing.T) {
 	nodes := harness.Cluster(t, 2, nil, harness.Options{})
 	a, b := nodes[0], nodes[1]
 	key := tokenApp(t, a, tokenPerms...)
-	var mu sync.Mutex
-	acked := map[string]string{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				data := fmt.Sprintf("w%d-%d", w, i)
-				req, _ := harness.NewRequest("POST", a.BaseURL+"/tokens", key, map[string]any{"type": "token", "data": data})
-				resp, err := a.Client().Do(req)
-				if err != nil {
-					return // the node is gone
-				}
-				var body map[string]any
-				if resp.StatusCode == http.StatusCreated {
-					if err := decodeJSON(resp, &body); err == nil {
-						mu.Lock()
-						acked[body["id"].(string)] = data
-						mu.Unlock()
-					}
-				}
-				resp.Body.Close()
-			}
-		}()
-	}
+	load := startWriteLoad(t, []*harness.Server{a}, key, 8)
 	time.Sleep(1500 * time.Millisecond)
 	a.Kill(t)
-	close(stop)
-	wg.Wait()
+	acked, _ := load.stop()
 	if len(acked) == 0 {
 		t.Fatal("no write was acknowledged before the kill")
 	}
@@ -126,4 +95,82 @@ func TestClusterNodeKilledUnderWriteLoad(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged writes, all read back from the other node", len(acked))
+}
+
+// writeLoad is writers creating tokens on nodes until stopped, keeping
+// every acknowledged (201) token's data and a count of each status (0: no
+// answer, e.g. from a node that was killed).
+type writeLoad struct {
+	mu       sync.Mutex
+	acked    map[string]string
+	statuses map[int]int
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func startWriteLoad(t *testing.T, nodes []*harness.Server, key string, writers int) *writeLoad {
+	l := &writeLoad{acked: map[string]string{}, statuses: map[int]int{}, done: make(chan struct{})}
+	for w := 0; w < writers; w++ {
+		n := nodes[w%len(nodes)]
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-l.done:
+					return
+				default:
+				}
+				data := fmt.Sprintf("w%d-%d", w, i)
+				start := time.Now()
+				st, body := postToken(n, key, data)
+				if d := time.Since(start); d > 20*time.Second {
+					t.Errorf("a create took %s", d)
+				}
+				l.mu.Lock()
+				l.statuses[st]++
+				if st == http.StatusCreated {
+					l.acked[decodeObj(t, body)["id"].(string)] = data
+				}
+				l.mu.Unlock()
+				switch st {
+				case http.StatusCreated:
+				case http.StatusServiceUnavailable, 0:
+					time.Sleep(50 * time.Millisecond)
+				default:
+					t.Errorf("create: %d %s", st, body)
+				}
+			}
+		}()
+	}
+	return l
+}
+
+// created is how many writes were acknowledged so far.
+func (l *writeLoad) created() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.statuses[http.StatusCreated]
+}
+
+// stop ends the load and returns what was acknowledged and the statuses.
+func (l *writeLoad) stop() (map[string]string, map[int]int) {
+	close(l.done)
+	l.wg.Wait()
+	return l.acked, l.statuses
+}
+
+// postToken creates a token; status 0 means no answer came.
+func postToken(n *harness.Server, key, data string) (int, []byte) {
+	req, _ := harness.NewRequest("POST", n.BaseURL+"/tokens", key, map[string]any{"type": "token", "data": data})
+	resp, err := n.Client().Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil
+	}
+	return resp.StatusCode, body
 }

@@ -148,43 +148,7 @@ func TestClusterDatabaseKilledUnderLoad(t *testing.T) {
 	nodes := harness.Cluster(t, 2, srv, harness.Options{})
 	key := tokenApp(t, nodes[0], tokenPerms...)
 
-	var mu sync.Mutex
-	acked := map[string]string{}
-	statuses := map[int]int{}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := 0; w < 8; w++ {
-		n := nodes[w%2]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				data := fmt.Sprintf("w%d-%d", w, i)
-				start := time.Now()
-				st, hdr, body := n.Do(t, "POST", "/tokens", key, map[string]any{"type": "token", "data": data})
-				if d := time.Since(start); d > 20*time.Second {
-					t.Errorf("a create took %s", d)
-				}
-				mu.Lock()
-				statuses[st]++
-				if st == http.StatusCreated {
-					acked[decodeObj(t, body)["id"].(string)] = data
-				}
-				mu.Unlock()
-				if st == http.StatusServiceUnavailable {
-					checkProblem(t, "create with the database down", st, hdr, body, http.StatusServiceUnavailable)
-					time.Sleep(50 * time.Millisecond)
-				} else if st != http.StatusCreated {
-					t.Errorf("create: %d %s", st, body)
-				}
-			}
-		}()
-	}
+	load := startWriteLoad(t, nodes, key, 8)
 	time.Sleep(time.Second)
 	srv.Kill()
 	time.Sleep(2 * time.Second) // writers meet the outage
@@ -194,25 +158,14 @@ func TestClusterDatabaseKilledUnderLoad(t *testing.T) {
 	}
 	srv.Restart(t)
 	deadline := time.Now().Add(60 * time.Second)
-	for { // writers succeed again on both nodes
-		mu.Lock()
-		before := statuses[http.StatusCreated]
-		mu.Unlock()
-		time.Sleep(time.Second)
-		mu.Lock()
-		after := statuses[http.StatusCreated]
-		mu.Unlock()
-		if after > before+10 {
-			break
-		}
+	for before := load.created(); load.created() < before+20; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the nodes did not recover within 60 s: %v", statuses)
+			t.Fatal("the nodes did not recover within 60 s")
 		}
 	}
-	close(stop)
-	wg.Wait()
-	if statuses[http.StatusServiceUnavailable] == 0 {
-		t.Fatalf("no 503 during the outage: %v", statuses)
+	acked, statuses := load.stop()
+	if statuses[http.StatusServiceUnavailable] == 0 || statuses[0] != 0 {
+		t.Fatalf("statuses %v: want 503s during the outage and an answer to every request", statuses)
 	}
 	for id, data := range acked {
 		n := nodes[len(id)%2]

@@ -141,41 +141,26 @@ func (s *Store) Lease(name, holder string, ttl time.Duration) (bool, error) {
 // Scan calls fn for the keys with prefix from start, in key order, a page
 // at a time; no connection is held while fn runs (fn may read the store).
 func (s *Store) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
-	lo, hi := prefix, store.PrefixEnd(prefix)
+	lo := nonNil(prefix)
 	if start != nil && bytes.Compare(start, lo) > 0 {
 		lo = start
 	}
-	if lo == nil {
-		lo = []byte{}
-	}
-	for {
-		rows, err := s.page(false, lo, hi)
-		if err != nil {
-			return err
-		}
-		for _, r := range rows {
-			if !fn(r.k, r.v) {
-				return nil
-			}
-		}
-		if len(rows) < pageSize {
-			return nil
-		}
-		lo = append(rows[len(rows)-1].k, 0) // the next key up
-	}
+	return s.scan(false, lo, store.PrefixEnd(prefix), fn)
 }
 
 // ScanReverse is Scan in descending order from start (inclusive).
 func (s *Store) ScanReverse(prefix, start []byte, fn func(key, value []byte) bool) error {
-	if prefix == nil {
-		prefix = []byte{}
-	}
 	hi := store.PrefixEnd(prefix)
 	if start != nil && (hi == nil || bytes.Compare(start, hi) < 0) {
 		hi = append(bytes.Clone(start), 0) // start inclusive
 	}
+	return s.scan(true, nonNil(prefix), hi, fn)
+}
+
+// scan pages through [lo, hi) (hi nil: no bound) in either direction.
+func (s *Store) scan(reverse bool, lo, hi []byte, fn func(key, value []byte) bool) error {
 	for {
-		rows, err := s.page(true, prefix, hi)
+		rows, err := s.page(reverse, lo, hi)
 		if err != nil {
 			return err
 		}
@@ -187,7 +172,11 @@ func (s *Store) ScanReverse(prefix, start []byte, fn func(key, value []byte) boo
 		if len(rows) < pageSize {
 			return nil
 		}
-		hi = rows[len(rows)-1].k
+		if last := rows[len(rows)-1].k; reverse {
+			hi = last
+		} else {
+			lo = append(last, 0) // the next key up
+		}
 	}
 }
 

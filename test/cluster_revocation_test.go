@@ -75,6 +75,24 @@ func TestClusterRevocationWithin2s(t *testing.T) {
 	honouredWithin(t, "token deleted", time.Now(), func() bool { return status(t, b, "GET", "/tokens/"+tok, other) == http.StatusNotFound })
 }
 
+// Deleting the tenant on one node ends every key of it on the other
+// within 2 s, the other node having just served them.
+func TestClusterTenantDeletionWithin2s(t *testing.T) {
+	t.Parallel()
+	nodes := harness.Cluster(t, 2, nil, harness.Options{})
+	a, b := nodes[0], nodes[1]
+	key := tokenApp(t, a, tokenPerms...)
+	tok := b.JSON(t, "POST", "/tokens", key, map[string]any{"type": "token", "data": "x"}, http.StatusCreated)["id"].(string)
+	b.JSON(t, "GET", "/tokens/"+tok, key, nil, http.StatusOK)
+	mustStatus(t, "GET /tenants/self on b", status(t, b, "GET", "/tenants/self", b.ManagementKey), http.StatusOK)
+	mustStatus(t, "DELETE /tenants/self", status(t, a, "DELETE", "/tenants/self", a.ManagementKey), http.StatusNoContent)
+	since := time.Now()
+	honouredWithin(t, "tenant deleted (token key)", since, func() bool { return keyWorks(t, b, key) == http.StatusUnauthorized })
+	honouredWithin(t, "tenant deleted (management key)", since, func() bool {
+		return status(t, b, "GET", "/tenants/self", b.ManagementKey) == http.StatusUnauthorized
+	})
+}
+
 // kill -9 of a node under write load loses no write it acknowledged: the
 // other node reads every one.
 func TestClusterNodeKilledUnderWriteLoad(t *testing.T) {

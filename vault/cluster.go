@@ -1,16 +1,20 @@
 package vault
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -142,4 +146,67 @@ func (v *Vault) lease(name string, ttl time.Duration) (bool, error) {
 		return true, nil
 	}
 	return l.Lease(name, holderID, ttl)
+}
+
+// idemClaims holds, on a shared store, which idempotency keys a node is
+// running now: the in-process claim (idemFlights) cannot see other nodes.
+const idemClaims = "idemclaim"
+
+func init() { tenantCollections = append(tenantCollections, idemClaims) }
+
+// flightTTL frees the claim of a node that died while running the write.
+const flightTTL = 2 * time.Minute
+
+var errInFlight = problem.Conflict("A request with this idempotency key is still being processed.")
+
+func flightKey(p *access.Principal, rk []byte) []byte {
+	return store.Key(idemClaims, p.TenantID, p.ApplicationID, string(rk[bytes.LastIndexByte(rk, 0)+1:]))
+}
+
+// claimFlight takes the cluster-wide claim on idempotency record rk for
+// this run (no-op on a store of its own). Claimed, it looks for the answer
+// again: a node that finished just before kept it, then released. prev is
+// that answer, to replay.
+func (v *Vault) claimFlight(p *access.Principal, rk []byte) (prev *idemAnswer, err error) {
+	if !store.IsShared(v.store) {
+		return nil, nil
+	}
+	key := flightKey(p, rk)
+	cur, err := v.readVersion(key)
+	if err != nil {
+		return nil, err
+	}
+	if exp, perr := strconv.ParseInt(string(cur), 10, 64); cur != nil && perr == nil && now().UnixNano() < exp {
+		return nil, errInFlight
+	}
+	b := v.store.NewBatch()
+	defer b.Close()
+	deadline := []byte(strconv.FormatInt(now().Add(flightTTL).UnixNano(), 10))
+	if cur == nil {
+		b.Insert(key, deadline)
+	} else {
+		b.Expect(key, cur) // take over an expired claim
+		b.Set(key, deadline)
+	}
+	if err := b.Commit(); errors.Is(err, store.ErrConflict) {
+		return nil, errInFlight
+	} else if err != nil {
+		return nil, err
+	}
+	prev, err = v.loadAnswer(p.TenantID, rk)
+	if err != nil || prev != nil {
+		v.releaseFlight(p, rk)
+	}
+	return prev, err
+}
+
+// releaseFlight drops the claim once the answer is kept (or the run failed).
+func (v *Vault) releaseFlight(p *access.Principal, rk []byte) {
+	if !store.IsShared(v.store) {
+		return
+	}
+	b := v.store.NewBatch()
+	defer b.Close()
+	b.Delete(flightKey(p, rk))
+	_ = b.Commit() // a claim left behind expires
 }

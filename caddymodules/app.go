@@ -89,6 +89,9 @@ type App struct {
 	CORS CORSConfig `json:"cors,omitzero"`
 	// DisableMetrics keeps the vault's counters off Caddy's /metrics.
 	DisableMetrics bool `json:"disable_metrics,omitempty"`
+	// StorageRaw is the storage backend (namespace vault.storage, storage.go);
+	// default the embedded Pebble store in data_dir.
+	StorageRaw json.RawMessage `json:"storage,omitempty" caddy:"namespace=vault.storage inline_key=backend"`
 
 	ops ops // ops.go
 	// core is the pooled open vault (what outlives a reload); vault is this
@@ -132,7 +135,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	a.DataDir, a.key = dir, dir
+	backend, err := a.storage(ctx)
+	if err != nil {
+		return err
+	}
+	a.DataDir, a.key = dir, backend.PoolKey(dir)
 	managementKey, err := resolveSecret("management_key", a.ManagementKey)
 	if err != nil {
 		return err
@@ -154,9 +161,17 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if validating() { // validate.go
 		return a.checkWithoutOpening()
 	}
-	val, loaded, err := vaults.LoadOrNew(dir, func() (caddy.Destructor, error) {
+	val, loaded, err := vaults.LoadOrNew(a.key, func() (caddy.Destructor, error) {
+		s, err := backend.OpenStore(dir)
+		if err != nil {
+			return nil, fmt.Errorf("vault: %w", err)
+		}
+		opts.Store = s
 		c, err := vault.Open(opts)
 		if err != nil {
+			if s != nil {
+				s.Close()
+			}
 			return nil, err
 		}
 		a.announce(c.Events)

@@ -47,6 +47,7 @@ func init() {
 //		disk_reserve    <size>|off       # e.g. 128MiB (the default)
 //		reactor { ... }
 //		webhooks { ... }  (webhooks.go)
+//		storage pebble|postgres ...  (storage.go)
 //	}
 func parseGlobalVault(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -127,6 +128,10 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "webhooks":
 			if err := a.Webhooks.unmarshal(d); err != nil {
+				return err
+			}
+		case "storage":
+			if err := a.unmarshalStorage(d); err != nil { // storage.go
 				return err
 			}
 		case "proxy_timeout":

@@ -22,7 +22,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "vault",
-		Usage: "tenant create|list, key create, project ..., backup, audit export, version, webhook-key",
+		Usage: "tenant create|list, key create, project ..., backup, audit export, version, webhook-key, storage migrate",
 		Short: "Manages Strongroom tenants, keys and projects; backs up the store; exports the audit log",
 		Long: `
 Operator commands for a Strongroom vault. They work on a stopped server's
@@ -45,6 +45,7 @@ data directory directly, and on a running server through its admin API
   vault master-key status | rotate --new-key-file <path> | --new-key-label <label>
   vault tenant-key status | rotate [--reencrypt] | reencrypt --tenant <id>
   vault hsm init --pkcs11-module <.so> --token-label <label> --key-label <label>
+  vault storage migrate [--dsn <postgres url>]   (default $STRONGROOM_DATABASE_URL)
 
 Common flags: --data-dir (default ./data, as in the default Caddyfile),
 --master-key-file (default <data-dir>/master.key; STRONGROOM_MASTER_KEY
@@ -130,7 +131,7 @@ func vaultCommand(cmd *cobra.Command) {
 		}}
 	keyCreate.Flags().StringVar(&tenantID, "tenant", "", "tenant id (required)")
 	key.AddCommand(keyCreate)
-	cmd.AddCommand(tenant, key, projectCommand(&f), backupCommand(&f), auditCommand(&f), versionCommand(), webhookKeyCommand(&f))
+	cmd.AddCommand(tenant, key, projectCommand(&f), backupCommand(&f), auditCommand(&f), versionCommand(), webhookKeyCommand(&f), storageCommand())
 	cmd.AddCommand(keys...)
 }
 

@@ -25,7 +25,8 @@ var layers = []struct {
 }{
 	{"leaf", []string{"vault/access", "vault/apitime", "vault/audit", "vault/crypto", "vault/egress", "vault/expr",
 		"vault/jsonorder", "vault/jsonpath", "vault/jwtauth", "vault/keywrap", "vault/metrics", "vault/problem", "vault/ratelimit",
-		"vault/reactor", "vault/search", "vault/store", "vault/token", "vault/urlpath", "vault/webhook"}},
+		"vault/reactor", "vault/search", "vault/store", "vault/store/postgres", "vault/store/storetest", "vault/token",
+		"vault/urlpath", "vault/webhook"}},
 	{"traffic", []string{"vault/traffic"}},
 	{"use cases", []string{"vault"}},
 	{"wire", []string{"vault/httpapi"}},

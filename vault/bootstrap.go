@@ -21,13 +21,37 @@ const bootstrapFile = "management.key"
 // and a management application holding every management permission. Its key
 // is opts.ManagementKey when given (registered on later starts too, so CI
 // can rely on a known key), else generated, printed once and written 0600.
+//
+// Nodes of a cluster may start at once on an empty database: the first
+// tenant is created under a claim (commit-if-unchanged on bootstrapClaim)
+// and a known key's hash is inserted only if absent, so the losers of the
+// race find the winner's tenant and key on their retry.
 func (v *Vault) bootstrap(opts Options) error {
+	for attempt := 0; ; attempt++ {
+		err := v.bootstrapOnce(opts)
+		if !errors.Is(err, store.ErrConflict) || attempt == 3 {
+			return err
+		}
+	}
+}
+
+// bootstrapClaim is the version moved on by each bootstrap that creates
+// the first tenant.
+var bootstrapClaim = []byte("meta\x00bootstrap")
+
+func (v *Vault) bootstrapOnce(opts Options) error {
 	tenants, err := v.Tenants()
 	if err != nil {
 		return err
 	}
 	if len(tenants) == 0 {
-		t, app, err := v.createTenant("Default Tenant", TenantProduction, opts.ManagementKey)
+		claim, err := v.readVersion(bootstrapClaim)
+		if err != nil {
+			return err
+		}
+		t, app, err := v.createTenant("Default Tenant", TenantProduction, opts.ManagementKey, func(b store.Batch, _ string) {
+			claimVersion(b, bootstrapClaim, claim)
+		})
 		if err != nil {
 			return err
 		}

@@ -23,6 +23,9 @@ func openedHome(path string) storeHome {
 }
 
 func (h storeHome) unchanged() bool {
+	if h.path == "" {
+		return true // a database server's store has no directory here
+	}
 	cur, err := os.Stat(h.path)
 	return err == nil && h.info != nil && os.SameFile(h.info, cur)
 }

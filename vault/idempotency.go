@@ -117,6 +117,13 @@ func (v *Vault) Idempotent(p *access.Principal, key, route string, run func() (A
 		return Answer{}, problem.Conflict("A request with this idempotency key is still being processed.")
 	}
 	defer v.idemFlights.release(string(rk))
+	if prev, err := v.claimFlight(p, rk); err != nil || prev != nil { // cluster.go: other nodes
+		if err != nil {
+			return Answer{}, err
+		}
+		return v.replay(p, prev)
+	}
+	defer v.releaseFlight(p, rk)
 
 	ans, err := run()
 	if err != nil || ans.Status < 200 || ans.Status > 299 {

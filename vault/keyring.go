@@ -355,6 +355,14 @@ func (c *Core) localWrapper(opts Options) (*keywrap.Local, error) {
 	if path == "" {
 		path = filepath.Join(opts.DataDir, "master.key")
 	}
+	if opts.Store != nil { // a shared store: never generate a key (cluster.go)
+		k, err := sharedStoreMasterKey(opts)
+		if err != nil {
+			return nil, err
+		}
+		clear(k)
+		return &keywrap.Local{KeyFile: path, PreviousKeyFiles: opts.PreviousMasterKeyFiles}, nil
+	}
 	if err := refuseNewKeyForData(path, storeDir(opts.DataDir)); err != nil {
 		return nil, err
 	}

@@ -52,7 +52,9 @@ func (v *Vault) addKey(b store.Batch, p *access.Principal, app *Application, ts 
 	k := appKey{ID: newID(), TenantID: app.TenantID, ApplicationID: app.ID, Hash: crypto.HashAPIKey(secret)}
 	k.created(p, ts)
 	setJSON(b, appKeyRecordKey(k.TenantID, k.ApplicationID, k.ID), k)
-	setJSON(b, keyHashKey(k.Hash), keyRef{TenantID: k.TenantID, ApplicationID: k.ApplicationID, KeyID: k.ID})
+	// Insert: a known key registered by two nodes at once lands once.
+	ref, _ := json.Marshal(keyRef{TenantID: k.TenantID, ApplicationID: k.ApplicationID, KeyID: k.ID})
+	b.Insert(keyHashKey(k.Hash), ref)
 	pub := k.public()
 	pub.Key = secret
 	return secret, pub

@@ -149,7 +149,7 @@ func (v *Vault) CreateTenant(name, typ string) (*Tenant, *Application, error) {
 }
 
 // createTenant is CreateTenant with an optional known management key.
-func (v *Vault) createTenant(name, typ, secret string) (*Tenant, *Application, error) {
+func (v *Vault) createTenant(name, typ, secret string, conditions ...func(b store.Batch, tenantID string)) (*Tenant, *Application, error) {
 	f := problem.Fields{}
 	validateName(f, &name)
 	if typ != TenantProduction && typ != TenantTest {
@@ -178,6 +178,9 @@ func (v *Vault) createTenant(name, typ, secret string) (*Tenant, *Application, e
 	setJSON(b, appRecordKey(t.ID, app.ID), app)
 	key, rec := v.addKey(b, nil, app, ts, secret)
 	app.Key = key
+	for _, c := range conditions {
+		c(b, t.ID)
+	}
 	err = v.commit(b,
 		logEntry(nil, t.ID, "tenant", t.ID, "create", "Tenant created", ts),
 		logEntry(nil, t.ID, "application", app.ID, "create", "Application created", ts),

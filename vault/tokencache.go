@@ -10,8 +10,12 @@ import "sync"
 // a reader caches what it loaded only if the epoch it saw before reading
 // the store is unchanged. A reader racing a write therefore never caches
 // the old record after the write's invalidation.
+//
+// On a shared store (cluster mode) it is off: another node's update must be
+// readable here at once, and a token read is one index lookup there.
 type tokenCache struct {
 	shards [64]tokenShard
+	off    bool
 }
 
 type tokenShard struct {
@@ -49,6 +53,9 @@ func (c *tokenCache) get(key tokenKey) (*tokenRecord, uint64) {
 
 // put caches r if nothing was invalidated in its shard since epoch.
 func (c *tokenCache) put(key tokenKey, r *tokenRecord, epoch uint64) {
+	if c.off {
+		return
+	}
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()

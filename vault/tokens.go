@@ -522,8 +522,17 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 		seen[intentLock(plan.intentID)] = true
 	}
 	var also []string // matched tokens an update_existing overwrite must hold the lock of
-	for {
+	for conflicts := 0; ; {
 		out, busy, err := v.commitCreates(p, plans, prefixes, entity, ts, also)
+		if errors.Is(err, store.ErrConflict) && conflicts < 3 {
+			// Another node took an id or created a duplicate meanwhile:
+			// the rerun sees it (409 for the id, the match for dedup).
+			conflicts++
+			continue
+		}
+		if errors.Is(err, store.ErrConflict) {
+			return nil, problem.Conflict("The tokens changed concurrently; retry the request.")
+		}
 		if busy == "" {
 			return out, err
 		}
@@ -552,6 +561,11 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 			return nil, "", err
 		}
 		if plan.dedupe {
+			fpKey := fingerprintVersionKey(p.TenantID, plan.rec.Type, plan.rec.Fingerprint)
+			ver, err := v.readVersion(fpKey) // before the search: cluster.go
+			if err != nil {
+				return nil, "", err
+			}
 			existing, err := v.findDuplicate(p, plan, plans[:i])
 			if err != nil {
 				return nil, "", err
@@ -576,6 +590,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 				}
 				continue
 			}
+			claimVersion(b, fpKey, ver)
 		}
 		if plan.clientID {
 			if _, err := v.store.Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
@@ -586,6 +601,9 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 		}
 		if err := v.writeToken(b, plan); err != nil {
 			return nil, "", err
+		}
+		if plan.clientID {
+			claimNew(b, tokenRecordKey(p.TenantID, plan.rec.ID), plan.rec)
 		}
 		written++
 		entries = append(entries, withToken(logEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts), plan.rec))

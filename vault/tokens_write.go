@@ -52,6 +52,24 @@ func (v *Vault) updateToken(p *access.Principal, id string, body []byte) (old, n
 		return nil, nil, problem.Invalid("body", "The merge patch must be a JSON object.")
 	}
 	defer v.lock("token", p.TenantID, id)()
+	// The lock orders this node's writers; another node's are caught by
+	// committing only if the record is still the one read (cluster.go).
+	for attempt := 0; ; attempt++ {
+		old, n, err = v.updateTokenOnce(p, id, patch)
+		if !errors.Is(err, store.ErrConflict) {
+			return old, n, err
+		}
+		if attempt == 3 {
+			return nil, nil, problem.Conflict("The token keeps changing concurrently; retry the request.")
+		}
+	}
+}
+
+func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch) (old, n *tokenRecord, err error) {
+	raw, err := v.readVersion(tokenRecordKey(p.TenantID, id))
+	if err != nil {
+		return nil, nil, err
+	}
 	r, err := v.loadToken(p.TenantID, id)
 	if err != nil {
 		return nil, nil, err
@@ -123,6 +141,9 @@ func (v *Vault) updateToken(p *access.Principal, id string, body []byte) (old, n
 		return nil, nil, err
 	}
 	b := v.store.NewBatch()
+	if raw != nil {
+		b.Expect(tokenRecordKey(p.TenantID, id), raw)
+	}
 	removeIndexes(b, r)
 	if err := v.writeToken(b, plan); err != nil {
 		b.Close()
@@ -227,7 +248,12 @@ func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req Token
 		return nil, err
 	}
 	b.Set(store.Key(childIndex, p.TenantID, parent.ID, plan.rec.ID), nil)
-	return createdView(plan), v.commit(b, withToken(logEntry(p, p.TenantID, "token", plan.rec.ID, "create", "Child token created", ts), plan.rec))
+	claimNew(b, tokenRecordKey(p.TenantID, plan.rec.ID), plan.rec) // cluster.go
+	err = v.commit(b, withToken(logEntry(p, p.TenantID, "token", plan.rec.ID, "create", "Child token created", ts), plan.rec))
+	if errors.Is(err, store.ErrConflict) {
+		return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
+	}
+	return createdView(plan), err
 }
 
 // ListChildTokens lists the tokens associated under parent.

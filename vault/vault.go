@@ -51,6 +51,9 @@ type Options struct {
 	// DiskReserve is the free space (bytes) below which writes answer 507
 	// (default store.DefaultDiskReserve; negative means no reserve).
 	DiskReserve int64
+	// Store, when set, is the open store to serve instead of Pebble in
+	// DataDir (cluster mode, cluster.go); the vault closes it.
+	Store store.Store
 }
 
 // Settings are one config's policy, applied by Core.Bind; a reload may
@@ -92,7 +95,8 @@ type Core struct {
 	idemFlights         inFlight     // idempotency.go: keys whose first request runs
 	webhooks            webhookState // webhook_queue.go: subscriptions cache, outbox, signing key
 	locks               [64]sync.Mutex
-	home                storeHome // health.go
+	home                storeHome     // health.go
+	stopCacheBound      chan struct{} // cluster.go, on a shared store
 
 	// Events reports notable start-up facts (generated keys) for the host
 	// to log; it never carries a secret except BootstrapKey, shown once.
@@ -186,17 +190,25 @@ func Open(opts Options) (*Core, error) {
 		}
 		w = local
 	}
-	s, err := store.OpenPebble(storeDir(opts.DataDir), store.WithDiskReserve(opts.DiskReserve))
-	if err != nil {
-		return nil, fmt.Errorf("vault: %w", err)
+	s := opts.Store
+	if s == nil {
+		p, err := store.OpenPebble(storeDir(opts.DataDir), store.WithDiskReserve(opts.DiskReserve))
+		if err != nil {
+			return nil, fmt.Errorf("vault: %w", err)
+		}
+		c.Events.StoreReadOnly = p.ReadOnly()
+		s, c.home = p, openedHome(storeDir(opts.DataDir))
 	}
-	c.Events.StoreReadOnly = s.ReadOnly()
-	c.home = openedHome(storeDir(opts.DataDir))
 	c.store = s
 	c.audits, c.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
 	// Start-up work runs under a view of its own with the default settings.
 	v := c.Bind(nil, egress.Policy{}, Settings{})
 	go v.runAuditWriter(c.auditDone)
+	if store.IsShared(s) {
+		c.tokens.off = true
+		c.stopCacheBound = make(chan struct{})
+		go v.boundCaches(c.stopCacheBound)
+	}
 	if err := v.openKeys(w); err != nil { // keyring.go
 		c.Close()
 		return nil, err
@@ -293,6 +305,9 @@ func refuseNewKeyForData(keyPath, storeDir string) error {
 // Close flushes pending audit entries and releases the store.
 func (c *Core) Close() error {
 	c.closed.Store(true)
+	if c.stopCacheBound != nil {
+		close(c.stopCacheBound)
+	}
 	close(c.audits)
 	<-c.auditDone
 	return errors.Join(c.store.Close(), c.keys.close())
@@ -322,6 +337,9 @@ func (c *Core) lockIndex(parts ...string) int {
 // Sweep deletes expired entities. The host calls it periodically; reads
 // already treat expired entities as gone.
 func (v *Vault) Sweep() error {
+	if held, err := v.lease("sweep", sweepLeaseTTL); !held { // cluster.go: one node sweeps
+		return err
+	}
 	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(),
 		v.purgeExpiredIdempotencyKeys(), v.purgeExpiredSessions(), v.purgeExpiredTokenIntents(), v.purgeAudit())
 }

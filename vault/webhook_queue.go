@@ -212,9 +212,15 @@ func (v *Vault) WebhookSigner() (*webhook.Signer, error) {
 			return nil, err
 		}
 		b := v.store.NewBatch()
-		b.Set(key, sealed)
+		b.Insert(key, sealed) // one key for every node
 		err = v.commit(b)
 		release()
+		if errors.Is(err, store.ErrConflict) { // another node made it first: use theirs
+			var theirs []byte
+			if theirs, err = v.store.Get(key); err == nil {
+				der, err = v.openMaster(theirs, key)
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -297,6 +303,9 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	defer st.deliver.Unlock()
 	if v.closed.Load() {
 		return time.Time{}, nil
+	}
+	if held, err := v.lease("webhooks", webhookLeaseTTL); !held { // cluster.go: one node delivers
+		return time.Time{}, err
 	}
 	var due []*dueDelivery
 	var next time.Time

@@ -247,6 +247,7 @@ func prepare(t testing.TB, opts Options) *Server {
 	if abs, err := filepath.Abs(s.DataDir); err == nil {
 		s.DataDir = abs
 	}
+	s.env = append(storageEnv(t, s.DataDir, opts), s.env...) // storage.go
 	if s.ManagementKey == "" {
 		s.ManagementKey = NewKey()
 	}

@@ -49,7 +49,14 @@ func TestSDKConformance(t *testing.T) {
 		files[i] = filepath.Base(f)
 	}
 
-	srv := harness.Start(t, harness.Options{Env: []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"}})
+	opts := harness.Options{Env: []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"}}
+	var srv, jsSrv *harness.Server
+	if harness.Postgres() { // a two-node cluster: each SDK on its own node
+		nodes := harness.Cluster(t, 2, nil, opts)
+		srv, jsSrv = nodes[0], nodes[1]
+	} else {
+		srv = harness.Start(t, opts)
+	}
 	// Webhook receivers verify signatures with the key the operator prints.
 	pem, err := exec.Command(harness.Binary(t), "vault", "webhook-key", "--data-dir", srv.DataDir, "--address", srv.AdminAddr).Output()
 	if err != nil {
@@ -63,6 +70,7 @@ func TestSDKConformance(t *testing.T) {
 	cmd.Dir = dir
 	cmd.Env = append(filteredEnv(),
 		"STRONGROOM_BASE_URL="+srv.BaseURL,
+		"STRONGROOM_JS_BASE_URL="+jsURL(jsSrv),
 		"STRONGROOM_MANAGEMENT_KEY="+srv.ManagementKey,
 		"STRONGROOM_WEBHOOK_PUBLIC_KEY="+string(pem),
 		"NO_COLOR=1",
@@ -122,4 +130,13 @@ func runStreaming(t *testing.T, cmd *exec.Cmd) error {
 		return ee
 	}
 	return err
+}
+
+// jsURL is the node basis-theory-js talks to: empty means the same as the
+// node SDK's.
+func jsURL(s *harness.Server) string {
+	if s == nil {
+		return ""
+	}
+	return s.BaseURL
 }

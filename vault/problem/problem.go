@@ -153,6 +153,12 @@ func From(err error) *Problem {
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 		return InsufficientStorage()
 	}
+	// A store that cannot be reached (its database down) is temporary:
+	// 503, so clients and load balancers retry instead of giving up.
+	var u interface{ Unavailable() bool }
+	if errors.As(err, &u) && u.Unavailable() {
+		return New(http.StatusServiceUnavailable, "The vault's storage is unavailable; retry later.")
+	}
 	return New(http.StatusInternalServerError, "An unexpected error occurred.")
 }
 

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
+	"slices"
+	"sync"
 	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -20,6 +24,10 @@ type Pebble struct {
 	db       *pebble.DB
 	space    spaceGuard // space.go
 	readOnly bool
+	// conds serialises the conditional commits (Insert, Expect) that touch
+	// one key: check and commit happen under its stripe, so two racing
+	// inserts of one key cannot both pass.
+	conds [256]sync.Mutex
 }
 
 // OpenPebble opens (creating if needed) a Pebble database in dir. On a disk
@@ -150,11 +158,21 @@ func CheckpointPebble(src, dst string, opts ...PebbleOption) error {
 }
 
 type pebbleBatch struct {
-	b *pebble.Batch
-	p *Pebble
+	b     *pebble.Batch
+	p     *Pebble
+	conds []condition
 }
 
 func (b *pebbleBatch) Set(key, value []byte) { _ = b.b.Set(key, value, nil) }
+
+func (b *pebbleBatch) Insert(key, value []byte) {
+	b.conds = append(b.conds, condition{key: bytes.Clone(key)})
+	_ = b.b.Set(key, value, nil)
+}
+
+func (b *pebbleBatch) Expect(key, value []byte) {
+	b.conds = append(b.conds, condition{key: bytes.Clone(key), value: bytes.Clone(value)})
+}
 
 // Close releases the batch. It is idempotent: Pebble pools batches, so a
 // second Close would hand one batch to two writers.
@@ -181,17 +199,45 @@ func (b *pebbleBatch) DeletePrefix(prefix []byte) {
 	}
 	_ = b.b.DeleteRange(prefix, end, nil)
 }
-func (b *pebbleBatch) Empty() bool           { return b.b.Empty() }
+func (b *pebbleBatch) Empty() bool           { return b.b.Empty() && len(b.conds) == 0 }
 func (b *pebbleBatch) Commit() error         { return b.commit(pebble.Sync, false) }
 func (b *pebbleBatch) CommitBuffered() error { return b.commit(pebble.NoSync, true) }
 
-// commit refuses a write the disk has no room for before Pebble sees it.
+// commit refuses a write the disk has no room for before Pebble sees it,
+// then checks the batch's conditions and commits under the stripes of
+// their keys, taken in index order so two batches never deadlock.
 func (b *pebbleBatch) commit(opts *pebble.WriteOptions, buffered bool) error {
 	if b.p.readOnly {
 		return ErrReadOnlyFull
 	}
 	if err := b.p.space.check(b.b.Len(), buffered); err != nil {
 		return err
+	}
+	if len(b.conds) == 0 {
+		return b.b.Commit(opts)
+	}
+	stripes := make([]int, 0, len(b.conds))
+	for _, c := range b.conds {
+		stripes = append(stripes, int(crc32.ChecksumIEEE(c.key)%uint32(len(b.p.conds))))
+	}
+	slices.Sort(stripes)
+	stripes = slices.Compact(stripes)
+	for _, i := range stripes {
+		b.p.conds[i].Lock()
+		defer b.p.conds[i].Unlock()
+	}
+	for _, c := range b.conds {
+		cur, err := b.p.Get(c.key)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			if c.value != nil {
+				return ErrConflict
+			}
+		case err != nil:
+			return err
+		case c.value == nil || !bytes.Equal(cur, c.value):
+			return ErrConflict
+		}
 	}
 	return b.b.Commit(opts)
 }

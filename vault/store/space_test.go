@@ -104,3 +104,16 @@ func TestSpaceFullAtOpenIsReadOnly(t *testing.T) {
 	}
 	put(t, p, "writable", "again")
 }
+
+// put commits key/value pairs in one batch.
+func put(t *testing.T, s Store, kv ...string) {
+	t.Helper()
+	b := s.NewBatch()
+	defer b.Close()
+	for i := 0; i < len(kv); i += 2 {
+		b.Set([]byte(kv[i]), []byte(kv[i+1]))
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}

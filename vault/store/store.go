@@ -1,14 +1,61 @@
 // Package store is the ordered key-value seam under the vault: get, prefix
-// scan and one atomic batch per write. Pebble is the embedded backend; a
-// distributed backend only has to implement Store.
+// scan and one atomic batch per write, with conditions a write may carry so
+// uniqueness holds across processes. Pebble is the embedded backend;
+// vault/store/postgres serves several nodes from one database.
 package store
 
 import (
 	"errors"
+	"time"
 )
 
 // ErrNotFound is returned by Get when the key is absent.
 var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned by Commit when a condition of the batch (Insert,
+// Expect) did not hold: nothing of the batch was written.
+var ErrConflict = errors.New("store: conflict")
+
+// ErrUnavailable is wrapped by the errors of a store that cannot be reached
+// (a database down or unreachable within its timeout): the request may
+// succeed later, and the API answers 503.
+var ErrUnavailable = errors.New("store: unavailable")
+
+// Unavailable wraps err as a temporary failure to reach the store; errors.Is
+// finds ErrUnavailable in it and the original cause stays in the chain.
+func Unavailable(err error) error { return unavailableError{err} }
+
+type unavailableError struct{ err error }
+
+func (e unavailableError) Error() string { return "store unavailable: " + e.err.Error() }
+func (e unavailableError) Unwrap() []error {
+	return []error{ErrUnavailable, e.err}
+}
+
+// Unavailable marks the error for layers that may not import store (the
+// problem package maps it to 503).
+func (unavailableError) Unavailable() bool { return true }
+
+// Shared is implemented by stores that several processes write at once
+// (PostgreSQL): the vault then bounds how long its caches may be stale and
+// never generates a master key.
+type Shared interface {
+	Shared() bool
+}
+
+// Leaser is implemented by shared stores: a lease on the database's clock
+// lets one node at a time run a background job.
+type Leaser interface {
+	// Lease takes or renews the lease name for holder until ttl from now
+	// (by the store's clock) and reports whether holder has it.
+	Lease(name, holder string, ttl time.Duration) (bool, error)
+}
+
+// IsShared reports whether s is written by other processes too.
+func IsShared(s Store) bool {
+	sh, ok := s.(Shared)
+	return ok && sh.Shared()
+}
 
 // Store is the narrow interface the vault needs from its storage.
 type Store interface {
@@ -43,6 +90,17 @@ type Batch interface {
 	Delete(key []byte)
 	// DeletePrefix removes every key starting with prefix.
 	DeletePrefix(prefix []byte)
+	// Insert is Set on the condition that key is absent when the batch
+	// commits; otherwise Commit returns ErrConflict and writes nothing.
+	// It is how a unique id, alias or claim is taken. Conditions are judged
+	// on the store as it was before the batch, so a batch may Set a key and
+	// Insert it too (the write at its place, the claim on the old state).
+	Insert(key, value []byte)
+	// Expect makes the commit conditional on key holding exactly value
+	// (commit-if-unchanged after a read); otherwise Commit returns
+	// ErrConflict. value must be non-nil: an absent key is claimed with
+	// Insert.
+	Expect(key, value []byte)
 	Commit() error
 	// CommitBuffered writes the batch to the log without waiting for the
 	// disk to sync it: it survives a process crash (the OS holds it) but not
@@ -86,4 +144,10 @@ func Key(parts ...string) []byte {
 // Prefix is Key followed by a trailing separator, for scanning children.
 func Prefix(parts ...string) []byte {
 	return append(Key(parts...), 0)
+}
+
+// condition is one Insert (value nil: the key must be absent) or Expect
+// (the key must hold value) of a batch.
+type condition struct {
+	key, value []byte
 }

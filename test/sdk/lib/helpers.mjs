@@ -5,6 +5,8 @@
 // STRONGROOM_MANAGEMENT_KEY (a key of a management application holding every
 // management permission). basis-theory-js 1.22.2 forces https unless the
 // hostname is literally `localhost`, so the base URL must use `localhost`.
+// STRONGROOM_JS_BASE_URL, when set, points basis-theory-js at another node
+// of the same cluster (one SDK per node: each checks what the other wrote).
 
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -18,15 +20,16 @@ const { BasisTheory: BasisTheoryJs } = require('@basis-theory/basis-theory-js');
 
 export const BASE_URL = process.env.STRONGROOM_BASE_URL ?? '';
 export const MANAGEMENT_KEY = process.env.STRONGROOM_MANAGEMENT_KEY ?? '';
+const JS_BASE_URL = process.env.STRONGROOM_JS_BASE_URL || BASE_URL;
 
 if (!BASE_URL || !MANAGEMENT_KEY) {
   throw new Error('STRONGROOM_BASE_URL and STRONGROOM_MANAGEMENT_KEY must be set');
 }
 {
-  const u = new URL(BASE_URL);
+  const u = new URL(JS_BASE_URL);
   if (u.protocol === 'http:' && u.hostname !== 'localhost') {
     throw new Error(
-      `STRONGROOM_BASE_URL must use the host "localhost" over http (basis-theory-js 1.22.2 rewrites any other host to https): ${BASE_URL}`,
+      `STRONGROOM_BASE_URL must use the host "localhost" over http (basis-theory-js 1.22.2 rewrites any other host to https): ${JS_BASE_URL}`,
     );
   }
 }
@@ -35,7 +38,7 @@ export { NodeBT, BasisTheoryError };
 
 /** A basis-theory-js 1.22.2 client (v1-era API). */
 export async function jsClient(apiKey = MANAGEMENT_KEY) {
-  return new BasisTheoryJs().init(apiKey, { apiBaseUrl: BASE_URL });
+  return new BasisTheoryJs().init(apiKey, { apiBaseUrl: JS_BASE_URL });
 }
 
 /** A @basis-theory/node-sdk 5.7.0 client (current API). Retries are off so a

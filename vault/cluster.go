@@ -1,0 +1,212 @@
+package vault
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// ErrNoMasterKey is Open's refusal to serve a shared store (cluster mode)
+// without a configured master key: every node must unwrap the same tenant
+// keys, so a node never generates one.
+var ErrNoMasterKey = errors.New("vault: cluster mode (a shared database) needs the master key every node shares: set STRONGROOM_MASTER_KEY or master_key_file; a node never generates one")
+
+// sharedStoreMasterKey reads the configured master key file for a shared
+// store; a missing file is ErrNoMasterKey, never a new key.
+func sharedStoreMasterKey(opts Options) ([]byte, error) {
+	path := opts.MasterKeyFile
+	if path == "" {
+		path = filepath.Join(opts.DataDir, "master.key")
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w (no key file at %s)", ErrNoMasterKey, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vault: read master key file: %w", err)
+	}
+	k, err := crypto.ParseMasterKey(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("vault: master key file %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// claimVersion makes b commit only if the version under key is still cur
+// (nil: absent), and moves it on: of two writers that read one version
+// (two nodes bootstrapping, two creates of one deduplicated value) exactly
+// one commits, and the other re-reads and sees the winner's write.
+func claimVersion(b store.Batch, key, cur []byte) {
+	next := []byte(uuid.NewString())
+	if cur == nil {
+		b.Insert(key, next)
+		return
+	}
+	b.Expect(key, cur)
+	b.Set(key, next)
+}
+
+// readVersion reads the version under key; nil when there is none yet.
+func (v *Vault) readVersion(key []byte) ([]byte, error) {
+	cur, err := v.store.Get(key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return cur, err
+}
+
+// claimNew makes b commit only if key was absent before it: a record under
+// a client-supplied id that the batch writes (taken once, on any node).
+func claimNew(b store.Batch, key []byte, record any) {
+	data, err := json.Marshal(record)
+	if err != nil {
+		panic(err) // records are plain structs
+	}
+	b.Insert(key, data)
+}
+
+const fingerprintVersions = "fpver"
+
+func init() { tenantCollections = append(tenantCollections, fingerprintVersions) }
+
+// fingerprintVersionKey is moved on by every create that found no
+// duplicate of a deduplicated value, so racing creates of one value
+// cannot both miss each other.
+func fingerprintVersionKey(tenantID, typ, fingerprint string) []byte {
+	return store.Key(fingerprintVersions, tenantID, typ, fingerprint)
+}
+
+// SharedCacheBound is how stale a cache may get on a shared store: other
+// nodes' writes (a deleted key, a changed permission, a removed project
+// key, a deleted tenant) are honoured here within it, without trusting
+// any message to arrive. Token records are not cached there at all
+// (tokencache.go): a write is readable from every node at once.
+const SharedCacheBound = 500 * time.Millisecond
+
+// boundCaches empties every cache each SharedCacheBound until stop closes.
+// Each cache refuses a fill that raced a flush (generations and epochs),
+// so nothing read before a flush outlives the next one.
+func (v *Vault) boundCaches(stop <-chan struct{}) {
+	t := time.NewTicker(SharedCacheBound)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			v.flushCaches()
+		}
+	}
+}
+
+// flushCaches drops every cached record, principal and key.
+func (v *Vault) flushCaches() {
+	v.auth.invalidate()
+	v.tokens.clear()
+	v.projects.invalidate()
+	v.tenantKeys.Clear()
+	v.tenantSettingsCache.Clear()
+	v.tenantSecretsCache.Clear()
+	w := &v.webhooks
+	w.mu.Lock()
+	w.gen.Add(1)
+	w.cache.Clear()
+	w.mu.Unlock()
+}
+
+// Leases of the background jobs: each outlives its job's period, so the
+// holder renews it before it lapses, and another node takes over soon
+// after a holder dies.
+const (
+	sweepLeaseTTL   = time.Minute      // the host sweeps every 30 s
+	webhookLeaseTTL = 10 * time.Second // the dispatcher polls every second
+)
+
+// holderID names this process as a lease holder.
+var holderID = uuid.NewString()
+
+// lease reports whether this node runs the background job name: always on
+// a store of its own, on a shared one while it holds the lease (taken on
+// the database's clock, so node clocks cannot give it to two at once).
+func (v *Vault) lease(name string, ttl time.Duration) (bool, error) {
+	l, ok := v.store.(store.Leaser)
+	if !ok {
+		return true, nil
+	}
+	return l.Lease(name, holderID, ttl)
+}
+
+// idemClaims holds, on a shared store, which idempotency keys a node is
+// running now: the in-process claim (idemFlights) cannot see other nodes.
+const idemClaims = "idemclaim"
+
+func init() { tenantCollections = append(tenantCollections, idemClaims) }
+
+// flightTTL frees the claim of a node that died while running the write.
+const flightTTL = 2 * time.Minute
+
+var errInFlight = problem.Conflict("A request with this idempotency key is still being processed.")
+
+func flightKey(p *access.Principal, rk []byte) []byte {
+	return store.Key(idemClaims, p.TenantID, p.ApplicationID, string(rk[bytes.LastIndexByte(rk, 0)+1:]))
+}
+
+// claimFlight takes the cluster-wide claim on idempotency record rk for
+// this run (no-op on a store of its own). Claimed, it looks for the answer
+// again: a node that finished just before kept it, then released. prev is
+// that answer, to replay.
+func (v *Vault) claimFlight(p *access.Principal, rk []byte) (prev *idemAnswer, err error) {
+	if !store.IsShared(v.store) {
+		return nil, nil
+	}
+	key := flightKey(p, rk)
+	cur, err := v.readVersion(key)
+	if err != nil {
+		return nil, err
+	}
+	if exp, perr := strconv.ParseInt(string(cur), 10, 64); cur != nil && perr == nil && now().UnixNano() < exp {
+		return nil, errInFlight
+	}
+	b := v.store.NewBatch()
+	defer b.Close()
+	deadline := []byte(strconv.FormatInt(now().Add(flightTTL).UnixNano(), 10))
+	if cur == nil {
+		b.Insert(key, deadline)
+	} else {
+		b.Expect(key, cur) // take over an expired claim
+		b.Set(key, deadline)
+	}
+	if err := b.Commit(); errors.Is(err, store.ErrConflict) {
+		return nil, errInFlight
+	} else if err != nil {
+		return nil, err
+	}
+	prev, err = v.loadAnswer(p.TenantID, rk)
+	if err != nil || prev != nil {
+		v.releaseFlight(p, rk)
+	}
+	return prev, err
+}
+
+// releaseFlight drops the claim once the answer is kept (or the run failed).
+func (v *Vault) releaseFlight(p *access.Principal, rk []byte) {
+	if !store.IsShared(v.store) {
+		return
+	}
+	b := v.store.NewBatch()
+	defer b.Close()
+	b.Delete(flightKey(p, rk))
+	_ = b.Commit() // a claim left behind expires
+}

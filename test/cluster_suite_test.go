@@ -13,14 +13,15 @@ import (
 
 // pebbleOnly are the end-to-end tests about the embedded store itself (its
 // data directory, file modes, offline CLI on a stopped server's directory,
-// Pebble backups, records rewritten on disk), the load tests (measured
+// Pebble backups, records rewritten on disk, the free-space reserve), the
+// load tests (measured
 // per backend in TestLoadCluster) and the cluster tests (already on
 // PostgreSQL). TestAuditOfFailures waits only for the first refusal entry
 // of the background audit writer, which PostgreSQL commits later than
 // Pebble.
 const pebbleOnly = `^(TestLoad|TestBackup|TestCluster|TestSuiteOnPostgres|TestDataDirModes|TestMissingMasterKeyBesideData|` +
 	`TestHealthAndReadiness|TestWrongMasterKeyRefusesToStart|TestRestartKeepsApplicationsAndKeys|TestRewrittenTokenRecordFailsClosed|` +
-	`TestValidateWritesNothing|TestTokensAcrossTenants|TestWebhookDeliveriesSurviveKill|TestAuditOfFailures)`
+	`TestValidateWritesNothing|TestTokensAcrossTenants|TestWebhookDeliveriesSurviveKill|TestAuditOfFailures|TestDiskFull)`
 
 // TestSuiteOnPostgres runs the end-to-end suite again, this package and
 // the SDK conformance suite (each SDK on its own node of a two-node

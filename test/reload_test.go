@@ -107,6 +107,9 @@ func TestReload(t *testing.T) {
 	})
 
 	t.Run("a changed master_key_file is refused", func(t *testing.T) {
+		if harness.Postgres() {
+			t.Skip("on PostgreSQL the harness gives STRONGROOM_MASTER_KEY, which wins over any key file")
+		}
 		file := filepath.Join(t.TempDir(), "other.key")
 		if err := os.WriteFile(file, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
 			t.Fatal(err)

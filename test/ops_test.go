@@ -175,18 +175,7 @@ func TestMetrics(t *testing.T) {
 
 	// A reload provisions a new config (and a new registry): the same
 	// counters are registered again, counts kept.
-	req, _ := http.NewRequest("POST", "http://"+s.AdminAddr+"/load", strings.NewReader(caddyfile))
-	req.Header.Set("Content-Type", "text/caddyfile")
-	req.Header.Set("Cache-Control", "must-revalidate") // reload even though unchanged
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("reload: %d %s", resp.StatusCode, b)
-	}
+	s.ReloadCaddyfile(t, []byte(caddyfile)) // reload even though unchanged
 	reloaded, _ := scrape(t, s)
 	moved(t, "a reload", after, reloaded, map[string]float64{mCreated: 0, mReads: 0, mProxy: 0, mAuth: 0, mReactOK: 0, mCommits: 0})
 	mkToken(t, s, writer, map[string]any{"type": "token", "data": "five"})

@@ -382,18 +382,7 @@ func TestReactorWorkersReload(t *testing.T) {
 	}
 	load := func(src string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", "http://"+s.AdminAddr+"/load", strings.NewReader(src))
-		req.Header.Set("Content-Type", "text/caddyfile")
-		req.Header.Set("Cache-Control", "must-revalidate")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("reload: %d %s", resp.StatusCode, b)
-		}
+		s.ReloadCaddyfile(t, []byte(src))
 		// The old config's server closes its idle connections; a POST
 		// sent on one as it closes is not retried by the client.
 		s.Client().CloseIdleConnections()

@@ -12,7 +12,7 @@ import (
 // API), decoded into generic maps for a test to change and Load back.
 func (s *Server) Config(t testing.TB) map[string]any {
 	t.Helper()
-	status, b := s.admin(t, http.MethodGet, "/config/", nil, "")
+	status, b := s.admin(t, http.MethodGet, "/config/", nil)
 	if status != http.StatusOK {
 		t.Fatalf("harness: GET /config/: %d %s", status, b)
 	}
@@ -33,7 +33,7 @@ func (s *Server) Load(t testing.TB, cfg map[string]any) (int, []byte) {
 	if err != nil {
 		t.Fatalf("harness: encode config: %v", err)
 	}
-	return s.admin(t, http.MethodPost, "/load", b, "application/json")
+	return s.admin(t, http.MethodPost, "/load", b)
 }
 
 // ReloadCaddyfile loads src (a Caddyfile) through POST /load, even when it
@@ -41,25 +41,32 @@ func (s *Server) Load(t testing.TB, cfg map[string]any) (int, []byte) {
 // skips an identical config), and fails the test unless Caddy runs it.
 func (s *Server) ReloadCaddyfile(t testing.TB, src []byte) {
 	t.Helper()
-	status, b := s.admin(t, http.MethodPost, "/load", src, "text/caddyfile", "Cache-Control", "must-revalidate")
-	if status != http.StatusOK {
-		t.Fatalf("harness: reload: admin /load answered %d: %s", status, b)
+	// Not s.client: a reload closes the API's keep-alive connections, and
+	// the tests' API traffic must not share a pool with the reload itself.
+	req, err := http.NewRequest(http.MethodPost, "http://"+s.AdminAddr+"/load", bytes.NewReader(src))
+	if err != nil {
+		t.Fatalf("harness: reload: %v", err)
+	}
+	req.Header.Set("Content-Type", "text/caddyfile")
+	req.Header.Set("Cache-Control", "must-revalidate")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("harness: reload: %v", err)
+	}
+	defer resp.Body.Close()
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK {
+		t.Fatalf("harness: reload: admin /load answered %d: %s", resp.StatusCode, b)
 	}
 }
 
-// admin sends one request to Caddy's admin API; contentType applies when
-// body is set, headers are extra name, value pairs.
-func (s *Server) admin(t testing.TB, method, path string, body []byte, contentType string, headers ...string) (int, []byte) {
+func (s *Server) admin(t testing.TB, method, path string, body []byte) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+s.AdminAddr+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatalf("harness: %s %s: %v", method, path, err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -28,6 +28,7 @@ var layers = []struct {
 		"vault/reactor", "vault/search", "vault/store", "vault/store/postgres", "vault/store/storetest", "vault/token",
 		"vault/urlpath", "vault/webhook"}},
 	{"traffic", []string{"vault/traffic"}},
+	{"kernel", []string{"vault/internal/kernel"}},
 	{"use cases", []string{"vault"}},
 	{"wire", []string{"vault/httpapi"}},
 }

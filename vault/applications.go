@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/token"
@@ -38,7 +39,9 @@ type ApplicationRequest struct {
 	CanCreateExpiringApplications *bool         `json:"can_create_expiring_applications"`
 }
 
-func appRecordKey(tenantID, appID string) []byte { return store.Key(appCollection, tenantID, appID) }
+func appRecordKey(tenantID, appID string) []byte {
+	return store.Key(kernel.AppCollection, tenantID, appID)
+}
 
 // maxExpiringLifetime bounds an expiring application's life (seed 003).
 const maxExpiringLifetime = 24 * time.Hour
@@ -68,7 +71,7 @@ func validateApplication(req *ApplicationRequest, typ string, creating bool, ts 
 	}
 	if typ == access.TypeExpiring {
 		if req.ExpiresAt == nil {
-			req.ExpiresAt = timePtr(ts.Add(time.Minute))
+			req.ExpiresAt = kernel.TimePtr(ts.Add(time.Minute))
 		}
 		if !req.ExpiresAt.After(ts) || req.ExpiresAt.Sub(ts) > maxExpiringLifetime {
 			f.Add("expires_at", "Must be in the future and within a day.")
@@ -130,30 +133,30 @@ func validateRule(f problem.Fields, prefix string, r *access.Rule, typ string) {
 // CreateApplication creates an application and, unless create_key is false,
 // its first key (returned only in this response).
 func (v *Vault) CreateApplication(p *access.Principal, req ApplicationRequest) (*Application, error) {
-	if err := require(p, "application:create"); err != nil {
+	if err := kernel.Require(p, "application:create"); err != nil {
 		return nil, err
 	}
-	ts := now()
-	typ := deref(req.Type)
+	ts := kernel.Now()
+	typ := kernel.Deref(req.Type)
 	if err := validateApplication(&req, typ, true, ts); err != nil {
 		return nil, err
 	}
 	if err := authorizeGrant(p, req.Permissions, "permissions"); err != nil {
 		return nil, err
 	}
-	app := &Application{ID: newID(), TenantID: p.TenantID, Name: *req.Name, Type: typ,
+	app := &Application{ID: kernel.NewID(), TenantID: p.TenantID, Name: *req.Name, Type: typ,
 		Permissions: nonNil(req.Permissions), Rules: nonNilRules(req.Rules),
 		CanCreateExpiringApplications: req.CanCreateExpiringApplications}
 	if typ == access.TypeExpiring {
 		app.ExpiresAt = req.ExpiresAt
 	}
-	app.created(p, ts)
+	app.Created(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, appRecordKey(app.TenantID, app.ID), app)
+	kernel.SetJSON(b, appRecordKey(app.TenantID, app.ID), app)
 	if req.CreateKey == nil || *req.CreateKey {
 		app.Key, _ = v.addKey(b, p, app, ts, "")
 	}
-	return app, v.commit(b, applicationChanged(logEntry(p, app.TenantID, "application", app.ID, "create", "Application created", ts), app))
+	return app, v.commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "create", "Application created", ts), app))
 }
 
 func nonNil(s []string) []string {
@@ -176,10 +179,10 @@ func nonNilRules(r []access.Rule) []access.Rule {
 // application loads an application of the tenant; expired ones are gone.
 func (v *Vault) application(tenantID, id string) (*Application, error) {
 	var app Application
-	if err := getJSON(v.store, appRecordKey(tenantID, id), "Application", &app); err != nil {
+	if err := kernel.GetJSON(v.store, appRecordKey(tenantID, id), "Application", &app); err != nil {
 		return nil, err
 	}
-	if app.expired(now()) {
+	if app.expired(kernel.Now()) {
 		return nil, problem.NotFound("Application")
 	}
 	return &app, nil
@@ -191,7 +194,7 @@ func (a *Application) expired(t time.Time) bool {
 
 // GetApplication returns one application.
 func (v *Vault) GetApplication(p *access.Principal, id string) (*Application, error) {
-	if err := require(p, "application:read"); err != nil {
+	if err := kernel.Require(p, "application:read"); err != nil {
 		return nil, err
 	}
 	return v.application(p.TenantID, id)
@@ -199,7 +202,7 @@ func (v *Vault) GetApplication(p *access.Principal, id string) (*Application, er
 
 // GetApplicationByKey returns the application of the calling key.
 func (v *Vault) GetApplicationByKey(p *access.Principal) (*Application, error) {
-	if err := require(p, "application:read"); err != nil {
+	if err := kernel.Require(p, "application:read"); err != nil {
 		return nil, err
 	}
 	return v.application(p.TenantID, p.ApplicationID)
@@ -213,13 +216,13 @@ type ApplicationFilter struct {
 
 // ListApplications lists the tenant's applications in creation order.
 func (v *Vault) ListApplications(p *access.Principal, f ApplicationFilter, pg Page) (Paginated[Application], error) {
-	if err := require(p, "application:read"); err != nil {
+	if err := kernel.Require(p, "application:read"); err != nil {
 		return Paginated[Application]{}, err
 	}
 	var all []Application
 	var derr error
-	t := now()
-	err := v.store.Scan(store.Prefix(appCollection, p.TenantID), nil, func(_, val []byte) bool {
+	t := kernel.Now()
+	err := v.store.Scan(store.Prefix(kernel.AppCollection, p.TenantID), nil, func(_, val []byte) bool {
 		var a Application
 		if derr = json.Unmarshal(val, &a); derr != nil {
 			return false
@@ -233,15 +236,15 @@ func (v *Vault) ListApplications(p *access.Principal, f ApplicationFilter, pg Pa
 	if err == nil {
 		err = derr
 	}
-	return PageOf(all, pg), err
+	return kernel.PageOf(all, pg), err
 }
 
 // UpdateApplication replaces name, permissions and rules (PUT).
 func (v *Vault) UpdateApplication(p *access.Principal, id string, req ApplicationRequest) (*Application, error) {
-	if err := require(p, "application:update"); err != nil {
+	if err := kernel.Require(p, "application:update"); err != nil {
 		return nil, err
 	}
-	defer v.lock("app", id)()
+	defer v.locks.Lock("app", id)()
 	app, err := v.application(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -249,7 +252,7 @@ func (v *Vault) UpdateApplication(p *access.Principal, id string, req Applicatio
 	if err := authorizeManage(p, app); err != nil {
 		return nil, err
 	}
-	ts := now()
+	ts := kernel.Now()
 	if req.Type != nil && *req.Type != app.Type {
 		return nil, problem.Invalid("type", "The type of an application cannot be changed.")
 	}
@@ -264,10 +267,10 @@ func (v *Vault) UpdateApplication(p *access.Principal, id string, req Applicatio
 	if req.CanCreateExpiringApplications != nil {
 		app.CanCreateExpiringApplications = req.CanCreateExpiringApplications
 	}
-	app.modified(p, ts)
+	app.Modified(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, appRecordKey(app.TenantID, app.ID), app)
-	if err := v.commit(b, applicationChanged(logEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts), app)); err != nil {
+	kernel.SetJSON(b, appRecordKey(app.TenantID, app.ID), app)
+	if err := v.commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts), app)); err != nil {
 		return nil, err
 	}
 	v.auth.invalidate()
@@ -276,10 +279,10 @@ func (v *Vault) UpdateApplication(p *access.Principal, id string, req Applicatio
 
 // RegenerateKey replaces every key of the application with a new one.
 func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, error) {
-	if err := require(p, "application:update"); err != nil {
+	if err := kernel.Require(p, "application:update"); err != nil {
 		return nil, err
 	}
-	defer v.lock("app", id)()
+	defer v.locks.Lock("app", id)()
 	app, err := v.application(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -287,18 +290,18 @@ func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, err
 	if err := authorizeManage(p, app); err != nil {
 		return nil, err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
 		b.Close()
 		return nil, err
 	}
 	app.Key, _ = v.addKey(b, p, app, ts, "")
-	app.modified(p, ts)
+	app.Modified(p, ts)
 	stored := *app
 	stored.Key = ""
-	setJSON(b, appRecordKey(app.TenantID, app.ID), &stored)
-	if err := v.commit(b, applicationChanged(logEntry(p, app.TenantID, "application", app.ID, "update", "Application key regenerated", ts), &stored)); err != nil {
+	kernel.SetJSON(b, appRecordKey(app.TenantID, app.ID), &stored)
+	if err := v.commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application key regenerated", ts), &stored)); err != nil {
 		return nil, err
 	}
 	v.auth.invalidate()
@@ -307,10 +310,10 @@ func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, err
 
 // DeleteApplication removes the application and its keys.
 func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
-	if err := require(p, "application:delete"); err != nil {
+	if err := kernel.Require(p, "application:delete"); err != nil {
 		return err
 	}
-	defer v.lock("app", id)()
+	defer v.locks.Lock("app", id)()
 	app, err := v.application(p.TenantID, id)
 	if err != nil {
 		return err
@@ -318,14 +321,14 @@ func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
 	if err := authorizeManage(p, app); err != nil {
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
 		b.Close()
 		return err
 	}
 	b.Delete(appRecordKey(app.TenantID, app.ID))
-	if err := v.commit(b, applicationDeleted(logEntry(p, app.TenantID, "application", app.ID, "delete", "Application deleted", ts), app.ID)); err != nil {
+	if err := v.commit(b, applicationDeleted(kernel.LogEntry(p, app.TenantID, "application", app.ID, "delete", "Application deleted", ts), app.ID)); err != nil {
 		return err
 	}
 	v.auth.invalidate()
@@ -334,9 +337,9 @@ func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
 
 // purgeExpiredApplications deletes expired applications of every tenant.
 func (v *Vault) purgeExpiredApplications() error {
-	t := now()
+	t := kernel.Now()
 	var expired []Application
-	err := v.store.Scan(store.Prefix(appCollection), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.AppCollection), nil, func(_, val []byte) bool {
 		var a Application
 		if json.Unmarshal(val, &a) == nil && a.expired(t) {
 			expired = append(expired, a)
@@ -353,7 +356,7 @@ func (v *Vault) purgeExpiredApplications() error {
 			return err
 		}
 		b.Delete(appRecordKey(a.TenantID, a.ID))
-		if err := v.commit(b, applicationDeleted(logEntry(nil, a.TenantID, "application", a.ID, "delete", "Expired application deleted", t), a.ID)); err != nil {
+		if err := v.commit(b, applicationDeleted(kernel.LogEntry(nil, a.TenantID, "application", a.ID, "delete", "Expired application deleted", t), a.ID)); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -20,7 +21,7 @@ func TestCreateApplicationValidation(t *testing.T) {
 	rule := func(prio int, container, tr string, perms ...string) access.Rule {
 		return access.Rule{Priority: prio, Container: container, Transform: tr, Permissions: perms}
 	}
-	future := timePtr(time.Now().Add(time.Hour))
+	future := kernel.TimePtr(time.Now().Add(time.Hour))
 	cases := []struct {
 		name   string
 		req    ApplicationRequest
@@ -52,8 +53,8 @@ func TestCreateApplicationValidation(t *testing.T) {
 		{"expiring rule with container", ApplicationRequest{Name: &name, Type: ptr("expiring"), Rules: []access.Rule{{Priority: 1, Container: "/", Transform: "reveal", Permissions: []string{"token:read"}, Conditions: []access.Condition{{Attribute: "id", Operator: "equals", Value: "x"}}}}}, []string{"rules[0].container"}},
 		{"expiring rule without conditions", ApplicationRequest{Name: &name, Type: ptr("expiring"), Rules: []access.Rule{{Priority: 1, Transform: "reveal", Permissions: []string{"token:read"}}}}, []string{"rules[0].conditions"}},
 		{"expiring bad condition", ApplicationRequest{Name: &name, Type: ptr("expiring"), Rules: []access.Rule{{Priority: 1, Transform: "reveal", Permissions: []string{"token:read"}, Conditions: []access.Condition{{Attribute: "type", Operator: "contains", Value: "x"}}}}}, []string{"rules[0].conditions[0].attribute", "rules[0].conditions[0].operator"}},
-		{"expiring too far", ApplicationRequest{Name: &name, Type: ptr("expiring"), Permissions: []string{"token:read"}, ExpiresAt: timePtr(time.Now().Add(25 * time.Hour))}, []string{"expires_at"}},
-		{"expiring in the past", ApplicationRequest{Name: &name, Type: ptr("expiring"), Permissions: []string{"token:read"}, ExpiresAt: timePtr(time.Now().Add(-time.Minute))}, []string{"expires_at"}},
+		{"expiring too far", ApplicationRequest{Name: &name, Type: ptr("expiring"), Permissions: []string{"token:read"}, ExpiresAt: kernel.TimePtr(time.Now().Add(25 * time.Hour))}, []string{"expires_at"}},
+		{"expiring in the past", ApplicationRequest{Name: &name, Type: ptr("expiring"), Permissions: []string{"token:read"}, ExpiresAt: kernel.TimePtr(time.Now().Add(-time.Minute))}, []string{"expires_at"}},
 		{"expires_at on private", ApplicationRequest{Name: &name, Type: ptr("private"), Permissions: []string{"token:read"}, ExpiresAt: future}, []string{"expires_at"}},
 		{"can_create_expiring on public", ApplicationRequest{Name: &name, Type: ptr("public"), Permissions: []string{"token:create"}, CanCreateExpiringApplications: ptr(true)}, []string{"can_create_expiring_applications"}},
 		{"several at once", ApplicationRequest{Type: ptr("private"), Permissions: []string{"tenant:read"}}, []string{"name", "permissions[0]"}},
@@ -109,10 +110,10 @@ func TestApplicationPermissionChecks(t *testing.T) {
 	if _, err := e.v.CreateApplication(p, ApplicationRequest{Name: &name, Type: ptr("private"), Permissions: []string{"token:read"}}); !problem.Is(err, 403) {
 		t.Fatalf("private key created an application: %v", err)
 	}
-	if _, err := e.v.ListApplications(p, ApplicationFilter{}, Page{1, 10}); !problem.Is(err, 403) {
+	if _, err := e.v.ListApplications(p, ApplicationFilter{}, Page{Number: 1, Size: 10}); !problem.Is(err, 403) {
 		t.Fatalf("private key listed applications: %v", err)
 	}
-	if _, err := e.v.ListLogs(p, audit.Filter{}, Page{1, 10}); !problem.Is(err, 403) {
+	if _, err := e.v.ListLogs(p, audit.Filter{}, Page{Number: 1, Size: 10}); !problem.Is(err, 403) {
 		t.Fatalf("private key read logs: %v", err)
 	}
 	ro, _ := e.app("management", []string{"application:read"})
@@ -270,7 +271,7 @@ func TestExpiringApplication(t *testing.T) {
 	a, err := e.v.CreateApplication(e.mgmt, ApplicationRequest{Name: &name, Type: ptr("expiring"),
 		Rules: []access.Rule{{Priority: 1, Transform: "reveal", Permissions: []string{"token:read"},
 			Conditions: []access.Condition{{Attribute: "id", Operator: "equals", Value: "tok-1"}}}},
-		ExpiresAt: timePtr(t0.Add(time.Hour))})
+		ExpiresAt: kernel.TimePtr(t0.Add(time.Hour))})
 	if err != nil {
 		t.Fatal(err)
 	}

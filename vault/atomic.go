@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/token"
 )
@@ -178,7 +179,7 @@ func (v *Vault) GetAtomic(p *access.Principal, k AtomicKind, id string, decrypt 
 	}
 	a, err := v.atomicView(p, k, r, decrypt)
 	if err == nil {
-		v.auditAsync(logEntry(p, p.TenantID, string(k), r.ID, "read", "Atomic "+string(k)+" retrieved", now()))
+		v.auditAsync(kernel.LogEntry(p, p.TenantID, string(k), r.ID, "read", "Atomic "+string(k)+" retrieved", kernel.Now()))
 		v.Metrics().TokensRead(1)
 	}
 	return a, err
@@ -198,7 +199,7 @@ func (v *Vault) ListAtomic(p *access.Principal, k AtomicKind, ids []string, pg P
 		}
 		items = append(items, *a)
 	}
-	return paginate(items, total, pg), nil
+	return kernel.Paginate(items, total, pg), nil
 }
 
 // UpdateAtomic merges the given object fields (and metadata) into the

@@ -11,6 +11,7 @@ import (
 	"github.com/strongroom/strongroom/vault/apitime"
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jwtauth"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
@@ -44,7 +45,7 @@ func refusal(o Origin, tenantID, entityType, entityID, msg string) audit.Entry {
 		msg += " (" + o.Request + ")"
 	}
 	return audit.Entry{TenantID: tenantID, EntityType: entityType, EntityID: entityID, Operation: opRefused,
-		Message: msg, RemoteAddress: o.Remote, CreatedAt: apitime.New(now())}
+		Message: msg, RemoteAddress: o.Remote, CreatedAt: apitime.New(kernel.Now())}
 }
 
 // AuthenticateFrom is Authenticate for a request from o: a presented key
@@ -60,12 +61,12 @@ func (v *Vault) AuthenticateFrom(apiKey string, o Origin) (*access.Principal, er
 // keyRefusal names what a refused key belongs to, when anything.
 func (v *Vault) keyRefusal(apiKey string, o Origin) audit.Entry {
 	var ref keyRef
-	if getJSON(v.store, keyHashKey(crypto.HashAPIKey(apiKey)), "key", &ref) != nil {
+	if kernel.GetJSON(v.store, keyHashKey(crypto.HashAPIKey(apiKey)), "key", &ref) != nil {
 		return refusal(o, audit.VaultLog, EntityAuthentication, "api_key", "Authentication failed: unknown API key")
 	}
 	msg := "Authentication failed: the application no longer exists"
 	var app Application
-	if getJSON(v.store, appRecordKey(ref.TenantID, ref.ApplicationID), "Application", &app) == nil && app.expired(now()) {
+	if kernel.GetJSON(v.store, appRecordKey(ref.TenantID, ref.ApplicationID), "Application", &app) == nil && app.expired(kernel.Now()) {
 		msg = "Authentication failed: the application has expired"
 	}
 	e := refusal(o, ref.TenantID, EntityAuthentication, ref.ApplicationID, msg)
@@ -115,7 +116,7 @@ func (v *Vault) ExportAudit(w io.Writer, tenant string, since time.Time) error {
 
 // retiredLogKey marks the audit log of a deleted tenant, kept for the
 // retention; its value is the deletion time in Unix nanoseconds.
-func retiredLogKey(tenantID string) []byte { return store.Key(retiredLogIndex, tenantID) }
+func retiredLogKey(tenantID string) []byte { return store.Key(kernel.RetiredLogIndex, tenantID) }
 
 // retireTenantLog keeps a deleted tenant's audit log, with an entry of the
 // deletion, for the retention (erased at once when there is none).
@@ -124,7 +125,7 @@ func (v *Vault) retireTenantLog(b store.Batch, tenantID string, t time.Time) {
 		audit.DeleteTenant(b, tenantID)
 		return
 	}
-	audit.Append(b, logEntry(nil, tenantID, "tenant", tenantID, "delete", "Tenant deleted", t))
+	audit.Append(b, kernel.LogEntry(nil, tenantID, "tenant", tenantID, "delete", "Tenant deleted", t))
 	b.Set(retiredLogKey(tenantID), strconv.AppendInt(nil, t.UnixNano(), 10))
 }
 
@@ -135,13 +136,13 @@ func (v *Vault) purgeAudit() error {
 	if keep <= 0 {
 		keep = DefaultAuditRetention
 	}
-	cutoff := now().Add(-keep)
+	cutoff := kernel.Now().Add(-keep)
 	b := v.store.NewBatch()
 	defer b.Close()
-	err := v.store.Scan(store.Prefix(retiredLogIndex), nil, func(k, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.RetiredLogIndex), nil, func(k, val []byte) bool {
 		ns, err := strconv.ParseInt(string(val), 10, 64)
 		if err == nil && time.Unix(0, ns).Before(cutoff) {
-			audit.DeleteTenant(b, string(k[len(retiredLogIndex)+1:]))
+			audit.DeleteTenant(b, string(k[len(kernel.RetiredLogIndex)+1:]))
 			b.Delete(k)
 		}
 		return true

@@ -11,6 +11,7 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -45,12 +46,12 @@ func (v *Vault) bootstrapOnce(opts Options) error {
 		return err
 	}
 	if len(tenants) == 0 {
-		claim, err := v.readVersion(bootstrapClaim)
+		claim, err := kernel.ReadVersion(v.store, bootstrapClaim)
 		if err != nil {
 			return err
 		}
 		t, app, err := v.createTenant("Default Tenant", TenantProduction, opts.ManagementKey, func(b store.Batch, _ string) {
-			claimVersion(b, bootstrapClaim, claim)
+			kernel.ClaimVersion(b, bootstrapClaim, claim)
 		})
 		if err != nil {
 			return err
@@ -91,15 +92,15 @@ func (v *Vault) AddManagementKey(tenantID, secret string) (string, error) {
 	if _, err := v.tenant(tenantID); err != nil {
 		return "", err
 	}
-	ts := now()
-	app := &Application{ID: newID(), TenantID: tenantID, Name: "Management", Type: access.TypeManagement,
+	ts := kernel.Now()
+	app := &Application{ID: kernel.NewID(), TenantID: tenantID, Name: "Management", Type: access.TypeManagement,
 		Permissions: access.ManagementPermissions(), Rules: []access.Rule{}}
-	app.created(nil, ts)
+	app.Created(nil, ts)
 	b := v.store.NewBatch()
-	setJSON(b, appRecordKey(tenantID, app.ID), app)
+	kernel.SetJSON(b, appRecordKey(tenantID, app.ID), app)
 	key, rec := v.addKey(b, nil, app, ts, secret)
-	if err := v.commit(b, applicationChanged(logEntry(nil, tenantID, "application", app.ID, "create", "Management application created by the operator", ts), app),
-		logEntry(nil, tenantID, "key", rec.ID, "create", "Management key minted by the operator", ts)); err != nil {
+	if err := v.commit(b, applicationChanged(kernel.LogEntry(nil, tenantID, "application", app.ID, "create", "Management application created by the operator", ts), app),
+		kernel.LogEntry(nil, tenantID, "key", rec.ID, "create", "Management key minted by the operator", ts)); err != nil {
 		return "", err
 	}
 	v.auth.invalidate()
@@ -142,7 +143,7 @@ func (v *Vault) grantNewManagementPermissions(tenants []Tenant) error {
 		}
 	}
 	added := slices.DeleteFunc(slices.Clone(all), func(p string) bool { return slices.Contains(known, p) })
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	var entries []audit.Entry
 	for _, t := range tenants {
@@ -157,13 +158,13 @@ func (v *Vault) grantNewManagementPermissions(tenants []Tenant) error {
 				continue
 			}
 			app.Permissions = slices.Sorted(slices.Values(append(app.Permissions, missing...)))
-			app.modified(nil, ts)
-			setJSON(b, appRecordKey(app.TenantID, app.ID), app)
-			entries = append(entries, applicationChanged(logEntry(nil, app.TenantID, "application", app.ID, "update",
+			app.Modified(nil, ts)
+			kernel.SetJSON(b, appRecordKey(app.TenantID, app.ID), app)
+			entries = append(entries, applicationChanged(kernel.LogEntry(nil, app.TenantID, "application", app.ID, "update",
 				"Management permissions added by the upgrade: "+strings.Join(missing, ", "), ts), app))
 		}
 	}
-	setJSON(b, []byte(managementCatalogKey), all)
+	kernel.SetJSON(b, []byte(managementCatalogKey), all)
 	if err := v.commit(b, entries...); err != nil {
 		return err
 	}

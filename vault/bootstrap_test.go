@@ -7,6 +7,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 )
 
 // A store written before the newer management permissions existed: its
@@ -38,7 +39,7 @@ func TestBootstrapApplicationGetsNewManagementPermissions(t *testing.T) {
 	stored := *owner
 	stored.Permissions = old
 	b := e.v.store.NewBatch()
-	setJSON(b, appRecordKey(stored.TenantID, stored.ID), &stored)
+	kernel.SetJSON(b, appRecordKey(stored.TenantID, stored.ID), &stored)
 	b.Delete([]byte(managementCatalogKey))
 	if err := e.v.commit(b); err != nil {
 		t.Fatal(err)
@@ -72,7 +73,7 @@ func TestBootstrapApplicationGetsNewManagementPermissions(t *testing.T) {
 	stored = *got
 	stored.Permissions = slices.DeleteFunc(slices.Clone(got.Permissions), func(p string) bool { return p == "webhooks:delete" })
 	b = e.v.store.NewBatch()
-	setJSON(b, appRecordKey(stored.TenantID, stored.ID), &stored)
+	kernel.SetJSON(b, appRecordKey(stored.TenantID, stored.ID), &stored)
 	if err := e.v.commit(b); err != nil {
 		t.Fatal(err)
 	}

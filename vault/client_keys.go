@@ -14,6 +14,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -52,17 +53,17 @@ type clientKeyRecord struct {
 }
 
 func clientKeyRecordKey(tenantID, id string) []byte {
-	return store.Key(clientKeyCollection, tenantID, id)
+	return store.Key(kernel.ClientKeyCollection, tenantID, id)
 }
 
 func (r *clientKeyRecord) public() ClientKey { return ClientKey{KeyID: r.ID, ExpiresAt: r.ExpiresAt} }
 
 // CreateClientKey generates a key pair and returns the public key, once.
 func (v *Vault) CreateClientKey(p *access.Principal, req ClientKeyRequest) (*ClientKey, error) {
-	if err := require(p, "keys:create"); err != nil {
+	if err := kernel.Require(p, "keys:create"); err != nil {
 		return nil, err
 	}
-	ts := now()
+	ts := kernel.Now()
 	exp := ts.Add(clientKeyDefaultTTL)
 	if req.ExpiresAt != nil {
 		t, err := time.Parse(time.RFC3339Nano, *req.ExpiresAt)
@@ -84,14 +85,14 @@ func (v *Vault) CreateClientKey(p *access.Principal, req ClientKeyRequest) (*Cli
 	if err != nil {
 		return nil, err
 	}
-	rec := &clientKeyRecord{ID: newID(), TenantID: p.TenantID, ExpiresAt: timePtr(exp)}
-	rec.created(p, ts)
+	rec := &clientKeyRecord{ID: kernel.NewID(), TenantID: p.TenantID, ExpiresAt: kernel.TimePtr(exp)}
+	rec.Created(p, ts)
 	seed := priv.Seed()
 	rec.Private = k.SealEnvelope(seed, clientKeyRecordKey(p.TenantID, rec.ID))
 	clear(seed)
 	b := v.store.NewBatch()
-	setJSON(b, clientKeyRecordKey(p.TenantID, rec.ID), rec)
-	if err := v.commit(b, logEntry(p, p.TenantID, "key", rec.ID, "create", "Client encryption key created", ts)); err != nil {
+	kernel.SetJSON(b, clientKeyRecordKey(p.TenantID, rec.ID), rec)
+	if err := v.commit(b, kernel.LogEntry(p, p.TenantID, "key", rec.ID, "create", "Client encryption key created", ts)); err != nil {
 		return nil, err
 	}
 	out := rec.public()
@@ -101,7 +102,7 @@ func (v *Vault) CreateClientKey(p *access.Principal, req ClientKeyRequest) (*Cli
 
 func (v *Vault) loadClientKey(tenantID, id string) (*clientKeyRecord, error) {
 	var rec clientKeyRecord
-	if err := getJSON(v.store, clientKeyRecordKey(tenantID, id), "Key", &rec); err != nil {
+	if err := kernel.GetJSON(v.store, clientKeyRecordKey(tenantID, id), "Key", &rec); err != nil {
 		return nil, err
 	}
 	return &rec, nil
@@ -109,7 +110,7 @@ func (v *Vault) loadClientKey(tenantID, id string) (*clientKeyRecord, error) {
 
 // GetClientKey returns a key's id and expiry (never the key itself).
 func (v *Vault) GetClientKey(p *access.Principal, id string) (*ClientKey, error) {
-	if err := require(p, "keys:read"); err != nil {
+	if err := kernel.Require(p, "keys:read"); err != nil {
 		return nil, err
 	}
 	rec, err := v.loadClientKey(p.TenantID, id)
@@ -122,12 +123,12 @@ func (v *Vault) GetClientKey(p *access.Principal, id string) (*ClientKey, error)
 
 // ListClientKeys lists the tenant's keys (a bare array, as node-sdk reads).
 func (v *Vault) ListClientKeys(p *access.Principal) ([]ClientKey, error) {
-	if err := require(p, "keys:read"); err != nil {
+	if err := kernel.Require(p, "keys:read"); err != nil {
 		return nil, err
 	}
 	out := []ClientKey{}
 	var ferr error
-	err := v.store.Scan(store.Prefix(clientKeyCollection, p.TenantID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.ClientKeyCollection, p.TenantID), nil, func(_, val []byte) bool {
 		var rec clientKeyRecord
 		if ferr = json.Unmarshal(val, &rec); ferr != nil {
 			return false
@@ -141,7 +142,7 @@ func (v *Vault) ListClientKeys(p *access.Principal) ([]ClientKey, error) {
 // DeleteClientKey deletes a key: payloads encrypted to it are refused
 // from then on.
 func (v *Vault) DeleteClientKey(p *access.Principal, id string) error {
-	if err := require(p, "keys:delete"); err != nil {
+	if err := kernel.Require(p, "keys:delete"); err != nil {
 		return err
 	}
 	if _, err := v.loadClientKey(p.TenantID, id); err != nil {
@@ -149,7 +150,7 @@ func (v *Vault) DeleteClientKey(p *access.Principal, id string) error {
 	}
 	b := v.store.NewBatch()
 	b.Delete(clientKeyRecordKey(p.TenantID, id))
-	return v.commit(b, logEntry(p, p.TenantID, "key", id, "delete", "Client encryption key deleted", now()))
+	return v.commit(b, kernel.LogEntry(p, p.TenantID, "key", id, "delete", "Client encryption key deleted", kernel.Now()))
 }
 
 // maxEncryptedLen bounds a JWE before it is parsed.
@@ -188,7 +189,7 @@ func (v *Vault) DecryptPayload(tenantID, field, compact string) (json.RawMessage
 	if err != nil {
 		return nil, err
 	}
-	if rec.ExpiresAt != nil && !now().Before(rec.ExpiresAt.Time) {
+	if rec.ExpiresAt != nil && !kernel.Now().Before(rec.ExpiresAt.Time) {
 		return nil, bad("The JWE's client encryption key has expired.")
 	}
 	k, err := v.tenantKey(tenantID)

@@ -2,7 +2,6 @@ package vault
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -44,48 +44,11 @@ func sharedStoreMasterKey(opts Options) ([]byte, error) {
 	return k, nil
 }
 
-// claimVersion makes b commit only if the version under key is still cur
-// (nil: absent), and moves it on: of two writers that read one version
-// (two nodes bootstrapping, two creates of one deduplicated value) exactly
-// one commits, and the other re-reads and sees the winner's write.
-func claimVersion(b store.Batch, key, cur []byte) {
-	next := []byte(uuid.NewString())
-	if cur == nil {
-		b.Insert(key, next)
-		return
-	}
-	b.Expect(key, cur)
-	b.Set(key, next)
-}
-
-// readVersion reads the version under key; nil when there is none yet.
-func (v *Vault) readVersion(key []byte) ([]byte, error) {
-	cur, err := v.store.Get(key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	return cur, err
-}
-
-// claimNew makes b commit only if key was absent before it: a record under
-// a client-supplied id that the batch writes (taken once, on any node).
-func claimNew(b store.Batch, key []byte, record any) {
-	data, err := json.Marshal(record)
-	if err != nil {
-		panic(err) // records are plain structs
-	}
-	b.Insert(key, data)
-}
-
-const fingerprintVersions = "fpver"
-
-func init() { tenantCollections = append(tenantCollections, fingerprintVersions) }
-
 // fingerprintVersionKey is moved on by every create that found no
 // duplicate of a deduplicated value, so racing creates of one value
 // cannot both miss each other.
 func fingerprintVersionKey(tenantID, typ, fingerprint string) []byte {
-	return store.Key(fingerprintVersions, tenantID, typ, fingerprint)
+	return store.Key(kernel.FingerprintVersions, tenantID, typ, fingerprint)
 }
 
 // SharedCacheBound is how stale a cache may get on a shared store: other
@@ -148,19 +111,13 @@ func (v *Vault) lease(name string, ttl time.Duration) (bool, error) {
 	return l.Lease(name, holderID, ttl)
 }
 
-// idemClaims holds, on a shared store, which idempotency keys a node is
-// running now: the in-process claim (idemFlights) cannot see other nodes.
-const idemClaims = "idemclaim"
-
-func init() { tenantCollections = append(tenantCollections, idemClaims) }
-
 // flightTTL frees the claim of a node that died while running the write.
 const flightTTL = 2 * time.Minute
 
 var errInFlight = problem.Conflict("A request with this idempotency key is still being processed.")
 
 func flightKey(p *access.Principal, rk []byte) []byte {
-	return store.Key(idemClaims, p.TenantID, p.ApplicationID, string(rk[bytes.LastIndexByte(rk, 0)+1:]))
+	return store.Key(kernel.IdemClaims, p.TenantID, p.ApplicationID, string(rk[bytes.LastIndexByte(rk, 0)+1:]))
 }
 
 // claimFlight takes the cluster-wide claim on idempotency record rk for
@@ -172,16 +129,16 @@ func (v *Vault) claimFlight(p *access.Principal, rk []byte) (prev *idemAnswer, e
 		return nil, nil
 	}
 	key := flightKey(p, rk)
-	cur, err := v.readVersion(key)
+	cur, err := kernel.ReadVersion(v.store, key)
 	if err != nil {
 		return nil, err
 	}
-	if exp, perr := strconv.ParseInt(string(cur), 10, 64); cur != nil && perr == nil && now().UnixNano() < exp {
+	if exp, perr := strconv.ParseInt(string(cur), 10, 64); cur != nil && perr == nil && kernel.Now().UnixNano() < exp {
 		return nil, errInFlight
 	}
 	b := v.store.NewBatch()
 	defer b.Close()
-	deadline := []byte(strconv.FormatInt(now().Add(flightTTL).UnixNano(), 10))
+	deadline := []byte(strconv.FormatInt(kernel.Now().Add(flightTTL).UnixNano(), 10))
 	if cur == nil {
 		b.Insert(key, deadline)
 	} else {

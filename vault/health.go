@@ -3,6 +3,8 @@ package vault
 import (
 	"errors"
 	"os"
+
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 )
 
 // ErrNotReady is Ready's answer when the vault cannot serve: closed, its
@@ -37,7 +39,7 @@ func (v *Vault) Ready() error {
 	if v.closed.Load() || !v.home.unchanged() {
 		return ErrNotReady
 	}
-	if _, err := v.store.Get([]byte(masterRegistryKey)); err != nil {
+	if _, err := v.store.Get([]byte(kernel.MasterRegistryKey)); err != nil {
 		return ErrNotReady
 	}
 	return nil

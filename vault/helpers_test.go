@@ -12,6 +12,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/egress"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/token"
 )
@@ -139,7 +140,7 @@ func mustCreate(t *testing.T, v *Vault, p *access.Principal, req TokenRequest) *
 	t.Helper()
 	tok, err := v.CreateToken(p, req)
 	if err != nil {
-		t.Fatalf("CreateToken(%s, %s): %v", deref(req.Type), req.Data, err)
+		t.Fatalf("CreateToken(%s, %s): %v", kernel.Deref(req.Type), req.Data, err)
 	}
 	return tok
 }
@@ -195,10 +196,10 @@ func wantProblem(t *testing.T, err error, status int, fields ...string) *problem
 // the real clock is restored at the end of the test.
 func setClock(t *testing.T, t0 time.Time) func(time.Time) {
 	t.Helper()
-	old := now
+	old := kernel.Now
 	cur := t0
-	now = func() time.Time { return cur }
-	t.Cleanup(func() { now = old })
+	kernel.Now = func() time.Time { return cur }
+	t.Cleanup(func() { kernel.Now = old })
 	return func(nt time.Time) { cur = nt }
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/token"
@@ -101,8 +102,8 @@ func (v *Vault) Idempotent(p *access.Principal, key, route string, run func() (A
 		return Answer{}, err
 	}
 	sum := sha256.Sum256([]byte(route + "\x00" + key))
-	rk := store.Key(idemCollection, p.TenantID, idemScope(p), hex.EncodeToString(sum[:]))
-	unlock := v.lock(string(rk))
+	rk := store.Key(kernel.IdemCollection, p.TenantID, idemScope(p), hex.EncodeToString(sum[:]))
+	unlock := v.locks.Lock(string(rk))
 	prev, err := v.loadAnswer(p.TenantID, rk)
 	if err != nil || prev != nil {
 		unlock()
@@ -148,13 +149,13 @@ func idemScope(p *access.Principal) string {
 
 func (v *Vault) loadAnswer(tenantID string, rk []byte) (*idemAnswer, error) {
 	var rec idemRecord
-	if err := getJSON(v.store, rk, "Idempotency key", &rec); err != nil {
+	if err := kernel.GetJSON(v.store, rk, "Idempotency key", &rec); err != nil {
 		if problem.Is(err, 404) {
 			return nil, nil
 		}
 		return nil, err
 	}
-	if !rec.ExpiresAt.After(now()) {
+	if !rec.ExpiresAt.After(kernel.Now()) {
 		return nil, nil
 	}
 	k, err := v.tenantKey(tenantID)
@@ -184,7 +185,7 @@ func (v *Vault) keepAnswer(p *access.Principal, rk []byte, ans Answer) error {
 	}
 	b := v.store.NewBatch()
 	defer b.Close()
-	setJSON(b, rk, idemRecord{ExpiresAt: Time{Time: now().Add(IdempotencyRetention)}, Sealed: crypto.Seal(k.Root(), plain, rk)})
+	kernel.SetJSON(b, rk, idemRecord{ExpiresAt: Time{Time: kernel.Now().Add(IdempotencyRetention)}, Sealed: crypto.Seal(k.Root(), plain, rk)})
 	return b.Commit()
 }
 
@@ -260,10 +261,11 @@ func (v *Vault) tokenRevision(tenantID, id string) (string, bool) {
 
 // purgeExpiredIdempotencyKeys deletes the answers past their retention.
 func (v *Vault) purgeExpiredIdempotencyKeys() error {
-	return v.purgeCollection(idemCollection, func(b store.Batch, k, val []byte, t time.Time) {
+	return kernel.PurgeCollection(v.store, kernel.IdemCollection, func(b store.Batch, k, val []byte, t time.Time) {
 		var rec idemRecord
 		if json.Unmarshal(val, &rec) != nil || !rec.ExpiresAt.After(t) {
 			b.Delete(k)
 		}
 	})
+
 }

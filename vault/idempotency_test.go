@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -36,7 +37,7 @@ func TestIdempotencyRetentionAndSweep(t *testing.T) {
 	}
 	kept := func() int {
 		n := 0
-		e.v.store.Scan(store.Prefix(idemCollection), nil, func(_, _ []byte) bool { n++; return true })
+		e.v.store.Scan(store.Prefix(kernel.IdemCollection), nil, func(_, _ []byte) bool { n++; return true })
 		return n
 	}
 	if kept() != 1 {
@@ -65,7 +66,7 @@ func TestIdempotencyAnswerIsSealed(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.v.store.Scan(store.Prefix(idemCollection), nil, func(_, val []byte) bool {
+	e.v.store.Scan(store.Prefix(kernel.IdemCollection), nil, func(_, val []byte) bool {
 		if bytes.Contains(val, secret) {
 			t.Errorf("kept answer holds the body in clear: %s", val)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/keywrap"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -47,9 +48,9 @@ type masterVersion struct {
 // is the one data directories have used since the first release.
 func checkAD(version uint32) []byte {
 	if version == 1 {
-		return []byte(masterCheckKey)
+		return []byte(kernel.MasterCheckKey)
 	}
-	return store.Key(masterCheckKey, strconv.FormatUint(uint64(version), 10))
+	return store.Key(kernel.MasterCheckKey, strconv.FormatUint(uint64(version), 10))
 }
 
 // match returns the version k is, or 0.
@@ -77,7 +78,7 @@ func (r *masterRegistry) rotating() bool {
 }
 
 func (v *Vault) loadMasterRegistry() (*masterRegistry, error) {
-	b, err := v.store.Get([]byte(masterRegistryKey))
+	b, err := v.store.Get([]byte(kernel.MasterRegistryKey))
 	if err == nil {
 		reg := new(masterRegistry)
 		return reg, json.Unmarshal(b, reg)
@@ -86,7 +87,7 @@ func (v *Vault) loadMasterRegistry() (*masterRegistry, error) {
 		return nil, err
 	}
 	// Before versions, one check value said the directory's single key.
-	check, err := v.store.Get([]byte(masterCheckKey))
+	check, err := v.store.Get([]byte(kernel.MasterCheckKey))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -137,7 +138,7 @@ func (v *Vault) openKeys(w keywrap.Wrapper) error {
 		reg = &masterRegistry{Current: 1, Versions: []masterVersion{{Version: 1, Check: check}}}
 	}
 	if v1 := reg.version(1); v1.Name == "" && reg.match(keys[0]) == 1 { // new, or of before versions
-		v1.Name, v1.Added = keys[0].Name(), Time{Time: now()}
+		v1.Name, v1.Added = keys[0].Name(), Time{Time: kernel.Now()}
 		if err := v.saveRegistry(reg); err != nil {
 			return err
 		}
@@ -185,7 +186,7 @@ func (r *masterRegistry) needed() string {
 
 func (v *Vault) saveRegistry(reg *masterRegistry, entries ...audit.Entry) error {
 	b := v.store.NewBatch()
-	setJSON(b, []byte(masterRegistryKey), reg)
+	kernel.SetJSON(b, []byte(kernel.MasterRegistryKey), reg)
 	return v.commit(b, entries...)
 }
 
@@ -260,7 +261,7 @@ func tenantVersionAD(tenantID string, version uint32) []byte {
 	if version == 1 {
 		return tenantKeyAD(tenantID)
 	}
-	return store.Key(tenantKeyCollection, tenantID, "token-ad-v2", strconv.FormatUint(uint64(version), 10))
+	return store.Key(kernel.TenantKeyCollection, tenantID, "token-ad-v2", strconv.FormatUint(uint64(version), 10))
 }
 
 // unwrapTenantKeys opens every version of a tenant's keys. legacyAD
@@ -307,7 +308,7 @@ func (v *Vault) tenantKey(tenantID string) (*crypto.KeySet, error) {
 	if k, ok := v.tenantKeys.Load(tenantID); ok {
 		return k.(*crypto.KeySet), nil
 	}
-	b, err := v.store.Get(tenantKeyRecordKey(tenantID))
+	b, err := v.store.Get(kernel.TenantKeyRecordKey(tenantID))
 	if err != nil {
 		return nil, fmt.Errorf("tenant key: %w", err)
 	}
@@ -335,7 +336,7 @@ func (v *Vault) newTenantKey(b store.Batch, tenantID string) (release func(), er
 		v.keys.sealing.RUnlock()
 		return nil, fmt.Errorf("wrap the tenant key: %w", err)
 	}
-	b.Set(tenantKeyRecordKey(tenantID), rec)
+	b.Set(kernel.TenantKeyRecordKey(tenantID), rec)
 	return v.keys.sealing.RUnlock, nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -34,12 +35,12 @@ func (k appKey) public() ApplicationKey {
 }
 
 func appKeyRecordKey(tenantID, appID, keyID string) []byte {
-	return store.Key(appKeyCollection, tenantID, appID, keyID)
+	return store.Key(kernel.AppKeyCollection, tenantID, appID, keyID)
 }
 
 // keyHashKey indexes keys by hash for authentication; global because a key
 // names its tenant.
-func keyHashKey(hash string) []byte { return store.Key(keyHashIndex, hash) }
+func keyHashKey(hash string) []byte { return store.Key(kernel.KeyHashIndex, hash) }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
@@ -49,9 +50,9 @@ func (v *Vault) addKey(b store.Batch, p *access.Principal, app *Application, ts 
 	if secret == "" {
 		secret = crypto.NewAPIKey()
 	}
-	k := appKey{ID: newID(), TenantID: app.TenantID, ApplicationID: app.ID, Hash: crypto.HashAPIKey(secret)}
-	k.created(p, ts)
-	setJSON(b, appKeyRecordKey(k.TenantID, k.ApplicationID, k.ID), k)
+	k := appKey{ID: kernel.NewID(), TenantID: app.TenantID, ApplicationID: app.ID, Hash: crypto.HashAPIKey(secret)}
+	k.Created(p, ts)
+	kernel.SetJSON(b, appKeyRecordKey(k.TenantID, k.ApplicationID, k.ID), k)
 	// Insert: a known key registered by two nodes at once lands once.
 	ref, _ := json.Marshal(keyRef{TenantID: k.TenantID, ApplicationID: k.ApplicationID, KeyID: k.ID})
 	b.Insert(keyHashKey(k.Hash), ref)
@@ -69,7 +70,7 @@ type keyRef struct {
 func (v *Vault) appKeys(tenantID, appID string) ([]appKey, error) {
 	var out []appKey
 	var derr error
-	err := v.store.Scan(store.Prefix(appKeyCollection, tenantID, appID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.AppKeyCollection, tenantID, appID), nil, func(_, val []byte) bool {
 		var k appKey
 		if derr = json.Unmarshal(val, &k); derr != nil {
 			return false
@@ -97,10 +98,10 @@ func (v *Vault) deleteKeys(b store.Batch, tenantID, appID string) error {
 
 // CreateApplicationKey adds a key to an application.
 func (v *Vault) CreateApplicationKey(p *access.Principal, appID string) (*ApplicationKey, error) {
-	if err := require(p, "application:create"); err != nil {
+	if err := kernel.Require(p, "application:create"); err != nil {
 		return nil, err
 	}
-	defer v.lock("app", appID)()
+	defer v.locks.Lock("app", appID)()
 	app, err := v.application(p.TenantID, appID)
 	if err != nil {
 		return nil, err
@@ -108,15 +109,15 @@ func (v *Vault) CreateApplicationKey(p *access.Principal, appID string) (*Applic
 	if err := authorizeManage(p, app); err != nil {
 		return nil, err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	_, k := v.addKey(b, p, app, ts, "")
-	return &k, v.commit(b, applicationKeyCreated(logEntry(p, app.TenantID, "application", app.ID, "update", "Application key created", ts), app.ID, k))
+	return &k, v.commit(b, applicationKeyCreated(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application key created", ts), app.ID, k))
 }
 
 // ListApplicationKeys lists an application's keys (without secrets).
 func (v *Vault) ListApplicationKeys(p *access.Principal, appID string) ([]ApplicationKey, error) {
-	if err := require(p, "application:read"); err != nil {
+	if err := kernel.Require(p, "application:read"); err != nil {
 		return nil, err
 	}
 	if _, err := v.application(p.TenantID, appID); err != nil {
@@ -132,14 +133,14 @@ func (v *Vault) ListApplicationKeys(p *access.Principal, appID string) ([]Applic
 
 // GetApplicationKey returns one key (without its secret).
 func (v *Vault) GetApplicationKey(p *access.Principal, appID, keyID string) (*ApplicationKey, error) {
-	if err := require(p, "application:read"); err != nil {
+	if err := kernel.Require(p, "application:read"); err != nil {
 		return nil, err
 	}
 	if _, err := v.application(p.TenantID, appID); err != nil {
 		return nil, err
 	}
 	var k appKey
-	if err := getJSON(v.store, appKeyRecordKey(p.TenantID, appID, keyID), "Application Key", &k); err != nil {
+	if err := kernel.GetJSON(v.store, appKeyRecordKey(p.TenantID, appID, keyID), "Application Key", &k); err != nil {
 		return nil, err
 	}
 	pub := k.public()
@@ -149,10 +150,10 @@ func (v *Vault) GetApplicationKey(p *access.Principal, appID, keyID string) (*Ap
 // DeleteApplicationKey revokes one key at once; the application's other
 // keys keep working.
 func (v *Vault) DeleteApplicationKey(p *access.Principal, appID, keyID string) error {
-	if err := require(p, "application:delete"); err != nil {
+	if err := kernel.Require(p, "application:delete"); err != nil {
 		return err
 	}
-	defer v.lock("app", appID)()
+	defer v.locks.Lock("app", appID)()
 	app, err := v.application(p.TenantID, appID)
 	if err != nil {
 		return err
@@ -161,14 +162,14 @@ func (v *Vault) DeleteApplicationKey(p *access.Principal, appID, keyID string) e
 		return err
 	}
 	var k appKey
-	if err := getJSON(v.store, appKeyRecordKey(p.TenantID, appID, keyID), "Application Key", &k); err != nil {
+	if err := kernel.GetJSON(v.store, appKeyRecordKey(p.TenantID, appID, keyID), "Application Key", &k); err != nil {
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	b.Delete(appKeyRecordKey(k.TenantID, k.ApplicationID, k.ID))
 	b.Delete(keyHashKey(k.Hash))
-	if err := v.commit(b, applicationKeyDeleted(logEntry(p, k.TenantID, "application", appID, "update", "Application key deleted", ts), appID, k.ID)); err != nil {
+	if err := v.commit(b, applicationKeyDeleted(kernel.LogEntry(p, k.TenantID, "application", appID, "update", "Application key deleted", ts), appID, k.ID)); err != nil {
 		return err
 	}
 	v.auth.invalidate()
@@ -191,12 +192,12 @@ func (v *Vault) authenticate(apiKey string) (*access.Principal, error) {
 		return nil, problem.Unauthorized("The BT-API-KEY header is required.")
 	}
 	hash := crypto.HashAPIKey(apiKey)
-	if e, ok := v.auth.get(hash); ok && (e.expiresAt.IsZero() || now().Before(e.expiresAt)) {
+	if e, ok := v.auth.get(hash); ok && (e.expiresAt.IsZero() || kernel.Now().Before(e.expiresAt)) {
 		return e.principal, nil
 	}
 	gen := v.auth.generation()
 	var ref keyRef
-	if err := getJSON(v.store, keyHashKey(hash), "key", &ref); err != nil {
+	if err := kernel.GetJSON(v.store, keyHashKey(hash), "key", &ref); err != nil {
 		if problem.Is(err, 404) {
 			return v.authenticateSession(hash, gen) // sessions.go
 		}

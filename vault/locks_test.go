@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -27,7 +28,7 @@ func TestAssociationsNeverOutliveTheirParent(t *testing.T) {
 		}()
 		wg.Wait()
 		links := 0
-		if err := e.v.store.Scan(store.Prefix(childIndex, w.TenantID, parent.ID), nil, func(_, _ []byte) bool {
+		if err := e.v.store.Scan(store.Prefix(kernel.ChildIndex, w.TenantID, parent.ID), nil, func(_, _ []byte) bool {
 			links++
 			return true
 		}); err != nil {

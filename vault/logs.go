@@ -3,15 +3,16 @@ package vault
 import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 )
 
 // ListLogs lists the tenant's audit entries, newest first.
 func (v *Vault) ListLogs(p *access.Principal, f audit.Filter, pg Page) (Paginated[audit.Entry], error) {
-	if err := require(p, "log:read"); err != nil {
+	if err := kernel.Require(p, "log:read"); err != nil {
 		return Paginated[audit.Entry]{}, err
 	}
 	items, total, err := audit.List(v.store, p.TenantID, f, pg.Offset(), pg.Size)
-	return paginate(items, total, pg), err
+	return kernel.Paginate(items, total, pg), err
 }
 
 // Permissions lists the grantable permissions, optionally for one
@@ -28,7 +29,7 @@ type EntityType struct {
 
 // LogEntityTypes lists the entity types that appear in audit entries.
 func (v *Vault) LogEntityTypes(p *access.Principal) ([]EntityType, error) {
-	if err := require(p, "log:read"); err != nil {
+	if err := kernel.Require(p, "log:read"); err != nil {
 		return nil, err
 	}
 	return []EntityType{
@@ -64,7 +65,7 @@ type TokenTypeMetrics struct {
 
 // UsageReport reports the tenant's token counts.
 func (v *Vault) UsageReport(p *access.Principal) (*UsageReport, error) {
-	if err := require(p, "report:read"); err != nil {
+	if err := kernel.Require(p, "report:read"); err != nil {
 		return nil, err
 	}
 	return v.usage(p.TenantID)

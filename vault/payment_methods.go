@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/token"
@@ -22,10 +23,10 @@ import (
 // tokens. The number and expiry are sealed together; the cvc is sealed
 // apart and kept at most the configured retention.
 //
-// Its keys are in schema.go.
+// Its keys are in kernel/schema.go.
 
 func paymentMethodKey(tenantID, projectID, id string) []byte {
-	return store.Key(paymentMethodCollection, tenantID, projectID, id)
+	return store.Key(kernel.PaymentMethodCollection, tenantID, projectID, id)
 }
 
 // PaymentMethod is a payment method as the API returns it (camelCase, like
@@ -90,13 +91,13 @@ func (r *paymentMethodRecord) cvcAAD() []byte {
 }
 
 func (r *paymentMethodRecord) subKey() []byte {
-	return store.Key(paymentMethodSubIndex, r.TenantID, r.ProjectID, r.EntityID, r.Order)
+	return store.Key(kernel.PaymentMethodSubIndex, r.TenantID, r.ProjectID, r.EntityID, r.Order)
 }
 
 func (r *paymentMethodRecord) cvcExpiryKey() []byte {
 	var ts [8]byte
 	binary.BigEndian.PutUint64(ts[:], uint64(r.CVCExpiresAt.UnixNano()))
-	return store.Key(cvcExpiryIndex, hex.EncodeToString(ts[:]), r.TenantID, r.ProjectID, r.ID)
+	return store.Key(kernel.CvcExpiryIndex, hex.EncodeToString(ts[:]), r.TenantID, r.ProjectID, r.ID)
 }
 
 // sealedCard is the sealed part of a payment method.
@@ -178,7 +179,7 @@ func (v *Vault) CreatePaymentMethod(c *ProjectCaller, req PaymentMethodRequest) 
 	if err := c.allow(pmCreate); err != nil {
 		return nil, err
 	}
-	entity := deref(req.EntityID)
+	entity := kernel.Deref(req.EntityID)
 	if c.Claims != nil {
 		if err := c.Claims.CheckEntity(entity); err != nil {
 			return nil, err
@@ -201,19 +202,19 @@ func (v *Vault) CreatePaymentMethod(c *ProjectCaller, req PaymentMethodRequest) 
 	if err != nil {
 		return nil, err
 	}
-	ts := now()
-	r := &paymentMethodRecord{ID: newID(), TenantID: c.TenantID, ProjectID: c.ProjectID, EntityID: entity, Order: orderKey(ts)}
-	r.CreatedAt = timePtr(ts)
+	ts := kernel.Now()
+	r := &paymentMethodRecord{ID: kernel.NewID(), TenantID: c.TenantID, ProjectID: c.ProjectID, EntityID: entity, Order: orderKey(ts)}
+	r.CreatedAt = kernel.TimePtr(ts)
 	r.CreatedBy = c.actorID()
 	r.AD = tokenADVersion
 	r.Card = k.SealEnvelope(plain, r.aad())
 	retain := v.cvcRetention
 	if cvc != "" && retain > 0 {
 		env := k.SealEnvelope([]byte(cvc), r.cvcAAD())
-		r.CVC, r.CVCExpiresAt = &env, timePtr(ts.Add(retain))
+		r.CVC, r.CVCExpiresAt = &env, kernel.TimePtr(ts.Add(retain))
 	}
 	b := v.store.NewBatch()
-	setJSON(b, paymentMethodKey(r.TenantID, r.ProjectID, r.ID), r)
+	kernel.SetJSON(b, paymentMethodKey(r.TenantID, r.ProjectID, r.ID), r)
 	b.Set(r.subKey(), []byte(r.ID))
 	if r.CVCExpiresAt != nil {
 		b.Set(r.cvcExpiryKey(), nil)
@@ -257,7 +258,7 @@ func (v *Vault) loadPaymentMethod(c *ProjectCaller, id string) (*paymentMethodRe
 	if id == "" || strings.IndexByte(id, 0) >= 0 {
 		return nil, problem.NotFound("Payment method")
 	}
-	if err := getJSON(v.store, paymentMethodKey(c.TenantID, c.ProjectID, id), "Payment method", &r); err != nil {
+	if err := kernel.GetJSON(v.store, paymentMethodKey(c.TenantID, c.ProjectID, id), "Payment method", &r); err != nil {
 		return nil, err
 	}
 	if c.Claims != nil && r.EntityID != c.Claims.Subject {
@@ -295,7 +296,7 @@ func (v *Vault) GetPaymentMethod(c *ProjectCaller, id string) (*PaymentMethod, e
 	if err != nil {
 		return nil, err
 	}
-	v.auditAsync(c.entry("payment_method", r.ID, "read", "Payment method retrieved", now()))
+	v.auditAsync(c.entry("payment_method", r.ID, "read", "Payment method retrieved", kernel.Now()))
 	return paymentMethodView(r, card), nil
 }
 
@@ -336,13 +337,13 @@ func (v *Vault) ListPaymentMethods(c *ProjectCaller, entityID string, limit, off
 		if validateEntityID(entityID) != "" {
 			return page, nil
 		}
-		err = v.store.Scan(store.Prefix(paymentMethodSubIndex, c.TenantID, c.ProjectID, entityID), nil, func(_, val []byte) bool {
+		err = v.store.Scan(store.Prefix(kernel.PaymentMethodSubIndex, c.TenantID, c.ProjectID, entityID), nil, func(_, val []byte) bool {
 			collect(string(val))
 			return true
 		})
 	} else {
 		// Ids are time-ordered UUIDs, so the record keys are in creation order.
-		err = v.store.Scan(store.Prefix(paymentMethodCollection, c.TenantID, c.ProjectID), nil, func(k, _ []byte) bool {
+		err = v.store.Scan(store.Prefix(kernel.PaymentMethodCollection, c.TenantID, c.ProjectID), nil, func(k, _ []byte) bool {
 			collect(string(k[bytes.LastIndexByte(k, 0)+1:]))
 			return true
 		})
@@ -364,7 +365,7 @@ func (v *Vault) ListPaymentMethods(c *ProjectCaller, entityID string, limit, off
 		}
 		page.Items = append(page.Items, paymentMethodView(r, card))
 	}
-	v.auditAsync(c.entry("project", c.ProjectID, "read", "Payment methods listed", now()))
+	v.auditAsync(c.entry("project", c.ProjectID, "read", "Payment methods listed", kernel.Now()))
 	return page, nil
 }
 
@@ -373,12 +374,12 @@ func (v *Vault) DeletePaymentMethod(c *ProjectCaller, id string) error {
 	if err := c.allow(pmDelete); err != nil {
 		return err
 	}
-	defer v.lock("payment_method", c.ProjectID, id)()
+	defer v.locks.Lock("payment_method", c.ProjectID, id)()
 	r, err := v.loadPaymentMethod(c, id)
 	if err != nil {
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	b.Delete(paymentMethodKey(r.TenantID, r.ProjectID, r.ID))
 	b.Delete(r.subKey())
@@ -392,11 +393,11 @@ func (v *Vault) DeletePaymentMethod(c *ProjectCaller, id string) error {
 // a cvc; this bounds how long one exists at all.
 func (v *Vault) purgeExpiredCVCs() error {
 	var ts [8]byte
-	t := now()
+	t := kernel.Now()
 	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
-	limit := store.Key(cvcExpiryIndex, hex.EncodeToString(ts[:]))
+	limit := store.Key(kernel.CvcExpiryIndex, hex.EncodeToString(ts[:]))
 	var due [][]byte
-	err := v.store.Scan(store.Prefix(cvcExpiryIndex), nil, func(k, _ []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.CvcExpiryIndex), nil, func(k, _ []byte) bool {
 		if bytes.Compare(k, limit) > 0 {
 			return false
 		}
@@ -418,12 +419,12 @@ func (v *Vault) purgeExpiredCVCs() error {
 }
 
 func (v *Vault) dropCVC(indexKey []byte, tenantID, projectID, id string) error {
-	defer v.lock("payment_method", projectID, id)()
+	defer v.locks.Lock("payment_method", projectID, id)()
 	b := v.store.NewBatch()
 	defer b.Close()
 	b.Delete(indexKey)
 	var r paymentMethodRecord
-	err := getJSON(v.store, paymentMethodKey(tenantID, projectID, id), "Payment method", &r)
+	err := kernel.GetJSON(v.store, paymentMethodKey(tenantID, projectID, id), "Payment method", &r)
 	switch {
 	case problem.Is(err, 404):
 		// Deleted with its project or tenant: only the index entry is left.
@@ -431,7 +432,7 @@ func (v *Vault) dropCVC(indexKey []byte, tenantID, projectID, id string) error {
 		return err
 	case r.CVC != nil:
 		r.CVC, r.CVCExpiresAt = nil, nil
-		setJSON(b, paymentMethodKey(tenantID, projectID, id), &r)
+		kernel.SetJSON(b, paymentMethodKey(tenantID, projectID, id), &r)
 	}
 	return v.syncCommit(b)
 }
@@ -440,8 +441,8 @@ func (v *Vault) dropCVC(indexKey []byte, tenantID, projectID, id string) error {
 // tests and, later, purchase intents).
 func (v *Vault) cvcRetained(tenantID, projectID, id string) (bool, error) {
 	var r paymentMethodRecord
-	if err := getJSON(v.store, paymentMethodKey(tenantID, projectID, id), "Payment method", &r); err != nil {
+	if err := kernel.GetJSON(v.store, paymentMethodKey(tenantID, projectID, id), "Payment method", &r); err != nil {
 		return false, err
 	}
-	return r.CVC != nil && r.CVCExpiresAt != nil && r.CVCExpiresAt.After(now()), nil
+	return r.CVC != nil && r.CVCExpiresAt != nil && r.CVCExpiresAt.After(kernel.Now()), nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jwtauth"
 	"github.com/strongroom/strongroom/vault/problem"
 )
@@ -27,7 +28,7 @@ func cardReq(entity, number, month, year, cvc string) PaymentMethodRequest {
 // jwtCaller authenticates a freshly minted token for sub with roles.
 func jwtCaller(t *testing.T, v *Vault, priv, project, sub string, roles ...string) *ProjectCaller {
 	t.Helper()
-	c, err := v.AuthenticateJWT(project, mintJWT(t, priv, "key-1", project, sub, roles, now()))
+	c, err := v.AuthenticateJWT(project, mintJWT(t, priv, "key-1", project, sub, roles, kernel.Now()))
 	if err != nil {
 		t.Fatalf("AuthenticateJWT: %v", err)
 	}
@@ -193,14 +194,14 @@ func TestPaymentMethodValidation(t *testing.T) {
 // retention; a negative retention never stores it.
 func TestCVCRetention(t *testing.T) {
 	setPMClock := func(t *testing.T) func(time.Time) {
-		old := now
+		old := kernel.Now
 		cur := time.Now().UTC()
-		now = func() time.Time { return cur }
-		t.Cleanup(func() { now = old })
+		kernel.Now = func() time.Time { return cur }
+		t.Cleanup(func() { kernel.Now = old })
 		return func(nt time.Time) { cur = nt }
 	}
 	move := setPMClock(t)
-	t0 := now()
+	t0 := kernel.Now()
 	v, mgmt := projVault(t, Settings{CVCRetention: 15 * time.Minute})
 	priv := projectWithKey(t, v, mgmt, "p1", "key-1")
 	c := jwtCaller(t, v, priv, "p1", "user-1", "private")
@@ -226,7 +227,7 @@ func TestCVCRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec paymentMethodRecord
-	if err := getJSON(v.Store(), paymentMethodKey(c.TenantID, "p1", pm.ID), "", &rec); err != nil || rec.CVC != nil {
+	if err := kernel.GetJSON(v.Store(), paymentMethodKey(c.TenantID, "p1", pm.ID), "", &rec); err != nil || rec.CVC != nil {
 		t.Fatalf("cvc still stored after Sweep: %v", err)
 	}
 	if _, err := v.GetPaymentMethod(jwtCaller(t, v, priv, "p1", "user-1", "private"), pm.ID); err != nil {
@@ -241,7 +242,7 @@ func TestCVCRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec2 paymentMethodRecord
-	if err := getJSON(v2.Store(), paymentMethodKey(c2.TenantID, "p1", pm2.ID), "", &rec2); err != nil || rec2.CVC != nil {
+	if err := kernel.GetJSON(v2.Store(), paymentMethodKey(c2.TenantID, "p1", pm2.ID), "", &rec2); err != nil || rec2.CVC != nil {
 		t.Fatalf("cvc stored with a negative retention: %v", err)
 	}
 }

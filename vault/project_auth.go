@@ -5,6 +5,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jwtauth"
 	"github.com/strongroom/strongroom/vault/problem"
 )
@@ -81,14 +82,14 @@ func (c *ProjectCaller) allow(op string) error {
 		}
 		return c.Claims.RequireRole(jwtauth.RolePrivate)
 	}
-	return require(c.Principal, "payment_method:"+op)
+	return kernel.Require(c.Principal, "payment_method:"+op)
 }
 
 // actorID names c in audit fields: the application of an API key, or
 // `<project id>:<sub>` for a JWT.
 func (c *ProjectCaller) actorID() string {
 	if c.Claims == nil {
-		return actorID(c.Principal)
+		return kernel.ActorID(c.Principal)
 	}
 	return c.ProjectID + ":" + c.Claims.Subject
 }
@@ -96,9 +97,9 @@ func (c *ProjectCaller) actorID() string {
 // entry is the audit entry of an action by c.
 func (c *ProjectCaller) entry(entityType, entityID, op, msg string, ts time.Time) audit.Entry {
 	if c.Claims == nil {
-		return logEntry(c.Principal, c.TenantID, entityType, entityID, op, msg, ts)
+		return kernel.LogEntry(c.Principal, c.TenantID, entityType, entityID, op, msg, ts)
 	}
-	e := logEntry(nil, c.TenantID, entityType, entityID, op, msg, ts)
+	e := kernel.LogEntry(nil, c.TenantID, entityType, entityID, op, msg, ts)
 	e.ActorID, e.ActorType = c.actorID(), "project_subject"
 	return e
 }

@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
-// The global indexes behind per-tenant project ids (schema.go). The URL of
+// The global indexes behind per-tenant project ids (kernel/schema.go). The URL of
 // a JWT call names a project id but no tenant, so projectTenantIndex lists
 // the tenants holding each id; and a public key belongs to one tenant
 // (publicKeyIndex), so no tenant can make another tenant's tokens
@@ -18,10 +19,10 @@ import (
 // ignored.
 
 func projectTenantKey(id, tenantID string) []byte {
-	return store.Key(projectTenantIndex, id, tenantID)
+	return store.Key(kernel.ProjectTenantIndex, id, tenantID)
 }
 
-func publicKeyKey(thumbprint string) []byte { return store.Key(publicKeyIndex, thumbprint) }
+func publicKeyKey(thumbprint string) []byte { return store.Key(kernel.PublicKeyIndex, thumbprint) }
 
 // publicKeyOwner is the tenant a public key belongs to.
 type publicKeyOwner struct {
@@ -32,9 +33,9 @@ type publicKeyOwner struct {
 // record: keys, payment methods (their cvc expiry entries are dropped by
 // Sweep).
 func clearProject(b store.Batch, tenantID, id string) {
-	b.DeletePrefix(store.Prefix(projectKeyIndex, tenantID, id))
-	b.DeletePrefix(store.Prefix(paymentMethodCollection, tenantID, id))
-	b.DeletePrefix(store.Prefix(paymentMethodSubIndex, tenantID, id))
+	b.DeletePrefix(store.Prefix(kernel.ProjectKeyIndex, tenantID, id))
+	b.DeletePrefix(store.Prefix(kernel.PaymentMethodCollection, tenantID, id))
+	b.DeletePrefix(store.Prefix(kernel.PaymentMethodSubIndex, tenantID, id))
 }
 
 // lockKeyRegistry serialises the registrations and removals of project
@@ -49,7 +50,7 @@ func (s *projectState) lockKeyRegistry() func() {
 // holds the key registry lock.
 func (v *Vault) claimPublicKey(b store.Batch, rec projectKeyRecord) error {
 	var owner publicKeyOwner
-	err := getJSON(v.store, publicKeyKey(rec.Thumbprint), "Public key", &owner)
+	err := kernel.GetJSON(v.store, publicKeyKey(rec.Thumbprint), "Public key", &owner)
 	switch {
 	case err == nil && owner.TenantID == rec.TenantID:
 		return nil
@@ -64,7 +65,7 @@ func (v *Vault) claimPublicKey(b store.Batch, rec projectKeyRecord) error {
 	case !problem.Is(err, 404):
 		return err
 	}
-	setJSON(b, publicKeyKey(rec.Thumbprint), publicKeyOwner{rec.TenantID})
+	kernel.SetJSON(b, publicKeyKey(rec.Thumbprint), publicKeyOwner{rec.TenantID})
 	return nil
 }
 
@@ -74,7 +75,7 @@ func (v *Vault) claimPublicKey(b store.Batch, rec projectKeyRecord) error {
 func (v *Vault) tenantHoldsPublicKey(tenantID, thumbprint string) (bool, error) {
 	held := false
 	var derr error
-	err := v.store.Scan(store.Prefix(projectKeyIndex, tenantID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.ProjectKeyIndex, tenantID), nil, func(_, val []byte) bool {
 		var r projectKeyRecord
 		derr = json.Unmarshal(val, &r)
 		held = derr == nil && r.Thumbprint == thumbprint
@@ -90,7 +91,7 @@ func (v *Vault) projectTenants(id string) ([]string, error) {
 		return nil, nil
 	}
 	var out []string
-	pfx := store.Prefix(projectTenantIndex, id)
+	pfx := store.Prefix(kernel.ProjectTenantIndex, id)
 	err := v.store.Scan(pfx, nil, func(k, _ []byte) bool {
 		out = append(out, string(k[len(pfx):]))
 		return true
@@ -115,7 +116,7 @@ func (v *Vault) projectTenants(id string) ([]string, error) {
 // without an owner gets its first holder as owner.
 func (v *Vault) upgradeProjectIndex() error {
 	b := v.store.NewBatch()
-	pfx := store.Prefix(legacyProjectPointer)
+	pfx := store.Prefix(kernel.LegacyProjectPointer)
 	var derr error
 	err := v.store.Scan(pfx, nil, func(k, val []byte) bool {
 		var ptr struct {
@@ -130,7 +131,7 @@ func (v *Vault) upgradeProjectIndex() error {
 	})
 	var recs []projectKeyRecord
 	if err == nil && derr == nil {
-		err = v.store.Scan(store.Prefix(projectKeyIndex), nil, func(_, val []byte) bool {
+		err = v.store.Scan(store.Prefix(kernel.ProjectKeyIndex), nil, func(_, val []byte) bool {
 			var r projectKeyRecord
 			if derr = json.Unmarshal(val, &r); derr == nil {
 				recs = append(recs, r)

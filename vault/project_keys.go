@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jwtauth"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
@@ -17,7 +18,7 @@ import (
 // AddProjectKeys registers verification keys for a project of the
 // caller's tenant (see ProjectKeyRequest).
 func (v *Vault) AddProjectKeys(p *access.Principal, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
-	if err := require(p, "project:update"); err != nil {
+	if err := kernel.Require(p, "project:update"); err != nil {
 		return nil, err
 	}
 	if _, err := v.loadProject(p.TenantID, projectID); err != nil {
@@ -60,14 +61,14 @@ func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, 
 	if err != nil {
 		return nil, err
 	}
-	defer v.lock("project", tenantID, projectID)()
+	defer v.locks.Lock("project", tenantID, projectID)()
 	// The project may have been deleted since the caller's check: keys
 	// written now would come back to life with a project of the same id.
 	if _, err := v.loadProject(tenantID, projectID); err != nil {
 		return nil, err
 	}
 	defer v.projects.lockKeyRegistry()()
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	out := make([]ProjectKey, 0, len(keys))
 	for kid, pub := range keys {
@@ -84,8 +85,8 @@ func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, 
 			b.Close()
 			return nil, err
 		}
-		rec.created(p, ts)
-		setJSON(b, projectKeyKey(tenantID, projectID, kid), rec)
+		rec.Created(p, ts)
+		kernel.SetJSON(b, projectKeyKey(tenantID, projectID, kid), rec)
 		k := rec.public()
 		k.PrivateKey = privatePEM
 		out = append(out, k)
@@ -151,7 +152,7 @@ func parseKeyRequest(req ProjectKeyRequest) (map[string]*rsa.PublicKey, string, 
 
 // ListProjectKeys lists a project's keys.
 func (v *Vault) ListProjectKeys(p *access.Principal, projectID string) ([]ProjectKey, error) {
-	if err := require(p, "project:read"); err != nil {
+	if err := kernel.Require(p, "project:read"); err != nil {
 		return nil, err
 	}
 	if _, err := v.loadProject(p.TenantID, projectID); err != nil {
@@ -181,7 +182,7 @@ func (v *Vault) listProjectKeys(tenantID, projectID string) ([]ProjectKey, error
 // RemoveProjectKey deletes one key; tokens signed with it are rejected from
 // the moment this returns, while the project's other keys keep working.
 func (v *Vault) RemoveProjectKey(p *access.Principal, projectID, kid string) error {
-	if err := require(p, "project:update"); err != nil {
+	if err := kernel.Require(p, "project:update"); err != nil {
 		return err
 	}
 	if _, err := v.loadProject(p.TenantID, projectID); err != nil {
@@ -200,7 +201,7 @@ func (v *Vault) OperatorRemoveProjectKey(tenantID, projectID, kid string) error 
 }
 
 func (v *Vault) removeProjectKey(p *access.Principal, tenantID, projectID, kid string) error {
-	defer v.lock("project", tenantID, projectID)()
+	defer v.locks.Lock("project", tenantID, projectID)()
 	if !kidPattern.MatchString(kid) {
 		return problem.NotFound("Project key")
 	}
@@ -210,7 +211,7 @@ func (v *Vault) removeProjectKey(p *access.Principal, tenantID, projectID, kid s
 	} else if err != nil {
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	b.Delete(key)
 	if err := v.commit(b, projectLog(p, tenantID, projectID, "update", "Project key removed", ts)); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jwtauth"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
@@ -24,9 +25,11 @@ import (
 // each id, and the JWT's key decides: the one tenant whose key of that
 // project verifies the token (jwtauth.Validator.ValidateOne).
 
-func projectRecordKey(tenantID, id string) []byte { return store.Key(projectCollection, tenantID, id) }
+func projectRecordKey(tenantID, id string) []byte {
+	return store.Key(kernel.ProjectCollection, tenantID, id)
+}
 func projectKeyKey(tenantID, id, kid string) []byte {
-	return store.Key(projectKeyIndex, tenantID, id, kid)
+	return store.Key(kernel.ProjectKeyIndex, tenantID, id, kid)
 }
 
 // Project is a seed-000 project.
@@ -149,7 +152,7 @@ func (v *Vault) loadProject(tenantID, id string) (*Project, error) {
 	if !projectIDPattern.MatchString(id) {
 		return nil, problem.NotFound("Project")
 	}
-	if err := getJSON(v.store, projectRecordKey(tenantID, id), "Project", &p); err != nil {
+	if err := kernel.GetJSON(v.store, projectRecordKey(tenantID, id), "Project", &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -173,7 +176,7 @@ func (k projectKeyRecord) public() ProjectKey {
 func (v *Vault) loadProjectKeys(tenantID, id string) ([]projectKeyRecord, error) {
 	var out []projectKeyRecord
 	var derr error
-	err := v.store.Scan(store.Prefix(projectKeyIndex, tenantID, id), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.ProjectKeyIndex, tenantID, id), nil, func(_, val []byte) bool {
 		var k projectKeyRecord
 		if derr = json.Unmarshal(val, &k); derr != nil {
 			return false
@@ -187,12 +190,12 @@ func (v *Vault) loadProjectKeys(tenantID, id string) ([]projectKeyRecord, error)
 // projectLog is the audit entry of an operator (p nil) or API-key action
 // on a project.
 func projectLog(p *access.Principal, tenantID, projectID, op, msg string, ts time.Time) audit.Entry {
-	return logEntry(p, tenantID, "project", projectID, op, msg, ts)
+	return kernel.LogEntry(p, tenantID, "project", projectID, op, msg, ts)
 }
 
 // CreateProject creates a project in the caller's tenant.
 func (v *Vault) CreateProject(p *access.Principal, req ProjectRequest) (*Project, error) {
-	if err := require(p, "project:create"); err != nil {
+	if err := kernel.Require(p, "project:create"); err != nil {
 		return nil, err
 	}
 	return v.createProject(p, p.TenantID, req)
@@ -232,27 +235,27 @@ func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectR
 		req.Name = &name
 	}
 	validateName(f, req.Name)
-	id := deref(req.ID)
+	id := kernel.Deref(req.ID)
 	if id == "" {
-		id = newID()
+		id = kernel.NewID()
 	} else if !projectIDPattern.MatchString(id) {
 		f.Add("id", "The id must be 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit.")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	defer v.lock("project", tenantID, id)()
+	defer v.locks.Lock("project", tenantID, id)()
 	if _, err := v.store.Get(projectRecordKey(tenantID, id)); err == nil {
 		return nil, problem.Conflict("A project with the id '" + id + "' already exists.")
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	ts := now()
+	ts := kernel.Now()
 	proj := &Project{ID: id, TenantID: tenantID, Name: *req.Name}
-	proj.created(p, ts)
+	proj.Created(p, ts)
 	b := v.store.NewBatch()
 	b.Set(projectTenantKey(id, tenantID), nil)
-	setJSON(b, projectRecordKey(tenantID, id), proj)
+	kernel.SetJSON(b, projectRecordKey(tenantID, id), proj)
 	clearProject(b, tenantID, id) // a new project starts empty, whatever raced its predecessor's delete
 	if err := v.commit(b, projectLog(p, tenantID, id, "create", "Project created", ts)); err != nil {
 		return nil, err
@@ -263,7 +266,7 @@ func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectR
 
 // GetProject returns one project of the caller's tenant.
 func (v *Vault) GetProject(p *access.Principal, id string) (*Project, error) {
-	if err := require(p, "project:read"); err != nil {
+	if err := kernel.Require(p, "project:read"); err != nil {
 		return nil, err
 	}
 	return v.loadProject(p.TenantID, id)
@@ -271,11 +274,11 @@ func (v *Vault) GetProject(p *access.Principal, id string) (*Project, error) {
 
 // ListProjects lists the caller's projects by id.
 func (v *Vault) ListProjects(p *access.Principal, pg Page) (Paginated[Project], error) {
-	if err := require(p, "project:read"); err != nil {
+	if err := kernel.Require(p, "project:read"); err != nil {
 		return Paginated[Project]{}, err
 	}
 	all, err := v.projectsOf(p.TenantID)
-	return PageOf(all, pg), err
+	return kernel.PageOf(all, pg), err
 }
 
 // OperatorListProjects lists the projects of a tenant, or of every tenant
@@ -302,7 +305,7 @@ func (v *Vault) OperatorListProjects(tenantID string) ([]Project, error) {
 func (v *Vault) projectsOf(tenantID string) ([]Project, error) {
 	var out []Project
 	var derr error
-	err := v.store.Scan(store.Prefix(projectCollection, tenantID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.ProjectCollection, tenantID), nil, func(_, val []byte) bool {
 		var p Project
 		if derr = json.Unmarshal(val, &p); derr != nil {
 			return false
@@ -315,7 +318,7 @@ func (v *Vault) projectsOf(tenantID string) ([]Project, error) {
 
 // UpdateProject renames a project.
 func (v *Vault) UpdateProject(p *access.Principal, id string, req ProjectRequest) (*Project, error) {
-	if err := require(p, "project:update"); err != nil {
+	if err := kernel.Require(p, "project:update"); err != nil {
 		return nil, err
 	}
 	f := problem.Fields{}
@@ -326,31 +329,31 @@ func (v *Vault) UpdateProject(p *access.Principal, id string, req ProjectRequest
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	defer v.lock("project", p.TenantID, id)()
+	defer v.locks.Lock("project", p.TenantID, id)()
 	proj, err := v.loadProject(p.TenantID, id)
 	if err != nil {
 		return nil, err
 	}
-	ts := now()
+	ts := kernel.Now()
 	proj.Name = *req.Name
-	proj.modified(p, ts)
+	proj.Modified(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, projectRecordKey(proj.TenantID, id), proj)
+	kernel.SetJSON(b, projectRecordKey(proj.TenantID, id), proj)
 	return proj, v.commit(b, projectLog(p, proj.TenantID, id, "update", "Project updated", ts))
 }
 
 // DeleteProject removes a project, its keys and its payment methods; its
 // tokens stop authenticating at once.
 func (v *Vault) DeleteProject(p *access.Principal, id string) error {
-	if err := require(p, "project:delete"); err != nil {
+	if err := kernel.Require(p, "project:delete"); err != nil {
 		return err
 	}
-	defer v.lock("project", p.TenantID, id)()
+	defer v.locks.Lock("project", p.TenantID, id)()
 	proj, err := v.loadProject(p.TenantID, id)
 	if err != nil {
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	b.Delete(projectTenantKey(id, proj.TenantID))
 	b.Delete(projectRecordKey(proj.TenantID, id))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jwtauth"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
@@ -242,7 +243,7 @@ func TestJWTAuthentication(t *testing.T) {
 	key1 := projectWithKey(t, v, mgmt, "project-a", "key-1")
 	key2 := projectWithKeyOn(t, v, mgmt, "project-a", "key-2")
 	otherPriv := projectWithKey(t, v, mgmt, "project-b", "key-1")
-	ts := now()
+	ts := kernel.Now()
 
 	tok1 := mintJWT(t, key1, "key-1", "project-a", "user-1", []string{"private"}, ts)
 	tok2 := mintJWT(t, key2, "key-2", "project-a", "user-1", []string{"private"}, ts)
@@ -298,13 +299,13 @@ func TestJWTAuthentication(t *testing.T) {
 func TestJWTLeewayOption(t *testing.T) {
 	v, mgmt := projVault(t, Settings{JWTLeeway: -1})
 	priv := projectWithKey(t, v, mgmt, "project-a", "k")
-	tok := mintJWT(t, priv, "k", "project-a", "u", []string{"private"}, now().Add(5*time.Second))
+	tok := mintJWT(t, priv, "k", "project-a", "u", []string{"private"}, kernel.Now().Add(5*time.Second))
 	_, err := v.AuthenticateJWT("project-a", tok)
 	wantCheck(t, err, jwtauth.CheckIssuedAt)
 
 	v2, mgmt2 := projVault(t, Settings{})
 	priv2 := projectWithKey(t, v2, mgmt2, "project-a", "k")
-	tok2 := mintJWT(t, priv2, "k", "project-a", "u", []string{"private"}, now().Add(5*time.Second))
+	tok2 := mintJWT(t, priv2, "k", "project-a", "u", []string{"private"}, kernel.Now().Add(5*time.Second))
 	if _, err := v2.AuthenticateJWT("project-a", tok2); err != nil {
 		t.Fatalf("default leeway: %v", err)
 	}
@@ -345,7 +346,7 @@ func TestJWTProjectIDPerTenant(t *testing.T) {
 	mgmtB, _ := v.Authenticate(appB.Key)
 	privA := projectWithKey(t, v, mgmtA, "shared", "k")
 	privB := projectWithKey(t, v, mgmtB, "shared", "k")
-	ts := now()
+	ts := kernel.Now()
 	for _, c := range []struct {
 		priv   string
 		tenant string
@@ -415,7 +416,7 @@ func TestRecreatedProjectStartsEmpty(t *testing.T) {
 	if keys, err := v.ListProjectKeys(mgmt, "again"); err != nil || len(keys) != 0 {
 		t.Fatalf("re-created project holds keys: %+v, %v", keys, err)
 	}
-	_, err := v.AuthenticateJWT("again", mintJWT(t, priv, "k", "again", "user-1", []string{"private"}, now()))
+	_, err := v.AuthenticateJWT("again", mintJWT(t, priv, "k", "again", "user-1", []string{"private"}, kernel.Now()))
 	wantCheck(t, err, jwtauth.CheckKeyID)
 }
 
@@ -428,7 +429,7 @@ func TestProjectIndexUpgrade(t *testing.T) {
 	// Rewrite the index as the earlier layout had it.
 	b := v.store.NewBatch()
 	b.Delete(projectTenantKey("legacy", mgmt.TenantID))
-	b.Set(store.Key(legacyProjectPointer, "legacy"), []byte(`{"tenant_id":"`+mgmt.TenantID+`"}`))
+	b.Set(store.Key(kernel.LegacyProjectPointer, "legacy"), []byte(`{"tenant_id":"`+mgmt.TenantID+`"}`))
 	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
@@ -437,10 +438,10 @@ func TestProjectIndexUpgrade(t *testing.T) {
 
 	v, mgmt = projVaultAt(t, dir, Settings{})
 	defer v.Close()
-	if storeContains(t, v.store, legacyProjectPointer+"\x00") {
+	if storeContains(t, v.store, kernel.LegacyProjectPointer+"\x00") {
 		t.Fatal("the legacy pointer survived the upgrade")
 	}
-	c, err := v.AuthenticateJWT("legacy", mintJWT(t, priv, "k", "legacy", "user-1", []string{"private"}, now()))
+	c, err := v.AuthenticateJWT("legacy", mintJWT(t, priv, "k", "legacy", "user-1", []string{"private"}, kernel.Now()))
 	if err != nil || c.TenantID != mgmt.TenantID {
 		t.Fatalf("JWT after upgrade: %+v, %v", c, err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/traffic"
@@ -83,8 +84,10 @@ type proxyRecord struct {
 	SealedConfig  *crypto.Envelope  `json:"sealed_configuration,omitempty"`
 }
 
-func proxyRecordKey(tenantID, id string) []byte { return store.Key(proxyCollection, tenantID, id) }
-func proxyKeyIndex(key string) []byte           { return store.Key(proxyByKeyIndex, key) }
+func proxyRecordKey(tenantID, id string) []byte {
+	return store.Key(kernel.ProxyCollection, tenantID, id)
+}
+func proxyKeyIndex(key string) []byte { return store.Key(kernel.ProxyByKeyIndex, key) }
 
 func newProxyKey() string {
 	b := make([]byte, 16)
@@ -169,7 +172,7 @@ func (v *Vault) applyProxyRequest(rec *proxyRecord, req *ProxyRequest) {
 	rec.RequestTransform, rec.ResponseTransform = nullToNil(req.RequestTransform), nullToNil(req.ResponseTransform)
 	rec.RequestTransforms, rec.ResponseTransforms = req.RequestTransforms, req.ResponseTransforms
 	rec.DisableDetokenization = req.DisableDetokenization != nil && *req.DisableDetokenization
-	rec.RequestReactorID, rec.ResponseReactorID = deref(req.RequestReactorID), deref(req.ResponseReactorID)
+	rec.RequestReactorID, rec.ResponseReactorID = kernel.Deref(req.RequestReactorID), kernel.Deref(req.ResponseReactorID)
 	rec.ApplicationID = ""
 	if req.Application != nil {
 		rec.ApplicationID = req.Application.ID
@@ -193,17 +196,17 @@ func (v *Vault) saveProxy(b store.Batch, rec *proxyRecord) error {
 			return err
 		}
 		plain, _ := json.Marshal(rec.Configuration)
-		env := k.SealEnvelope(plain, store.Key(proxyCollection, rec.TenantID, rec.ID))
+		env := k.SealEnvelope(plain, store.Key(kernel.ProxyCollection, rec.TenantID, rec.ID))
 		rec.SealedConfig = &env
 	}
-	setJSON(b, proxyRecordKey(rec.TenantID, rec.ID), rec)
+	kernel.SetJSON(b, proxyRecordKey(rec.TenantID, rec.ID), rec)
 	b.Set(proxyKeyIndex(rec.Key), []byte(rec.TenantID+"\x00"+rec.ID))
 	return nil
 }
 
 func (v *Vault) loadProxy(tenantID, id string) (*proxyRecord, error) {
 	var rec proxyRecord
-	if err := getJSON(v.store, proxyRecordKey(tenantID, id), "Proxy", &rec); err != nil {
+	if err := kernel.GetJSON(v.store, proxyRecordKey(tenantID, id), "Proxy", &rec); err != nil {
 		return nil, err
 	}
 	if rec.SealedConfig != nil {
@@ -211,7 +214,7 @@ func (v *Vault) loadProxy(tenantID, id string) (*proxyRecord, error) {
 		if err != nil {
 			return nil, err
 		}
-		plain, err := k.OpenEnvelope(*rec.SealedConfig, store.Key(proxyCollection, tenantID, id))
+		plain, err := k.OpenEnvelope(*rec.SealedConfig, store.Key(kernel.ProxyCollection, tenantID, id))
 		if err != nil {
 			return nil, err
 		}
@@ -230,27 +233,27 @@ func (rec *proxyRecord) public() *Proxy {
 
 // CreateProxy creates a pre-configured proxy with a generated key.
 func (v *Vault) CreateProxy(p *access.Principal, req ProxyRequest) (*Proxy, error) {
-	if err := require(p, "proxy:create"); err != nil {
+	if err := kernel.Require(p, "proxy:create"); err != nil {
 		return nil, err
 	}
 	if err := v.validateProxy(p.TenantID, &req); err != nil {
 		return nil, err
 	}
-	ts := now()
-	rec := &proxyRecord{Proxy: Proxy{ID: newID(), Key: newProxyKey(), TenantID: p.TenantID}}
+	ts := kernel.Now()
+	rec := &proxyRecord{Proxy: Proxy{ID: kernel.NewID(), Key: newProxyKey(), TenantID: p.TenantID}}
 	v.applyProxyRequest(rec, &req)
-	rec.created(p, ts)
+	rec.Created(p, ts)
 	b := v.store.NewBatch()
 	if err := v.saveProxy(b, rec); err != nil {
 		b.Close()
 		return nil, err
 	}
-	return rec.public(), v.commit(b, proxyChanged(logEntry(p, p.TenantID, "proxy", rec.ID, "create", "Proxy created", ts), &rec.Proxy))
+	return rec.public(), v.commit(b, proxyChanged(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "create", "Proxy created", ts), &rec.Proxy))
 }
 
 // GetProxy returns one proxy.
 func (v *Vault) GetProxy(p *access.Principal, id string) (*Proxy, error) {
-	if err := require(p, "proxy:read"); err != nil {
+	if err := kernel.Require(p, "proxy:read"); err != nil {
 		return nil, err
 	}
 	rec, err := v.loadProxy(p.TenantID, id)
@@ -262,13 +265,13 @@ func (v *Vault) GetProxy(p *access.Principal, id string) (*Proxy, error) {
 
 // ListProxies lists the tenant's proxies, filtered by ids and name.
 func (v *Vault) ListProxies(p *access.Principal, ids []string, name string, pg Page) (Paginated[Proxy], error) {
-	if err := require(p, "proxy:read"); err != nil {
+	if err := kernel.Require(p, "proxy:read"); err != nil {
 		return Paginated[Proxy]{}, err
 	}
 	var all []Proxy
 	var ferr error
-	err := v.store.Scan(store.Prefix(proxyCollection, p.TenantID), nil, func(k, _ []byte) bool {
-		id := string(k[len(store.Prefix(proxyCollection, p.TenantID)):])
+	err := v.store.Scan(store.Prefix(kernel.ProxyCollection, p.TenantID), nil, func(k, _ []byte) bool {
+		id := string(k[len(store.Prefix(kernel.ProxyCollection, p.TenantID)):])
 		if len(ids) > 0 && !slices.Contains(ids, id) {
 			return true
 		}
@@ -283,12 +286,12 @@ func (v *Vault) ListProxies(p *access.Principal, ids []string, name string, pg P
 		all = append(all, *rec.public())
 		return true
 	})
-	return PageOf(all, pg), errors.Join(err, ferr)
+	return kernel.PageOf(all, pg), errors.Join(err, ferr)
 }
 
 // UpdateProxy replaces a proxy's settings (PUT); the key is kept.
 func (v *Vault) UpdateProxy(p *access.Principal, id string, req ProxyRequest) (*Proxy, error) {
-	if err := require(p, "proxy:update"); err != nil {
+	if err := kernel.Require(p, "proxy:update"); err != nil {
 		return nil, err
 	}
 	if err := v.validateProxy(p.TenantID, &req); err != nil {
@@ -301,10 +304,10 @@ func (v *Vault) UpdateProxy(p *access.Principal, id string, req ProxyRequest) (*
 // proxy and asks next for the validated request that replaces it (a PATCH
 // merges onto what it is given), then stores it.
 func (v *Vault) replaceProxy(p *access.Principal, id string, next func(*proxyRecord) (ProxyRequest, error)) (*Proxy, error) {
-	if err := require(p, "proxy:update"); err != nil {
+	if err := kernel.Require(p, "proxy:update"); err != nil {
 		return nil, err
 	}
-	defer v.lock("proxy", p.TenantID, id)()
+	defer v.locks.Lock("proxy", p.TenantID, id)()
 	rec, err := v.loadProxy(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -313,15 +316,15 @@ func (v *Vault) replaceProxy(p *access.Principal, id string, next func(*proxyRec
 	if err != nil {
 		return nil, err
 	}
-	ts := now()
+	ts := kernel.Now()
 	v.applyProxyRequest(rec, &req)
-	rec.modified(p, ts)
+	rec.Modified(p, ts)
 	b := v.store.NewBatch()
 	if err := v.saveProxy(b, rec); err != nil {
 		b.Close()
 		return nil, err
 	}
-	return rec.public(), v.commit(b, proxyChanged(logEntry(p, p.TenantID, "proxy", rec.ID, "update", "Proxy updated", ts), &rec.Proxy))
+	return rec.public(), v.commit(b, proxyChanged(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "update", "Proxy updated", ts), &rec.Proxy))
 }
 
 // PatchProxy applies a merge patch to a proxy (PATCH, answered 204).
@@ -364,17 +367,17 @@ func patchedProxy(rec *proxyRecord, patch []byte) (ProxyRequest, error) {
 
 // DeleteProxy deletes a proxy; its key stops working at once.
 func (v *Vault) DeleteProxy(p *access.Principal, id string) error {
-	if err := require(p, "proxy:delete"); err != nil {
+	if err := kernel.Require(p, "proxy:delete"); err != nil {
 		return err
 	}
-	defer v.lock("proxy", p.TenantID, id)()
+	defer v.locks.Lock("proxy", p.TenantID, id)()
 	rec, err := v.loadProxy(p.TenantID, id)
 	if err != nil {
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	b.Delete(proxyRecordKey(rec.TenantID, rec.ID))
 	b.Delete(proxyKeyIndex(rec.Key))
-	return v.commit(b, proxyDeleted(logEntry(p, p.TenantID, "proxy", rec.ID, "delete", "Proxy deleted", ts), rec.ID))
+	return v.commit(b, proxyDeleted(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "delete", "Proxy deleted", ts), rec.ID))
 }

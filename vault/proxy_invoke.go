@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/traffic"
@@ -250,6 +251,6 @@ func (v *Vault) proxyByKey(key string) (*Proxy, error) {
 // proxyInvoked records an invocation in the audit log (asynchronously:
 // the destination's answer is not held for it).
 func (v *Vault) proxyInvoked(p *access.Principal, tenantID, proxyID string) {
-	v.auditAsync(logEntry(p, tenantID, "proxy", proxyID, "invoke", "Proxy invoked", now()))
+	v.auditAsync(kernel.LogEntry(p, tenantID, "proxy", proxyID, "invoke", "Proxy invoked", kernel.Now()))
 	v.Metrics().ProxyRequest()
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/reactor"
@@ -159,7 +160,7 @@ func (v *Vault) runReactor(ctx context.Context, p *access.Principal, r *reactorR
 		}
 		bt = &btClient{v: v, p: actor}
 	}
-	v.auditAsync(logEntry(p, p.TenantID, "reactor", r.ID, "invoke", "Reactor invoked", now()))
+	v.auditAsync(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "invoke", "Reactor invoked", kernel.Now()))
 	res, err := v.runCode(ctx, prog, reactor.Invocation{TenantID: p.TenantID, Arg: arg, BT: bt})
 	if err != nil {
 		return nil, ReactorProblem(err)

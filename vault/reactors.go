@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/reactor"
 	"github.com/strongroom/strongroom/vault/store"
@@ -153,8 +154,8 @@ func (v *Vault) validateFormula(req *FormulaRequest) error {
 	return err
 }
 
-func formulaKey(tenantID, id string) []byte { return store.Key(formulaCollection, tenantID, id) }
-func reactorKey(tenantID, id string) []byte { return store.Key(reactorCollection, tenantID, id) }
+func formulaKey(tenantID, id string) []byte { return store.Key(kernel.FormulaCollection, tenantID, id) }
+func reactorKey(tenantID, id string) []byte { return store.Key(kernel.ReactorCollection, tenantID, id) }
 
 func (f *Formula) apply(req *FormulaRequest) {
 	f.Name, f.Description, f.Type = *req.Name, req.Description, *req.Type
@@ -170,24 +171,24 @@ func (f *Formula) apply(req *FormulaRequest) {
 
 // CreateFormula creates a private reactor formula.
 func (v *Vault) CreateFormula(p *access.Principal, req FormulaRequest) (*Formula, error) {
-	if err := require(p, "reactor:create"); err != nil {
+	if err := kernel.Require(p, "reactor:create"); err != nil {
 		return nil, err
 	}
 	if err := v.validateFormula(&req); err != nil {
 		return nil, err
 	}
-	ts := now()
-	f := &Formula{ID: newID(), TenantID: p.TenantID}
+	ts := kernel.Now()
+	f := &Formula{ID: kernel.NewID(), TenantID: p.TenantID}
 	f.apply(&req)
-	f.created(p, ts)
+	f.Created(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, formulaKey(p.TenantID, f.ID), f)
-	return f, v.commit(b, logEntry(p, p.TenantID, "reactor_formula", f.ID, "create", "Reactor formula created", ts))
+	kernel.SetJSON(b, formulaKey(p.TenantID, f.ID), f)
+	return f, v.commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", f.ID, "create", "Reactor formula created", ts))
 }
 
 func (v *Vault) formula(tenantID, id string) (*Formula, error) {
 	var f Formula
-	if err := getJSON(v.store, formulaKey(tenantID, id), "Reactor formula", &f); err != nil {
+	if err := kernel.GetJSON(v.store, formulaKey(tenantID, id), "Reactor formula", &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -195,7 +196,7 @@ func (v *Vault) formula(tenantID, id string) (*Formula, error) {
 
 // GetFormula returns one formula.
 func (v *Vault) GetFormula(p *access.Principal, id string) (*Formula, error) {
-	if err := require(p, "reactor:read"); err != nil {
+	if err := kernel.Require(p, "reactor:read"); err != nil {
 		return nil, err
 	}
 	return v.formula(p.TenantID, id)
@@ -204,12 +205,12 @@ func (v *Vault) GetFormula(p *access.Principal, id string) (*Formula, error) {
 // ListFormulas lists the tenant's formulas, filtered by name (substring,
 // case-insensitive) and source token type.
 func (v *Vault) ListFormulas(p *access.Principal, name, sourceTokenType string, pg Page) (Paginated[Formula], error) {
-	if err := require(p, "reactor:read"); err != nil {
+	if err := kernel.Require(p, "reactor:read"); err != nil {
 		return Paginated[Formula]{}, err
 	}
 	var all []Formula
 	var derr error
-	err := v.store.Scan(store.Prefix(formulaCollection, p.TenantID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.FormulaCollection, p.TenantID), nil, func(_, val []byte) bool {
 		var f Formula
 		if derr = json.Unmarshal(val, &f); derr != nil {
 			return false
@@ -220,43 +221,43 @@ func (v *Vault) ListFormulas(p *access.Principal, name, sourceTokenType string, 
 		}
 		return true
 	})
-	return PageOf(all, pg), errors.Join(err, derr)
+	return kernel.PageOf(all, pg), errors.Join(err, derr)
 }
 
 // UpdateFormula replaces a formula (PUT).
 func (v *Vault) UpdateFormula(p *access.Principal, id string, req FormulaRequest) (*Formula, error) {
-	if err := require(p, "reactor:update"); err != nil {
+	if err := kernel.Require(p, "reactor:update"); err != nil {
 		return nil, err
 	}
 	if err := v.validateFormula(&req); err != nil {
 		return nil, err
 	}
-	defer v.lock("formula", p.TenantID, id)()
+	defer v.locks.Lock("formula", p.TenantID, id)()
 	f, err := v.formula(p.TenantID, id)
 	if err != nil {
 		return nil, err
 	}
-	ts := now()
+	ts := kernel.Now()
 	f.apply(&req)
-	f.modified(p, ts)
+	f.Modified(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, formulaKey(p.TenantID, f.ID), f)
-	return f, v.commit(b, logEntry(p, p.TenantID, "reactor_formula", f.ID, "update", "Reactor formula updated", ts))
+	kernel.SetJSON(b, formulaKey(p.TenantID, f.ID), f)
+	return f, v.commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", f.ID, "update", "Reactor formula updated", ts))
 }
 
 // DeleteFormula deletes a formula.
 func (v *Vault) DeleteFormula(p *access.Principal, id string) error {
-	if err := require(p, "reactor:delete"); err != nil {
+	if err := kernel.Require(p, "reactor:delete"); err != nil {
 		return err
 	}
-	defer v.lock("formula", p.TenantID, id)()
+	defer v.locks.Lock("formula", p.TenantID, id)()
 	if _, err := v.formula(p.TenantID, id); err != nil {
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	b.Delete(formulaKey(p.TenantID, id))
-	return v.commit(b, logEntry(p, p.TenantID, "reactor_formula", id, "delete", "Reactor formula deleted", ts))
+	return v.commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", id, "delete", "Reactor formula deleted", ts))
 }
 
 // validateReactor checks a reactor request: a formula of the tenant or
@@ -304,16 +305,16 @@ func (v *Vault) saveReactor(b store.Batch, r *reactorRecord) error {
 			return err
 		}
 		plain, _ := json.Marshal(r.config)
-		env := k.SealEnvelope(plain, store.Key(reactorCollection, r.TenantID, r.ID))
+		env := k.SealEnvelope(plain, store.Key(kernel.ReactorCollection, r.TenantID, r.ID))
 		r.SealedConfig = &env
 	}
-	setJSON(b, reactorKey(r.TenantID, r.ID), r)
+	kernel.SetJSON(b, reactorKey(r.TenantID, r.ID), r)
 	return nil
 }
 
 func (v *Vault) loadReactor(tenantID, id string) (*reactorRecord, error) {
 	var r reactorRecord
-	if err := getJSON(v.store, reactorKey(tenantID, id), "Reactor", &r); err != nil {
+	if err := kernel.GetJSON(v.store, reactorKey(tenantID, id), "Reactor", &r); err != nil {
 		return nil, err
 	}
 	r.config = map[string]string{}
@@ -322,7 +323,7 @@ func (v *Vault) loadReactor(tenantID, id string) (*reactorRecord, error) {
 		if err != nil {
 			return nil, err
 		}
-		plain, err := k.OpenEnvelope(*r.SealedConfig, store.Key(reactorCollection, tenantID, id))
+		plain, err := k.OpenEnvelope(*r.SealedConfig, store.Key(kernel.ReactorCollection, tenantID, id))
 		if err != nil {
 			return nil, err
 		}
@@ -351,7 +352,7 @@ func (v *Vault) reactorView(r *reactorRecord) (*Reactor, error) {
 }
 
 func (r *reactorRecord) apply(req *ReactorRequest) {
-	r.Name, r.Code, r.FormulaID, r.ApplicationID = *req.Name, deref(req.Code), "", ""
+	r.Name, r.Code, r.FormulaID, r.ApplicationID = *req.Name, kernel.Deref(req.Code), "", ""
 	if req.Formula != nil {
 		r.FormulaID = req.Formula.ID
 	}
@@ -366,22 +367,22 @@ func (r *reactorRecord) apply(req *ReactorRequest) {
 
 // CreateReactor creates a reactor from a formula or inline code.
 func (v *Vault) CreateReactor(p *access.Principal, req ReactorRequest) (*Reactor, error) {
-	if err := require(p, "reactor:create"); err != nil {
+	if err := kernel.Require(p, "reactor:create"); err != nil {
 		return nil, err
 	}
 	if err := v.validateReactor(p, &req); err != nil {
 		return nil, err
 	}
-	ts := now()
-	r := &reactorRecord{ID: newID(), TenantID: p.TenantID}
+	ts := kernel.Now()
+	r := &reactorRecord{ID: kernel.NewID(), TenantID: p.TenantID}
 	r.apply(&req)
-	r.created(p, ts)
+	r.Created(p, ts)
 	b := v.store.NewBatch()
 	if err := v.saveReactor(b, r); err != nil {
 		b.Close()
 		return nil, err
 	}
-	if err := v.commit(b, reactorChanged(logEntry(p, p.TenantID, "reactor", r.ID, "create", "Reactor created", ts), r)); err != nil {
+	if err := v.commit(b, reactorChanged(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "create", "Reactor created", ts), r)); err != nil {
 		return nil, err
 	}
 	return v.reactorView(r)
@@ -389,7 +390,7 @@ func (v *Vault) CreateReactor(p *access.Principal, req ReactorRequest) (*Reactor
 
 // GetReactor returns one reactor.
 func (v *Vault) GetReactor(p *access.Principal, id string) (*Reactor, error) {
-	if err := require(p, "reactor:read"); err != nil {
+	if err := kernel.Require(p, "reactor:read"); err != nil {
 		return nil, err
 	}
 	r, err := v.loadReactor(p.TenantID, id)
@@ -402,11 +403,11 @@ func (v *Vault) GetReactor(p *access.Principal, id string) (*Reactor, error) {
 // ListReactors lists reactors, filtered by ids, name and (seed 001) the
 // source token type of their formula.
 func (v *Vault) ListReactors(p *access.Principal, ids []string, name, sourceTokenType string, pg Page) (Paginated[Reactor], error) {
-	if err := require(p, "reactor:read"); err != nil {
+	if err := kernel.Require(p, "reactor:read"); err != nil {
 		return Paginated[Reactor]{}, err
 	}
 	var all []Reactor
-	pfx := store.Prefix(reactorCollection, p.TenantID)
+	pfx := store.Prefix(kernel.ReactorCollection, p.TenantID)
 	var ferr error
 	err := v.store.Scan(pfx, nil, func(k, _ []byte) bool {
 		id := string(k[len(pfx):])
@@ -431,7 +432,7 @@ func (v *Vault) ListReactors(p *access.Principal, ids []string, name, sourceToke
 		all = append(all, *view)
 		return true
 	})
-	return PageOf(all, pg), errors.Join(err, ferr)
+	return kernel.PageOf(all, pg), errors.Join(err, ferr)
 }
 
 // UpdateReactor replaces a reactor (PUT).
@@ -443,10 +444,10 @@ func (v *Vault) UpdateReactor(p *access.Principal, id string, req ReactorRequest
 // loads the reactor, asks next for the request that replaces it (a PATCH
 // merges onto what it is given), then validates and stores it.
 func (v *Vault) replaceReactor(p *access.Principal, id string, next func(*reactorRecord) (ReactorRequest, error)) (*Reactor, error) {
-	if err := require(p, "reactor:update"); err != nil {
+	if err := kernel.Require(p, "reactor:update"); err != nil {
 		return nil, err
 	}
-	defer v.lock("reactor", p.TenantID, id)()
+	defer v.locks.Lock("reactor", p.TenantID, id)()
 	r, err := v.loadReactor(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -464,15 +465,15 @@ func (v *Vault) replaceReactor(p *access.Principal, id string, next func(*reacto
 	if err := v.validateReactor(p, &req); err != nil {
 		return nil, err
 	}
-	ts := now()
+	ts := kernel.Now()
 	r.apply(&req)
-	r.modified(p, ts)
+	r.Modified(p, ts)
 	b := v.store.NewBatch()
 	if err := v.saveReactor(b, r); err != nil {
 		b.Close()
 		return nil, err
 	}
-	if err := v.commit(b, reactorChanged(logEntry(p, p.TenantID, "reactor", r.ID, "update", "Reactor updated", ts), r)); err != nil {
+	if err := v.commit(b, reactorChanged(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "update", "Reactor updated", ts), r)); err != nil {
 		return nil, err
 	}
 	return v.reactorView(r)
@@ -507,15 +508,15 @@ func (v *Vault) patchedReactor(rec *reactorRecord, patch []byte) (ReactorRequest
 
 // DeleteReactor deletes a reactor.
 func (v *Vault) DeleteReactor(p *access.Principal, id string) error {
-	if err := require(p, "reactor:delete"); err != nil {
+	if err := kernel.Require(p, "reactor:delete"); err != nil {
 		return err
 	}
-	defer v.lock("reactor", p.TenantID, id)()
+	defer v.locks.Lock("reactor", p.TenantID, id)()
 	if _, err := v.loadReactor(p.TenantID, id); err != nil {
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	b.Delete(reactorKey(p.TenantID, id))
-	return v.commit(b, reactorDeleted(logEntry(p, p.TenantID, "reactor", id, "delete", "Reactor deleted", ts), id))
+	return v.commit(b, reactorDeleted(kernel.LogEntry(p, p.TenantID, "reactor", id, "delete", "Reactor deleted", ts), id))
 }

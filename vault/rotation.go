@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/keywrap"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -48,7 +49,7 @@ func (v *Vault) MasterKeyStatus() (*MasterKeyStatus, error) {
 	}
 	count := map[uint32]int{}
 	total := 0
-	err = v.store.Scan(store.Prefix(tenantKeyCollection), nil, func(_, val []byte) bool {
+	err = v.store.Scan(store.Prefix(kernel.TenantKeyCollection), nil, func(_, val []byte) bool {
 		count[parseTenantKeyRecord(val).Master]++
 		total++
 		return true
@@ -112,12 +113,12 @@ func (v *Vault) startRotation(k keywrap.Key) error {
 	if err != nil {
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	reg.Versions = append(reg.Versions, masterVersion{Version: n, Name: k.Name(), Check: check, Added: Time{Time: ts}})
 	reg.Current = n
 	// The ring holds the new version before any record is wrapped with it.
 	v.addMasterKey(n, k)
-	return v.saveRegistry(reg, logEntry(nil, audit.VaultLog, "master_key", strconv.Itoa(int(n)), "create",
+	return v.saveRegistry(reg, kernel.LogEntry(nil, audit.VaultLog, "master_key", strconv.Itoa(int(n)), "create",
 		fmt.Sprintf("Master key rotation to version %d started (%s)", n, k.Name()), ts))
 }
 
@@ -144,7 +145,7 @@ func (v *Vault) rewrapAll() error {
 }
 
 func (v *Vault) rewrapPass() (rewrapped int, err error) {
-	pfx := store.Prefix(tenantKeyCollection)
+	pfx := store.Prefix(kernel.TenantKeyCollection)
 	current := v.keys.ring.Load().current
 	var start []byte
 	for {
@@ -182,7 +183,7 @@ func (v *Vault) rewrapTenants(ids []string, current uint32) (int, error) {
 	b := v.store.NewBatch()
 	n := 0
 	for _, id := range ids {
-		val, err := v.store.Get(tenantKeyRecordKey(id))
+		val, err := v.store.Get(kernel.TenantKeyRecordKey(id))
 		if errors.Is(err, store.ErrNotFound) {
 			continue // the tenant was deleted meanwhile
 		}
@@ -207,14 +208,14 @@ func (v *Vault) rewrapTenants(ids []string, current uint32) (int, error) {
 			b.Close()
 			return 0, err
 		}
-		b.Set(tenantKeyRecordKey(id), wrapped)
+		b.Set(kernel.TenantKeyRecordKey(id), wrapped)
 		n++
 	}
 	return n, v.commit(b)
 }
 
 // masterSealedKeys are the vault-wide secrets sealed by the master key.
-var masterSealedKeys = []string{signingKeyKey}
+var masterSealedKeys = []string{kernel.SigningKeyKey}
 
 // finishRotation re-seals the vault-wide secrets and retires every older
 // version: from now on the server starts with the current key alone.
@@ -257,8 +258,8 @@ func (v *Vault) finishRotation() error {
 			reg.Versions[i].Retired = true
 		}
 	}
-	setJSON(b, []byte(masterRegistryKey), reg)
-	ts := now()
-	return v.commit(b, logEntry(nil, audit.VaultLog, "master_key", strconv.Itoa(int(reg.Current)), "update",
+	kernel.SetJSON(b, []byte(kernel.MasterRegistryKey), reg)
+	ts := kernel.Now()
+	return v.commit(b, kernel.LogEntry(nil, audit.VaultLog, "master_key", strconv.Itoa(int(reg.Current)), "update",
 		fmt.Sprintf("Master key rotated to version %d: every tenant key is re-wrapped; older versions are retired", reg.Current), ts))
 }

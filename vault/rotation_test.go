@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/keywrap"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -126,8 +127,8 @@ func TestLegacyDataDirRotates(t *testing.T) {
 	}
 	b := e.v.store.NewBatch()
 	b.Set(store.Key("tkey", w.TenantID), crypto.Seal(testMaster, keys.Root(), tenantKeyAD(w.TenantID)))
-	b.Delete([]byte(masterRegistryKey))
-	b.Set([]byte(masterCheckKey), crypto.Seal(testMaster, masterCheckPlain, []byte(masterCheckKey)))
+	b.Delete([]byte(kernel.MasterRegistryKey))
+	b.Set([]byte(kernel.MasterCheckKey), crypto.Seal(testMaster, masterCheckPlain, []byte(kernel.MasterCheckKey)))
 	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -84,16 +85,16 @@ func (v *Vault) CreateSession(p *access.Principal) (*CreateSessionResponse, erro
 	if !isPublicType(p.AppType) {
 		return nil, problem.Forbidden("Sessions are created with the key of a public application.")
 	}
-	ts := now()
+	ts := kernel.Now()
 	secret := "key_sess_" + randomCode(24)
-	s := &sessionRecord{ID: newID(), TenantID: p.TenantID, ApplicationID: p.ApplicationID,
+	s := &sessionRecord{ID: kernel.NewID(), TenantID: p.TenantID, ApplicationID: p.ApplicationID,
 		KeyHash: crypto.HashAPIKey(secret), Nonce: randomCode(16), ExpiresAt: Time{Time: ts.Add(SessionLifetime)}}
-	s.created(p, ts)
+	s.Created(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, store.Key(sessionCollection, s.TenantID, s.ID), s)
-	setJSON(b, store.Key(sessionKeyIndex, s.KeyHash), sessionRef{TenantID: s.TenantID, ID: s.ID})
-	b.Set(store.Key(sessionNonceIndex, s.TenantID, s.Nonce), []byte(s.ID))
-	if err := v.commit(b, v.sessionChanged(logEntry(p, s.TenantID, "session", s.ID, "create", "Session created", ts), s)); err != nil {
+	kernel.SetJSON(b, store.Key(kernel.SessionCollection, s.TenantID, s.ID), s)
+	kernel.SetJSON(b, store.Key(kernel.SessionKeyIndex, s.KeyHash), sessionRef{TenantID: s.TenantID, ID: s.ID})
+	b.Set(store.Key(kernel.SessionNonceIndex, s.TenantID, s.Nonce), []byte(s.ID))
+	if err := v.commit(b, v.sessionChanged(kernel.LogEntry(p, s.TenantID, "session", s.ID, "create", "Session created", ts), s)); err != nil {
 		return nil, err
 	}
 	return &CreateSessionResponse{SessionKey: secret, Nonce: s.Nonce, ExpiresAt: s.ExpiresAt}, nil
@@ -106,7 +107,7 @@ func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionReques
 	if !isPrivateType(p.AppType) {
 		return problem.Forbidden("Sessions are authorized with the key of a private application.")
 	}
-	nonce := deref(req.Nonce)
+	nonce := kernel.Deref(req.Nonce)
 	if nonce == "" || strings.ContainsRune(nonce, 0) {
 		return problem.Invalid("nonce", "The nonce field is required.")
 	}
@@ -116,8 +117,8 @@ func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionReques
 	if err := sessionGrantsHeld(p, &req); err != nil {
 		return err
 	}
-	nk := store.Key(sessionNonceIndex, p.TenantID, nonce)
-	defer v.lock(string(nk))()
+	nk := store.Key(kernel.SessionNonceIndex, p.TenantID, nonce)
+	defer v.locks.Lock(string(nk))()
 	invalid := problem.Invalid("nonce", "The nonce is unknown, expired or already used.")
 	id, err := v.store.Get(nk)
 	if errors.Is(err, store.ErrNotFound) {
@@ -127,13 +128,13 @@ func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionReques
 		return err
 	}
 	var s sessionRecord
-	if err := getJSON(v.store, store.Key(sessionCollection, p.TenantID, string(id)), "Session", &s); err != nil {
+	if err := kernel.GetJSON(v.store, store.Key(kernel.SessionCollection, p.TenantID, string(id)), "Session", &s); err != nil {
 		if problem.Is(err, 404) {
 			return invalid
 		}
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	if s.expired(ts) || s.Authorized {
 		return invalid
 	}
@@ -144,11 +145,11 @@ func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionReques
 		s.ExpiresAt = *req.ExpiresAt
 	}
 	s.Authorized, s.Permissions, s.Rules, s.AuthorizedBy = true, req.Permissions, nonNilRules(req.Rules), p.ApplicationID
-	s.modified(p, ts)
+	s.Modified(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, store.Key(sessionCollection, s.TenantID, s.ID), &s)
+	kernel.SetJSON(b, store.Key(kernel.SessionCollection, s.TenantID, s.ID), &s)
 	b.Delete(nk)
-	if err := v.commit(b, v.sessionChanged(logEntry(p, s.TenantID, "session", s.ID, "update", "Session authorized", ts), &s)); err != nil {
+	if err := v.commit(b, v.sessionChanged(kernel.LogEntry(p, s.TenantID, "session", s.ID, "update", "Session authorized", ts), &s)); err != nil {
 		return err
 	}
 	v.auth.invalidate()
@@ -217,20 +218,20 @@ func sessionGrantsHeld(p *access.Principal, req *AuthorizeSessionRequest) error 
 func (v *Vault) authenticateSession(hash string, gen uint64) (*access.Principal, error) {
 	invalid := problem.Unauthorized("The API key is invalid.")
 	var ref sessionRef
-	if err := getJSON(v.store, store.Key(sessionKeyIndex, hash), "Session", &ref); err != nil {
+	if err := kernel.GetJSON(v.store, store.Key(kernel.SessionKeyIndex, hash), "Session", &ref); err != nil {
 		if problem.Is(err, 404) {
 			return nil, invalid
 		}
 		return nil, err
 	}
 	var s sessionRecord
-	if err := getJSON(v.store, store.Key(sessionCollection, ref.TenantID, ref.ID), "Session", &s); err != nil {
+	if err := kernel.GetJSON(v.store, store.Key(kernel.SessionCollection, ref.TenantID, ref.ID), "Session", &s); err != nil {
 		if problem.Is(err, 404) {
 			return nil, invalid
 		}
 		return nil, err
 	}
-	if s.expired(now()) {
+	if s.expired(kernel.Now()) {
 		return nil, invalid
 	}
 	if _, err := v.application(s.TenantID, s.ApplicationID); err != nil {
@@ -246,13 +247,14 @@ func (v *Vault) authenticateSession(hash string, gen uint64) (*access.Principal,
 
 // purgeExpiredSessions deletes expired sessions with their indexes.
 func (v *Vault) purgeExpiredSessions() error {
-	return v.purgeCollection(sessionCollection, func(b store.Batch, k, val []byte, t time.Time) {
+	return kernel.PurgeCollection(v.store, kernel.SessionCollection, func(b store.Batch, k, val []byte, t time.Time) {
 		var s sessionRecord
 		if json.Unmarshal(val, &s) != nil || !s.expired(t) {
 			return
 		}
 		b.Delete(k)
-		b.Delete(store.Key(sessionKeyIndex, s.KeyHash))
-		b.Delete(store.Key(sessionNonceIndex, s.TenantID, s.Nonce))
+		b.Delete(store.Key(kernel.SessionKeyIndex, s.KeyHash))
+		b.Delete(store.Key(kernel.SessionNonceIndex, s.TenantID, s.Nonce))
 	})
+
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -40,7 +41,7 @@ type ReencryptProgress struct {
 	Cursor   []byte `json:"cursor,omitempty"` // last token record key handled
 }
 
-func reencryptKey(tenantID string) []byte { return store.Key(reencryptJobIndex, tenantID) }
+func reencryptKey(tenantID string) []byte { return store.Key(kernel.ReencryptJobIndex, tenantID) }
 
 // TenantKeyStatus reports a tenant's key versions.
 func (v *Vault) TenantKeyStatus(tenantID string) (*TenantKeyStatus, error) {
@@ -51,7 +52,7 @@ func (v *Vault) TenantKeyStatus(tenantID string) (*TenantKeyStatus, error) {
 	st := &TenantKeyStatus{TenantID: tenantID, Current: rec.Current, MasterKeyVersion: rec.Master,
 		Versions: slices.Sorted(maps.Keys(rec.Keys))}
 	var p ReencryptProgress
-	if err := getJSON(v.store, reencryptKey(tenantID), "job", &p); err == nil {
+	if err := kernel.GetJSON(v.store, reencryptKey(tenantID), "job", &p); err == nil {
 		st.Reencrypt = &p
 	} else if !problem.Is(err, 404) {
 		return nil, err
@@ -60,7 +61,7 @@ func (v *Vault) TenantKeyStatus(tenantID string) (*TenantKeyStatus, error) {
 }
 
 func (v *Vault) tenantKeyRecord(tenantID string) (tenantKeyRecord, error) {
-	b, err := v.store.Get(tenantKeyRecordKey(tenantID))
+	b, err := v.store.Get(kernel.TenantKeyRecordKey(tenantID))
 	if errors.Is(err, store.ErrNotFound) {
 		return tenantKeyRecord{}, problem.NotFound("Tenant")
 	}
@@ -101,9 +102,9 @@ func (v *Vault) rotateTenantKey(tenantID string) error {
 		return err
 	}
 	b := v.store.NewBatch()
-	b.Set(tenantKeyRecordKey(tenantID), wrapped)
-	ts := now()
-	err = v.commit(b, logEntry(nil, tenantID, "tenant", tenantID, "update",
+	b.Set(kernel.TenantKeyRecordKey(tenantID), wrapped)
+	ts := kernel.Now()
+	err = v.commit(b, kernel.LogEntry(nil, tenantID, "tenant", tenantID, "update",
 		fmt.Sprintf("Tenant key rotated to version %d", n), ts))
 	v.forgetTenantKeys(tenantID)
 	return err
@@ -120,7 +121,7 @@ func (v *Vault) ReencryptTenant(tenantID string, batch int) (*TenantKeyStatus, e
 		return nil, err
 	}
 	var p ReencryptProgress
-	if err := getJSON(v.store, reencryptKey(tenantID), "job", &p); err != nil && !problem.Is(err, 404) {
+	if err := kernel.GetJSON(v.store, reencryptKey(tenantID), "job", &p); err != nil && !problem.Is(err, 404) {
 		return nil, err
 	}
 	if p.Version != ks.Current() {
@@ -137,7 +138,7 @@ func (v *Vault) ReencryptTenant(tenantID string, batch int) (*TenantKeyStatus, e
 // reencryptBatch reseals the next batch of tokens after p.Cursor and
 // commits them with the advanced cursor (and, at the end, the audit entry).
 func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptProgress, batch int) error {
-	pfx := store.Prefix(tokenCollection, tenantID)
+	pfx := store.Prefix(kernel.TokenCollection, tenantID)
 	var start []byte
 	if p.Cursor != nil {
 		start = append(slices.Clone(p.Cursor), 0) // just after the cursor
@@ -154,7 +155,7 @@ func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptP
 	}
 	locks := &lockSet{v: v, held: map[int]bool{}}
 	for _, id := range ids {
-		locks.held[v.lockIndex("token", tenantID, id)] = true
+		locks.held[v.locks.Index("token", tenantID, id)] = true
 	}
 	locks.order = slices.Sorted(maps.Keys(locks.held))
 	for _, i := range locks.order {
@@ -165,7 +166,7 @@ func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptP
 	var changed []string
 	for _, id := range ids {
 		r := new(tokenRecord)
-		if err := getJSON(v.store, tokenRecordKey(tenantID, id), "Token", r); problem.Is(err, 404) {
+		if err := kernel.GetJSON(v.store, tokenRecordKey(tenantID, id), "Token", r); problem.Is(err, 404) {
 			continue // deleted meanwhile
 		} else if err != nil {
 			b.Close()
@@ -181,7 +182,7 @@ func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptP
 		}
 		if resealed {
 			r.Data = env
-			setJSON(b, tokenRecordKey(tenantID, id), r)
+			kernel.SetJSON(b, tokenRecordKey(tenantID, id), r)
 			changed = append(changed, id)
 		}
 	}
@@ -190,10 +191,10 @@ func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptP
 	var entries []audit.Entry
 	if len(ids) < batch {
 		p.Finished, p.Cursor = true, nil
-		entries = append(entries, logEntry(nil, tenantID, "tenant", tenantID, "update",
-			fmt.Sprintf("Tenant data re-encrypted under tenant key version %d (%d tokens)", p.Version, p.Resealed), now()))
+		entries = append(entries, kernel.LogEntry(nil, tenantID, "tenant", tenantID, "update",
+			fmt.Sprintf("Tenant data re-encrypted under tenant key version %d (%d tokens)", p.Version, p.Resealed), kernel.Now()))
 	}
-	setJSON(b, reencryptKey(tenantID), p)
+	kernel.SetJSON(b, reencryptKey(tenantID), p)
 	if err := v.commit(b, entries...); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -37,7 +38,7 @@ var tenantSettings = map[string][]string{
 
 // GetTenant returns the caller's tenant.
 func (v *Vault) GetTenant(p *access.Principal) (*Tenant, error) {
-	if err := require(p, "tenant:read"); err != nil {
+	if err := kernel.Require(p, "tenant:read"); err != nil {
 		return nil, err
 	}
 	return v.tenant(p.TenantID)
@@ -45,7 +46,7 @@ func (v *Vault) GetTenant(p *access.Principal) (*Tenant, error) {
 
 func (v *Vault) tenant(id string) (*Tenant, error) {
 	var t Tenant
-	if err := getJSON(v.store, tenantRecordKey(id), "Tenant", &t); err != nil {
+	if err := kernel.GetJSON(v.store, kernel.TenantRecordKey(id), "Tenant", &t); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -59,7 +60,7 @@ type TenantUpdate struct {
 
 // UpdateTenant replaces the tenant's name and settings.
 func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, error) {
-	if err := require(p, "tenant:update"); err != nil {
+	if err := kernel.Require(p, "tenant:update"); err != nil {
 		return nil, err
 	}
 	f := problem.Fields{}
@@ -78,17 +79,17 @@ func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, er
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	defer v.lock("tenant", p.TenantID)()
+	defer v.locks.Lock("tenant", p.TenantID)()
 	t, err := v.tenant(p.TenantID)
 	if err != nil {
 		return nil, err
 	}
-	ts := now()
+	ts := kernel.Now()
 	t.Name, t.Settings = *req.Name, req.Settings
-	t.modified(p, ts)
+	t.Modified(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, tenantRecordKey(t.ID), t)
-	err = v.commit(b, tenantUpdated(logEntry(p, t.ID, "tenant", t.ID, "update", "Tenant updated", ts), t))
+	kernel.SetJSON(b, kernel.TenantRecordKey(t.ID), t)
+	err = v.commit(b, tenantUpdated(kernel.LogEntry(p, t.ID, "tenant", t.ID, "update", "Tenant updated", ts), t))
 	v.tenantSettingsCache.Delete(t.ID)
 	return t, err
 }
@@ -96,21 +97,21 @@ func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, er
 // DeleteTenant removes the tenant and everything it owns; its keys stop
 // working at once.
 func (v *Vault) DeleteTenant(p *access.Principal) error {
-	if err := require(p, "tenant:delete"); err != nil {
+	if err := kernel.Require(p, "tenant:delete"); err != nil {
 		return err
 	}
 	return v.deleteTenant(p.TenantID)
 }
 
 func (v *Vault) deleteTenant(id string) error {
-	defer v.lock("tenant", id)()
+	defer v.locks.Lock("tenant", id)()
 	if _, err := v.tenant(id); err != nil {
 		return err
 	}
 	b := v.store.NewBatch()
 	defer b.Close()
 	var hashes [][]byte
-	err := v.store.Scan(store.Prefix(appKeyCollection, id), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.AppKeyCollection, id), nil, func(_, val []byte) bool {
 		var k appKey
 		if jsonUnmarshal(val, &k) == nil {
 			hashes = append(hashes, keyHashKey(k.Hash))
@@ -123,12 +124,12 @@ func (v *Vault) deleteTenant(id string) error {
 	for _, h := range hashes {
 		b.Delete(h)
 	}
-	for _, pfx := range tenantPrefixes(id) {
+	for _, pfx := range kernel.TenantPrefixes(id) {
 		b.DeletePrefix(pfx)
 	}
-	v.retireTenantLog(b, id, now())
-	b.Delete(tenantRecordKey(id))
-	b.Delete(tenantKeyRecordKey(id))
+	v.retireTenantLog(b, id, kernel.Now())
+	b.Delete(kernel.TenantRecordKey(id))
+	b.Delete(kernel.TenantKeyRecordKey(id))
 	b.Delete(reencryptKey(id)) // tenantkeys.go
 	if err := v.syncCommit(b); err != nil {
 		return err
@@ -158,33 +159,33 @@ func (v *Vault) createTenant(name, typ, secret string, conditions ...func(b stor
 	if err := f.Err(); err != nil {
 		return nil, nil, err
 	}
-	ts := now()
-	t := &Tenant{ID: newID(), Name: name, Type: typ}
-	t.created(nil, ts)
-	app := &Application{ID: newID(), TenantID: t.ID, Name: "Management", Type: access.TypeManagement,
+	ts := kernel.Now()
+	t := &Tenant{ID: kernel.NewID(), Name: name, Type: typ}
+	t.Created(nil, ts)
+	app := &Application{ID: kernel.NewID(), TenantID: t.ID, Name: "Management", Type: access.TypeManagement,
 		Permissions: access.ManagementPermissions(), Rules: []access.Rule{}}
 	// A self-hosted tenant has no portal user: its owner is the management
 	// application created with it.
 	t.OwnerID = app.ID
-	app.created(nil, ts)
+	app.Created(nil, ts)
 	b := v.store.NewBatch()
-	setJSON(b, tenantRecordKey(t.ID), t)
+	kernel.SetJSON(b, kernel.TenantRecordKey(t.ID), t)
 	release, err := v.newTenantKey(b, t.ID) // keyring.go
 	if err != nil {
 		b.Close()
 		return nil, nil, err
 	}
 	defer release() // after the commit
-	setJSON(b, appRecordKey(t.ID, app.ID), app)
+	kernel.SetJSON(b, appRecordKey(t.ID, app.ID), app)
 	key, rec := v.addKey(b, nil, app, ts, secret)
 	app.Key = key
 	for _, c := range conditions {
 		c(b, t.ID)
 	}
 	err = v.commit(b,
-		logEntry(nil, t.ID, "tenant", t.ID, "create", "Tenant created", ts),
-		logEntry(nil, t.ID, "application", app.ID, "create", "Application created", ts),
-		logEntry(nil, t.ID, "key", rec.ID, "create", "Management key minted", ts))
+		kernel.LogEntry(nil, t.ID, "tenant", t.ID, "create", "Tenant created", ts),
+		kernel.LogEntry(nil, t.ID, "application", app.ID, "create", "Application created", ts),
+		kernel.LogEntry(nil, t.ID, "key", rec.ID, "create", "Management key minted", ts))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -195,7 +196,7 @@ func (v *Vault) createTenant(name, typ, secret string, conditions ...func(b stor
 func (v *Vault) Tenants() ([]Tenant, error) {
 	var out []Tenant
 	var derr error
-	err := v.store.Scan(store.Prefix(tenantCollection), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.TenantCollection), nil, func(_, val []byte) bool {
 		var t Tenant
 		if derr = jsonUnmarshal(val, &t); derr != nil {
 			return false

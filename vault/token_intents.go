@@ -7,6 +7,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/token"
@@ -52,7 +53,7 @@ type TokenIntentRequest struct {
 }
 
 func tokenIntentKey(tenantID, id string) []byte {
-	return store.Key(tokenIntentCollection, tenantID, id)
+	return store.Key(kernel.TokenIntentCollection, tenantID, id)
 }
 
 func tokenIntentAAD(tenantID, id string) []byte { return store.Key("token-intent", tenantID, id) }
@@ -63,11 +64,11 @@ func intentLock(id string) string { return "intent\x00" + id }
 
 // CreateTokenIntent validates and seals data as a token of its type would.
 func (v *Vault) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (*TokenIntent, error) {
-	if err := require(p, "token-intent:create"); err != nil {
+	if err := kernel.Require(p, "token-intent:create"); err != nil {
 		return nil, err
 	}
 	f := problem.Fields{}
-	typeName := deref(req.Type)
+	typeName := kernel.Deref(req.Type)
 	if _, known := token.Lookup(typeName); !known {
 		if typeName == "" {
 			f.Add("type", "The type field is required.")
@@ -101,9 +102,9 @@ func (v *Vault) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (
 	if err != nil {
 		return nil, err
 	}
-	ts := now()
-	it := TokenIntent{ID: newID(), TenantID: p.TenantID, Type: typeName, ExpiresAt: Time{Time: ts.Add(TokenIntentLifetime)}}
-	it.created(p, ts)
+	ts := kernel.Now()
+	it := TokenIntent{ID: kernel.NewID(), TenantID: p.TenantID, Type: typeName, ExpiresAt: Time{Time: ts.Add(TokenIntentLifetime)}}
+	it.Created(p, ts)
 	if fp, ok := token.DefaultFingerprintValue(typeName, normalized); ok {
 		it.Fingerprint = token.Fingerprint(secrets.fingerprint, typeName, fp)
 	}
@@ -117,8 +118,8 @@ func (v *Vault) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (
 	rec := tokenIntentRecord{TokenIntent: it,
 		Data: secrets.data.SealEnvelope(plain, tokenIntentAAD(it.TenantID, it.ID))}
 	b := v.store.NewBatch()
-	setJSON(b, tokenIntentKey(it.TenantID, it.ID), &rec)
-	if err := v.commit(b, tokenIntentCreated(logEntry(p, it.TenantID, "token_intent", it.ID, "create", "Token intent created", ts), &it)); err != nil {
+	kernel.SetJSON(b, tokenIntentKey(it.TenantID, it.ID), &rec)
+	if err := v.commit(b, tokenIntentCreated(kernel.LogEntry(p, it.TenantID, "token_intent", it.ID, "create", "Token intent created", ts), &it)); err != nil {
 		return nil, err
 	}
 	return &it, nil
@@ -126,10 +127,10 @@ func (v *Vault) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (
 
 func (v *Vault) tokenIntent(tenantID, id string) (*tokenIntentRecord, error) {
 	var rec tokenIntentRecord
-	if err := getJSON(v.store, tokenIntentKey(tenantID, id), "Token intent", &rec); err != nil {
+	if err := kernel.GetJSON(v.store, tokenIntentKey(tenantID, id), "Token intent", &rec); err != nil {
 		return nil, err
 	}
-	if !rec.ExpiresAt.After(now()) {
+	if !rec.ExpiresAt.After(kernel.Now()) {
 		return nil, problem.NotFound("Token intent")
 	}
 	return &rec, nil
@@ -137,7 +138,7 @@ func (v *Vault) tokenIntent(tenantID, id string) (*tokenIntentRecord, error) {
 
 // GetTokenIntent returns an intent, never its data.
 func (v *Vault) GetTokenIntent(p *access.Principal, id string) (*TokenIntent, error) {
-	if err := require(p, "token-intent:read"); err != nil {
+	if err := kernel.Require(p, "token-intent:read"); err != nil {
 		return nil, err
 	}
 	rec, err := v.tokenIntent(p.TenantID, id)
@@ -149,17 +150,17 @@ func (v *Vault) GetTokenIntent(p *access.Principal, id string) (*TokenIntent, er
 
 // DeleteTokenIntent deletes an intent.
 func (v *Vault) DeleteTokenIntent(p *access.Principal, id string) error {
-	if err := require(p, "token-intent:delete"); err != nil {
+	if err := kernel.Require(p, "token-intent:delete"); err != nil {
 		return err
 	}
-	defer v.lock("token", p.TenantID, intentLock(id))()
+	defer v.locks.Lock("token", p.TenantID, intentLock(id))()
 	if _, err := v.tokenIntent(p.TenantID, id); err != nil {
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	b.Delete(tokenIntentKey(p.TenantID, id))
-	return v.commit(b, tokenIntentDeleted(logEntry(p, p.TenantID, "token_intent", id, "delete", "Token intent deleted", ts), id))
+	return v.commit(b, tokenIntentDeleted(kernel.LogEntry(p, p.TenantID, "token_intent", id, "delete", "Token intent deleted", ts), id))
 }
 
 // fromIntent fills a token request naming token_intent_id with the intent's
@@ -225,10 +226,11 @@ func (v *Vault) consumeIntent(b store.Batch, tenantID, id, prefix string) error 
 
 // purgeExpiredTokenIntents deletes intents past their lifetime.
 func (v *Vault) purgeExpiredTokenIntents() error {
-	return v.purgeCollection(tokenIntentCollection, func(b store.Batch, k, val []byte, t time.Time) {
+	return kernel.PurgeCollection(v.store, kernel.TokenIntentCollection, func(b store.Batch, k, val []byte, t time.Time) {
 		var rec tokenIntentRecord
 		if json.Unmarshal(val, &rec) != nil || !rec.ExpiresAt.After(t) {
 			b.Delete(k)
 		}
 	})
+
 }

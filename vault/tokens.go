@@ -18,6 +18,7 @@ import (
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
@@ -94,7 +95,9 @@ type tokenRecord struct {
 	dataKey atomic.Pointer[crypto.DataKey] // unwrapped on first read
 }
 
-func tokenRecordKey(tenantID, id string) []byte { return store.Key(tokenCollection, tenantID, id) }
+func tokenRecordKey(tenantID, id string) []byte {
+	return store.Key(kernel.TokenCollection, tenantID, id)
+}
 
 func (r *tokenRecord) container() string {
 	if len(r.Containers) > 0 {
@@ -178,12 +181,12 @@ func (v *Vault) loadToken(tenantID, id string) (*tokenRecord, error) {
 	r, epoch := v.tokens.get(key)
 	if r == nil {
 		r = new(tokenRecord)
-		if err := getJSON(v.store, tokenRecordKey(tenantID, id), "Token", r); err != nil {
+		if err := kernel.GetJSON(v.store, tokenRecordKey(tenantID, id), "Token", r); err != nil {
 			return nil, err
 		}
 		v.tokens.put(key, r, epoch)
 	}
-	if r.expired(now()) {
+	if r.expired(kernel.Now()) {
 		return nil, problem.NotFound("Token")
 	}
 	return r, nil
@@ -250,7 +253,7 @@ func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string,
 		return nil, err
 	}
 	f := problem.Fields{}
-	typeName := deref(req.Type)
+	typeName := kernel.Deref(req.Type)
 	typ, known := token.Lookup(typeName)
 	switch {
 	case req.Type == nil || typeName == "":
@@ -297,8 +300,8 @@ func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string,
 			f.Add(prefix+"expires_at", "Must be an ISO 8601 date-time with a time zone.")
 		} else if !t.After(ts) {
 			f.Add(prefix+"expires_at", "Must be in the future.")
-		} else if t.After(MaxExpiresAt) {
-			f.Add(prefix+"expires_at", "Must be no later than "+MaxExpiresAt.Format(time.RFC3339)+".")
+		} else if t.After(kernel.MaxExpiresAt) {
+			f.Add(prefix+"expires_at", "Must be no later than "+kernel.MaxExpiresAt.Format(time.RFC3339)+".")
 		} else {
 			expiresAt = &t
 		}
@@ -318,7 +321,7 @@ func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string,
 	vars := map[string]any{"data": normalized, "metadata": metadataMap(metadata)}
 	rec := &tokenRecord{TenantID: p.TenantID, Type: typeName, Privacy: privacy, Containers: containers,
 		Metadata: metadata, ExpiresAt: expiresAt, Order: orderKey(ts)}
-	rec.created(p, ts)
+	rec.Created(p, ts)
 
 	// Mask: the token's own expression, or the type's default.
 	plan := &tokenPlan{rec: rec, plain: plain}
@@ -447,13 +450,13 @@ func (v *Vault) writeToken(b store.Batch, plan *tokenPlan) error {
 	}
 	r.AD = tokenADVersion
 	r.Data = k.SealEnvelope(plan.plain, r.aad())
-	setJSON(b, tokenRecordKey(r.TenantID, r.ID), r)
-	b.Set(store.Key(orderIndex, r.TenantID, r.Order), []byte(r.ID))
+	kernel.SetJSON(b, tokenRecordKey(r.TenantID, r.ID), r)
+	b.Set(store.Key(kernel.OrderIndex, r.TenantID, r.Order), []byte(r.ID))
 	if r.Fingerprint != "" {
-		b.Set(store.Key(fingerprintIndex, r.TenantID, r.Type, r.Fingerprint, r.ID), nil)
+		b.Set(store.Key(kernel.FingerprintIndex, r.TenantID, r.Type, r.Fingerprint, r.ID), nil)
 	}
 	for _, mac := range r.IndexMACs {
-		b.Set(store.Key(searchIndex, r.TenantID, mac, r.ID), nil)
+		b.Set(store.Key(kernel.SearchIndex, r.TenantID, mac, r.ID), nil)
 	}
 	if r.ExpiresAt != nil {
 		b.Set(expiryKey(r), nil)
@@ -464,7 +467,7 @@ func (v *Vault) writeToken(b store.Batch, plan *tokenPlan) error {
 func expiryKey(r *tokenRecord) []byte {
 	var ts [8]byte
 	binary.BigEndian.PutUint64(ts[:], uint64(r.ExpiresAt.UnixNano()))
-	return store.Key(expiryIndex, hex.EncodeToString(ts[:]), r.TenantID, r.ID)
+	return store.Key(kernel.ExpiryIndex, hex.EncodeToString(ts[:]), r.TenantID, r.ID)
 }
 
 // unindexToken removes r, every index entry pointing at it and its
@@ -472,7 +475,7 @@ func expiryKey(r *tokenRecord) []byte {
 func unindexToken(b store.Batch, r *tokenRecord) {
 	b.Delete(tokenRecordKey(r.TenantID, r.ID))
 	removeIndexes(b, r)
-	b.DeletePrefix(store.Prefix(childIndex, r.TenantID, r.ID))
+	b.DeletePrefix(store.Prefix(kernel.ChildIndex, r.TenantID, r.ID))
 }
 
 // CreateToken creates one token (POST /tokens).
@@ -488,9 +491,9 @@ func (v *Vault) CreateToken(p *access.Principal, req TokenRequest) (*Token, erro
 // batch: either every token is created or none is.
 func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes []string, entity string) ([]*Token, error) {
 	if len(reqs) > MaxTokensPerRequest {
-		return nil, tooManyTokens(len(reqs))
+		return nil, kernel.TooManyTokens(len(reqs))
 	}
-	ts := now()
+	ts := kernel.Now()
 	plans := make([]*tokenPlan, len(reqs))
 	for i, req := range reqs {
 		plan, err := v.planToken(p, req, prefixes[i], ts, "token:create")
@@ -562,7 +565,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 		}
 		if plan.dedupe {
 			fpKey := fingerprintVersionKey(p.TenantID, plan.rec.Type, plan.rec.Fingerprint)
-			ver, err := v.readVersion(fpKey) // before the search: cluster.go
+			ver, err := kernel.ReadVersion(v.store, fpKey) // before the search: cluster.go
 			if err != nil {
 				return nil, "", err
 			}
@@ -579,7 +582,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 						return nil, "", err
 					}
 					changed = append(changed, existing.ID)
-					entries = append(entries, withToken(logEntry(p, p.TenantID, entity, existing.ID, "update", "Token updated by deduplication", ts), existing))
+					entries = append(entries, withToken(kernel.LogEntry(p, p.TenantID, entity, existing.ID, "update", "Token updated by deduplication", ts), existing))
 				}
 				out[i], err = v.dedupedView(p, existing)
 				if err != nil {
@@ -590,7 +593,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 				}
 				continue
 			}
-			claimVersion(b, fpKey, ver)
+			kernel.ClaimVersion(b, fpKey, ver)
 		}
 		if plan.clientID {
 			if _, err := v.store.Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
@@ -603,10 +606,10 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 			return nil, "", err
 		}
 		if plan.clientID {
-			claimNew(b, tokenRecordKey(p.TenantID, plan.rec.ID), plan.rec)
+			kernel.ClaimNew(b, tokenRecordKey(p.TenantID, plan.rec.ID), plan.rec)
 		}
 		written++
-		entries = append(entries, withToken(logEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts), plan.rec))
+		entries = append(entries, withToken(kernel.LogEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts), plan.rec))
 		if plan.intentID != "" {
 			entries = append(entries, tokenIntentConverted(p, plan.intentID, plan.rec, ts))
 		}
@@ -750,14 +753,14 @@ func (v *Vault) GetToken(p *access.Principal, id string) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.auditAsync(logEntry(p, p.TenantID, "token", r.ID, "read", "Token retrieved", now()))
+	v.auditAsync(kernel.LogEntry(p, p.TenantID, "token", r.ID, "read", "Token retrieved", kernel.Now()))
 	v.Metrics().TokensRead(1)
 	return t, nil
 }
 
 // DeleteToken deletes a token and its associations.
 func (v *Vault) DeleteToken(p *access.Principal, id string) error {
-	defer v.lock("token", p.TenantID, id)()
+	defer v.locks.Lock("token", p.TenantID, id)()
 	r, err := v.loadToken(p.TenantID, id)
 	if err != nil {
 		return err
@@ -765,10 +768,10 @@ func (v *Vault) DeleteToken(p *access.Principal, id string) error {
 	if _, ok := p.TokenTransform("token:delete", r.ref()); !ok {
 		return problem.Forbidden("The API key does not have permission to delete tokens in " + r.container())
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	unindexToken(b, r)
-	err = v.commit(b, withToken(logEntry(p, p.TenantID, "token", r.ID, "delete", "Token deleted", ts), r))
+	err = v.commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", r.ID, "delete", "Token deleted", ts), r))
 	v.tokens.invalidate(cacheKey(p.TenantID, r.ID))
 	return err
 }
@@ -783,7 +786,7 @@ func (v *Vault) overwriteDuplicate(b store.Batch, p *access.Principal, existing 
 	n := plan.rec
 	n.ID, n.Order, n.Audited, n.Containers = existing.ID, existing.Order, existing.Audited, existing.Containers
 	n.Privacy, n.Mask = existing.Privacy, existing.Mask // only data and metadata are overwritten
-	n.modified(p, ts)
+	n.Modified(p, ts)
 	if err := authorizeUpdate(p, existing, n); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/keywrap"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -67,9 +68,9 @@ func legacyTokenAD(tenantID, id string) []byte { return store.Key("token", tenan
 // records being sealed with the full associated data; legacyTenantKeyAD
 // is the wrapping of earlier versions.
 func tenantKeyAD(tenantID string) []byte {
-	return store.Key(tenantKeyCollection, tenantID, "token-ad-v2")
+	return store.Key(kernel.TenantKeyCollection, tenantID, "token-ad-v2")
 }
-func legacyTenantKeyAD(tenantID string) []byte { return tenantKeyRecordKey(tenantID) }
+func legacyTenantKeyAD(tenantID string) []byte { return kernel.TenantKeyRecordKey(tenantID) }
 
 // openTenantKey unwraps a stored tenant key; legacy reports the wrapping
 // of an earlier version.
@@ -87,7 +88,7 @@ func openTenantKey(master keywrap.Key, wrapped []byte, tenantID string) (key []b
 func (v *Vault) upgradeTokenAD() error {
 	type wrappedKey struct{ tenantID, wrapped string }
 	var legacy []wrappedKey
-	pfx := store.Prefix(tenantKeyCollection)
+	pfx := store.Prefix(kernel.TenantKeyCollection)
 	err := v.store.Scan(pfx, nil, func(k, val []byte) bool {
 		legacy = append(legacy, wrappedKey{string(k[len(pfx):]), string(val)})
 		return true
@@ -119,7 +120,7 @@ func (v *Vault) upgradeTokenAD() error {
 			return err
 		}
 		b := v.store.NewBatch()
-		b.Set(tenantKeyRecordKey(wk.tenantID), wrapped)
+		b.Set(kernel.TenantKeyRecordKey(wk.tenantID), wrapped)
 		if err := v.commit(b); err != nil {
 			return err
 		}
@@ -131,7 +132,7 @@ func (v *Vault) upgradeTokenAD() error {
 // full associated data, in batches.
 func (v *Vault) upgradeTenantTokens(tenantID string, key []byte) error {
 	const batchSize = 256
-	pfx := store.Prefix(tokenCollection, tenantID)
+	pfx := store.Prefix(kernel.TokenCollection, tenantID)
 	var start []byte
 	for {
 		var recs []*tokenRecord
@@ -165,7 +166,7 @@ func (v *Vault) upgradeTenantTokens(tenantID string, key []byte) error {
 				r.AD = tokenADVersion
 				r.Data = crypto.SealEnvelope(key, plain, r.aad())
 				clear(plain)
-				setJSON(b, tokenRecordKey(r.TenantID, r.ID), r)
+				kernel.SetJSON(b, tokenRecordKey(r.TenantID, r.ID), r)
 			}
 			if err := v.commit(b); err != nil {
 				return err
@@ -184,7 +185,7 @@ func (v *Vault) upgradeTenantTokens(tenantID string, key []byte) error {
 func (v *Vault) upgradeTenantPaymentMethods(tenantID string, key []byte) error {
 	var recs []*paymentMethodRecord
 	var derr error
-	err := v.store.Scan(store.Prefix(paymentMethodCollection, tenantID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.PaymentMethodCollection, tenantID), nil, func(_, val []byte) bool {
 		r := new(paymentMethodRecord)
 		if derr = json.Unmarshal(val, r); derr != nil {
 			return false
@@ -223,7 +224,7 @@ func (v *Vault) upgradeTenantPaymentMethods(tenantID string, key []byte) error {
 			}
 			r.CVC = &cvc
 		}
-		setJSON(b, paymentMethodKey(r.TenantID, r.ProjectID, r.ID), r)
+		kernel.SetJSON(b, paymentMethodKey(r.TenantID, r.ProjectID, r.ID), r)
 	}
 	return v.commit(b)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -116,7 +117,7 @@ func TestLegacyRecordsUpgraded(t *testing.T) {
 			t.Fatalf("legacy token %s after upgrade: %v", id, err)
 		}
 		var r tokenRecord
-		if err := getJSON(e.v.store, tokenRecordKey(tenantID, id), "Token", &r); err != nil || r.AD != tokenADVersion {
+		if err := kernel.GetJSON(e.v.store, tokenRecordKey(tenantID, id), "Token", &r); err != nil || r.AD != tokenADVersion {
 			t.Errorf("record %s has AD version %d after the upgrade (%v)", id, r.AD, err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -25,16 +26,16 @@ import (
 func (v *Vault) lockCreate(tenantID string, plans []*tokenPlan, also []string) *lockSet {
 	l := &lockSet{v: v, held: map[int]bool{}}
 	for _, plan := range plans {
-		l.held[v.lockIndex("token", tenantID, plan.rec.ID)] = true
+		l.held[v.locks.Index("token", tenantID, plan.rec.ID)] = true
 		if plan.dedupe {
-			l.held[v.lockIndex("fingerprint", tenantID, plan.rec.Type, plan.rec.Fingerprint)] = true
+			l.held[v.locks.Index("fingerprint", tenantID, plan.rec.Type, plan.rec.Fingerprint)] = true
 		}
 		if plan.intentID != "" { // an intent converts into one token only
-			l.held[v.lockIndex("token", tenantID, intentLock(plan.intentID))] = true
+			l.held[v.locks.Index("token", tenantID, intentLock(plan.intentID))] = true
 		}
 	}
 	for _, id := range also {
-		l.held[v.lockIndex("token", tenantID, id)] = true
+		l.held[v.locks.Index("token", tenantID, id)] = true
 	}
 	l.order = slices.Sorted(maps.Keys(l.held))
 	for _, i := range l.order {
@@ -51,7 +52,7 @@ type lockSet struct {
 }
 
 // holds reports whether the lock of the entity named by parts is held.
-func (l *lockSet) holds(parts ...string) bool { return l.held[l.v.lockIndex(parts...)] }
+func (l *lockSet) holds(parts ...string) bool { return l.held[l.v.locks.Index(parts...)] }
 
 func (l *lockSet) unlock() {
 	for _, i := range l.order {
@@ -65,7 +66,7 @@ func (l *lockSet) unlock() {
 func (v *Vault) findDuplicate(p *access.Principal, plan *tokenPlan, earlier []*tokenPlan) (*tokenRecord, error) {
 	r := plan.rec
 	var ids []string
-	err := v.store.Scan(store.Prefix(fingerprintIndex, r.TenantID, r.Type, r.Fingerprint), nil, func(k, _ []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.FingerprintIndex, r.TenantID, r.Type, r.Fingerprint), nil, func(k, _ []byte) bool {
 		ids = append(ids, string(k[bytes.LastIndexByte(k, 0)+1:]))
 		return true
 	})

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -55,11 +56,11 @@ func (f *TokenFilter) matches(r *tokenRecord) bool {
 // that matches f. Tokens the caller may not read are skipped, not refused:
 // a list shows what the caller can see.
 func (v *Vault) scanTokens(p *access.Principal, f *TokenFilter, start []byte, fn func(orderKey []byte, r *tokenRecord) bool) error {
-	t := now()
+	t := kernel.Now()
 	var ferr error
-	err := v.store.ScanReverse(store.Prefix(orderIndex, p.TenantID), start, func(k, id []byte) bool {
+	err := v.store.ScanReverse(store.Prefix(kernel.OrderIndex, p.TenantID), start, func(k, id []byte) bool {
 		var r tokenRecord
-		if ferr = getJSON(v.store, tokenRecordKey(p.TenantID, string(id)), "Token", &r); ferr != nil {
+		if ferr = kernel.GetJSON(v.store, tokenRecordKey(p.TenantID, string(id)), "Token", &r); ferr != nil {
 			if problem.Is(ferr, 404) {
 				ferr = nil
 				return true
@@ -94,7 +95,7 @@ func (v *Vault) ListTokens(p *access.Principal, f TokenFilter, pg Page) (Paginat
 		return Paginated[Token]{}, err
 	}
 	items, err := v.views(p, page)
-	return paginate(items, total, pg), err
+	return kernel.Paginate(items, total, pg), err
 }
 
 // pageTokens returns one offset page of the tokens p can read that match
@@ -150,7 +151,7 @@ func (v *Vault) ListTokensV2(p *access.Principal, f TokenFilter, cursor string, 
 	var start []byte
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || !strings.HasPrefix(string(b), string(store.Prefix(orderIndex, p.TenantID))) {
+		if err != nil || !strings.HasPrefix(string(b), string(store.Prefix(kernel.OrderIndex, p.TenantID))) {
 			return CursorPage[Token]{}, problem.Invalid("start", "The cursor is not valid.")
 		}
 		start = b

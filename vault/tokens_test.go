@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
@@ -77,12 +78,12 @@ func TestReadLevels(t *testing.T) {
 				if d := dataOf(got); !jsonEq(d, wantData) {
 					t.Errorf("read:%s: data %s, want %s", level, d, wantData)
 				}
-				if got.Privacy == nil || got.Privacy.Classification == "" || got.ID != created.ID || got.Type != deref(c.req.Type) {
+				if got.Privacy == nil || got.Privacy.Classification == "" || got.ID != created.ID || got.Type != kernel.Deref(c.req.Type) {
 					t.Errorf("read:%s: token fields %+v", level, got)
 				}
 			}
 			// Plaintext is returned byte-for-byte where it was sent as is.
-			if got, _ := e.v.GetToken(readers["high"], created.ID); strings.HasPrefix(deref(c.req.Type), "token") && dataOf(got) != c.want.high {
+			if got, _ := e.v.GetToken(readers["high"], created.ID); strings.HasPrefix(kernel.Deref(c.req.Type), "token") && dataOf(got) != c.want.high {
 				t.Errorf("token data not byte-for-byte: %s", dataOf(got))
 			}
 		})
@@ -105,14 +106,14 @@ func TestReadWithoutPermission(t *testing.T) {
 	if _, err := e.v.GetToken(creator, card.ID); !problem.Is(err, 403) {
 		t.Fatalf("create-only key read a token: %v", err)
 	}
-	if _, err := e.v.ListTokens(creator, TokenFilter{}, Page{1, 10}); !problem.Is(err, 403) {
+	if _, err := e.v.ListTokens(creator, TokenFilter{}, Page{Number: 1, Size: 10}); !problem.Is(err, 403) {
 		t.Fatalf("create-only key listed tokens: %v", err)
 	}
 	if _, err := e.v.GetToken(e.mgmt, card.ID); !problem.Is(err, 403) {
 		t.Fatalf("management key read a token: %v", err)
 	}
 	// The list shows only what the caller may read.
-	pg, err := e.v.ListTokens(onlyGeneral, TokenFilter{}, Page{1, 10})
+	pg, err := e.v.ListTokens(onlyGeneral, TokenFilter{}, Page{Number: 1, Size: 10})
 	if err != nil || pg.Pagination.TotalItems != 1 || pg.Data[0].ID != gen.ID {
 		t.Fatalf("filtered list = %+v, %v", pg, err)
 	}
@@ -610,7 +611,7 @@ func TestExpiresAt(t *testing.T) {
 	if _, err := e.v.UpdateToken(w, tok.ID, []byte(`{}`)); !problem.Is(err, 404) {
 		t.Fatalf("update of expired token: %v", err)
 	}
-	pg, _ := e.v.ListTokens(r, TokenFilter{}, Page{1, 100})
+	pg, _ := e.v.ListTokens(r, TokenFilter{}, Page{Number: 1, Size: 100})
 	for _, x := range pg.Data {
 		if x.ID == tok.ID {
 			t.Fatal("expired token listed")
@@ -633,10 +634,10 @@ func TestExpiresAt(t *testing.T) {
 	if _, err := e.v.Store().Get(tokenRecordKey(w.TenantID, tok.ID)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("expired token not purged: %v", err)
 	}
-	for _, pfx := range []string{expiryIndex} {
+	for _, pfx := range []string{kernel.ExpiryIndex} {
 		e.v.Store().Scan(store.Prefix(pfx), nil, func(k, _ []byte) bool { t.Errorf("index entry left: %q", k); return true })
 	}
-	e.v.Store().Scan(store.Prefix(fingerprintIndex, w.TenantID), nil, func(k, _ []byte) bool {
+	e.v.Store().Scan(store.Prefix(kernel.FingerprintIndex, w.TenantID), nil, func(k, _ []byte) bool {
 		if strings.HasSuffix(string(k), tok.ID) {
 			t.Errorf("fingerprint index of purged token left: %q", k)
 		}
@@ -815,15 +816,15 @@ func TestTokenListFilters(t *testing.T) {
 		ids = append(ids, tok.ID)
 	}
 	card := mustCreate(t, e.v, w, tokReq("card_number", `"4242424242424242"`))
-	pg, err := e.v.ListTokens(r, TokenFilter{}, Page{1, 4})
+	pg, err := e.v.ListTokens(r, TokenFilter{}, Page{Number: 1, Size: 4})
 	if err != nil || pg.Pagination.TotalItems != 6 || pg.Pagination.TotalPages != 2 || len(pg.Data) != 4 || pg.Data[0].ID != card.ID || pg.Data[1].ID != ids[4] {
 		t.Fatalf("list newest first: %+v, %v", pg.Pagination, err)
 	}
-	pg, _ = e.v.ListTokens(r, TokenFilter{Types: []string{"card_number"}}, Page{1, 10})
+	pg, _ = e.v.ListTokens(r, TokenFilter{Types: []string{"card_number"}}, Page{Number: 1, Size: 10})
 	if pg.Pagination.TotalItems != 1 {
 		t.Errorf("type filter %d", pg.Pagination.TotalItems)
 	}
-	pg, _ = e.v.ListTokens(r, TokenFilter{Metadata: map[string]string{"k": "val1"}}, Page{1, 10})
+	pg, _ = e.v.ListTokens(r, TokenFilter{Metadata: map[string]string{"k": "val1"}}, Page{Number: 1, Size: 10})
 	if pg.Pagination.TotalItems != 2 {
 		t.Errorf("v1 metadata filter (case-insensitive) %d", pg.Pagination.TotalItems)
 	}

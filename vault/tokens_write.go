@@ -13,6 +13,7 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/apitime"
 	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
@@ -51,7 +52,7 @@ func (v *Vault) updateToken(p *access.Principal, id string, body []byte) (old, n
 	if err := json.Unmarshal(body, &patch); err != nil {
 		return nil, nil, problem.Invalid("body", "The merge patch must be a JSON object.")
 	}
-	defer v.lock("token", p.TenantID, id)()
+	defer v.locks.Lock("token", p.TenantID, id)()
 	// The lock orders this node's writers; another node's are caught by
 	// committing only if the record is still the one read (cluster.go).
 	for attempt := 0; ; attempt++ {
@@ -66,7 +67,7 @@ func (v *Vault) updateToken(p *access.Principal, id string, body []byte) (old, n
 }
 
 func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch) (old, n *tokenRecord, err error) {
-	raw, err := v.readVersion(tokenRecordKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.store, tokenRecordKey(p.TenantID, id))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,14 +130,14 @@ func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch
 	if patch.ExpiresAt != nil {
 		req.ExpiresAt = patch.ExpiresAt
 	}
-	ts := now()
+	ts := kernel.Now()
 	plan, err := v.planToken(p, &req, "", ts, "token:update")
 	if err != nil {
 		return nil, nil, err
 	}
 	n = plan.rec
 	n.Order, n.Audited = r.Order, r.Audited
-	n.modified(p, ts)
+	n.Modified(p, ts)
 	if err := authorizeUpdate(p, r, n); err != nil {
 		return nil, nil, err
 	}
@@ -149,7 +150,7 @@ func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch
 		b.Close()
 		return nil, nil, err
 	}
-	err = v.commit(b, withToken(logEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts), n))
+	err = v.commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts), n))
 	v.tokens.invalidate(cacheKey(p.TenantID, r.ID))
 	if err != nil {
 		return nil, nil, err
@@ -160,12 +161,12 @@ func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch
 // removeIndexes drops r's record and index entries but keeps its
 // associations (an update rewrites them right after).
 func removeIndexes(b store.Batch, r *tokenRecord) {
-	b.Delete(store.Key(orderIndex, r.TenantID, r.Order))
+	b.Delete(store.Key(kernel.OrderIndex, r.TenantID, r.Order))
 	if r.Fingerprint != "" {
-		b.Delete(store.Key(fingerprintIndex, r.TenantID, r.Type, r.Fingerprint, r.ID))
+		b.Delete(store.Key(kernel.FingerprintIndex, r.TenantID, r.Type, r.Fingerprint, r.ID))
 	}
 	for _, mac := range r.IndexMACs {
-		b.Delete(store.Key(searchIndex, r.TenantID, mac, r.ID))
+		b.Delete(store.Key(kernel.SearchIndex, r.TenantID, mac, r.ID))
 	}
 	if r.ExpiresAt != nil {
 		b.Delete(expiryKey(r))
@@ -187,7 +188,7 @@ func (v *Vault) readable(p *access.Principal, id string) (*tokenRecord, error) {
 // AssociateTokens links child under parent; reading both is required. It
 // holds the parent's lock, so a parent deleted meanwhile keeps no link.
 func (v *Vault) AssociateTokens(p *access.Principal, parentID, childID string) error {
-	defer v.lock("token", p.TenantID, parentID)()
+	defer v.locks.Lock("token", p.TenantID, parentID)()
 	parent, err := v.readable(p, parentID)
 	if err != nil {
 		return err
@@ -195,15 +196,15 @@ func (v *Vault) AssociateTokens(p *access.Principal, parentID, childID string) e
 	if _, err := v.readable(p, childID); err != nil {
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
-	b.Set(store.Key(childIndex, p.TenantID, parent.ID, childID), nil)
-	return v.commit(b, withToken(logEntry(p, p.TenantID, "token", parent.ID, "update", "Token association created", ts), parent))
+	b.Set(store.Key(kernel.ChildIndex, p.TenantID, parent.ID, childID), nil)
+	return v.commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", parent.ID, "update", "Token association created", ts), parent))
 }
 
 // DissociateTokens removes the link; deleting on the parent is required.
 func (v *Vault) DissociateTokens(p *access.Principal, parentID, childID string) error {
-	defer v.lock("token", p.TenantID, parentID)()
+	defer v.locks.Lock("token", p.TenantID, parentID)()
 	parent, err := v.loadToken(p.TenantID, parentID)
 	if err != nil {
 		return err
@@ -211,16 +212,16 @@ func (v *Vault) DissociateTokens(p *access.Principal, parentID, childID string) 
 	if _, ok := p.TokenTransform("token:delete", parent.ref()); !ok {
 		return problem.Forbidden("The API key does not have permission to delete tokens in " + parent.container())
 	}
-	key := store.Key(childIndex, p.TenantID, parent.ID, childID)
+	key := store.Key(kernel.ChildIndex, p.TenantID, parent.ID, childID)
 	if _, err := v.store.Get(key); errors.Is(err, store.ErrNotFound) {
 		return problem.NotFound("Token association")
 	} else if err != nil {
 		return err
 	}
-	ts := now()
+	ts := kernel.Now()
 	b := v.store.NewBatch()
 	b.Delete(key)
-	return v.commit(b, withToken(logEntry(p, p.TenantID, "token", parent.ID, "update", "Token association deleted", ts), parent))
+	return v.commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", parent.ID, "update", "Token association deleted", ts), parent))
 }
 
 // CreateChildToken creates a token associated under parent in one batch,
@@ -229,12 +230,12 @@ func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req Token
 	if _, err := v.readable(p, parentID); err != nil {
 		return nil, err // refused before any plaintext is planned
 	}
-	ts := now()
+	ts := kernel.Now()
 	plan, err := v.planToken(p, &req, "", ts, "token:create")
 	if err != nil {
 		return nil, err
 	}
-	defer v.lockEach([]string{"token", p.TenantID, parentID}, []string{"token", p.TenantID, plan.rec.ID})()
+	defer v.locks.Each([]string{"token", p.TenantID, parentID}, []string{"token", p.TenantID, plan.rec.ID})()
 	parent, err := v.readable(p, parentID)
 	if err != nil {
 		return nil, err
@@ -247,9 +248,9 @@ func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req Token
 		b.Close()
 		return nil, err
 	}
-	b.Set(store.Key(childIndex, p.TenantID, parent.ID, plan.rec.ID), nil)
-	claimNew(b, tokenRecordKey(p.TenantID, plan.rec.ID), plan.rec) // cluster.go
-	err = v.commit(b, withToken(logEntry(p, p.TenantID, "token", plan.rec.ID, "create", "Child token created", ts), plan.rec))
+	b.Set(store.Key(kernel.ChildIndex, p.TenantID, parent.ID, plan.rec.ID), nil)
+	kernel.ClaimNew(b, tokenRecordKey(p.TenantID, plan.rec.ID), plan.rec) // cluster.go
+	err = v.commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", plan.rec.ID, "create", "Child token created", ts), plan.rec))
 	if errors.Is(err, store.ErrConflict) {
 		return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
 	}
@@ -262,7 +263,7 @@ func (v *Vault) ListChildTokens(p *access.Principal, parentID string, f TokenFil
 		return Paginated[Token]{}, err
 	}
 	var ids []string
-	pfx := store.Prefix(childIndex, p.TenantID, parentID)
+	pfx := store.Prefix(kernel.ChildIndex, p.TenantID, parentID)
 	err := v.store.Scan(pfx, nil, func(k, _ []byte) bool {
 		ids = append(ids, string(k[len(pfx):]))
 		return true
@@ -284,9 +285,9 @@ func (v *Vault) ListChildTokens(p *access.Principal, parentID string, f TokenFil
 		}
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Order > recs[j].Order })
-	pageRecs := PageOf(recs, pg)
+	pageRecs := kernel.PageOf(recs, pg)
 	items, err := v.views(p, pageRecs.Data)
-	return paginate(items, len(recs), pg), err
+	return kernel.Paginate(items, len(recs), pg), err
 }
 
 // Tokenize walks any JSON value (objects as *jsonorder.Object, which keeps
@@ -420,7 +421,7 @@ func (v *Vault) Resolver(p *access.Principal, invocation string) expr.Resolver {
 		if err != nil {
 			return expr.Token{}, err
 		}
-		v.auditAsync(logEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", now()))
+		v.auditAsync(kernel.LogEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", kernel.Now()))
 		v.Metrics().TokensRead(1)
 		return expr.Lazy(data, func() (map[string]any, error) { return tokenObject(r, data) }), nil
 	})
@@ -488,14 +489,14 @@ func ExprProblem(err error) error {
 // purgeExpiredTokens deletes tokens whose expires_at has passed. Reads
 // already treat them as gone; this reclaims their storage.
 func (v *Vault) purgeExpiredTokens() error {
-	t := now()
+	t := kernel.Now()
 	var ts [8]byte
 	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
 	// Keys of tokens expiring at exactly t sort just below limit.
-	limit := append(append(store.Prefix(expiryIndex), hex.EncodeToString(ts[:])...), 1)
+	limit := append(append(store.Prefix(kernel.ExpiryIndex), hex.EncodeToString(ts[:])...), 1)
 	var expired [][2]string
 	var keys [][]byte
-	err := v.store.Scan(store.Prefix(expiryIndex), nil, func(k, _ []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.ExpiryIndex), nil, func(k, _ []byte) bool {
 		if bytes.Compare(k, limit) > 0 {
 			return false
 		}
@@ -511,14 +512,14 @@ func (v *Vault) purgeExpiredTokens() error {
 	}
 	for i, e := range expired {
 		tenantID, id := e[0], e[1]
-		unlock := v.lock("token", tenantID, id)
+		unlock := v.locks.Lock("token", tenantID, id)
 		var r tokenRecord
-		err := getJSON(v.store, tokenRecordKey(tenantID, id), "Token", &r)
+		err := kernel.GetJSON(v.store, tokenRecordKey(tenantID, id), "Token", &r)
 		switch {
 		case err == nil && r.expired(t):
 			b := v.store.NewBatch()
 			unindexToken(b, &r)
-			err = v.commit(b, withToken(logEntry(nil, tenantID, "token", id, "delete", "Expired token deleted", t), &r))
+			err = v.commit(b, withToken(kernel.LogEntry(nil, tenantID, "token", id, "delete", "Expired token deleted", t), &r))
 			v.tokens.invalidate(cacheKey(tenantID, id))
 		case problem.Is(err, 404):
 			// The token is gone (deleted, or its tenant was): drop the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -18,10 +19,10 @@ func (v *Vault) usage(tenantID string) (*UsageReport, error) {
 		MetricsByType:               map[string]TokenTypeMetrics{},
 		IncludedMonthlyActiveTokens: includedMonthlyActiveTokens,
 	}}
-	t := now()
+	t := kernel.Now()
 	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 	var derr error
-	err := v.store.Scan(store.Prefix(tokenCollection, tenantID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.TokenCollection, tenantID), nil, func(_, val []byte) bool {
 		var h struct {
 			Type       string `json:"type"`
 			CreatedAt  *Time  `json:"created_at"`

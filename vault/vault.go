@@ -12,7 +12,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/egress"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jwtauth"
 	"github.com/strongroom/strongroom/vault/keywrap"
 	"github.com/strongroom/strongroom/vault/metrics"
@@ -94,7 +94,7 @@ type Core struct {
 	projects            projectState // projects.go: project keys cache
 	idemFlights         inFlight     // idempotency.go: keys whose first request runs
 	webhooks            webhookState // webhook_queue.go: subscriptions cache, outbox, signing key
-	locks               [64]sync.Mutex
+	locks               kernel.Locks
 	home                storeHome     // health.go
 	stopCacheBound      chan struct{} // cluster.go, on a shared store
 
@@ -127,7 +127,7 @@ type Vault struct {
 // (zero fields take their defaults).
 func (c *Core) Bind(rt *reactor.Runtime, out egress.Policy, s Settings) *Vault {
 	v := &Vault{Core: c, reactors: rt, egress: out, metrics: s.Metrics,
-		jwt: jwtauth.Validator{Leeway: s.JWTLeeway, MaxLifetime: s.JWTMaxLifetime, Now: func() time.Time { return now() }}}
+		jwt: jwtauth.Validator{Leeway: s.JWTLeeway, MaxLifetime: s.JWTMaxLifetime, Now: func() time.Time { return kernel.Now() }}}
 	switch {
 	case s.JWTLeeway == 0:
 		v.jwt.Leeway = jwtauth.DefaultLeeway
@@ -158,9 +158,6 @@ type Startup struct {
 	// serves reads only until a restart with free space.
 	StoreReadOnly bool
 }
-
-// now is the clock; tests may replace it.
-var now = func() time.Time { return time.Now().UTC() }
 
 var masterCheckPlain = []byte("strongroom master key check v1")
 
@@ -315,24 +312,6 @@ func (c *Core) Close() error {
 
 // Store exposes the store to sibling packages' tests and tools.
 func (c *Core) Store() store.Store { return c.store }
-
-// lock serialises read-modify-write sequences on one entity. Writes to
-// different entities proceed in parallel and their syncs are grouped by
-// Pebble's commit pipeline.
-func (c *Core) lock(parts ...string) func() {
-	m := &c.locks[c.lockIndex(parts...)]
-	m.Lock()
-	return m.Unlock
-}
-
-func (c *Core) lockIndex(parts ...string) int {
-	h := fnv.New32a()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	return int(h.Sum32() % uint32(len(c.locks)))
-}
 
 // Sweep deletes expired entities. The host calls it periodically; reads
 // already treat expired entities as gone.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 )
 
 // Webhook events other than the token's: the write that causes one tags its
@@ -189,7 +190,7 @@ func tenantUpdated(e audit.Entry, t *Tenant) audit.Entry {
 // tokenIntentConverted is the audit entry (and token-intent.converted
 // event) of an intent consumed by the token it became.
 func tokenIntentConverted(p *access.Principal, intentID string, tok *tokenRecord, t time.Time) audit.Entry {
-	e := logEntry(p, tok.TenantID, "token_intent", intentID, "delete", "Token intent converted into token "+tok.ID, t)
+	e := kernel.LogEntry(p, tok.TenantID, "token_intent", intentID, "delete", "Token intent converted into token "+tok.ID, t)
 	type ref struct {
 		ID   string `json:"id"`
 		Type string `json:"type"`

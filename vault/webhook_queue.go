@@ -18,6 +18,7 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/apitime"
 	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/traffic"
@@ -32,7 +33,7 @@ import (
 //	whd \0 tenant \0 webhook \0 delivery id  → Delivery (event, attempts)
 //	whq \0 due (hex ns) \0 tenant \0 webhook \0 delivery id  → "" (the queue)
 //
-// (deliveryCollection and queuePrefix in schema.go.)
+// (DeliveryCollection and QueuePrefix in kernel/schema.go.)
 
 // deliveryRetention is how long finished deliveries stay visible.
 const deliveryRetention = 72 * time.Hour
@@ -144,11 +145,11 @@ func queueKey(due time.Time, d *Delivery) []byte {
 	for i, u := 0, uint64(due.UnixNano()); i < 8; i++ {
 		n[7-i] = byte(u >> (8 * i))
 	}
-	return store.Key(queuePrefix, hex.EncodeToString(n[:]), d.TenantID, d.WebhookID, d.ID)
+	return store.Key(kernel.QueuePrefix, hex.EncodeToString(n[:]), d.TenantID, d.WebhookID, d.ID)
 }
 
 func deliveryKey(tenantID, webhookID, id string) []byte {
-	return store.Key(deliveryCollection, tenantID, webhookID, id)
+	return store.Key(kernel.DeliveryCollection, tenantID, webhookID, id)
 }
 
 // queueEvents adds to b a delivery for every webhook subscribed to an event
@@ -179,10 +180,10 @@ func (v *Vault) queueEvents(b store.Batch, entries []audit.Entry) (bool, error) 
 				}
 				body, _ = json.Marshal(ev)
 			}
-			ts := now()
-			d := &Delivery{ID: newID(), WebhookID: w.ID, TenantID: e.TenantID, EventID: eventID, EventType: typ,
-				Status: "pending", Attempts: []Attempt{}, NextAttemptAt: timePtr(ts), CreatedAt: timePtr(ts), Event: body}
-			setJSON(b, deliveryKey(d.TenantID, d.WebhookID, d.ID), d)
+			ts := kernel.Now()
+			d := &Delivery{ID: kernel.NewID(), WebhookID: w.ID, TenantID: e.TenantID, EventID: eventID, EventType: typ,
+				Status: "pending", Attempts: []Attempt{}, NextAttemptAt: kernel.TimePtr(ts), CreatedAt: kernel.TimePtr(ts), Event: body}
+			kernel.SetJSON(b, deliveryKey(d.TenantID, d.WebhookID, d.ID), d)
 			b.Set(queueKey(ts, d), nil)
 			queued = true
 		}
@@ -199,7 +200,7 @@ func (v *Vault) WebhookSigner() (*webhook.Signer, error) {
 	if st.signer != nil {
 		return st.signer, nil
 	}
-	key := []byte(signingKeyKey)
+	key := []byte(kernel.SigningKeyKey)
 	sealed, err := v.store.Get(key)
 	var der []byte
 	switch {
@@ -309,8 +310,8 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	}
 	var due []*dueDelivery
 	var next time.Time
-	nowNS := now().UnixNano()
-	err := v.store.Scan(store.Prefix(queuePrefix), nil, func(k, _ []byte) bool {
+	nowNS := kernel.Now().UnixNano()
+	err := v.store.Scan(store.Prefix(kernel.QueuePrefix), nil, func(k, _ []byte) bool {
 		parts := strings.Split(string(k), "\x00")
 		if len(parts) != 5 {
 			return true
@@ -339,7 +340,7 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	var wg sync.WaitGroup
 	for _, dd := range due {
 		key := deliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
-		if err := getJSON(v.store, key, "Delivery", dd.d); problem.Is(err, 404) {
+		if err := kernel.GetJSON(v.store, key, "Delivery", dd.d); problem.Is(err, 404) {
 			dd.d = nil // the webhook was deleted: drop the queue entry
 			continue
 		} else if err != nil {
@@ -380,7 +381,7 @@ func (v *Vault) recordAttempt(dd *dueDelivery, r webhook.Retry) (time.Time, erro
 	if d == nil {
 		return time.Time{}, v.commit(b)
 	}
-	defer v.lock("whook", d.TenantID, d.WebhookID)()
+	defer v.locks.Lock("whook", d.TenantID, d.WebhookID)()
 	if _, err := v.loadWebhook(d.TenantID, d.WebhookID); problem.Is(err, 404) {
 		b.Delete(deliveryKey(d.TenantID, d.WebhookID, d.ID))
 		return time.Time{}, v.commit(b)
@@ -395,13 +396,13 @@ func (v *Vault) recordAttempt(dd *dueDelivery, r webhook.Retry) (time.Time, erro
 	case dd.ok:
 		d.Status, d.NextAttemptAt = "delivered", nil
 	case retry:
-		at = now().Add(wait)
-		d.NextAttemptAt = timePtr(at)
+		at = kernel.Now().Add(wait)
+		d.NextAttemptAt = kernel.TimePtr(at)
 		b.Set(queueKey(at, d), nil)
 	default:
 		d.Status, d.NextAttemptAt = "failed", nil
 	}
-	setJSON(b, deliveryKey(d.TenantID, d.WebhookID, d.ID), d)
+	kernel.SetJSON(b, deliveryKey(d.TenantID, d.WebhookID, d.ID), d)
 	return at, v.commit(b)
 }
 
@@ -411,8 +412,8 @@ const maxReceiverAnswer = 64 << 10
 // send makes one attempt: the body is the canonical JSON of the envelope,
 // signed as the hosted docs' v1 sample verifies.
 func send(ctx context.Context, client *http.Client, signer *webhook.Signer, url string, ev json.RawMessage) (Attempt, bool) {
-	start := now()
-	a := Attempt{AttemptedAt: timePtr(start)}
+	start := kernel.Now()
+	a := Attempt{AttemptedAt: kernel.TimePtr(start)}
 	envelope, _ := json.Marshal(map[string]any{"event": ev, "delivered_at": apitime.New(start)})
 	body, err := webhook.Canonical(envelope)
 	if err != nil {
@@ -456,7 +457,7 @@ func attemptError(err error) string {
 // ListWebhookDeliveries lists a webhook's deliveries, newest first, with
 // every attempt (the operator's view of the queue).
 func (v *Vault) ListWebhookDeliveries(p *access.Principal, webhookID string, pg Page) (Paginated[Delivery], error) {
-	if err := require(p, "webhooks:read"); err != nil {
+	if err := kernel.Require(p, "webhooks:read"); err != nil {
 		return Paginated[Delivery]{}, err
 	}
 	if _, err := v.loadWebhook(p.TenantID, webhookID); err != nil {
@@ -464,7 +465,7 @@ func (v *Vault) ListWebhookDeliveries(p *access.Principal, webhookID string, pg 
 	}
 	var all []Delivery
 	var ferr error
-	err := v.store.ScanReverse(store.Prefix(deliveryCollection, p.TenantID, webhookID), nil, func(_, val []byte) bool {
+	err := v.store.ScanReverse(store.Prefix(kernel.DeliveryCollection, p.TenantID, webhookID), nil, func(_, val []byte) bool {
 		var d Delivery
 		if ferr = json.Unmarshal(val, &d); ferr != nil {
 			return false
@@ -472,15 +473,15 @@ func (v *Vault) ListWebhookDeliveries(p *access.Principal, webhookID string, pg 
 		all = append(all, d)
 		return true
 	})
-	return PageOf(all, pg), errors.Join(err, ferr)
+	return kernel.PageOf(all, pg), errors.Join(err, ferr)
 }
 
 // purgeDeliveries deletes finished deliveries past their retention.
 func (v *Vault) purgeDeliveries() error {
-	cutoff := now().Add(-deliveryRetention)
+	cutoff := kernel.Now().Add(-deliveryRetention)
 	b := v.store.NewBatch()
 	var ferr error
-	err := v.store.Scan(store.Prefix(deliveryCollection), nil, func(k, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.DeliveryCollection), nil, func(k, val []byte) bool {
 		id, err := uuid.Parse(string(k[strings.LastIndexByte(string(k), 0)+1:]))
 		if err != nil {
 			return true

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -47,7 +48,9 @@ type WebhookList struct {
 	Data []Webhook `json:"data"`
 }
 
-func webhookRecordKey(tenantID, id string) []byte { return store.Key(webhookCollection, tenantID, id) }
+func webhookRecordKey(tenantID, id string) []byte {
+	return store.Key(kernel.WebhookCollection, tenantID, id)
+}
 
 func (v *Vault) validateWebhook(req *WebhookRequest) error {
 	f := problem.Fields{}
@@ -82,31 +85,31 @@ func (v *Vault) validateWebhook(req *WebhookRequest) error {
 }
 
 func (w *Webhook) apply(req *WebhookRequest) {
-	w.Name, w.URL, w.NotifyEmail = *req.Name, *req.URL, deref(req.NotifyEmail)
+	w.Name, w.URL, w.NotifyEmail = *req.Name, *req.URL, kernel.Deref(req.NotifyEmail)
 	w.Events = slices.Compact(slices.Sorted(slices.Values(req.Events)))
 }
 
 // CreateWebhook subscribes a URL to events.
 func (v *Vault) CreateWebhook(p *access.Principal, req WebhookRequest) (*Webhook, error) {
-	if err := require(p, "webhooks:create"); err != nil {
+	if err := kernel.Require(p, "webhooks:create"); err != nil {
 		return nil, err
 	}
 	if err := v.validateWebhook(&req); err != nil {
 		return nil, err
 	}
-	ts := now()
-	w := &Webhook{ID: newID(), TenantID: p.TenantID, Status: "enabled"}
+	ts := kernel.Now()
+	w := &Webhook{ID: kernel.NewID(), TenantID: p.TenantID, Status: "enabled"}
 	w.apply(&req)
-	w.created(p, ts)
+	w.Created(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, webhookRecordKey(w.TenantID, w.ID), w)
+	kernel.SetJSON(b, webhookRecordKey(w.TenantID, w.ID), w)
 	defer v.webhooks.invalidate(p.TenantID)
-	return w, v.commit(b, logEntry(p, p.TenantID, "webhook", w.ID, "create", "Webhook created", ts))
+	return w, v.commit(b, kernel.LogEntry(p, p.TenantID, "webhook", w.ID, "create", "Webhook created", ts))
 }
 
 func (v *Vault) loadWebhook(tenantID, id string) (*Webhook, error) {
 	var w Webhook
-	if err := getJSON(v.store, webhookRecordKey(tenantID, id), "Webhook", &w); err != nil {
+	if err := kernel.GetJSON(v.store, webhookRecordKey(tenantID, id), "Webhook", &w); err != nil {
 		return nil, err
 	}
 	return &w, nil
@@ -114,7 +117,7 @@ func (v *Vault) loadWebhook(tenantID, id string) (*Webhook, error) {
 
 // GetWebhook returns one webhook.
 func (v *Vault) GetWebhook(p *access.Principal, id string) (*Webhook, error) {
-	if err := require(p, "webhooks:read"); err != nil {
+	if err := kernel.Require(p, "webhooks:read"); err != nil {
 		return nil, err
 	}
 	return v.loadWebhook(p.TenantID, id)
@@ -122,7 +125,7 @@ func (v *Vault) GetWebhook(p *access.Principal, id string) (*Webhook, error) {
 
 // ListWebhooks lists the tenant's webhooks.
 func (v *Vault) ListWebhooks(p *access.Principal) (*WebhookList, error) {
-	if err := require(p, "webhooks:read"); err != nil {
+	if err := kernel.Require(p, "webhooks:read"); err != nil {
 		return nil, err
 	}
 	all, err := v.tenantWebhooks(p.TenantID)
@@ -136,41 +139,41 @@ func (v *Vault) ListWebhooks(p *access.Principal) (*WebhookList, error) {
 
 // UpdateWebhook replaces a webhook's settings (PUT).
 func (v *Vault) UpdateWebhook(p *access.Principal, id string, req WebhookRequest) (*Webhook, error) {
-	if err := require(p, "webhooks:update"); err != nil {
+	if err := kernel.Require(p, "webhooks:update"); err != nil {
 		return nil, err
 	}
 	if err := v.validateWebhook(&req); err != nil {
 		return nil, err
 	}
-	defer v.lock("whook", p.TenantID, id)()
+	defer v.locks.Lock("whook", p.TenantID, id)()
 	w, err := v.loadWebhook(p.TenantID, id)
 	if err != nil {
 		return nil, err
 	}
-	ts := now()
+	ts := kernel.Now()
 	w.apply(&req)
-	w.modified(p, ts)
+	w.Modified(p, ts)
 	b := v.store.NewBatch()
-	setJSON(b, webhookRecordKey(w.TenantID, w.ID), w)
+	kernel.SetJSON(b, webhookRecordKey(w.TenantID, w.ID), w)
 	defer v.webhooks.invalidate(p.TenantID)
-	return w, v.commit(b, logEntry(p, p.TenantID, "webhook", w.ID, "update", "Webhook updated", ts))
+	return w, v.commit(b, kernel.LogEntry(p, p.TenantID, "webhook", w.ID, "update", "Webhook updated", ts))
 }
 
 // DeleteWebhook deletes a webhook and its pending deliveries.
 func (v *Vault) DeleteWebhook(p *access.Principal, id string) error {
-	if err := require(p, "webhooks:delete"); err != nil {
+	if err := kernel.Require(p, "webhooks:delete"); err != nil {
 		return err
 	}
-	defer v.lock("whook", p.TenantID, id)()
+	defer v.locks.Lock("whook", p.TenantID, id)()
 	if _, err := v.loadWebhook(p.TenantID, id); err != nil {
 		return err
 	}
 	b := v.store.NewBatch()
 	b.Delete(webhookRecordKey(p.TenantID, id))
 	// Queue entries of its deliveries are dropped when they come due.
-	b.DeletePrefix(store.Prefix(deliveryCollection, p.TenantID, id))
+	b.DeletePrefix(store.Prefix(kernel.DeliveryCollection, p.TenantID, id))
 	defer v.webhooks.invalidate(p.TenantID)
-	return v.commit(b, logEntry(p, p.TenantID, "webhook", id, "delete", "Webhook deleted", now()))
+	return v.commit(b, kernel.LogEntry(p, p.TenantID, "webhook", id, "delete", "Webhook deleted", kernel.Now()))
 }
 
 // EventTypes lists the webhook event types (any authenticated caller).
@@ -191,7 +194,7 @@ func (v *Vault) tenantWebhooks(tenantID string) ([]Webhook, error) {
 	gen := st.gen.Load()
 	var all []Webhook
 	var ferr error
-	err := v.store.Scan(store.Prefix(webhookCollection, tenantID), nil, func(_, val []byte) bool {
+	err := v.store.Scan(store.Prefix(kernel.WebhookCollection, tenantID), nil, func(_, val []byte) bool {
 		var w Webhook
 		if ferr = json.Unmarshal(val, &w); ferr != nil {
 			return false

@@ -18,6 +18,7 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/egress"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/webhook"
 )
 
@@ -294,8 +295,8 @@ func TestWebhookDeletedDuringDelivery(t *testing.T) {
 	n := -1
 	for deadline := time.Now().Add(10 * time.Second); n != 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		n = 0
-		_ = e.v.Store().Scan([]byte(deliveryCollection+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
-		_ = e.v.Store().Scan([]byte(queuePrefix+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
+		_ = e.v.Store().Scan([]byte(kernel.DeliveryCollection+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
+		_ = e.v.Store().Scan([]byte(kernel.QueuePrefix+"\x00"), nil, func(_, _ []byte) bool { n++; return true })
 	}
 	if n != 0 {
 		t.Fatalf("%d delivery records outlived their webhook", n)

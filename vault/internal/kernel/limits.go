@@ -1,4 +1,4 @@
-package vault
+package kernel
 
 import (
 	"fmt"
@@ -16,6 +16,7 @@ const MaxTokensPerRequest = 1000
 // entries by Unix nanoseconds, which overflow int64 in April 2262.
 var MaxExpiresAt = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func tooManyTokens(n int) error {
+// TooManyTokens is the refusal of a request that would create n tokens.
+func TooManyTokens(n int) error {
 	return problem.Invalid("body", fmt.Sprintf("The request would create %d tokens; at most %d can be created in one request.", n, MaxTokensPerRequest))
 }

@@ -1,4 +1,4 @@
-package vault
+package kernel
 
 import (
 	"encoding/json"
@@ -18,7 +18,7 @@ import (
 // Time is the API's timestamp type.
 type Time = apitime.Time
 
-func timePtr(t time.Time) *Time { return apitime.Ptr(t) }
+func TimePtr(t time.Time) *Time { return apitime.Ptr(t) }
 
 // Audited are the audit fields every entity carries.
 type Audited struct {
@@ -28,34 +28,37 @@ type Audited struct {
 	ModifiedAt *Time  `json:"modified_at,omitempty"`
 }
 
-func (a *Audited) created(p *access.Principal, t time.Time) {
-	a.CreatedBy, a.CreatedAt = actorID(p), timePtr(t)
+// Created stamps the creation by p at t.
+func (a *Audited) Created(p *access.Principal, t time.Time) {
+	a.CreatedBy, a.CreatedAt = ActorID(p), TimePtr(t)
 }
 
-func (a *Audited) modified(p *access.Principal, t time.Time) {
-	a.ModifiedBy, a.ModifiedAt = actorID(p), timePtr(t)
+// Modified stamps a change by p at t.
+func (a *Audited) Modified(p *access.Principal, t time.Time) {
+	a.ModifiedBy, a.ModifiedAt = ActorID(p), TimePtr(t)
 }
 
-func actorID(p *access.Principal) string {
+// ActorID is the audit actor of p ("" for the system).
+func ActorID(p *access.Principal) string {
 	if p == nil {
 		return ""
 	}
 	return p.ApplicationID
 }
 
-// deref is the value of an optional request string ("" when absent).
-func deref(s *string) string {
+// Deref is the value of an optional request string ("" when absent).
+func Deref(s *string) string {
 	if s == nil {
 		return ""
 	}
 	return *s
 }
 
-// newID returns a time-ordered UUID, so keys sort in creation order.
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
+// NewID returns a time-ordered UUID, so keys sort in creation order.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// getJSON loads a JSON record; a missing key is a 404 for entity.
-func getJSON(s store.Store, key []byte, entity string, v any) error {
+// GetJSON loads a JSON record; a missing key is a 404 for entity.
+func GetJSON(s store.Store, key []byte, entity string, v any) error {
 	b, err := s.Get(key)
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.NotFound(entity)
@@ -66,7 +69,8 @@ func getJSON(s store.Store, key []byte, entity string, v any) error {
 	return json.Unmarshal(b, v)
 }
 
-func setJSON(b store.Batch, key []byte, v any) {
+// SetJSON adds the JSON record v under key to b.
+func SetJSON(b store.Batch, key []byte, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		panic(err) // records are plain structs; this cannot fail
@@ -74,8 +78,8 @@ func setJSON(b store.Batch, key []byte, v any) {
 	b.Set(key, data)
 }
 
-// logEntry builds the audit entry of an operation by p.
-func logEntry(p *access.Principal, tenantID, entityType, entityID, operation, message string, t time.Time) audit.Entry {
+// LogEntry builds the audit entry of an operation by p.
+func LogEntry(p *access.Principal, tenantID, entityType, entityID, operation, message string, t time.Time) audit.Entry {
 	e := audit.Entry{TenantID: tenantID, EntityType: entityType, EntityID: entityID,
 		Operation: operation, Message: message, CreatedAt: apitime.New(t)}
 	if p != nil {
@@ -84,25 +88,6 @@ func logEntry(p *access.Principal, tenantID, entityType, entityID, operation, me
 		e.ActorType = "system"
 	}
 	return e
-}
-
-// commit writes b with the audit entry e and closes it.
-func (v *Vault) commit(b store.Batch, entries ...audit.Entry) error {
-	defer b.Close()
-	for _, e := range entries {
-		audit.Append(b, e)
-	}
-	queued, err := v.queueEvents(b, entries) // webhook deliveries, same batch
-	if err != nil {
-		return err
-	}
-	if err := v.syncCommit(b); err != nil {
-		return err
-	}
-	if queued {
-		v.webhooks.signal()
-	}
-	return nil
 }
 
 // Page selects one page of an offset-paginated list (1-based).
@@ -137,7 +122,8 @@ type Pagination struct {
 	TotalPages int `json:"total_pages"`
 }
 
-func paginate[T any](items []T, total int, p Page) Paginated[T] {
+// Paginate wraps one page of items (of total) in the envelope.
+func Paginate[T any](items []T, total int, p Page) Paginated[T] {
 	if items == nil {
 		items = []T{}
 	}
@@ -155,25 +141,25 @@ func PageOf[T any](all []T, p Page) Paginated[T] {
 	if off < len(all) {
 		items = all[off:min(off+p.Size, len(all))]
 	}
-	return paginate(items, len(all), p)
+	return Paginate(items, len(all), p)
 }
 
-// require is the permission check for non-token operations.
-func require(p *access.Principal, perm string) error {
+// Require is the permission check for non-token operations.
+func Require(p *access.Principal, perm string) error {
 	if p == nil || !p.Has(perm) {
 		return problem.Forbidden("The API key does not have the required permission: " + perm)
 	}
 	return nil
 }
 
-// purgeCollection scans every record of a collection once, lets drop add
+// PurgeCollection scans every record of a collection once, lets drop add
 // the deletions of what has expired at the sweep's time, and commits them in
 // one batch (nothing when there is nothing to delete).
-func (v *Vault) purgeCollection(collection string, drop func(b store.Batch, k, val []byte, t time.Time)) error {
-	t := now()
-	b := v.store.NewBatch()
+func PurgeCollection(s store.Store, collection string, drop func(b store.Batch, k, val []byte, t time.Time)) error {
+	t := Now()
+	b := s.NewBatch()
 	defer b.Close()
-	err := v.store.Scan(store.Prefix(collection), nil, func(k, val []byte) bool {
+	err := s.Scan(store.Prefix(collection), nil, func(k, val []byte) bool {
 		drop(b, k, val, t)
 		return true
 	})

@@ -367,3 +367,74 @@ func TestWebhookSessionAndTokenIntentEvents(t *testing.T) {
 		t.Errorf("token-intent.converted %s", js(events["token-intent.converted"]))
 	}
 }
+
+// Reads and invocations raise token.read, proxy.invoked, reactor.invoked,
+// reactor.completed and reactor.failed with the documented objects: ids,
+// the actor, a status and timing, never the data, args, results, headers,
+// bodies or the URL of the call.
+func TestWebhookInvocationEvents(t *testing.T) {
+	t.Parallel()
+	rcv := newHookReceiver(t)
+	rcv.accept.Store(true)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Answer-Marker", "answer-header-marker")
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"echo":"answer-body-marker"}`)
+	}))
+	t.Cleanup(up.Close)
+	s := harness.Start(t, harness.Options{Env: []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"}})
+	want := []string{"token.read", "proxy.invoked", "reactor.invoked", "reactor.completed", "reactor.failed"}
+	s.JSON(t, "POST", "/webhooks", s.ManagementKey, map[string]any{"name": "calls", "url": rcv.URL + "/hook", "events": want}, http.StatusCreated)
+	_, key := privateAppWith(t, s, "caller", "token:create", "token:read", "proxy:invoke", "reactor:invoke")
+	const plain = "read-plaintext-7731"
+	tok := s.JSON(t, "POST", "/tokens", key, map[string]any{"type": "token", "data": plain}, http.StatusCreated)
+	s.JSON(t, "GET", "/tokens/"+tok["id"].(string), key, nil, http.StatusOK)
+
+	req, _ := harness.NewRequest("POST", s.BaseURL+"/proxy/path-marker?q=query-marker", key, `{"x":"request-body-marker"}`)
+	req.Header.Set("BT-PROXY-URL", up.URL)
+	req.Header.Set("X-Request-Marker", "request-header-marker")
+	if st, _, body := s.Send(t, req); st != http.StatusAccepted {
+		t.Fatalf("proxy: %d %s", st, body)
+	}
+	ok := s.JSON(t, "POST", "/reactors", s.ManagementKey, map[string]any{"name": "fine",
+		"code": "module.exports = async (req) => ({ raw: { out: 'result-marker' } });"}, http.StatusCreated)
+	bad := s.JSON(t, "POST", "/reactors", s.ManagementKey, map[string]any{"name": "broken",
+		"code": "module.exports = async (req) => { throw new Error('thrown-marker ' + req.args.v); };"}, http.StatusCreated)
+	s.JSON(t, "POST", "/reactors/"+ok["id"].(string)+"/react", key, map[string]any{"args": map[string]any{"v": "args-marker"}}, http.StatusOK)
+	if st, _, body := s.Do(t, "POST", "/reactors/"+bad["id"].(string)+"/react", key, map[string]any{"args": map[string]any{"v": "args-marker"}}); st < 400 {
+		t.Fatalf("failing reactor answered %d %s", st, body)
+	}
+
+	events := receiveEvents(t, s, rcv, len(want), plain, "marker", key)
+	read := eventObject(t, events, "token.read", "token")
+	checkFields(t, "token.read", read, []string{"id", "type"}, []string{"id", "type"})
+	if read["id"] != tok["id"] || read["type"] != "token" {
+		t.Errorf("token.read: %s", js(read))
+	}
+	px := eventObject(t, events, "proxy.invoked", "proxy")
+	if px["id"] != nil || px["type"] != "ephemeral" {
+		t.Errorf("proxy.invoked proxy: %s", js(px))
+	}
+	if resp, _ := events["proxy.invoked"]["response"].(map[string]any); resp["status_code"] != "202" || resp["elapsed_ms"] == nil {
+		t.Errorf("proxy.invoked response: %s", js(events["proxy.invoked"]))
+	}
+	if rq, _ := events["proxy.invoked"]["request"].(map[string]any); rq["method"] != "POST" || len(rq) != 1 {
+		t.Errorf("proxy.invoked request: %s", js(events["proxy.invoked"]))
+	}
+	// Both reactors raise reactor.invoked; events holds the last received.
+	for typ, ids := range map[string][]any{"reactor.invoked": {ok["id"], bad["id"]}, "reactor.completed": {ok["id"]}, "reactor.failed": {bad["id"]}} {
+		r := eventObject(t, events, typ, "reactor")
+		if !slices.Contains(ids, r["id"]) || r["name"] == nil {
+			t.Errorf("%s reactor: %s", typ, js(r))
+		}
+		if rq, _ := events[typ]["request"].(map[string]any); rq["invocation_type"] != "sync" {
+			t.Errorf("%s request: %s", typ, js(events[typ]))
+		}
+	}
+	if _, ok := events["reactor.completed"]["elapsed_ms"].(float64); !ok {
+		t.Errorf("reactor.completed: %s", js(events["reactor.completed"]))
+	}
+	if e, _ := events["reactor.failed"]["error"].(string); e == "" {
+		t.Errorf("reactor.failed: %s", js(events["reactor.failed"]))
+	}
+}

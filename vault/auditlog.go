@@ -29,11 +29,18 @@ func (v *Vault) runAuditWriter(done chan<- struct{}) {
 	defer close(done)
 	for e := range v.audits {
 		b := v.store.NewBatch()
-		audit.Append(b, e)
+		entries := []audit.Entry{e}
 		for n := len(v.audits); n > 0; n-- {
-			audit.Append(b, <-v.audits)
+			entries = append(entries, <-v.audits)
 		}
-		_ = b.CommitBuffered()
+		for _, e := range entries {
+			appendAudit(b, e)
+		}
+		// Read events (token.read, proxy.invoked, ...) share the batch.
+		queued, err := v.queueEvents(b, entries)
+		if err == nil && b.CommitBuffered() == nil && queued {
+			v.webhooks.signal()
+		}
 		b.Close()
 	}
 }

@@ -750,7 +750,7 @@ func (v *Vault) GetToken(p *access.Principal, id string) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.auditAsync(logEntry(p, p.TenantID, "token", r.ID, "read", "Token retrieved", now()))
+	v.auditAsync(v.tokenRead(logEntry(p, p.TenantID, "token", r.ID, "read", "Token retrieved", now()), r))
 	v.Metrics().TokensRead(1)
 	return t, nil
 }

@@ -18,6 +18,8 @@ import (
 type eventSubject struct {
 	typ     string
 	objects map[string]any
+	// unlogged: the entry only carries the event (webhook_invocations.go).
+	unlogged bool
 }
 
 // withEvent tags e with the event typ carrying object as event.data.<name>.

@@ -438,3 +438,38 @@ func TestWebhookInvocationEvents(t *testing.T) {
 		t.Errorf("reactor.failed: %s", js(events["reactor.failed"]))
 	}
 }
+
+// tenant.deleted reaches the tenant's subscribed webhooks although they are
+// deleted with it: the deletion queues the delivery with its endpoint, and
+// it survives kill -9 while the receiver still refuses.
+func TestWebhookTenantDeleted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test")
+	}
+	t.Parallel()
+	rcv := newHookReceiver(t)
+	s := harness.Start(t, harness.Options{
+		Caddyfile: repoCaddyfileWith(t, "webhooks {", "\tretry_base 100ms", "\tretry_max 300ms", "\tmax_attempts 1000", "}"),
+		Env:       []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"},
+	})
+	tenant := s.JSON(t, "GET", "/tenants/self", s.ManagementKey, nil, http.StatusOK)
+	s.JSON(t, "POST", "/webhooks", s.ManagementKey,
+		map[string]any{"name": "farewell", "url": rcv.URL + "/hook", "events": []string{"tenant.deleted"}}, http.StatusCreated)
+	mustStatus(t, "delete tenant", status(t, s, "DELETE", "/tenants/self", s.ManagementKey), http.StatusNoContent)
+	for deadline := time.Now().Add(20 * time.Second); rcv.refused.Load() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no attempt of tenant.deleted before the kill")
+		}
+	}
+	s.Kill(t)
+	rcv.accept.Store(true)
+	s.Restart(t)
+	events := receiveEvents(t, s, rcv, 1)
+	o, _ := events["tenant.deleted"]["tenant"].(map[string]any)
+	if o["id"] != tenant["id"] || len(o) != 1 {
+		t.Errorf("tenant.deleted: %s", js(events))
+	}
+	if actor, _ := events["tenant.deleted"]["actor"].(map[string]any); actor["type"] != "application" {
+		t.Errorf("tenant.deleted actor: %s", js(events))
+	}
+}

@@ -75,6 +75,9 @@ type Delivery struct {
 	NextAttemptAt *Time           `json:"next_attempt_at,omitempty"`
 	CreatedAt     *Time           `json:"created_at"`
 	Event         json.RawMessage `json:"event"`
+	// Endpoint is the URL of a deleted tenant's final delivery, whose
+	// webhook is gone (webhook_tenant_deleted.go).
+	Endpoint string `json:"endpoint,omitempty"`
 }
 
 // Attempt is one try at a delivery.
@@ -291,6 +294,7 @@ type dueDelivery struct {
 	queueKey []byte
 	d        *Delivery
 	hook     *Webhook
+	final    bool // a deleted tenant's (webhook_tenant_deleted.go)
 	attempt  Attempt
 	ok       bool
 }
@@ -339,14 +343,23 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	var wg sync.WaitGroup
 	for _, dd := range due {
 		key := deliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
-		if err := getJSON(v.store, key, "Delivery", dd.d); problem.Is(err, 404) {
+		err := getJSON(v.store, key, "Delivery", dd.d)
+		if problem.Is(err, 404) {
+			final := finalDeliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
+			if err = getJSON(v.store, final, "Delivery", dd.d); err == nil {
+				dd.final, dd.hook = true, &Webhook{URL: dd.d.Endpoint}
+			}
+		}
+		if problem.Is(err, 404) {
 			dd.d = nil // the webhook was deleted: drop the queue entry
 			continue
 		} else if err != nil {
 			return next, err
 		}
-		if dd.hook, err = v.loadWebhook(dd.d.TenantID, dd.d.WebhookID); err != nil {
-			continue // recordAttempt drops it
+		if !dd.final {
+			if dd.hook, err = v.loadWebhook(dd.d.TenantID, dd.d.WebhookID); err != nil {
+				continue // recordAttempt drops it
+			}
 		}
 		wg.Add(1)
 		go func() {
@@ -380,13 +393,18 @@ func (v *Vault) recordAttempt(dd *dueDelivery, r webhook.Retry) (time.Time, erro
 	if d == nil {
 		return time.Time{}, v.commit(b)
 	}
-	defer v.lock("whook", d.TenantID, d.WebhookID)()
-	if _, err := v.loadWebhook(d.TenantID, d.WebhookID); problem.Is(err, 404) {
-		b.Delete(deliveryKey(d.TenantID, d.WebhookID, d.ID))
-		return time.Time{}, v.commit(b)
-	} else if err != nil || dd.hook == nil {
-		b.Close() // not sent this round: it stays due
-		return time.Time{}, err
+	key := deliveryKey(d.TenantID, d.WebhookID, d.ID)
+	if dd.final {
+		key = finalDeliveryKey(d.TenantID, d.WebhookID, d.ID)
+	} else {
+		defer v.lock("whook", d.TenantID, d.WebhookID)()
+		if _, err := v.loadWebhook(d.TenantID, d.WebhookID); problem.Is(err, 404) {
+			b.Delete(key)
+			return time.Time{}, v.commit(b)
+		} else if err != nil || dd.hook == nil {
+			b.Close() // not sent this round: it stays due
+			return time.Time{}, err
+		}
 	}
 	var at time.Time
 	d.Attempts = append(d.Attempts, dd.attempt)
@@ -401,7 +419,7 @@ func (v *Vault) recordAttempt(dd *dueDelivery, r webhook.Retry) (time.Time, erro
 	default:
 		d.Status, d.NextAttemptAt = "failed", nil
 	}
-	setJSON(b, deliveryKey(d.TenantID, d.WebhookID, d.ID), d)
+	setJSON(b, key, d)
 	return at, v.commit(b)
 }
 
@@ -477,10 +495,14 @@ func (v *Vault) ListWebhookDeliveries(p *access.Principal, webhookID string, pg 
 
 // purgeDeliveries deletes finished deliveries past their retention.
 func (v *Vault) purgeDeliveries() error {
+	return errors.Join(v.purgeDeliveriesOf(deliveryCollection), v.purgeDeliveriesOf(finalDeliveryCollection))
+}
+
+func (v *Vault) purgeDeliveriesOf(collection string) error {
 	cutoff := now().Add(-deliveryRetention)
 	b := v.store.NewBatch()
 	var ferr error
-	err := v.store.Scan(store.Prefix(deliveryCollection), nil, func(k, val []byte) bool {
+	err := v.store.Scan(store.Prefix(collection), nil, func(k, val []byte) bool {
 		id, err := uuid.Parse(string(k[strings.LastIndexByte(string(k), 0)+1:]))
 		if err != nil {
 			return true

@@ -131,7 +131,7 @@ func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
 	v.retireTenantLog(b, id, now())
 	b.Delete(tenantRecordKey(id))
 	b.Delete(tenantKeyRecordKey(id))
-	b.Delete(reencryptKey(id)) // tenantkeys.go
+	b.Delete(reencryptKey(id))                    // tenantkeys.go
 	queued, err := v.queueTenantDeleted(b, p, id) // webhook_tenant_deleted.go
 	if err != nil {
 		return err

@@ -253,7 +253,7 @@ type DeliveryOptions struct {
 }
 
 // deliveryBatch bounds the deliveries one round sends (concurrently).
-const deliveryBatch = 16
+const deliveryBatch = 64
 
 // RunWebhookDeliveries sends queued deliveries until ctx ends. Rounds of
 // concurrent dispatchers (a config reload) are serialised, so a delivery
@@ -358,7 +358,7 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 		}
 		if !dd.final {
 			if dd.hook, err = v.loadWebhook(dd.d.TenantID, dd.d.WebhookID); err != nil {
-				continue // recordAttempt drops it
+				continue // recordAttempts drops it
 			}
 		}
 		wg.Add(1)
@@ -371,56 +371,11 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	if ctx.Err() != nil {
 		return next, nil // stopping: unsent deliveries stay due
 	}
-	var errs []error
-	for _, dd := range due {
-		if at, err := v.recordAttempt(dd, o.Retry); err != nil {
-			errs = append(errs, err)
-		} else if !at.IsZero() && (next.IsZero() || at.Before(next)) {
-			next = at
-		}
+	at, err := v.recordAttempts(due, o.Retry) // webhook_record.go
+	if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+		next = at
 	}
-	return next, errors.Join(errs...)
-}
-
-// recordAttempt writes the outcome of one attempt and reschedules it when
-// it failed with attempts left (returning when). It holds the webhook's
-// lock, so a delivery of a webhook deleted meanwhile is dropped rather than
-// written back.
-func (v *Vault) recordAttempt(dd *dueDelivery, r webhook.Retry) (time.Time, error) {
-	b := v.store.NewBatch()
-	b.Delete(dd.queueKey)
-	d := dd.d
-	if d == nil {
-		return time.Time{}, v.commit(b)
-	}
-	key := deliveryKey(d.TenantID, d.WebhookID, d.ID)
-	if dd.final {
-		key = finalDeliveryKey(d.TenantID, d.WebhookID, d.ID)
-	} else {
-		defer v.lock("whook", d.TenantID, d.WebhookID)()
-		if _, err := v.loadWebhook(d.TenantID, d.WebhookID); problem.Is(err, 404) {
-			b.Delete(key)
-			return time.Time{}, v.commit(b)
-		} else if err != nil || dd.hook == nil {
-			b.Close() // not sent this round: it stays due
-			return time.Time{}, err
-		}
-	}
-	var at time.Time
-	d.Attempts = append(d.Attempts, dd.attempt)
-	wait, retry := r.After(len(d.Attempts))
-	switch {
-	case dd.ok:
-		d.Status, d.NextAttemptAt = "delivered", nil
-	case retry:
-		at = now().Add(wait)
-		d.NextAttemptAt = timePtr(at)
-		b.Set(queueKey(at, d), nil)
-	default:
-		d.Status, d.NextAttemptAt = "failed", nil
-	}
-	setJSON(b, key, d)
-	return at, v.commit(b)
+	return next, err
 }
 
 // maxReceiverAnswer bounds what is read of a receiver's answer.

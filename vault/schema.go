@@ -55,6 +55,7 @@ const (
 	proxyByKeyIndex         = "proxykey" // proxy key → proxy reference
 	expiryIndex             = "texp"     // expiry order, tenant, id: token purge
 	cvcExpiryIndex          = "pmcvc"    // expiry, tenant, project, id: cvc purge
+	tokenCVCIndex           = "tcvc"     // due, tenant, id: a card token's cvc purge (token_cvc.go)
 	queuePrefix             = "whq"      // due (hex ns), tenant, webhook, delivery id: the delivery queue
 	finalDeliveryCollection = "whdf"     // tenant, webhook, delivery id → Delivery of a deleted tenant (webhook_tenant_deleted.go)
 	retiredLogIndex         = "logret"   // tenant id → deletion time: a deleted tenant's log kept

@@ -458,6 +458,7 @@ func (v *Vault) writeToken(b store.Batch, plan *tokenPlan) error {
 	if r.ExpiresAt != nil {
 		b.Set(expiryKey(r), nil)
 	}
+	v.indexCVC(b, plan) // token_cvc.go
 	return nil
 }
 

@@ -34,7 +34,7 @@ var entityEventTypes = []string{
 	"application.key.created", "application.key.deleted",
 	"proxy.created", "proxy.updated", "proxy.deleted",
 	"reactor.created", "reactor.updated", "reactor.deleted",
-	"tenant.updated", "tenant.deleted",
+	"tenant.updated", "tenant.deleted", "token.property.expired",
 }
 
 type idOnly struct {

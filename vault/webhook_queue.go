@@ -329,7 +329,11 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 			return false
 		}
 		due = append(due, &dueDelivery{queueKey: append([]byte(nil), k...), d: &Delivery{TenantID: parts[2], WebhookID: parts[3], ID: parts[4]}})
-		return len(due) < deliveryBatch
+		if len(due) == deliveryBatch {
+			next = time.Unix(0, nowNS) // more may be due: the next round starts at once
+			return false
+		}
+		return true
 	})
 	if err != nil || len(due) == 0 {
 		return next, err

@@ -28,19 +28,10 @@ func (v *Vault) auditAsync(e audit.Entry) {
 func (v *Vault) runAuditWriter(done chan<- struct{}) {
 	defer close(done)
 	for e := range v.audits {
-		b := v.store.NewBatch()
 		entries := []audit.Entry{e}
 		for n := len(v.audits); n > 0; n-- {
 			entries = append(entries, <-v.audits)
 		}
-		for _, e := range entries {
-			appendAudit(b, e)
-		}
-		// Read events (token.read, proxy.invoked, ...) share the batch.
-		queued, err := v.queueEvents(b, entries)
-		if err == nil && b.CommitBuffered() == nil && queued {
-			v.webhooks.signal()
-		}
-		b.Close()
+		v.writeReads(entries) // webhook_invocations.go: with their events
 	}
 }

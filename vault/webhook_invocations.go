@@ -46,6 +46,29 @@ func appendAudit(b store.Batch, e audit.Entry) {
 	audit.Append(b, e)
 }
 
+// writeReads writes queued read audit entries and the deliveries of their
+// events in one buffered batch. A failure to queue the events never costs
+// the entries: they are written without them.
+func (v *Vault) writeReads(entries []audit.Entry) {
+	b := v.store.NewBatch()
+	for _, e := range entries {
+		appendAudit(b, e)
+	}
+	queued, err := v.queueEvents(b, entries)
+	if err != nil {
+		b.Close()
+		b = v.store.NewBatch()
+		for _, e := range entries {
+			appendAudit(b, e)
+		}
+		queued = false
+	}
+	if b.CommitBuffered() == nil && queued {
+		v.webhooks.signal()
+	}
+	b.Close()
+}
+
 // eventOnly is an entry that queues the typ event and writes no log line
 // (the invocation it follows is logged already).
 func eventOnly(e audit.Entry, typ string, objects map[string]any) audit.Entry {
@@ -108,7 +131,7 @@ func (v *Vault) watchProxy(w http.ResponseWriter, r *http.Request, rt *ProxyRout
 		if px := rt.Proxy; px != nil {
 			proxy = map[string]any{"id": px.ID, "name": px.Name, "type": "pre_configured"}
 		}
-		e := logEntry(rt.Principal, rt.TenantID, "proxy", "", "invoke", "", time.Now())
+		e := logEntry(rt.Principal, rt.TenantID, "proxy", "", "invoke", "", now())
 		v.auditAsync(eventOnly(e, "proxy.invoked", map[string]any{
 			"proxy":    proxy,
 			"request":  map[string]any{"method": r.Method},

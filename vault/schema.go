@@ -46,21 +46,23 @@ var tenantCollections = []string{
 // Global records and indexes: the first part is not a tenant id. Tenant
 // deletion removes its own entries from them explicitly (deleteTenant).
 const (
-	tenantCollection    = "tenant"   // tenant id → Tenant
-	tenantKeyCollection = "tkey"     // tenant id → the tenant key, wrapped by the master key
-	keyHashIndex        = "keyhash"  // API key hash → appKey: authentication
-	sessionKeyIndex     = "sesskey"  // session key hash → sessionRef
-	projectTenantIndex  = "projten"  // project id, tenant → "": the URL names no tenant (project_index.go)
-	publicKeyIndex      = "pkeytp"   // key thumbprint → publicKeyOwner: a public key has one tenant
-	proxyByKeyIndex     = "proxykey" // proxy key → proxy reference
-	expiryIndex         = "texp"     // expiry order, tenant, id: token purge
-	cvcExpiryIndex      = "pmcvc"    // expiry, tenant, project, id: cvc purge
-	queuePrefix         = "whq"      // due (hex ns), tenant, webhook, delivery id: the delivery queue
-	retiredLogIndex     = "logret"   // tenant id → deletion time: a deleted tenant's log kept
-	masterCheckKey      = "meta\x00master-check"
-	signingKeyKey       = "meta\x00webhook-signing-key"
-	masterRegistryKey   = "meta\x00master-keys" // master key versions and their check values (keyring.go)
-	reencryptJobIndex   = "tkeyjob"             // tenant id → re-encryption job cursor (tenantkeys.go)
+	tenantCollection        = "tenant"   // tenant id → Tenant
+	tenantKeyCollection     = "tkey"     // tenant id → the tenant key, wrapped by the master key
+	keyHashIndex            = "keyhash"  // API key hash → appKey: authentication
+	sessionKeyIndex         = "sesskey"  // session key hash → sessionRef
+	projectTenantIndex      = "projten"  // project id, tenant → "": the URL names no tenant (project_index.go)
+	publicKeyIndex          = "pkeytp"   // key thumbprint → publicKeyOwner: a public key has one tenant
+	proxyByKeyIndex         = "proxykey" // proxy key → proxy reference
+	expiryIndex             = "texp"     // expiry order, tenant, id: token purge
+	cvcExpiryIndex          = "pmcvc"    // expiry, tenant, project, id: cvc purge
+	tokenCVCIndex           = "tcvc"     // due, tenant, id: a card token's cvc purge (token_cvc.go)
+	queuePrefix             = "whq"      // due (hex ns), tenant, webhook, delivery id: the delivery queue
+	finalDeliveryCollection = "whdf"     // tenant, webhook, delivery id → Delivery of a deleted tenant (webhook_tenant_deleted.go)
+	retiredLogIndex         = "logret"   // tenant id → deletion time: a deleted tenant's log kept
+	masterCheckKey          = "meta\x00master-check"
+	signingKeyKey           = "meta\x00webhook-signing-key"
+	masterRegistryKey       = "meta\x00master-keys" // master key versions and their check values (keyring.go)
+	reencryptJobIndex       = "tkeyjob"             // tenant id → re-encryption job cursor (tenantkeys.go)
 
 	// legacyProjectPointer (project id → its one tenant) is rewritten as
 	// projectTenantIndex at open (upgradeProjectIndex).

@@ -6,7 +6,7 @@ import "testing"
 // deleted together.
 func TestSchemaPrefixesAreDistinct(t *testing.T) {
 	global := []string{tenantCollection, tenantKeyCollection, keyHashIndex, sessionKeyIndex, projectTenantIndex, publicKeyIndex, legacyProjectPointer,
-		proxyByKeyIndex, expiryIndex, cvcExpiryIndex, queuePrefix, retiredLogIndex, masterCheckKey, signingKeyKey, masterRegistryKey, reencryptJobIndex, "log"}
+		proxyByKeyIndex, expiryIndex, cvcExpiryIndex, tokenCVCIndex, queuePrefix, finalDeliveryCollection, retiredLogIndex, masterCheckKey, signingKeyKey, masterRegistryKey, reencryptJobIndex, "log"}
 	seen := map[string]bool{}
 	for _, p := range append(append([]string{}, tenantCollections...), global...) {
 		if seen[p] {

@@ -99,10 +99,12 @@ func (v *Vault) DeleteTenant(p *access.Principal) error {
 	if err := require(p, "tenant:delete"); err != nil {
 		return err
 	}
-	return v.deleteTenant(p.TenantID)
+	return v.deleteTenantBy(p, p.TenantID)
 }
 
-func (v *Vault) deleteTenant(id string) error {
+func (v *Vault) deleteTenant(id string) error { return v.deleteTenantBy(nil, id) }
+
+func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
 	defer v.lock("tenant", id)()
 	if _, err := v.tenant(id); err != nil {
 		return err
@@ -129,9 +131,17 @@ func (v *Vault) deleteTenant(id string) error {
 	v.retireTenantLog(b, id, now())
 	b.Delete(tenantRecordKey(id))
 	b.Delete(tenantKeyRecordKey(id))
-	b.Delete(reencryptKey(id)) // tenantkeys.go
+	b.Delete(reencryptKey(id))                    // tenantkeys.go
+	queued, err := v.queueTenantDeleted(b, p, id) // webhook_tenant_deleted.go
+	if err != nil {
+		return err
+	}
 	if err := v.syncCommit(b); err != nil {
 		return err
+	}
+	v.webhooks.invalidate(id)
+	if queued {
+		v.webhooks.signal()
 	}
 	v.auth.invalidate()
 	v.projects.invalidate()

@@ -458,6 +458,7 @@ func (v *Vault) writeToken(b store.Batch, plan *tokenPlan) error {
 	if r.ExpiresAt != nil {
 		b.Set(expiryKey(r), nil)
 	}
+	v.indexCVC(b, plan) // token_cvc.go
 	return nil
 }
 
@@ -750,7 +751,7 @@ func (v *Vault) GetToken(p *access.Principal, id string) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.auditAsync(logEntry(p, p.TenantID, "token", r.ID, "read", "Token retrieved", now()))
+	v.auditAsync(v.tokenRead(logEntry(p, p.TenantID, "token", r.ID, "read", "Token retrieved", now()), r))
 	v.Metrics().TokensRead(1)
 	return t, nil
 }

@@ -420,7 +420,7 @@ func (v *Vault) Resolver(p *access.Principal, invocation string) expr.Resolver {
 		if err != nil {
 			return expr.Token{}, err
 		}
-		v.auditAsync(logEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", now()))
+		v.auditAsync(v.tokenRead(logEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", now()), r))
 		v.Metrics().TokensRead(1)
 		return expr.Lazy(data, func() (map[string]any, error) { return tokenObject(r, data) }), nil
 	})

@@ -340,6 +340,6 @@ func (v *Vault) Sweep() error {
 	if held, err := v.lease("sweep", sweepLeaseTTL); !held { // cluster.go: one node sweeps
 		return err
 	}
-	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(),
+	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(), v.purgeTokenCVCs(),
 		v.purgeExpiredIdempotencyKeys(), v.purgeExpiredSessions(), v.purgeExpiredTokenIntents(), v.purgeAudit())
 }

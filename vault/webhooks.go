@@ -36,7 +36,7 @@ type WebhookRequest struct {
 // WebhookEventTypes are the events this vault emits, in the hosted
 // service's dotted names. Deliveries never carry token data.
 var WebhookEventTypes = slices.Concat([]string{"token.created", "token.updated", "token.deleted", "token.expired"},
-	entityEventTypes, sessionEventTypes)
+	entityEventTypes, sessionEventTypes, invocationEventTypes)
 
 // WebhookList is the list envelope node-sdk reads (cursor pagination
 // there; one page holds every webhook of a tenant here).

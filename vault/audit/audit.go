@@ -5,9 +5,11 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -72,11 +74,22 @@ type Filter struct {
 	Start, End time.Time // Start inclusive, End exclusive; zero means open
 }
 
-// List returns the tenant's entries matching f, newest first, skipping
-// offset and returning at most limit, with the total number of matches.
-func List(s store.Store, tenantID string, f Filter, offset, limit int) ([]Entry, int, error) {
-	var out []Entry
-	total := 0
+// Page is one page of a tenant's entries.
+type Page struct {
+	Entries []Entry
+	// Total counts every match; only an offset page (no cursor) counts it.
+	Total int
+	// Next is the cursor of the entry after the page (nil at the end): the
+	// key of that entry, for List's from.
+	Next []byte
+}
+
+// List returns the tenant's entries matching f, newest first, from the
+// entry at cursor from (inclusive; nil for the newest), skipping offset,
+// at most limit. Without a cursor it counts every match (Total). A cursor
+// of another tenant's log is refused (ErrCursor).
+func List(s store.Store, tenantID string, f Filter, from []byte, offset, limit int) (Page, error) {
+	var pg Page
 	p := tenantPrefix(tenantID)
 	var start []byte
 	if !f.End.IsZero() {
@@ -84,8 +97,16 @@ func List(s store.Store, tenantID string, f Filter, offset, limit int) ([]Entry,
 		start = append(append([]byte(nil), p...), timeKey(f.End.Add(-time.Nanosecond))...)
 		start = append(start, 0xff)
 	}
+	if from != nil {
+		if !bytes.HasPrefix(from, p) {
+			return pg, ErrCursor
+		}
+		if start == nil || bytes.Compare(from, start) < 0 {
+			start = from
+		}
+	}
 	var decodeErr error
-	err := s.ScanReverse(p, start, func(_, v []byte) bool {
+	err := s.ScanReverse(p, start, func(k, v []byte) bool {
 		var e Entry
 		if err := json.Unmarshal(v, &e); err != nil {
 			decodeErr = err
@@ -99,17 +120,27 @@ func List(s store.Store, tenantID string, f Filter, offset, limit int) ([]Entry,
 		if (f.EntityType != "" && e.EntityType != f.EntityType) || (f.EntityID != "" && e.EntityID != f.EntityID) {
 			return true
 		}
-		if total >= offset && len(out) < limit {
-			out = append(out, e)
+		switch {
+		case pg.Total < offset:
+		case len(pg.Entries) < limit:
+			pg.Entries = append(pg.Entries, e)
+		case pg.Next == nil:
+			pg.Next = bytes.Clone(k)
+			if from != nil {
+				return false // a cursor page counts nothing
+			}
 		}
-		total++
+		pg.Total++
 		return true
 	})
 	if err == nil {
 		err = decodeErr
 	}
-	return out, total, err
+	return pg, err
 }
+
+// ErrCursor is List's answer to a cursor that is not of the tenant's log.
+var ErrCursor = errors.New("audit: the cursor is not of this log")
 
 // DeleteTenant removes every entry of the tenant.
 func DeleteTenant(b store.Batch, tenantID string) { b.DeletePrefix(tenantPrefix(tenantID)) }

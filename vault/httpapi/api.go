@@ -288,7 +288,7 @@ func (a *API) routes() {
 		if err != nil {
 			return 0, nil, err
 		}
-		return ok(v.ListLogs(p, f, pg))
+		return ok(v.ListLogs(p, f, pg, r.URL.Query().Get("start")))
 	})
 	a.handle("GET /logs/entity-types", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.LogEntityTypes(p))

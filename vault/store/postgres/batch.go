@@ -26,8 +26,9 @@ type op struct {
 
 // batch collects writes and runs them as one transaction at Commit.
 type batch struct {
-	s   *Store
-	ops []op
+	s      *Store
+	ops    []op
+	writes int // statements of the writes queued by the last queue
 }
 
 // NewBatch starts an atomic write.
@@ -127,20 +128,7 @@ func (b *batch) queue(q *pgx.Batch) {
 			q.Queue(`SELECT v FROM strongroom_kv WHERE k = $1 FOR UPDATE`, o.key)
 		}
 	}
-	for _, o := range b.ops {
-		switch o.kind {
-		case opSet, opInsert:
-			q.Queue(`INSERT INTO strongroom_kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, o.key, o.value)
-		case opDelete:
-			q.Queue(`DELETE FROM strongroom_kv WHERE k = $1`, o.key)
-		case opDeleteRange:
-			if o.value == nil {
-				q.Queue(`DELETE FROM strongroom_kv WHERE k >= $1`, o.key)
-			} else {
-				q.Queue(`DELETE FROM strongroom_kv WHERE k >= $1 AND k < $2`, o.key, o.value)
-			}
-		}
-	}
+	b.writes = queueWrites(q, b.ops)
 }
 
 // read reads the results of the statements queue queued, all of them (a
@@ -165,10 +153,7 @@ func (b *batch) read(res pgx.BatchResults) error {
 			conflict = conflict || err != nil || !bytes.Equal(cur, o.value)
 		}
 	}
-	for _, o := range b.ops {
-		if o.kind == opExpect {
-			continue
-		}
+	for range b.writes {
 		if _, err := res.Exec(); err != nil {
 			return err
 		}

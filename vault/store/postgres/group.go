@@ -166,7 +166,7 @@ func (s *Store) groupTx(ctx context.Context, g []*member, results []error) error
 	from := 0
 	for {
 		lead := q.Len() // BEGIN, SET LOCAL, ROLLBACK TO: one result each
-		queueMembers(&q, g, from)
+		lead += queueMembers(&q, g, from)
 		if !cond {
 			q.Queue(`COMMIT`)
 		}
@@ -189,19 +189,28 @@ func (s *Store) groupTx(ctx context.Context, g []*member, results []error) error
 
 func savepoint(i int) string { return "m" + strconv.Itoa(i) }
 
-func queueMembers(q *pgx.Batch, g []*member, from int) {
+// queueMembers queues the members from from on. The unconditional ones
+// (first in a group) cannot fail alone, so their writes are queued as one:
+// the whole group's token records, indexes and audit entries are a few
+// multi-row statements. It returns how many statements those are.
+func queueMembers(q *pgx.Batch, g []*member, from int) (merged int) {
+	var ops []op
+	for ; from < len(g) && !g[from].cond; from++ {
+		ops = append(ops, g[from].b.ops...)
+	}
+	merged = queueWrites(q, ops)
 	for i := from; i < len(g); i++ {
-		if g[i].cond {
-			q.Queue(`SAVEPOINT ` + savepoint(i))
-		}
+		q.Queue(`SAVEPOINT ` + savepoint(i))
 		g[i].b.queue(q)
 	}
+	return merged
 }
 
 // readMembers sends q and reads it back: lead statements before the
-// members', then each member's (and COMMIT when commits). It returns the index of the first member
-// whose condition failed (-1 for none); results after it are read and
-// dropped, since those members run again.
+// conditional members' (the unconditional members' merged writes among
+// them), then each of those members' (and COMMIT when commits). It
+// returns the index of the first member whose condition failed (-1 for
+// none); results after it are read and dropped: those members run again.
 func readMembers(ctx context.Context, conn *pgxpool.Conn, q *pgx.Batch, lead int, g []*member, from int, results []error, commits bool) (int, error) {
 	res := conn.SendBatch(ctx, q)
 	err := func() error {
@@ -214,10 +223,12 @@ func readMembers(ctx context.Context, conn *pgxpool.Conn, q *pgx.Batch, lead int
 	}()
 	failed := -1
 	for i := from; i < len(g) && err == nil; i++ {
-		if g[i].cond {
-			if _, err = res.Exec(); err != nil {
-				break
-			}
+		if !g[i].cond { // read with the lead
+			results[i] = nil
+			continue
+		}
+		if _, err = res.Exec(); err != nil { // SAVEPOINT
+			break
 		}
 		r := g[i].b.read(res)
 		switch {

@@ -13,7 +13,7 @@ import (
 // deleted record back; two deletes would both answer 204).
 
 // unchangedAttempts bounds the reruns of a write that kept losing races.
-const unchangedAttempts = 4
+const unchangedAttempts = 8
 
 // retryUnchanged runs once again while its commit is refused because what
 // it read changed meanwhile (store.ErrConflict); the rerun reads the

@@ -17,11 +17,12 @@ const (
 	opDeleteRange // [key, end); end nil: to the end of the keyspace
 	opInsert
 	opExpect
+	opSetOrdered // key: the prefix; value: the value; suffix: after the clock
 )
 
 type op struct {
-	kind       opKind
-	key, value []byte
+	kind               opKind
+	key, value, suffix []byte
 }
 
 // batch collects writes and runs them as one transaction at Commit.
@@ -45,6 +46,13 @@ func (b *batch) Expect(key, value []byte) { b.add(opExpect, key, nonNil(value)) 
 func (b *batch) DeletePrefix(prefix []byte) {
 	b.add(opDeleteRange, nonNil(prefix), store.PrefixEnd(prefix))
 }
+
+// SetOrdered writes value under prefix + the database's clock + suffix
+// (store.OrderedSetter): node clocks never order the audit log.
+func (b *batch) SetOrdered(prefix, suffix, value []byte) {
+	b.ops = append(b.ops, op{kind: opSetOrdered, key: bytes.Clone(prefix), value: bytes.Clone(nonNil(value)), suffix: bytes.Clone(suffix)})
+}
+
 func (b *batch) Empty() bool { return len(b.ops) == 0 }
 func (b *batch) Close()      { b.ops = nil }
 
@@ -164,4 +172,7 @@ func (b *batch) read(res pgx.BatchResults) error {
 	return nil
 }
 
-var _ store.Batch = (*batch)(nil)
+var (
+	_ store.Batch         = (*batch)(nil)
+	_ store.OrderedSetter = (*batch)(nil)
+)

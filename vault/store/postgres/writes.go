@@ -27,6 +27,8 @@ func queueWrites(q *pgx.Batch, ops []op) int {
 			queueSets(q, ops[i:j])
 		case opDelete:
 			queueDeletes(q, ops[i:j])
+		case opSetOrdered:
+			queueOrdered(q, ops[i:j])
 		case opDeleteRange:
 			if o := ops[i]; o.value == nil {
 				q.Queue(`DELETE FROM strongroom_kv WHERE k >= $1`, o.key)
@@ -91,4 +93,19 @@ func queueDeletes(q *pgx.Batch, ops []op) {
 		ks[i] = o.key
 	}
 	q.Queue(`DELETE FROM strongroom_kv WHERE k = ANY($1::bytea[])`, ks)
+}
+
+// orderedKey is the key of a SetOrdered row: prefix, the database clock
+// when the row is written (clock_timestamp, microseconds, as nanoseconds in
+// 16 hex digits like audit's node-clock keys), suffix.
+const orderedKey = `p || convert_to(lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000000)::bigint * 1000), 16, '0'), 'UTF8') || s`
+
+func queueOrdered(q *pgx.Batch, ops []op) {
+	ps, ss, vs := make([][]byte, len(ops)), make([][]byte, len(ops)), make([][]byte, len(ops))
+	for i, o := range ops {
+		ps[i], ss[i], vs[i] = o.key, o.suffix, o.value
+	}
+	q.Queue(`INSERT INTO strongroom_kv (k, v) SELECT `+orderedKey+`, v
+		FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS t(p, s, v)
+		ON CONFLICT (k) DO UPDATE SET v = excluded.v`, ps, ss, vs)
 }

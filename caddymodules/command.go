@@ -62,7 +62,7 @@ management key is printed once.`,
 
 type cliFlags struct {
 	dataDir, masterKeyFile, address string
-	dsn                             string // command_storage.go: a shared PostgreSQL store
+	dsn                             string               // command_storage.go: a shared PostgreSQL store
 	root                            *cobra.Command       // to tell given flags from defaults
 	options                         func(*vault.Options) // command_keys.go: key wrapper flags
 }

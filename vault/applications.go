@@ -242,6 +242,14 @@ func (v *Vault) UpdateApplication(p *access.Principal, id string, req Applicatio
 		return nil, err
 	}
 	defer v.lock("app", id)()
+	return retryUnchanged(func() (*Application, error) { return v.updateApplication(p, id, req) })
+}
+
+func (v *Vault) updateApplication(p *access.Principal, id string, req ApplicationRequest) (*Application, error) {
+	raw, err := v.readVersion(appRecordKey(p.TenantID, id))
+	if err != nil {
+		return nil, err
+	}
 	app, err := v.application(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -266,6 +274,7 @@ func (v *Vault) UpdateApplication(p *access.Principal, id string, req Applicatio
 	}
 	app.modified(p, ts)
 	b := v.store.NewBatch()
+	expectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
 	setJSON(b, appRecordKey(app.TenantID, app.ID), app)
 	if err := v.commit(b, applicationChanged(logEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts), app)); err != nil {
 		return nil, err
@@ -280,6 +289,14 @@ func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, err
 		return nil, err
 	}
 	defer v.lock("app", id)()
+	return retryUnchanged(func() (*Application, error) { return v.regenerateKey(p, id) })
+}
+
+func (v *Vault) regenerateKey(p *access.Principal, id string) (*Application, error) {
+	raw, err := v.readVersion(appRecordKey(p.TenantID, id))
+	if err != nil {
+		return nil, err
+	}
 	app, err := v.application(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -289,6 +306,7 @@ func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, err
 	}
 	ts := now()
 	b := v.store.NewBatch()
+	expectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
 	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
 		b.Close()
 		return nil, err
@@ -311,6 +329,14 @@ func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
 		return err
 	}
 	defer v.lock("app", id)()
+	return retryUnchangedErr(func() error { return v.deleteApplication(p, id) })
+}
+
+func (v *Vault) deleteApplication(p *access.Principal, id string) error {
+	raw, err := v.readVersion(appRecordKey(p.TenantID, id))
+	if err != nil {
+		return err
+	}
 	app, err := v.application(p.TenantID, id)
 	if err != nil {
 		return err
@@ -320,6 +346,7 @@ func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
 	}
 	ts := now()
 	b := v.store.NewBatch()
+	expectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
 	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
 		b.Close()
 		return err

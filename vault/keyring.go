@@ -129,7 +129,8 @@ func (v *Vault) openKeys(w keywrap.Wrapper) error {
 	if err != nil {
 		return fmt.Errorf("vault: master key registry: %w", err)
 	}
-	if reg == nil { // a new data directory: its first key is version 1
+	fresh := reg == nil
+	if fresh { // a new data directory: its first key is version 1
 		check, err := keys[0].Seal(masterCheckPlain, checkAD(1))
 		if err != nil {
 			return fmt.Errorf("vault: %w", err)
@@ -138,7 +139,9 @@ func (v *Vault) openKeys(w keywrap.Wrapper) error {
 	}
 	if v1 := reg.version(1); v1.Name == "" && reg.match(keys[0]) == 1 { // new, or of before versions
 		v1.Name, v1.Added = keys[0].Name(), Time{Time: now()}
-		if err := v.saveRegistry(reg); err != nil {
+		if err := v.writeRegistry(reg, fresh); errors.Is(err, store.ErrConflict) {
+			return v.openKeys(w) // another node wrote the first registry: check against it
+		} else if err != nil {
 			return err
 		}
 	}

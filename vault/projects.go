@@ -252,9 +252,11 @@ func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectR
 	proj.created(p, ts)
 	b := v.store.NewBatch()
 	b.Set(projectTenantKey(id, tenantID), nil)
-	setJSON(b, projectRecordKey(tenantID, id), proj)
-	clearProject(b, tenantID, id) // a new project starts empty, whatever raced its predecessor's delete
-	if err := v.commit(b, projectLog(p, tenantID, id, "create", "Project created", ts)); err != nil {
+	claimNew(b, projectRecordKey(tenantID, id), proj) // another node may create the id at once
+	clearProject(b, tenantID, id)                     // a new project starts empty, whatever raced its predecessor's delete
+	if err := v.commit(b, projectLog(p, tenantID, id, "create", "Project created", ts)); errors.Is(err, store.ErrConflict) {
+		return nil, problem.Conflict("A project with the id '" + id + "' already exists.")
+	} else if err != nil {
 		return nil, err
 	}
 	v.projects.invalidate()

@@ -111,24 +111,11 @@ func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
 	}
 	b := v.store.NewBatch()
 	defer b.Close()
-	var hashes [][]byte
-	err := v.store.Scan(store.Prefix(appKeyCollection, id), nil, func(_, val []byte) bool {
-		var k appKey
-		if jsonUnmarshal(val, &k) == nil {
-			hashes = append(hashes, keyHashKey(k.Hash))
-		}
-		return true
-	})
-	if err != nil {
+	ts := now()
+	if err := v.deleteTenantHead(b, id, ts); err != nil { // tenant_purge.go
 		return err
 	}
-	for _, h := range hashes {
-		b.Delete(h)
-	}
-	for _, pfx := range tenantPrefixes(id) {
-		b.DeletePrefix(pfx)
-	}
-	v.retireTenantLog(b, id, now())
+	v.retireTenantLog(b, id, ts)
 	b.Delete(tenantRecordKey(id))
 	b.Delete(tenantKeyRecordKey(id))
 	b.Delete(reencryptKey(id))                    // tenantkeys.go
@@ -149,6 +136,7 @@ func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
 	v.tenantSettingsCache.Delete(id)
 	v.tenantSecretsCache.Delete(id)
 	v.tokens.clear()
+	v.finishTenantPurge(id)
 	return nil
 }
 

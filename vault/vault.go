@@ -341,5 +341,5 @@ func (v *Vault) Sweep() error {
 		return err
 	}
 	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(), v.purgeTokenCVCs(),
-		v.purgeExpiredIdempotencyKeys(), v.purgeExpiredSessions(), v.purgeExpiredTokenIntents(), v.purgeAudit())
+		v.purgeExpiredIdempotencyKeys(), v.purgeExpiredSessions(), v.purgeExpiredTokenIntents(), v.purgeAudit(), v.purgeDeletedTenants())
 }

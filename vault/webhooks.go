@@ -143,6 +143,14 @@ func (v *Vault) UpdateWebhook(p *access.Principal, id string, req WebhookRequest
 		return nil, err
 	}
 	defer v.lock("whook", p.TenantID, id)()
+	return retryUnchanged(func() (*Webhook, error) { return v.updateWebhook(p, id, req) })
+}
+
+func (v *Vault) updateWebhook(p *access.Principal, id string, req WebhookRequest) (*Webhook, error) {
+	raw, err := v.readVersion(webhookRecordKey(p.TenantID, id))
+	if err != nil {
+		return nil, err
+	}
 	w, err := v.loadWebhook(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -151,6 +159,7 @@ func (v *Vault) UpdateWebhook(p *access.Principal, id string, req WebhookRequest
 	w.apply(&req)
 	w.modified(p, ts)
 	b := v.store.NewBatch()
+	expectUnchanged(b, webhookRecordKey(w.TenantID, w.ID), raw)
 	setJSON(b, webhookRecordKey(w.TenantID, w.ID), w)
 	defer v.webhooks.invalidate(p.TenantID)
 	return w, v.commit(b, logEntry(p, p.TenantID, "webhook", w.ID, "update", "Webhook updated", ts))
@@ -162,10 +171,19 @@ func (v *Vault) DeleteWebhook(p *access.Principal, id string) error {
 		return err
 	}
 	defer v.lock("whook", p.TenantID, id)()
+	return retryUnchangedErr(func() error { return v.deleteWebhook(p, id) })
+}
+
+func (v *Vault) deleteWebhook(p *access.Principal, id string) error {
+	raw, err := v.readVersion(webhookRecordKey(p.TenantID, id))
+	if err != nil {
+		return err
+	}
 	if _, err := v.loadWebhook(p.TenantID, id); err != nil {
 		return err
 	}
 	b := v.store.NewBatch()
+	expectUnchanged(b, webhookRecordKey(p.TenantID, id), raw)
 	b.Delete(webhookRecordKey(p.TenantID, id))
 	// Queue entries of its deliveries are dropped when they come due.
 	b.DeletePrefix(store.Prefix(deliveryCollection, p.TenantID, id))

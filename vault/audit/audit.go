@@ -46,7 +46,8 @@ func timeKey(t time.Time) string {
 	return hex.EncodeToString(b[:])
 }
 
-// Append adds e to batch b under a key ordered by time. The random suffix
+// Append adds e to batch b under a key ordered by time: the store's clock
+// on a shared store (store.OrderedSetter), else created_at. The random suffix
 // only separates entries of the same nanosecond, so a fast generator does
 // (a UUID read crypto/rand on every entry of every read). Key and value are
 // built in one pooled buffer: the batch copies them.
@@ -55,6 +56,19 @@ func Append(b store.Batch, e Entry) {
 	// store.Key(prefix, tenant, timeKey(created), hex(random)), appended.
 	k := append(append(append((*buf)[:0], prefix...), 0), e.TenantID...)
 	var n [8]byte
+	if o, ok := b.(store.OrderedSetter); ok {
+		// A shared store: the database's clock orders the entries of every
+		// node (created_at still says the node's time).
+		k = append(k, 0)
+		at := len(k)
+		binary.BigEndian.PutUint64(n[:], rand.Uint64())
+		k = hex.AppendEncode(append(k, 0), n[:])
+		all := e.appendJSON(k)
+		o.SetOrdered(all[:at], all[at:len(k)], all[len(k):])
+		*buf = all
+		scratch.Put(buf)
+		return
+	}
 	binary.BigEndian.PutUint64(n[:], uint64(e.CreatedAt.UnixNano()))
 	k = hex.AppendEncode(append(k, 0), n[:])
 	binary.BigEndian.PutUint64(n[:], rand.Uint64())
@@ -66,6 +80,11 @@ func Append(b store.Batch, e Entry) {
 }
 
 var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// MaxClockSkew bounds how far a node's clock (an entry's created_at) may be
+// from the database's (its key's time on a shared store): List filters on
+// created_at and looks this far past the key range for it.
+const MaxClockSkew = time.Minute
 
 // Filter selects entries for List.
 type Filter struct {
@@ -93,8 +112,9 @@ func List(s store.Store, tenantID string, f Filter, from []byte, offset, limit i
 	p := tenantPrefix(tenantID)
 	var start []byte
 	if !f.End.IsZero() {
-		// End is exclusive: start just below it.
-		start = append(append([]byte(nil), p...), timeKey(f.End.Add(-time.Nanosecond))...)
+		// End is exclusive: start just below it, and a clock skew later
+		// (keys may hold the database's time, created_at the node's).
+		start = append(append([]byte(nil), p...), timeKey(f.End.Add(MaxClockSkew-time.Nanosecond))...)
 		start = append(start, 0xff)
 	}
 	if from != nil {
@@ -105,6 +125,7 @@ func List(s store.Store, tenantID string, f Filter, from []byte, offset, limit i
 			start = from
 		}
 	}
+	since, until := f.Start.Truncate(time.Microsecond), f.End.Truncate(time.Microsecond)
 	var decodeErr error
 	err := s.ScanReverse(p, start, func(k, v []byte) bool {
 		var e Entry
@@ -114,8 +135,11 @@ func List(s store.Store, tenantID string, f Filter, from []byte, offset, limit i
 		}
 		// Entries keep microseconds (the API's precision): compare the
 		// inclusive start at that precision too.
-		if !f.Start.IsZero() && e.CreatedAt.Time.Before(f.Start.Truncate(time.Microsecond)) {
-			return false
+		if !f.Start.IsZero() && e.CreatedAt.Time.Before(since) {
+			return !e.CreatedAt.Time.Before(since.Add(-MaxClockSkew))
+		}
+		if !until.IsZero() && !e.CreatedAt.Time.Before(until) {
+			return true
 		}
 		if (f.EntityType != "" && e.EntityType != f.EntityType) || (f.EntityID != "" && e.EntityID != f.EntityID) {
 			return true

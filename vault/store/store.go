@@ -151,3 +151,12 @@ func Prefix(parts ...string) []byte {
 type condition struct {
 	key, value []byte
 }
+
+// OrderedSetter is implemented by the batches of a shared store, whose
+// writers' clocks differ: SetOrdered stores value under prefix + the
+// store's clock at the write (16 hex digits of Unix nanoseconds, the
+// precision the store has) + suffix, so entries of every node sort in one
+// order, the database's. The audit log is written through it.
+type OrderedSetter interface {
+	SetOrdered(prefix, suffix, value []byte)
+}

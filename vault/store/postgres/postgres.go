@@ -32,6 +32,10 @@ type Config struct {
 	// included, so a request never hangs on a database that is down.
 	// Default 5s.
 	Timeout time.Duration
+	// Committers is how many group commits (group.go) may be in flight at
+	// once, each on a connection of its own. Default: a quarter of the
+	// pool, at least 1; negative: every batch commits on its own.
+	Committers int
 }
 
 // DefaultTimeout bounds one store operation when Config.Timeout is zero.
@@ -45,6 +49,7 @@ func DefaultMaxConns() int32 { return int32(max(8, 4*runtime.GOMAXPROCS(0))) }
 type Store struct {
 	pool    *pgxpool.Pool
 	timeout time.Duration
+	group   *committer // nil: no group commit
 }
 
 // Open connects, creates or migrates the schema (serialised between nodes
@@ -79,6 +84,13 @@ func Open(cfg Config) (*Store, error) {
 		s.pool.Close()
 		return nil, err
 	}
+	if n := cfg.Committers; n >= 0 {
+		if n == 0 {
+			n = max(1, int(pc.MaxConns)/4)
+		}
+		s.group = &committer{}
+		s.group.start(s, n)
+	}
 	return s, nil
 }
 
@@ -87,6 +99,9 @@ func (s *Store) Shared() bool { return true }
 
 // Close releases the pool.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.stop()
+	}
 	s.pool.Close()
 	return nil
 }

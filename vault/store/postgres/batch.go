@@ -27,8 +27,9 @@ type op struct {
 
 // batch collects writes and runs them as one transaction at Commit.
 type batch struct {
-	s   *Store
-	ops []op
+	s     *Store
+	ops   []op
+	fence *store.Fence // lease.go: set on a fenced view's batches
 }
 
 // NewBatch starts an atomic write.
@@ -84,6 +85,9 @@ func (b *batch) commit(sync bool) error {
 	if errors.Is(err, store.ErrConflict) {
 		return store.ErrConflict
 	}
+	if errors.Is(err, store.ErrFenced) {
+		return store.ErrFenced
+	}
 	return classify(err)
 }
 
@@ -95,6 +99,7 @@ func (b *batch) commit(sync bool) error {
 // replaces. Then the writes run in batch order.
 func (b *batch) run(ctx context.Context, tx pgx.Tx, sync bool) error {
 	var q pgx.Batch
+	b.queueFence(&q)
 	if !sync {
 		q.Queue(`SET LOCAL synchronous_commit = off`)
 	}
@@ -120,6 +125,7 @@ func (b *batch) run(ctx context.Context, tx pgx.Tx, sync bool) error {
 			}
 		}
 	}
+	b.s.feed.Load().record(&q, b.ops) // feed.go
 	res := tx.SendBatch(ctx, &q)
 	err := b.check(res, sync)
 	return errors.Join(err, res.Close())
@@ -128,6 +134,9 @@ func (b *batch) run(ctx context.Context, tx pgx.Tx, sync bool) error {
 // check reads the conditions' results and fails on the first that does
 // not hold (the transaction then rolls back); res.Close reads the rest.
 func (b *batch) check(res pgx.BatchResults, sync bool) error {
+	if err := b.checkFence(res); err != nil {
+		return err
+	}
 	if !sync {
 		if _, err := res.Exec(); err != nil {
 			return err

@@ -28,6 +28,11 @@ const (
 	feedPollTimeout = time.Second            // a poll that takes longer has failed
 	feedMaxKeys     = 10_000                 // more changes than this in one poll: drop everything
 	feedApplication = "strongroom feed"      // application_name of the feed's connections
+	// feedMinGap spaces polls under load: readers arriving within it share
+	// one poll, at the cost of at most this much latency each.
+	feedMinGap = 500 * time.Microsecond
+	// feedPollers is how many polls may run at once (one connection each).
+	feedPollers = 2
 )
 
 // pollQuery returns the new snapshot, whether the rows after the previous
@@ -53,12 +58,15 @@ type feed struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
-	started  uint64        // poll attempts begun
-	finished uint64        // poll attempts ended
-	lastOK   uint64        // the last attempt that succeeded
-	round    chan struct{} // closed when an attempt ends
-	freshAt  atomic.Int64  // unix ns: the start of the last successful poll
+	mu        sync.Mutex
+	started   uint64        // polls begun, numbered from 1
+	snap      string        // the snapshot of the latest-begun successful poll
+	snapPoll  uint64        // its number
+	okMax     uint64        // the highest-numbered successful poll
+	flush     bool          // a poll failed: the next one drops everything
+	lastStart time.Time     // spacing of polls (feedMinGap)
+	round     chan struct{} // closed when a poll succeeds
+	freshAt   atomic.Int64  // unix ns: the start of the latest successful poll
 }
 
 // Follow starts the poller and the listener; batches record what filter
@@ -67,8 +75,10 @@ func (s *Store) Follow(filter store.FeedFilter, apply func([]store.Change, bool)
 	f := &feed{s: s, filter: filter, apply: apply, kick: make(chan struct{}, 1), round: make(chan struct{})}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	s.feed.Store(f)
-	f.wg.Add(2)
-	go f.poller()
+	f.wg.Add(1 + feedPollers)
+	for range feedPollers {
+		go f.poller()
+	}
 	go f.listener()
 }
 
@@ -101,13 +111,11 @@ func (s *Store) Sync(wait time.Duration) bool {
 	defer timer.Stop()
 	for {
 		f.mu.Lock()
-		if f.finished >= target {
-			ok := f.lastOK >= target
-			f.mu.Unlock()
-			return ok
-		}
-		ch := f.round
+		ok, ch := f.okMax >= target, f.round
 		f.mu.Unlock()
+		if ok {
+			return true
+		}
 		select {
 		case <-ch:
 		case <-timer.C:
@@ -160,7 +168,11 @@ func (f *feed) connConfig() *pgx.ConnConfig {
 }
 
 // poller polls when asked (Sync, a notification) or every feedInterval,
-// on a connection of its own so a busy pool never delays it.
+// on a connection of its own so a busy pool never delays it. Several
+// pollers overlap: a request arriving while one poll runs starts the next
+// at once on another connection instead of waiting for the first to end.
+// Each poll reads from the snapshot of the latest successful one, so it
+// covers every commit up to its own snapshot whatever the others do.
 func (f *feed) poller() {
 	defer f.wg.Done()
 	var conn *pgx.Conn
@@ -169,7 +181,6 @@ func (f *feed) poller() {
 			conn.Close(context.Background())
 		}
 	}()
-	snap, failed := "", true
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -179,29 +190,48 @@ func (f *feed) poller() {
 		case <-f.kick:
 		case <-timer.C:
 		}
-		f.mu.Lock()
-		f.started++
-		n := f.started
-		f.mu.Unlock()
-		t0 := time.Now()
+		n, base, all, t0 := f.begin()
+		var next string
 		var err error
-		conn, snap, err = f.poll(conn, snap, failed)
-		failed = err != nil
-		f.mu.Lock()
-		f.finished = n
-		if err == nil {
-			f.lastOK = n
-			f.freshAt.Store(t0.UnixNano())
-		}
-		close(f.round)
-		f.round = make(chan struct{})
-		f.mu.Unlock()
+		conn, next, err = f.poll(conn, base, all)
+		f.end(n, next, t0, err)
 		if err != nil && conn != nil {
 			conn.Close(context.Background())
 			conn = nil
 		}
 		timer.Reset(feedInterval)
 	}
+}
+
+// begin numbers a poll, spaced feedMinGap after the previous one.
+func (f *feed) begin() (n uint64, base string, all bool, t0 time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if gap := feedMinGap - time.Since(f.lastStart); gap > 0 {
+		time.Sleep(gap) // holding mu: the other poller starts after this one
+	}
+	f.started++
+	f.lastStart = time.Now()
+	return f.started, f.snap, f.flush || f.snap == "", f.lastStart
+}
+
+// end records a poll's outcome; the newest-begun success gives the base
+// of the next polls.
+func (f *feed) end(n uint64, next string, t0 time.Time, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		f.flush = true
+		return
+	}
+	f.flush = false
+	if n > f.snapPoll {
+		f.snap, f.snapPoll = next, n
+		f.freshAt.Store(t0.UnixNano())
+	}
+	f.okMax = max(f.okMax, n)
+	close(f.round)
+	f.round = make(chan struct{})
 }
 
 // poll reads the changes since snap and applies them; the first poll, or

@@ -310,6 +310,7 @@ func (v *Vault) tenantKey(tenantID string) (*crypto.KeySet, error) {
 	if k, ok := v.tenantKeys.Load(tenantID); ok {
 		return k.(*crypto.KeySet), nil
 	}
+	gen := v.tenantKeys.Generation()
 	b, err := v.store.Get(tenantKeyRecordKey(tenantID))
 	if err != nil {
 		return nil, fmt.Errorf("tenant key: %w", err)
@@ -323,7 +324,7 @@ func (v *Vault) tenantKey(tenantID string) (*crypto.KeySet, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.tenantKeys.Store(tenantID, ks)
+	v.tenantKeys.StoreIf(tenantID, ks, gen)
 	return ks, nil
 }
 

@@ -110,7 +110,7 @@ func (v *Vault) project(id string) ([]*projectEntry, error) {
 	es, ok := s.entries[id]
 	gen := s.gen
 	s.mu.RUnlock()
-	if ok {
+	if ok && v.fresh() { // feedcache.go
 		return es, nil
 	}
 	tenants, err := v.projectTenants(id)

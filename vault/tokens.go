@@ -129,6 +129,7 @@ func (v *Vault) secrets(tenantID string) (tenantSecrets, error) {
 	if s, ok := v.tenantSecretsCache.Load(tenantID); ok {
 		return s.(tenantSecrets), nil
 	}
+	gen := v.tenantSecretsCache.Generation()
 	k, err := v.tenantKey(tenantID)
 	if err != nil {
 		return tenantSecrets{}, err
@@ -138,7 +139,7 @@ func (v *Vault) secrets(tenantID string) (tenantSecrets, error) {
 		fingerprint: crypto.DeriveKey(k.Root(), "fingerprint"),
 		search:      crypto.DeriveKey(k.Root(), "search-index"),
 	}
-	v.tenantSecretsCache.Store(tenantID, s)
+	v.tenantSecretsCache.StoreIf(tenantID, s, gen)
 	return s, nil
 }
 
@@ -175,7 +176,7 @@ func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
 // The record may be shared through the cache: callers never modify it.
 func (v *Vault) loadToken(tenantID, id string) (*tokenRecord, error) {
 	key := cacheKey(tenantID, id)
-	r, epoch := v.tokens.get(key)
+	r, epoch := v.cachedToken(key) // feedcache.go: confirmed current on a shared store
 	if r == nil {
 		r = new(tokenRecord)
 		if err := getJSON(v.store, tokenRecordKey(tenantID, id), "Token", r); err != nil {
@@ -226,6 +227,7 @@ func (v *Vault) settings(tenantID string) map[string]string {
 	if s, ok := v.tenantSettingsCache.Load(tenantID); ok {
 		return s.(map[string]string)
 	}
+	gen := v.tenantSettingsCache.Generation()
 	t, err := v.tenant(tenantID)
 	if err != nil {
 		return nil
@@ -234,7 +236,7 @@ func (v *Vault) settings(tenantID string) map[string]string {
 	if s == nil {
 		s = map[string]string{}
 	}
-	v.tenantSettingsCache.Store(tenantID, s)
+	v.tenantSettingsCache.StoreIf(tenantID, s, gen)
 	return s
 }
 

@@ -308,13 +308,14 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	if v.closed.Load() {
 		return time.Time{}, nil
 	}
-	if held, err := v.lease("webhooks", webhookLeaseTTL); !held { // cluster.go: one node delivers
+	v, held, err := v.lease("webhooks", webhookLeaseTTL) // cluster.go: one node delivers, fenced
+	if !held {
 		return time.Time{}, err
 	}
 	var due []*dueDelivery
 	var next time.Time
 	nowNS := now().UnixNano()
-	err := v.store.Scan(store.Prefix(queuePrefix), nil, func(k, _ []byte) bool {
+	err = v.store.Scan(store.Prefix(queuePrefix), nil, func(k, _ []byte) bool {
 		parts := strings.Split(string(k), "\x00")
 		if len(parts) != 5 {
 			return true

@@ -203,7 +203,7 @@ func (v *Vault) EventTypes(p *access.Principal) ([]string, error) {
 // every write consults it to decide whether it has events to queue.
 func (v *Vault) tenantWebhooks(tenantID string) ([]Webhook, error) {
 	st := &v.webhooks
-	if c, ok := st.cache.Load(tenantID); ok {
+	if c, ok := st.cache.Load(tenantID); ok && v.fresh() { // feedcache.go
 		return c.([]Webhook), nil
 	}
 	gen := st.gen.Load()

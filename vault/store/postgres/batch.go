@@ -29,7 +29,8 @@ type op struct {
 type batch struct {
 	s      *Store
 	ops    []op
-	writes int // statements of the writes queued by the last queue
+	writes int          // statements of the writes queued by the last queue
+	fence  *store.Fence // lease.go: set on a fenced view's batches
 }
 
 // NewBatch starts an atomic write.
@@ -82,7 +83,7 @@ func (b *batch) commit(sync bool) error {
 	if len(b.ops) == 0 {
 		return nil
 	}
-	if b.s.group == nil || len(b.ops) > maxGroupOps {
+	if b.s.group == nil || len(b.ops) > maxGroupOps || b.fence != nil {
 		return b.commitAlone(sync)
 	}
 	return b.s.group.submit(b, sync)
@@ -118,6 +119,9 @@ func (b *batch) commitAlone(sync bool) error {
 	if errors.Is(err, store.ErrConflict) {
 		return store.ErrConflict
 	}
+	if errors.Is(err, store.ErrFenced) {
+		return store.ErrFenced
+	}
 	return classify(err)
 }
 
@@ -128,6 +132,7 @@ func (b *batch) commitAlone(sync bool) error {
 // locks its row (FOR UPDATE) so the value compared is the value the commit
 // replaces. Then the writes run in batch order.
 func (b *batch) queue(q *pgx.Batch) {
+	b.queueFence(q)
 	for _, o := range b.ops {
 		switch o.kind {
 		case opInsert:
@@ -136,13 +141,16 @@ func (b *batch) queue(q *pgx.Batch) {
 			q.Queue(`SELECT v FROM strongroom_kv WHERE k = $1 FOR UPDATE`, o.key)
 		}
 	}
-	b.writes = queueWrites(q, b.ops)
+	b.writes = b.s.queueChanges(q, b.ops)
 }
 
 // read reads the results of the statements queue queued, all of them (a
 // group reads on past it): store.ErrConflict when a condition did not
 // hold, or the first error.
 func (b *batch) read(res pgx.BatchResults) error {
+	if err := b.checkFence(res); err != nil {
+		return err
+	}
 	conflict := false
 	for _, o := range b.ops {
 		switch o.kind {

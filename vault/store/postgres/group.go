@@ -166,7 +166,7 @@ func (s *Store) groupTx(ctx context.Context, g []*member, results []error) error
 	from := 0
 	for {
 		lead := q.Len() // BEGIN, SET LOCAL, ROLLBACK TO: one result each
-		lead += queueMembers(&q, g, from)
+		lead += s.queueMembers(&q, g, from)
 		if !cond {
 			q.Queue(`COMMIT`)
 		}
@@ -193,12 +193,12 @@ func savepoint(i int) string { return "m" + strconv.Itoa(i) }
 // (first in a group) cannot fail alone, so their writes are queued as one:
 // the whole group's token records, indexes and audit entries are a few
 // multi-row statements. It returns how many statements those are.
-func queueMembers(q *pgx.Batch, g []*member, from int) (merged int) {
+func (s *Store) queueMembers(q *pgx.Batch, g []*member, from int) (merged int) {
 	var ops []op
 	for ; from < len(g) && !g[from].cond; from++ {
 		ops = append(ops, g[from].b.ops...)
 	}
-	merged = queueWrites(q, ops)
+	merged = s.queueChanges(q, ops)
 	for i := from; i < len(g); i++ {
 		q.Queue(`SAVEPOINT ` + savepoint(i))
 		g[i].b.queue(q)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,7 +50,8 @@ func DefaultMaxConns() int32 { return int32(max(8, 4*runtime.GOMAXPROCS(0))) }
 type Store struct {
 	pool    *pgxpool.Pool
 	timeout time.Duration
-	group   *committer // nil: no group commit
+	group   *committer           // nil: no group commit
+	feed    atomic.Pointer[feed] // feed.go: set by Follow
 }
 
 // Open connects, creates or migrates the schema (serialised between nodes
@@ -102,6 +104,9 @@ func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.stop()
 	}
+	if f := s.feed.Load(); f != nil {
+		f.stop()
+	}
 	s.pool.Close()
 	return nil
 }
@@ -132,26 +137,6 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 // list is one or two round trips, small enough that a scan stopped early
 // reads little.
 const pageSize = 256
-
-// Lease takes or renews a lease on the database's clock: granted when it
-// is free, expired, or already holder's; node clocks never decide it.
-func (s *Store) Lease(name, holder string, ttl time.Duration) (bool, error) {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	var got string
-	err := s.pool.QueryRow(ctx, `INSERT INTO strongroom_lease (name, holder, expires)
-		VALUES ($1, $2, now() + $3 * interval '1 millisecond')
-		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
-		WHERE strongroom_lease.expires < now() OR strongroom_lease.holder = excluded.holder
-		RETURNING holder`, name, holder, ttl.Milliseconds()).Scan(&got)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, classify(err)
-	}
-	return got == holder, nil
-}
 
 // Scan calls fn for the keys with prefix from start, in key order, a page
 // at a time; no connection is held while fn runs (fn may read the store).
@@ -273,5 +258,4 @@ func retryable(err error) bool {
 var (
 	_ store.Store  = (*Store)(nil)
 	_ store.Shared = (*Store)(nil)
-	_ store.Leaser = (*Store)(nil)
 )

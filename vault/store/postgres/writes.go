@@ -14,6 +14,13 @@ import (
 // Within a run the keys are distinct (the last write of a key wins, as it
 // would in order) and sorted, so concurrent transactions lock rows in one
 // order and seldom deadlock. It returns the number of statements queued.
+// queueChanges queues ops' writes and, in the same transaction, the
+// change-feed row naming what they changed (feed.go). It returns the
+// number of statements queued.
+func (s *Store) queueChanges(q *pgx.Batch, ops []op) int {
+	return queueWrites(q, ops) + s.feed.Load().record(q, ops)
+}
+
 func queueWrites(q *pgx.Batch, ops []op) int {
 	n := 0
 	for i := 0; i < len(ops); {

@@ -138,6 +138,8 @@ type Runtime struct {
 
 	// pool, when set, runs executions in worker processes (UseWorkers).
 	pool *Pool
+	// spare is the next execution's runtime, built ahead (worker only).
+	spare spares
 
 	mu       sync.Mutex
 	programs map[[32]byte]*list.Element

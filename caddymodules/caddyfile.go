@@ -283,7 +283,7 @@ func (h *Tokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			if which == "field" {
-				if _, err := jsonpath.Parse(a); err != nil {
+				if _, err := jsonpath.ParseField(a); err != nil {
 					return d.Err(err.Error())
 				}
 				h.Fields = append(h.Fields, TokenizeField{Path: a, Type: typ})

@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/osteele/liquid/expressions"
+
+	"github.com/strongroom/strongroom/vault/jsonpath"
 )
 
 // dexpr is one parsed detokenization expression.
@@ -155,7 +157,7 @@ const chainVar = "__v"
 // splitPipe splits s at the first '|' outside quotes, brackets and parentheses.
 func splitPipe(s string) (before, after string, found bool) {
 	before = s
-	eachUnquoted(s, func(i, depth int) bool {
+	jsonpath.EachUnquoted(s, func(i, depth int) bool {
 		if s[i] == '|' && depth == 0 {
 			before, after, found = s[:i], s[i+1:], true
 			return false
@@ -163,32 +165,4 @@ func splitPipe(s string) (before, after string, found bool) {
 		return true
 	})
 	return before, after, found
-}
-
-// eachUnquoted calls fn for each byte of s outside single- or double-quoted
-// text, with the nesting depth of parentheses and brackets around it, until
-// fn returns false.
-func eachUnquoted(s string, fn func(i, depth int) bool) {
-	var quote byte
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		default:
-			if c == ')' || c == ']' {
-				depth = max(0, depth-1)
-			}
-			if !fn(i, depth) {
-				return
-			}
-			if c == '(' || c == '[' {
-				depth++
-			}
-		}
-	}
 }

@@ -8,7 +8,6 @@ package jsonpath
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/ohler55/ojg/jp"
@@ -39,45 +38,6 @@ func Parse(s string) (Path, error) {
 	return Path{src: s, x: x}, nil
 }
 
-// ParseField parses the path of a field to tokenize: `$.a.b`, `$.list[0]`,
-// `$.list[*].x`, `$['odd key']` and `.*` only. Tokenizing fails closed on
-// names that look like a field without being it (Keys), which needs every
-// member the path can reach to be named in it: no descent, filter or union.
-func ParseField(s string) (Path, error) {
-	if !strings.HasPrefix(s, "$") {
-		return Path{src: s}, fmt.Errorf("a JSONPath starts with $: %q", s)
-	}
-	p, err := Parse(s)
-	if err != nil {
-		return p, err
-	}
-	for i, f := range p.x {
-		switch f := f.(type) {
-		case jp.Root:
-			if i == 0 {
-				continue
-			}
-		case jp.Child, jp.Wildcard, jp.Bracket:
-			continue
-		case jp.Nth:
-			if f >= 0 {
-				continue
-			}
-		}
-		return p, fmt.Errorf("a field path names members, indexes and * only: %q", s)
-	}
-	if !slices.ContainsFunc(p.x, func(f jp.Frag) bool {
-		switch f.(type) {
-		case jp.Child, jp.Nth, jp.Wildcard:
-			return true
-		}
-		return false
-	}) {
-		return p, fmt.Errorf("the path %q selects the whole document", s)
-	}
-	return p, nil
-}
-
 // Get returns every value the path selects. ojg compares only native numbers
 // in filter scripts (json.Number is a string type to it), so a path with a
 // filter reads a copy of v with native numbers.
@@ -99,17 +59,6 @@ func (p Path) Replace(doc any, fn func(at string, v any) any) {
 	for _, loc := range p.x.Locate(view(doc), 0) {
 		replaceAt(doc, loc, "$", fn)
 	}
-}
-
-// Keys returns the member names the path selects by name, in order.
-func (p Path) Keys() []string {
-	var out []string
-	for _, f := range p.x {
-		if c, ok := f.(jp.Child); ok {
-			out = append(out, string(c))
-		}
-	}
-	return out
 }
 
 // bracketHyphenated rewrites dot-notation members holding '-' outside

@@ -18,6 +18,25 @@ func isTimeField(f string) bool { return f == FieldCreatedAt || f == FieldExpire
 
 func (p *parser) parseTerm() (*node, error) {
 	start := p.pos
+	name, i, err := p.fieldName()
+	if err != nil {
+		return nil, err
+	}
+	if p.terms++; p.terms > MaxTerms {
+		return nil, errAt(start, "query exceeds the maximum of %d terms", MaxTerms)
+	}
+	p.pos = i + 1
+	n := &node{op: opTerm, term: Term{Field: name}}
+	if err := p.termValue(n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// fieldName reads a term's field name up to its ':' (at end), refusing
+// names that are no field.
+func (p *parser) fieldName() (name string, end int, err error) {
+	start := p.pos
 	i := start
 	for i < len(p.src) {
 		r, size := p.rune(i)
@@ -29,34 +48,36 @@ func (p *parser) parseTerm() (*node, error) {
 		}
 		i += size
 	}
-	name := p.src[start:i]
+	name = p.src[start:i]
 	if i >= len(p.src) || p.src[i] != ':' {
 		for _, kw := range []string{"AND", "OR", "NOT"} {
 			if strings.EqualFold(name, kw) {
-				return nil, errAt(start, "operators must be upper-case: use %q instead of %q", kw, name)
+				return "", 0, errAt(start, "operators must be upper-case: use %q instead of %q", kw, name)
 			}
 		}
 		if knownFields[name] || strings.HasPrefix(name, metadataPrefix) {
-			return nil, errAt(i, "missing \":\" and value after field %q", name)
+			return "", 0, errAt(i, "missing \":\" and value after field %q", name)
 		}
-		return nil, errAt(start, "expected field:value, found %q", name)
+		return "", 0, errAt(start, "expected field:value, found %q", name)
 	}
 	switch {
 	case name == "":
-		return nil, errAt(start, `missing field name before ":"`)
+		return "", 0, errAt(start, `missing field name before ":"`)
 	case name == metadataPrefix:
-		return nil, errAt(start, `missing metadata key after "metadata."`)
+		return "", 0, errAt(start, `missing metadata key after "metadata."`)
 	case strings.HasPrefix(name, metadataPrefix) || knownFields[name]:
 	case name[0] == '-' || name[0] == '+':
-		return nil, errAt(start, "%q prefixes are not supported; use NOT", name[:1])
+		return "", 0, errAt(start, "%q prefixes are not supported; use NOT", name[:1])
 	default:
-		return nil, errAt(start, "unknown field %q; expected %s", name, fieldList)
+		return "", 0, errAt(start, "unknown field %q; expected %s", name, fieldList)
 	}
-	if p.terms++; p.terms > MaxTerms {
-		return nil, errAt(start, "query exceeds the maximum of %d terms", MaxTerms)
-	}
-	p.pos = i + 1
-	n := &node{op: opTerm, term: Term{Field: name}}
+	return name, i, nil
+}
+
+// termValue reads the value of term n at p.pos: a phrase, a range or a
+// bare value (a trailing * makes it a prefix).
+func (p *parser) termValue(n *node) error {
+	name := n.term.Field
 	valuePos := p.pos
 	var c byte
 	if !p.eof() {
@@ -64,33 +85,33 @@ func (p *parser) parseTerm() (*node, error) {
 	}
 	switch {
 	case p.boundary(p.pos) && c != '(':
-		return nil, errAt(valuePos, "missing value for field %q", name)
+		return errAt(valuePos, "missing value for field %q", name)
 	case c == '(':
-		return nil, errAt(valuePos, "grouped values are not supported; write %s:a OR %s:b", name, name)
+		return errAt(valuePos, "grouped values are not supported; write %s:a OR %s:b", name, name)
 	case c == '"':
 		v, err := p.phrase()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		n.term.Value = v
 	case c == '[' || c == '{':
 		if name == FieldData {
-			return nil, errAt(valuePos, "range queries are not supported on field %q", name)
+			return errAt(valuePos, "range queries are not supported on field %q", name)
 		}
 		if err := p.parseRange(n); err != nil {
-			return nil, err
+			return err
 		}
 	default:
 		v, star, err := p.bare(func(r rune) bool { return unicode.IsSpace(r) || r == '(' || r == ')' })
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if star >= 0 {
 			if star != p.pos-1 {
-				return nil, errAt(star, `wildcard "*" is only supported at the end of a value; escape it as \*`)
+				return errAt(star, `wildcard "*" is only supported at the end of a value; escape it as \*`)
 			}
 			if name != FieldType && !strings.HasPrefix(name, metadataPrefix) {
-				return nil, errAt(star, `wildcards are only supported on type and metadata.<key>, not on %q; escape "*" as \*`, name)
+				return errAt(star, `wildcards are only supported on type and metadata.<key>, not on %q; escape "*" as \*`, name)
 			}
 			n.term.Prefix = true
 			v = v[:len(v)-1]
@@ -100,12 +121,12 @@ func (p *parser) parseTerm() (*node, error) {
 	if n.term.Range == nil && isTimeField(name) {
 		t, dateOnly, ok := parseTime(n.term.Value)
 		if !ok {
-			return nil, badTime(valuePos, name, n.term.Value)
+			return badTime(valuePos, name, n.term.Value)
 		}
 		n.setLower(t, dateOnly, true)
 		n.setUpper(t, dateOnly, true)
 	}
-	return n, nil
+	return nil
 }
 
 func badTime(pos int, field, v string) *SyntaxError {
@@ -252,22 +273,32 @@ func (p *parser) parseRange(n *node) error {
 		return errAt(p.pos, "unexpected %q after range", rr)
 	}
 	if isTimeField(field) {
-		if !r.Lower.Unbounded {
-			t, dateOnly, ok := parseTime(r.Lower.Value)
-			if !ok {
-				return badTime(lowerPos, field, r.Lower.Value)
-			}
-			n.setLower(t, dateOnly, r.Lower.Inclusive)
-		}
-		if !r.Upper.Unbounded {
-			t, dateOnly, ok := parseTime(r.Upper.Value)
-			if !ok {
-				return badTime(upperPos, field, r.Upper.Value)
-			}
-			n.setUpper(t, dateOnly, r.Upper.Inclusive)
+		if err := n.setTimeRange(r, lowerPos, upperPos); err != nil {
+			return err
 		}
 	}
 	n.term.Range = r
+	return nil
+}
+
+// setTimeRange sets n's time bounds from a range of a time field; the
+// positions are the bounds' offsets, for errors.
+func (n *node) setTimeRange(r *Range, lowerPos, upperPos int) error {
+	field := n.term.Field
+	if !r.Lower.Unbounded {
+		t, dateOnly, ok := parseTime(r.Lower.Value)
+		if !ok {
+			return badTime(lowerPos, field, r.Lower.Value)
+		}
+		n.setLower(t, dateOnly, r.Lower.Inclusive)
+	}
+	if !r.Upper.Unbounded {
+		t, dateOnly, ok := parseTime(r.Upper.Value)
+		if !ok {
+			return badTime(upperPos, field, r.Upper.Value)
+		}
+		n.setUpper(t, dateOnly, r.Upper.Inclusive)
+	}
 	return nil
 }
 

@@ -126,6 +126,8 @@ func (o openCore) Destruct() error { return o.Close() }
 // Provision opens (or joins) the vault Core for the data directory and binds
 // this config's view of it. A setting bound to the open Core (master key,
 // management key) that differs from the running one fails the config.
+// It stays one function (just over 80 lines) because its steps run in an
+// order that matters: options, validation-only exit, pool, then the bind.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	if a.DataDir == "" {

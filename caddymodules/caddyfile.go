@@ -89,26 +89,12 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		case "max_body_size":
-			var s string
-			if !d.AllArgs(&s) {
-				return d.ArgErr()
+			if err := a.unmarshalMaxBodySize(d); err != nil {
+				return err
 			}
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil || n <= 0 {
-				return d.Errf("max_body_size must be a positive number of bytes: %q", s)
-			}
-			a.MaxBodySize = n
 		case "allow_insecure_destinations":
-			a.AllowInsecureDestinations = true
-			if d.NextArg() {
-				v, err := strconv.ParseBool(d.Val())
-				if err != nil {
-					return d.Errf("allow_insecure_destinations takes true or false: %q", d.Val())
-				}
-				a.AllowInsecureDestinations = v
-			}
-			if d.NextArg() {
-				return d.ArgErr()
+			if err := a.unmarshalAllowInsecure(d); err != nil {
+				return err
 			}
 		case "reactor":
 			if err := a.Reactor.unmarshal(d); err != nil {
@@ -135,41 +121,88 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 		case "proxy_timeout":
-			var s string
-			if !d.AllArgs(&s) {
-				return d.ArgErr()
+			if err := a.unmarshalProxyTimeout(d); err != nil {
+				return err
 			}
-			dur, err := caddy.ParseDuration(s)
-			if err != nil || dur <= 0 {
-				return d.Errf("proxy_timeout must be a positive duration: %q", s)
-			}
-			a.ProxyTimeout = caddy.Duration(dur)
 		case "jwt_leeway", "cvc_retention", "jwt_max_lifetime", "audit_retention":
-			name := d.Val()
-			var s string
-			if !d.AllArgs(&s) {
-				return d.ArgErr()
-			}
-			dur := time.Duration(-1) // off: no leeway, or no cvc kept
-			if s != "off" {
-				var err error
-				if dur, err = caddy.ParseDuration(s); err != nil || dur <= 0 {
-					return d.Errf("%s must be a positive duration or off: %q", name, s)
-				}
-			}
-			switch name {
-			case "jwt_leeway":
-				a.JWTLeeway = caddy.Duration(dur)
-			case "jwt_max_lifetime":
-				a.JWTMaxLifetime = caddy.Duration(dur)
-			case "cvc_retention":
-				a.CVCRetention = caddy.Duration(dur)
-			default:
-				a.AuditRetention = caddy.Duration(dur)
+			if err := a.unmarshalOptionalDuration(d); err != nil {
+				return err
 			}
 		default:
 			return d.Errf("unknown subdirective %q", d.Val())
 		}
+	}
+	return nil
+}
+
+// unmarshalMaxBodySize parses `max_body_size <bytes>`.
+func (a *App) unmarshalMaxBodySize(d *caddyfile.Dispenser) error {
+	var s string
+	if !d.AllArgs(&s) {
+		return d.ArgErr()
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return d.Errf("max_body_size must be a positive number of bytes: %q", s)
+	}
+	a.MaxBodySize = n
+	return nil
+}
+
+// unmarshalAllowInsecure parses `allow_insecure_destinations [true|false]`.
+func (a *App) unmarshalAllowInsecure(d *caddyfile.Dispenser) error {
+	a.AllowInsecureDestinations = true
+	if d.NextArg() {
+		v, err := strconv.ParseBool(d.Val())
+		if err != nil {
+			return d.Errf("allow_insecure_destinations takes true or false: %q", d.Val())
+		}
+		a.AllowInsecureDestinations = v
+	}
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+// unmarshalProxyTimeout parses `proxy_timeout <duration>`.
+func (a *App) unmarshalProxyTimeout(d *caddyfile.Dispenser) error {
+	var s string
+	if !d.AllArgs(&s) {
+		return d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(s)
+	if err != nil || dur <= 0 {
+		return d.Errf("proxy_timeout must be a positive duration: %q", s)
+	}
+	a.ProxyTimeout = caddy.Duration(dur)
+	return nil
+}
+
+// unmarshalOptionalDuration parses the durations that may be `off`:
+// jwt_leeway, jwt_max_lifetime, cvc_retention and audit_retention.
+func (a *App) unmarshalOptionalDuration(d *caddyfile.Dispenser) error {
+	name := d.Val()
+	var s string
+	if !d.AllArgs(&s) {
+		return d.ArgErr()
+	}
+	dur := time.Duration(-1) // off: no leeway, or no cvc kept
+	if s != "off" {
+		var err error
+		if dur, err = caddy.ParseDuration(s); err != nil || dur <= 0 {
+			return d.Errf("%s must be a positive duration or off: %q", name, s)
+		}
+	}
+	switch name {
+	case "jwt_leeway":
+		a.JWTLeeway = caddy.Duration(dur)
+	case "jwt_max_lifetime":
+		a.JWTMaxLifetime = caddy.Duration(dur)
+	case "cvc_retention":
+		a.CVCRetention = caddy.Duration(dur)
+	default:
+		a.AuditRetention = caddy.Duration(dur)
 	}
 	return nil
 }
@@ -283,7 +316,7 @@ func (h *Tokenize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			if which == "field" {
-				if _, err := jsonpath.Parse(a); err != nil {
+				if _, err := jsonpath.ParseField(a); err != nil {
 					return d.Err(err.Error())
 				}
 				h.Fields = append(h.Fields, TokenizeField{Path: a, Type: typ})

@@ -50,16 +50,19 @@ data directory directly, and on a running server through its admin API
 Common flags: --data-dir (default ./data, as in the default Caddyfile),
 --master-key-file (default <data-dir>/master.key; STRONGROOM_MASTER_KEY
 wins), --address (admin API of a running server, default localhost:2019).
-With --address the command goes to the running server; with --data-dir
-it opens that directory (or the server holding it); with neither it uses
-./data when it exists, else the admin API. Each new management key is
-printed once.`,
+With --address the command goes to the running server; with --dsn (or
+$STRONGROOM_DATABASE_URL) it opens that PostgreSQL store directly, beside
+running nodes (the master key must be given, as on every node); with
+--data-dir it opens that directory (or the server holding it); with
+neither it uses ./data when it exists, else the admin API. Each new
+management key is printed once.`,
 		CobraFunc: vaultCommand,
 	})
 }
 
 type cliFlags struct {
 	dataDir, masterKeyFile, address string
+	dsn                             string               // command_storage.go: a shared PostgreSQL store
 	root                            *cobra.Command       // to tell given flags from defaults
 	options                         func(*vault.Options) // command_keys.go: key wrapper flags
 }
@@ -69,6 +72,7 @@ func vaultCommand(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.dataDir, "data-dir", "./data", "vault data directory")
 	cmd.PersistentFlags().StringVar(&f.masterKeyFile, "master-key-file", "", "master key file (default <data-dir>/master.key)")
 	cmd.PersistentFlags().StringVar(&f.address, "address", "localhost:2019", "admin API address of a running server")
+	cmd.PersistentFlags().StringVar(&f.dsn, "dsn", "", "PostgreSQL store to open instead of the data directory's (default $"+EnvDatabaseURL+")")
 	f.root = cmd
 	keys := keysCommands(&f) // command_keys.go
 
@@ -163,6 +167,11 @@ func (f cliFlags) run(offline func(*vault.Vault) error, online func() error) err
 	if f.options != nil {
 		f.options(&opts)
 	}
+	cleanup, err := f.sharedStore(&opts) // command_storage.go
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	c, err := vault.Open(opts)
 	if err != nil {
 		if isLocked(err) {
@@ -178,6 +187,9 @@ func (f cliFlags) run(offline func(*vault.Vault) error, online func() error) err
 func (f cliFlags) offline() (bool, error) {
 	if f.given("address") {
 		return false, nil
+	}
+	if f.databaseURL() != "" {
+		return true, nil // the shared database is opened alongside running nodes
 	}
 	if _, err := os.Stat(f.dataDir); err != nil {
 		if f.given("data-dir") {

@@ -78,126 +78,146 @@ func projectCommand(f *cliFlags) *cobra.Command {
 	return project
 }
 
+// projectKeyCLI holds the flags the `vault project key` subcommands share.
+type projectKeyCLI struct {
+	f                                           *cliFlags
+	tenantID, projectID, kid, pemFile, jwksFile string
+}
+
 func projectKeyCommand(f *cliFlags) *cobra.Command {
 	key := &cobra.Command{Use: "key", Short: "Manages a project's RSA keys (several may be active: rotate by adding, then removing)"}
-	var tenantID, projectID, kid, pemFile, jwksFile string
-	// keysPath is the admin route of the project's keys (tenant in the query).
-	keysPath := func(rest string) string {
-		return "/vault/projects/" + url.PathEscape(projectID) + "/keys" + rest + "?tenant=" + url.QueryEscape(tenantID)
-	}
-	projectFlags := func(c *cobra.Command, withKid bool) {
-		c.Flags().StringVar(&projectID, "project", "", "project id (required)")
-		_ = c.MarkFlagRequired("project")
-		c.Flags().StringVar(&tenantID, "tenant", "", "tenant id (default: the one tenant holding the project id)")
-		if withKid {
-			c.Flags().StringVar(&kid, "kid", "", "key id, the JWT header's kid")
-		}
-	}
-	addKeys := func(req vault.ProjectKeyRequest) ([]vault.ProjectKey, error) {
-		var out []vault.ProjectKey
-		err := f.run(
-			func(v *vault.Vault) (err error) {
-				out, err = v.OperatorAddProjectKeys(tenantID, projectID, req)
-				return err
-			},
-			func() error { return f.admin(http.MethodPost, keysPath(""), req, &out) })
-		return out, err
-	}
+	k := &projectKeyCLI{f: f}
+	key.AddCommand(k.addCommand(), k.generateCommand(), k.listCommand(), k.removeCommand())
+	return key
+}
 
+// keysPath is the admin route of the project's keys (tenant in the query).
+func (k *projectKeyCLI) keysPath(rest string) string {
+	return "/vault/projects/" + url.PathEscape(k.projectID) + "/keys" + rest + "?tenant=" + url.QueryEscape(k.tenantID)
+}
+
+func (k *projectKeyCLI) flags(c *cobra.Command, withKid bool) {
+	c.Flags().StringVar(&k.projectID, "project", "", "project id (required)")
+	_ = c.MarkFlagRequired("project")
+	c.Flags().StringVar(&k.tenantID, "tenant", "", "tenant id (default: the one tenant holding the project id)")
+	if withKid {
+		c.Flags().StringVar(&k.kid, "kid", "", "key id, the JWT header's kid")
+	}
+}
+
+func (k *projectKeyCLI) addKeys(req vault.ProjectKeyRequest) ([]vault.ProjectKey, error) {
+	var out []vault.ProjectKey
+	err := k.f.run(
+		func(v *vault.Vault) (err error) {
+			out, err = v.OperatorAddProjectKeys(k.tenantID, k.projectID, req)
+			return err
+		},
+		func() error { return k.f.admin(http.MethodPost, k.keysPath(""), req, &out) })
+	return out, err
+}
+
+func (k *projectKeyCLI) addCommand() *cobra.Command {
 	add := &cobra.Command{Use: "add", Short: "Registers a public key (PEM) or the keys of a JWKS",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			req := vault.ProjectKeyRequest{Kid: kid}
+			req := vault.ProjectKeyRequest{Kid: k.kid}
 			switch {
-			case (pemFile == "") == (jwksFile == ""):
+			case (k.pemFile == "") == (k.jwksFile == ""):
 				return errors.New("give one of --pem or --jwks")
-			case pemFile != "":
-				b, err := os.ReadFile(pemFile)
+			case k.pemFile != "":
+				b, err := os.ReadFile(k.pemFile)
 				if err != nil {
 					return err
 				}
 				req.PublicKey = string(b)
 			default:
-				b, err := os.ReadFile(jwksFile)
+				b, err := os.ReadFile(k.jwksFile)
 				if err != nil {
 					return err
 				}
 				req.JWKS = b
 			}
-			out, err := addKeys(req)
+			out, err := k.addKeys(req)
 			if err != nil {
 				return err
 			}
-			for _, k := range out {
-				fmt.Fprintf(cmd.OutOrStdout(), "registered kid %s (RSA %d, thumbprint %s) on project %s\n", k.Kid, k.Bits, k.Thumbprint, k.ProjectID)
+			for _, pk := range out {
+				fmt.Fprintf(cmd.OutOrStdout(), "registered kid %s (RSA %d, thumbprint %s) on project %s\n", pk.Kid, pk.Bits, pk.Thumbprint, pk.ProjectID)
 			}
 			return nil
 		}}
-	projectFlags(add, true)
-	add.Flags().StringVar(&pemFile, "pem", "", "file holding an RSA public key in PEM (PUBLIC KEY or RSA PUBLIC KEY)")
-	add.Flags().StringVar(&jwksFile, "jwks", "", "file holding a JWK Set (or one JWK) of RSA public keys")
+	k.flags(add, true)
+	add.Flags().StringVar(&k.pemFile, "pem", "", "file holding an RSA public key in PEM (PUBLIC KEY or RSA PUBLIC KEY)")
+	add.Flags().StringVar(&k.jwksFile, "jwks", "", "file holding a JWK Set (or one JWK) of RSA public keys")
+	return add
+}
 
+func (k *projectKeyCLI) generateCommand() *cobra.Command {
 	generate := &cobra.Command{Use: "generate", Short: "Generates an RSA key pair, registers its public key and prints the private key once",
 		Long: `Generates a 2048-bit RSA key pair, registers the public key under --kid and
 prints the private key (PKCS #8 PEM, what jsonwebtoken and jose's importPKCS8
 read) on stdout, once: the vault does not keep it. Details go to stderr, so
 'caddy vault project key generate ... > private.pem' saves just the key.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if kid == "" {
+			if k.kid == "" {
 				return errors.New("--kid is required")
 			}
-			out, err := addKeys(vault.ProjectKeyRequest{Kid: kid, Generate: true})
+			out, err := k.addKeys(vault.ProjectKeyRequest{Kid: k.kid, Generate: true})
 			if err != nil {
 				return err
 			}
 			if len(out) != 1 || out[0].PrivateKey == "" {
 				return errors.New("the server returned no private key")
 			}
-			k := out[0]
+			pk := out[0]
 			fmt.Fprintf(cmd.ErrOrStderr(), "registered kid %s (RSA %d, thumbprint %s) on project %s; the private key below is shown once\n",
-				k.Kid, k.Bits, k.Thumbprint, k.ProjectID)
-			fmt.Fprint(cmd.OutOrStdout(), k.PrivateKey)
+				pk.Kid, pk.Bits, pk.Thumbprint, pk.ProjectID)
+			fmt.Fprint(cmd.OutOrStdout(), pk.PrivateKey)
 			return nil
 		}}
-	projectFlags(generate, true)
+	k.flags(generate, true)
+	return generate
+}
 
+func (k *projectKeyCLI) listCommand() *cobra.Command {
 	list := &cobra.Command{Use: "list", Short: "Lists a project's keys",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out []vault.ProjectKey
-			err := f.run(
+			err := k.f.run(
 				func(v *vault.Vault) (err error) {
-					out, err = v.OperatorListProjectKeys(tenantID, projectID)
+					out, err = v.OperatorListProjectKeys(k.tenantID, k.projectID)
 					return err
 				},
-				func() error { return f.admin(http.MethodGet, keysPath(""), nil, &out) })
+				func() error { return k.f.admin(http.MethodGet, k.keysPath(""), nil, &out) })
 			if err != nil {
 				return err
 			}
-			for _, k := range out {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s\tRSA %d\t%s\n", k.Kid, k.Bits, k.Thumbprint)
+			for _, pk := range out {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\tRSA %d\t%s\n", pk.Kid, pk.Bits, pk.Thumbprint)
 			}
 			return nil
 		}}
-	projectFlags(list, false)
+	k.flags(list, false)
+	return list
+}
 
+func (k *projectKeyCLI) removeCommand() *cobra.Command {
 	remove := &cobra.Command{Use: "remove", Short: "Removes a key: tokens signed with it are rejected at once",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if kid == "" {
+			if k.kid == "" {
 				return errors.New("--kid is required")
 			}
 			var out struct{}
-			err := f.run(
-				func(v *vault.Vault) error { return v.OperatorRemoveProjectKey(tenantID, projectID, kid) },
-				func() error { return f.admin(http.MethodDelete, keysPath("/"+url.PathEscape(kid)), nil, &out) })
+			err := k.f.run(
+				func(v *vault.Vault) error { return v.OperatorRemoveProjectKey(k.tenantID, k.projectID, k.kid) },
+				func() error { return k.f.admin(http.MethodDelete, k.keysPath("/"+url.PathEscape(k.kid)), nil, &out) })
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed kid %s from project %s\n", kid, projectID)
+			fmt.Fprintf(cmd.OutOrStdout(), "removed kid %s from project %s\n", k.kid, k.projectID)
 			return nil
 		}}
-	projectFlags(remove, true)
-
-	key.AddCommand(add, generate, list, remove)
-	return key
+	k.flags(remove, true)
+	return remove
 }
 
 type adminProjectRequest struct {

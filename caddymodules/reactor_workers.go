@@ -39,6 +39,9 @@ type WorkersConfig struct {
 	Count *int `json:"count,omitempty"`
 	// Max bounds the worker processes (default 4 × GOMAXPROCS).
 	Max int `json:"max,omitempty"`
+	// TenantMax bounds the workers one tenant holds at once (default half
+	// of Max).
+	TenantMax int `json:"tenant_max,omitempty"`
 	// Memory is each worker's memory limit in bytes (default 256 MiB).
 	Memory int64 `json:"memory,omitempty"`
 	// IdleTimeout stops workers beyond Count idle this long (default 30s).
@@ -48,7 +51,7 @@ type WorkersConfig struct {
 // use moves rt's executions into the shared worker pool for this
 // configuration; the returned function gives the pool back.
 func (w *WorkersConfig) use(rt *reactor.Runtime, limits reactor.Limits, mods []reactor.Module) (func() error, error) {
-	cfg := reactor.PoolConfig{Limits: limits}
+	cfg := reactor.PoolConfig{Limits: limits, Observer: workerObserver{}}
 	if w != nil {
 		if w.Count != nil && *w.Count == 0 {
 			return nil, nil
@@ -56,7 +59,8 @@ func (w *WorkersConfig) use(rt *reactor.Runtime, limits reactor.Limits, mods []r
 		if w.Count != nil {
 			cfg.Workers = *w.Count
 		}
-		cfg.MaxWorkers, cfg.Memory, cfg.IdleTimeout = w.Max, w.Memory, time.Duration(w.IdleTimeout)
+		cfg.MaxWorkers, cfg.TenantWorkers = w.Max, w.TenantMax
+		cfg.Memory, cfg.IdleTimeout = w.Memory, time.Duration(w.IdleTimeout)
 	}
 	for _, m := range mods {
 		cm, ok := m.(caddy.Module)
@@ -81,6 +85,7 @@ func (w *WorkersConfig) use(rt *reactor.Runtime, limits reactor.Limits, mods []r
 //
 //	workers     <n>          (0: in process)
 //	max_workers <n>
+//	tenant_workers <n>       (half of max_workers)
 //	memory      <size>       (256MiB)
 //	worker_idle <duration>
 //
@@ -91,15 +96,18 @@ func (c *ReactorConfig) workersDirective(d *caddyfile.Dispenser, name, arg strin
 	}
 	w := c.Workers
 	switch name {
-	case "workers", "max_workers":
+	case "workers", "max_workers", "tenant_workers":
 		n, err := strconv.Atoi(arg)
-		if err != nil || n < 0 || n == 0 && name == "max_workers" {
+		if err != nil || n < 0 || n == 0 && name != "workers" {
 			return true, d.Errf("reactor %s must be a non-negative number: %q", name, arg)
 		}
-		if name == "workers" {
+		switch name {
+		case "workers":
 			w.Count = &n
-		} else {
+		case "max_workers":
 			w.Max = n
+		default:
+			w.TenantMax = n
 		}
 	case "memory":
 		n, err := humanize.ParseBytes(arg)

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,7 +42,9 @@ const benchReactorFn = `async function (req) {
 // worker processes (the default). For each: the first call after create,
 // then warm p50/p99 at 1 and 64 concurrent callers. Against both, the wall
 // time of a fresh `node -e` process running the same function once (the
-// cost a process-per-call sandbox would pay). It also prints the channel's
+// cost a process-per-call sandbox would pay), measured at the same
+// concurrency as the calls it is compared with: one at a time against
+// c=1, 64 at once against c=64 (latency and throughput). It also prints the channel's
 // cost per call (warm p50 with workers minus in process, c=1) and the
 // memory of an idle worker. It asserts only that every call succeeded. The
 // servers run with max_per_tenant and max_concurrent raised to 64 so 64
@@ -53,26 +56,9 @@ func TestLoadReactor(t *testing.T) {
 	inProc := benchReactorMode(t, "workers 0")
 	workers := benchReactorMode(t, "workers 2")
 
-	// Baseline: a fresh node process running the same function once.
-	var nodeRuns []time.Duration
-	if node, err := exec.LookPath("node"); err != nil {
-		t.Logf("node not found (%v): no process baseline", err)
-	} else {
-		src := "const f = " + benchReactorFn + ";\n" +
-			"f({ args: { card: { number: '4242424242424242', expiration_month: 3, expiration_year: 2030, cvc: '123' } }, configuration: { MERCHANT: 'm-1' } })" +
-			".then((r) => process.stdout.write(JSON.stringify(r)));"
-		for range 10 {
-			start := time.Now()
-			out, err := exec.Command(node, "-e", src).Output()
-			took := time.Since(start)
-			var got any
-			if err != nil || json.Unmarshal(out, &got) != nil || !jsonEq(got, benchReactorWant) {
-				t.Fatalf("node -e: %v, output %s", err, out)
-			}
-			nodeRuns = append(nodeRuns, took)
-		}
-		slices.Sort(nodeRuns)
-	}
+	// Baselines: a fresh node process running the same function once, one
+	// at a time (against c=1) and 64 at once (against c=64).
+	node1, node64 := nodeBaseline(t, 1, 10), nodeBaseline(t, 64, 128)
 
 	t.Logf("reactor react (detokenize 1 card, run a small function), 2-core figures are indicative only:")
 	for _, m := range []benchReactorResult{inProc, workers} {
@@ -81,20 +67,84 @@ func TestLoadReactor(t *testing.T) {
 		t.Logf("    first call after create: median %v (min %v, max %v, %d reactors)", cold[len(cold)/2].Round(time.Microsecond), cold[0].Round(time.Microsecond), cold[len(cold)-1].Round(time.Microsecond), len(cold))
 		t.Logf("    warm c=1:  %s", m.c1)
 		t.Logf("    warm c=64: %s", m.c64)
+		if m.fanout[0] > 0 {
+			t.Logf("    worker processes: %d before the c=64 run, %d after", m.fanout[0], m.fanout[1])
+		}
 	}
 	t.Logf("  workers / in process, warm p50: c=1 %.2fx, c=64 %.2fx", ratio(workers.c1.P50, inProc.c1.P50), ratio(workers.c64.P50, inProc.c64.P50))
 	t.Logf("  channel cost per call (warm p50 c=1, workers - in process): %v", (workers.c1.P50 - inProc.c1.P50).Round(time.Microsecond))
 	if workers.idle != "" {
 		t.Logf("  idle worker memory: %s", workers.idle)
 	}
-	if len(nodeRuns) > 0 {
-		med := nodeRuns[len(nodeRuns)/2]
-		t.Logf("  baseline: fresh `node -e` process running the same function once: median %v (min %v, max %v, %d runs)",
-			med.Round(time.Microsecond), nodeRuns[0].Round(time.Microsecond), nodeRuns[len(nodeRuns)-1].Round(time.Microsecond), len(nodeRuns))
+	if node1.n > 0 {
+		t.Logf("  baseline c=1:  fresh `node -e` processes run one at a time: %s", node1)
+		t.Logf("  baseline c=64: fresh `node -e` processes run 64 at once:    %s", node64)
 		for _, m := range []benchReactorResult{inProc, workers} {
-			t.Logf("  ratio process baseline / warm p50, %s: c=1 %.1fx, c=64 %.1fx", m.mode, ratio(med, m.c1.P50), ratio(med, m.c64.P50))
+			t.Logf("  %s vs node, same concurrency: c=1 node p50 / react p50 = %.1fx; c=64 node p50 / react p50 = %.1fx, react calls/s / node processes/s = %.1fx",
+				m.mode, ratio(node1.p50, m.c1.P50), ratio(node64.p50, m.c64.P50), m.c64.RPS/node64.perSec)
 		}
 	}
+}
+
+// nodeRun is the wall time of fresh `node -e` processes, each running
+// benchReactorFn once, c at a time.
+type nodeRun struct {
+	n          int
+	p50, p99   time.Duration
+	perSec     float64 // processes completed per second of wall time
+	wall, maxD time.Duration
+}
+
+func (r nodeRun) String() string {
+	return fmt.Sprintf("%d runs, p50 %v, p99 %v, max %v, %.1f processes/s", r.n, r.p50.Round(time.Microsecond),
+		r.p99.Round(time.Microsecond), r.maxD.Round(time.Microsecond), r.perSec)
+}
+
+// nodeBaseline runs n fresh node processes, c at a time; without node it
+// logs why and returns the zero nodeRun.
+func nodeBaseline(t *testing.T, c, n int) nodeRun {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Logf("node not found (%v): no process baseline", err)
+		return nodeRun{}
+	}
+	src := "const f = " + benchReactorFn + ";\n" +
+		"f({ args: { card: { number: '4242424242424242', expiration_month: 3, expiration_year: 2030, cvc: '123' } }, configuration: { MERCHANT: 'm-1' } })" +
+		".then((r) => process.stdout.write(JSON.stringify(r)));"
+	runs := make([]time.Duration, n)
+	errs := make(chan error, n)
+	next := make(chan int, n)
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t0 := time.Now()
+				out, err := exec.Command(node, "-e", src).Output()
+				runs[i] = time.Since(t0)
+				var got any
+				if err != nil || json.Unmarshal(out, &got) != nil || !jsonEq(got, benchReactorWant) {
+					errs <- fmt.Errorf("node -e: %v, output %s", err, out)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(runs)
+	return nodeRun{n: n, p50: runs[n/2], p99: runs[min(n-1, n*99/100)], maxD: runs[n-1], wall: wall,
+		perSec: float64(n) / wall.Seconds()}
 }
 
 var benchReactorWant = map[string]any{"raw": map[string]any{"last4": "4242", "bin": "424242", "masked": "424242******4242",
@@ -112,6 +162,7 @@ type benchReactorResult struct {
 	cold    []time.Duration
 	c1, c64 harness.LoadResult
 	idle    string // memory of an idle worker
+	fanout  [2]int // worker processes before and after the c=64 run
 }
 
 // benchReactorMode starts a server with the reactor setting where and
@@ -175,7 +226,9 @@ func benchReactorMode(t *testing.T, where string) benchReactorResult {
 		return r
 	}
 	out.c1 = run(1)
+	before := len(workerPIDs(t, s.PID()))
 	out.c64 = run(64)
+	out.fanout = [2]int{before, len(workerPIDs(t, s.PID()))}
 	reactOnce(id) // still answering correctly after the load
 	if pids := workerPIDs(t, s.PID()); len(pids) > 0 {
 		time.Sleep(500 * time.Millisecond)

@@ -157,12 +157,19 @@ func checkProblem(t testing.TB, what string, status int, hdr http.Header, body [
 // checkPage asserts the offset pagination envelope and returns data.
 func checkPage(t testing.TB, what string, m map[string]any, page, size int) (pg map[string]any, data []any) {
 	t.Helper()
+	return checkPageWith(t, what, m, page, size)
+}
+
+// checkPageWith is checkPage for a list whose pagination may also hold
+// the fields extra (GET /logs: its next and after cursors).
+func checkPageWith(t testing.TB, what string, m map[string]any, page, size int, extra ...string) (pg map[string]any, data []any) {
+	t.Helper()
 	checkFields(t, what, m, []string{"pagination", "data"}, []string{"pagination", "data"})
 	pg, _ = m["pagination"].(map[string]any)
 	if pg == nil {
 		t.Fatalf("%s: pagination is not an object: %s", what, js(m))
 	}
-	checkFields(t, what+" pagination", pg, paginationFields, paginationFields)
+	checkFields(t, what+" pagination", pg, paginationFields, append(slices.Clone(paginationFields), extra...))
 	if num(pg["page_number"]) != page || num(pg["page_size"]) != size {
 		t.Errorf("%s: pagination %s, want page_number %d and page_size %d", what, js(pg), page, size)
 	}

@@ -172,7 +172,7 @@ func TestLogs(t *testing.T) {
 	get := func(q url.Values, page, size int) (map[string]any, []map[string]any) {
 		t.Helper()
 		m := s.JSON(t, "GET", "/logs?"+q.Encode(), s.ManagementKey, nil, http.StatusOK)
-		pg, data := checkPage(t, "GET /logs?"+q.Encode(), m, page, size)
+		pg, data := checkPageWith(t, "GET /logs?"+q.Encode(), m, page, size, "next", "after")
 		out := make([]map[string]any, 0, len(data))
 		for _, d := range data {
 			e := d.(map[string]any)

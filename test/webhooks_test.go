@@ -367,3 +367,109 @@ func TestWebhookSessionAndTokenIntentEvents(t *testing.T) {
 		t.Errorf("token-intent.converted %s", js(events["token-intent.converted"]))
 	}
 }
+
+// Reads and invocations raise token.read, proxy.invoked, reactor.invoked,
+// reactor.completed and reactor.failed with the documented objects: ids,
+// the actor, a status and timing, never the data, args, results, headers,
+// bodies or the URL of the call.
+func TestWebhookInvocationEvents(t *testing.T) {
+	t.Parallel()
+	rcv := newHookReceiver(t)
+	rcv.accept.Store(true)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Answer-Marker", "answer-header-marker")
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"echo":"answer-body-marker"}`)
+	}))
+	t.Cleanup(up.Close)
+	s := harness.Start(t, harness.Options{Env: []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"}})
+	want := []string{"token.read", "proxy.invoked", "reactor.invoked", "reactor.completed", "reactor.failed"}
+	s.JSON(t, "POST", "/webhooks", s.ManagementKey, map[string]any{"name": "calls", "url": rcv.URL + "/hook", "events": want}, http.StatusCreated)
+	_, key := privateAppWith(t, s, "caller", "token:create", "token:read", "proxy:invoke", "reactor:invoke")
+	const plain = "read-plaintext-7731"
+	tok := s.JSON(t, "POST", "/tokens", key, map[string]any{"type": "token", "data": plain}, http.StatusCreated)
+	s.JSON(t, "GET", "/tokens/"+tok["id"].(string), key, nil, http.StatusOK)
+
+	req, _ := harness.NewRequest("POST", s.BaseURL+"/proxy/path-marker?q=query-marker", key, `{"x":"request-body-marker"}`)
+	req.Header.Set("BT-PROXY-URL", up.URL)
+	req.Header.Set("X-Request-Marker", "request-header-marker")
+	if st, _, body := s.Send(t, req); st != http.StatusAccepted {
+		t.Fatalf("proxy: %d %s", st, body)
+	}
+	ok := s.JSON(t, "POST", "/reactors", s.ManagementKey, map[string]any{"name": "fine",
+		"code": "module.exports = async (req) => ({ raw: { out: 'result-marker' } });"}, http.StatusCreated)
+	bad := s.JSON(t, "POST", "/reactors", s.ManagementKey, map[string]any{"name": "broken",
+		"code": "module.exports = async (req) => { throw new Error('thrown-marker ' + req.args.v); };"}, http.StatusCreated)
+	s.JSON(t, "POST", "/reactors/"+ok["id"].(string)+"/react", key, map[string]any{"args": map[string]any{"v": "args-marker"}}, http.StatusOK)
+	if st, _, body := s.Do(t, "POST", "/reactors/"+bad["id"].(string)+"/react", key, map[string]any{"args": map[string]any{"v": "args-marker"}}); st < 400 {
+		t.Fatalf("failing reactor answered %d %s", st, body)
+	}
+
+	events := receiveEvents(t, s, rcv, len(want), plain, "marker", key)
+	read := eventObject(t, events, "token.read", "token")
+	checkFields(t, "token.read", read, []string{"id", "type"}, []string{"id", "type"})
+	if read["id"] != tok["id"] || read["type"] != "token" {
+		t.Errorf("token.read: %s", js(read))
+	}
+	px := eventObject(t, events, "proxy.invoked", "proxy")
+	if px["id"] != nil || px["type"] != "ephemeral" {
+		t.Errorf("proxy.invoked proxy: %s", js(px))
+	}
+	if resp, _ := events["proxy.invoked"]["response"].(map[string]any); resp["status_code"] != "202" || resp["elapsed_ms"] == nil {
+		t.Errorf("proxy.invoked response: %s", js(events["proxy.invoked"]))
+	}
+	if rq, _ := events["proxy.invoked"]["request"].(map[string]any); rq["method"] != "POST" || len(rq) != 1 {
+		t.Errorf("proxy.invoked request: %s", js(events["proxy.invoked"]))
+	}
+	// Both reactors raise reactor.invoked; events holds the last received.
+	for typ, ids := range map[string][]any{"reactor.invoked": {ok["id"], bad["id"]}, "reactor.completed": {ok["id"]}, "reactor.failed": {bad["id"]}} {
+		r := eventObject(t, events, typ, "reactor")
+		if !slices.Contains(ids, r["id"]) || r["name"] == nil {
+			t.Errorf("%s reactor: %s", typ, js(r))
+		}
+		if rq, _ := events[typ]["request"].(map[string]any); rq["invocation_type"] != "sync" {
+			t.Errorf("%s request: %s", typ, js(events[typ]))
+		}
+	}
+	if _, ok := events["reactor.completed"]["elapsed_ms"].(float64); !ok {
+		t.Errorf("reactor.completed: %s", js(events["reactor.completed"]))
+	}
+	if e, _ := events["reactor.failed"]["error"].(string); e == "" {
+		t.Errorf("reactor.failed: %s", js(events["reactor.failed"]))
+	}
+}
+
+// tenant.deleted reaches the tenant's subscribed webhooks although they are
+// deleted with it: the deletion queues the delivery with its endpoint, and
+// it survives kill -9 while the receiver still refuses.
+func TestWebhookTenantDeleted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test")
+	}
+	t.Parallel()
+	rcv := newHookReceiver(t)
+	s := harness.Start(t, harness.Options{
+		Caddyfile: repoCaddyfileWith(t, "webhooks {", "\tretry_base 100ms", "\tretry_max 300ms", "\tmax_attempts 1000", "}"),
+		Env:       []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"},
+	})
+	tenant := s.JSON(t, "GET", "/tenants/self", s.ManagementKey, nil, http.StatusOK)
+	s.JSON(t, "POST", "/webhooks", s.ManagementKey,
+		map[string]any{"name": "farewell", "url": rcv.URL + "/hook", "events": []string{"tenant.deleted"}}, http.StatusCreated)
+	mustStatus(t, "delete tenant", status(t, s, "DELETE", "/tenants/self", s.ManagementKey), http.StatusNoContent)
+	for deadline := time.Now().Add(20 * time.Second); rcv.refused.Load() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no attempt of tenant.deleted before the kill")
+		}
+	}
+	s.Kill(t)
+	rcv.accept.Store(true)
+	s.Restart(t)
+	events := receiveEvents(t, s, rcv, 1)
+	o, _ := events["tenant.deleted"]["tenant"].(map[string]any)
+	if o["id"] != tenant["id"] || len(o) != 1 {
+		t.Errorf("tenant.deleted: %s", js(events))
+	}
+	if actor, _ := events["tenant.deleted"]["actor"].(map[string]any); actor["type"] != "application" {
+		t.Errorf("tenant.deleted actor: %s", js(events))
+	}
+}

@@ -245,6 +245,14 @@ func (v *Vault) UpdateApplication(p *access.Principal, id string, req Applicatio
 		return nil, err
 	}
 	defer v.locks.Lock("app", id)()
+	return retryUnchanged(func() (*Application, error) { return v.updateApplication(p, id, req) })
+}
+
+func (v *Vault) updateApplication(p *access.Principal, id string, req ApplicationRequest) (*Application, error) {
+	raw, err := kernel.ReadVersion(v.store, appRecordKey(p.TenantID, id))
+	if err != nil {
+		return nil, err
+	}
 	app, err := v.application(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -269,6 +277,7 @@ func (v *Vault) UpdateApplication(p *access.Principal, id string, req Applicatio
 	}
 	app.Modified(p, ts)
 	b := v.store.NewBatch()
+	expectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
 	kernel.SetJSON(b, appRecordKey(app.TenantID, app.ID), app)
 	if err := v.commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts), app)); err != nil {
 		return nil, err
@@ -283,6 +292,14 @@ func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, err
 		return nil, err
 	}
 	defer v.locks.Lock("app", id)()
+	return retryUnchanged(func() (*Application, error) { return v.regenerateKey(p, id) })
+}
+
+func (v *Vault) regenerateKey(p *access.Principal, id string) (*Application, error) {
+	raw, err := kernel.ReadVersion(v.store, appRecordKey(p.TenantID, id))
+	if err != nil {
+		return nil, err
+	}
 	app, err := v.application(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -292,6 +309,7 @@ func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, err
 	}
 	ts := kernel.Now()
 	b := v.store.NewBatch()
+	expectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
 	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
 		b.Close()
 		return nil, err
@@ -314,6 +332,14 @@ func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
 		return err
 	}
 	defer v.locks.Lock("app", id)()
+	return retryUnchangedErr(func() error { return v.deleteApplication(p, id) })
+}
+
+func (v *Vault) deleteApplication(p *access.Principal, id string) error {
+	raw, err := kernel.ReadVersion(v.store, appRecordKey(p.TenantID, id))
+	if err != nil {
+		return err
+	}
 	app, err := v.application(p.TenantID, id)
 	if err != nil {
 		return err
@@ -323,6 +349,7 @@ func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
 	}
 	ts := kernel.Now()
 	b := v.store.NewBatch()
+	expectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
 	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
 		b.Close()
 		return err

@@ -113,7 +113,7 @@ func TestApplicationPermissionChecks(t *testing.T) {
 	if _, err := e.v.ListApplications(p, ApplicationFilter{}, Page{Number: 1, Size: 10}); !problem.Is(err, 403) {
 		t.Fatalf("private key listed applications: %v", err)
 	}
-	if _, err := e.v.ListLogs(p, audit.Filter{}, Page{Number: 1, Size: 10}); !problem.Is(err, 403) {
+	if _, err := e.v.ListLogs(p, audit.Filter{}, Page{Number: 1, Size: 10}, ""); !problem.Is(err, 403) {
 		t.Fatalf("private key read logs: %v", err)
 	}
 	ro, _ := e.app("management", []string{"application:read"})

@@ -10,12 +10,13 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/jsonorder"
+	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
 func logsFor(t *testing.T, v *Vault, p *access.Principal, f audit.Filter) []audit.Entry {
 	t.Helper()
-	pg, err := v.ListLogs(p, f, Page{Number: 1, Size: 1000})
+	pg, err := v.ListLogs(p, f, Page{Number: 1, Size: 1000}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +157,18 @@ func TestListLogsOrderAndDates(t *testing.T) {
 	if len(got) != 2 || got[0].EntityID != ids[2] || got[1].EntityID != ids[1] {
 		t.Fatalf("[1m, 3m) = %v", ops(got))
 	}
-	pg, err := e.v.ListLogs(e.mgmt, audit.Filter{EntityType: "token"}, Page{Number: 2, Size: 2})
-	if err != nil || pg.Pagination.TotalItems != 5 || pg.Pagination.TotalPages != 3 || len(pg.Data) != 2 || pg.Data[0].EntityID != ids[2] {
+	pg, err := e.v.ListLogs(e.mgmt, audit.Filter{EntityType: "token"}, Page{Number: 2, Size: 2}, "")
+	if err != nil || *pg.Pagination.TotalItems != 5 || *pg.Pagination.TotalPages != 3 || len(pg.Data) != 2 || pg.Data[0].EntityID != ids[2] {
 		t.Fatalf("page 2: %+v, %v", pg.Pagination, err)
+	}
+	// Its next cursor goes on from page 3's first entry; page 2 of the
+	// cursor skips one page from there.
+	next, err := e.v.ListLogs(e.mgmt, audit.Filter{EntityType: "token"}, Page{Number: 1, Size: 2}, pg.Pagination.Next)
+	if err != nil || len(next.Data) != 1 || next.Data[0].EntityID != ids[0] || next.Pagination.TotalItems != nil || next.Pagination.Next != "" {
+		t.Fatalf("from the cursor: %+v %v, %v", next.Pagination, next.Data, err)
+	}
+	if _, err := e.v.ListLogs(e.mgmt, audit.Filter{}, Page{Number: 1, Size: 2}, "not a cursor!"); !problem.Is(err, 400) {
+		t.Fatalf("a malformed cursor: %v", err)
 	}
 	// Audit entries of another tenant are invisible.
 	_, bApp, err := e.v.CreateTenant("B", TenantProduction)

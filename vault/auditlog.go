@@ -28,12 +28,10 @@ func (v *Vault) auditAsync(e audit.Entry) {
 func (v *Vault) runAuditWriter(done chan<- struct{}) {
 	defer close(done)
 	for e := range v.audits {
-		b := v.store.NewBatch()
-		audit.Append(b, e)
+		entries := []audit.Entry{e}
 		for n := len(v.audits); n > 0; n-- {
-			audit.Append(b, <-v.audits)
+			entries = append(entries, <-v.audits)
 		}
-		_ = b.CommitBuffered()
-		b.Close()
+		v.writeReads(entries) // webhook_invocations.go: with their events
 	}
 }

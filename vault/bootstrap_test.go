@@ -55,7 +55,7 @@ func TestBootstrapApplicationGetsNewManagementPermissions(t *testing.T) {
 	if app, _ := e.v.GetApplication(e.mgmt, chosen.ID); !slices.Equal(app.Permissions, []string{"application:read"}) {
 		t.Fatalf("an API-made application was changed: %v", app.Permissions)
 	}
-	logs, err := e.v.ListLogs(e.mgmt, audit.Filter{EntityType: "application", EntityID: owner.ID}, Page{Number: 1, Size: 50})
+	logs, err := e.v.ListLogs(e.mgmt, audit.Filter{EntityType: "application", EntityID: owner.ID}, Page{Number: 1, Size: 50}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

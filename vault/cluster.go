@@ -51,42 +51,15 @@ func fingerprintVersionKey(tenantID, typ, fingerprint string) []byte {
 	return store.Key(kernel.FingerprintVersions, tenantID, typ, fingerprint)
 }
 
-// SharedCacheBound is how stale a cache may get on a shared store: other
-// nodes' writes (a deleted key, a changed permission, a removed project
-// key, a deleted tenant) are honoured here within it, without trusting
-// any message to arrive. Token records are not cached there at all
-// (tokencache.go): a write is readable from every node at once.
-const SharedCacheBound = 500 * time.Millisecond
-
-// boundCaches empties every cache each SharedCacheBound until stop closes.
-// Each cache refuses a fill that raced a flush (generations and epochs),
-// so nothing read before a flush outlives the next one.
-func (v *Vault) boundCaches(stop <-chan struct{}) {
-	t := time.NewTicker(SharedCacheBound)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			v.flushCaches()
-		}
-	}
-}
-
 // flushCaches drops every cached record, principal and key.
-func (v *Vault) flushCaches() {
-	v.auth.invalidate()
-	v.tokens.clear()
-	v.projects.invalidate()
-	v.tenantKeys.Clear()
-	v.tenantSettingsCache.Clear()
-	v.tenantSecretsCache.Clear()
-	w := &v.webhooks
-	w.mu.Lock()
-	w.gen.Add(1)
-	w.cache.Clear()
-	w.mu.Unlock()
+func (c *Core) flushCaches() {
+	c.auth.invalidate()
+	c.tokens.clear()
+	c.projects.invalidate()
+	c.tenantKeys.Clear()
+	c.tenantSettingsCache.Clear()
+	c.tenantSecretsCache.Clear()
+	c.webhooks.invalidateAll()
 }
 
 // Leases of the background jobs: each outlives its job's period, so the
@@ -100,15 +73,24 @@ const (
 // holderID names this process as a lease holder.
 var holderID = uuid.NewString()
 
-// lease reports whether this node runs the background job name: always on
-// a store of its own, on a shared one while it holds the lease (taken on
-// the database's clock, so node clocks cannot give it to two at once).
-func (v *Vault) lease(name string, ttl time.Duration) (bool, error) {
+// lease reports whether this node runs the background job name, and the
+// view the job runs on: always on a store of its own, on a shared one
+// while it holds the lease (taken on the database's clock, so node clocks
+// cannot give it to two at once), with every write of the job fenced by
+// this tenure of the lease: a holder that stalls past its lease cannot
+// write after the next one took over.
+func (v *Vault) lease(name string, ttl time.Duration) (*Vault, bool, error) {
 	l, ok := v.store.(store.Leaser)
 	if !ok {
-		return true, nil
+		return v, true, nil
 	}
-	return l.Lease(name, holderID, ttl)
+	f, held, err := l.Lease(name, holderID, ttl)
+	if !held {
+		return v, false, err
+	}
+	job := *v
+	job.store, job.fence = l.Fenced(f), f
+	return &job, true, nil
 }
 
 // flightTTL frees the claim of a node that died while running the write.

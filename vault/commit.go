@@ -9,7 +9,7 @@ import (
 func (v *Vault) commit(b store.Batch, entries ...audit.Entry) error {
 	defer b.Close()
 	for _, e := range entries {
-		audit.Append(b, e)
+		appendAudit(b, e)
 	}
 	queued, err := v.queueEvents(b, entries) // webhook deliveries, same batch
 	if err != nil {

@@ -130,7 +130,8 @@ func (v *Vault) openKeys(w keywrap.Wrapper) error {
 	if err != nil {
 		return fmt.Errorf("vault: master key registry: %w", err)
 	}
-	if reg == nil { // a new data directory: its first key is version 1
+	fresh := reg == nil
+	if fresh { // a new data directory: its first key is version 1
 		check, err := keys[0].Seal(masterCheckPlain, checkAD(1))
 		if err != nil {
 			return fmt.Errorf("vault: %w", err)
@@ -139,7 +140,9 @@ func (v *Vault) openKeys(w keywrap.Wrapper) error {
 	}
 	if v1 := reg.version(1); v1.Name == "" && reg.match(keys[0]) == 1 { // new, or of before versions
 		v1.Name, v1.Added = keys[0].Name(), Time{Time: kernel.Now()}
-		if err := v.saveRegistry(reg); err != nil {
+		if err := v.writeRegistry(reg, fresh); errors.Is(err, store.ErrConflict) {
+			return v.openKeys(w) // another node wrote the first registry: check against it
+		} else if err != nil {
 			return err
 		}
 	}
@@ -308,6 +311,7 @@ func (v *Vault) tenantKey(tenantID string) (*crypto.KeySet, error) {
 	if k, ok := v.tenantKeys.Load(tenantID); ok {
 		return k.(*crypto.KeySet), nil
 	}
+	gen := v.tenantKeys.Generation()
 	b, err := v.store.Get(kernel.TenantKeyRecordKey(tenantID))
 	if err != nil {
 		return nil, fmt.Errorf("tenant key: %w", err)
@@ -321,7 +325,7 @@ func (v *Vault) tenantKey(tenantID string) (*crypto.KeySet, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.tenantKeys.Store(tenantID, ks)
+	v.tenantKeys.StoreIf(tenantID, ks, gen)
 	return ks, nil
 }
 

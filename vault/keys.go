@@ -192,7 +192,7 @@ func (v *Vault) authenticate(apiKey string) (*access.Principal, error) {
 		return nil, problem.Unauthorized("The BT-API-KEY header is required.")
 	}
 	hash := crypto.HashAPIKey(apiKey)
-	if e, ok := v.auth.get(hash); ok && (e.expiresAt.IsZero() || kernel.Now().Before(e.expiresAt)) {
+	if e, ok := v.auth.get(hash); ok && v.fresh() && (e.expiresAt.IsZero() || kernel.Now().Before(e.expiresAt)) {
 		return e.principal, nil
 	}
 	gen := v.auth.generation()

@@ -2,18 +2,8 @@ package vault
 
 import (
 	"github.com/strongroom/strongroom/vault/access"
-	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 )
-
-// ListLogs lists the tenant's audit entries, newest first.
-func (v *Vault) ListLogs(p *access.Principal, f audit.Filter, pg Page) (Paginated[audit.Entry], error) {
-	if err := kernel.Require(p, "log:read"); err != nil {
-		return Paginated[audit.Entry]{}, err
-	}
-	items, total, err := audit.List(v.store, p.TenantID, f, pg.Offset(), pg.Size)
-	return kernel.Paginate(items, total, pg), err
-}
 
 // Permissions lists the grantable permissions, optionally for one
 // application type.

@@ -375,12 +375,21 @@ func (v *Vault) DeletePaymentMethod(c *ProjectCaller, id string) error {
 		return err
 	}
 	defer v.locks.Lock("payment_method", c.ProjectID, id)()
+	return retryUnchangedErr(func() error { return v.deletePaymentMethod(c, id) })
+}
+
+func (v *Vault) deletePaymentMethod(c *ProjectCaller, id string) error {
+	raw, err := kernel.ReadVersion(v.store, paymentMethodKey(c.TenantID, c.ProjectID, id))
+	if err != nil {
+		return err
+	}
 	r, err := v.loadPaymentMethod(c, id)
 	if err != nil {
 		return err
 	}
 	ts := kernel.Now()
 	b := v.store.NewBatch()
+	expectUnchanged(b, paymentMethodKey(r.TenantID, r.ProjectID, r.ID), raw)
 	b.Delete(paymentMethodKey(r.TenantID, r.ProjectID, r.ID))
 	b.Delete(r.subKey())
 	if r.CVCExpiresAt != nil {
@@ -420,11 +429,22 @@ func (v *Vault) purgeExpiredCVCs() error {
 
 func (v *Vault) dropCVC(indexKey []byte, tenantID, projectID, id string) error {
 	defer v.locks.Lock("payment_method", projectID, id)()
+	return retryUnchangedErr(func() error { return v.dropCVCOnce(indexKey, tenantID, projectID, id) })
+}
+
+// dropCVCOnce commits only if the record is unchanged: rewritten over a
+// delete on another node, it would bring the card back.
+func (v *Vault) dropCVCOnce(indexKey []byte, tenantID, projectID, id string) error {
 	b := v.store.NewBatch()
 	defer b.Close()
 	b.Delete(indexKey)
+	raw, err := kernel.ReadVersion(v.store, paymentMethodKey(tenantID, projectID, id))
+	if err != nil {
+		return err
+	}
+	expectUnchanged(b, paymentMethodKey(tenantID, projectID, id), raw)
 	var r paymentMethodRecord
-	err := kernel.GetJSON(v.store, paymentMethodKey(tenantID, projectID, id), "Payment method", &r)
+	err = kernel.GetJSON(v.store, paymentMethodKey(tenantID, projectID, id), "Payment method", &r)
 	switch {
 	case problem.Is(err, 404):
 		// Deleted with its project or tenant: only the index entry is left.

@@ -10,9 +10,9 @@ import (
 )
 
 // The global indexes behind per-tenant project ids (kernel/schema.go). The URL of
-// a JWT call names a project id but no tenant, so projectTenantIndex lists
+// a JWT call names a project id but no tenant, so kernel.ProjectTenantIndex lists
 // the tenants holding each id; and a public key belongs to one tenant
-// (publicKeyIndex), so no tenant can make another tenant's tokens
+// (kernel.PublicKeyIndex), so no tenant can make another tenant's tokens
 // ambiguous by registering its public key (recoverable from signatures)
 // under the same project id and kid. Entries are checked against the
 // tenant's own records, which decide: an entry left by a deleted tenant is
@@ -112,7 +112,7 @@ func (v *Vault) projectTenants(id string) ([]string, error) {
 
 // upgradeProjectIndex brings stores written before per-tenant project ids
 // up to date at open, in one batch (nothing when they are): the global
-// project pointers become projectTenantIndex entries, and every public key
+// project pointers become kernel.ProjectTenantIndex entries, and every public key
 // without an owner gets its first holder as owner.
 func (v *Vault) upgradeProjectIndex() error {
 	b := v.store.NewBatch()

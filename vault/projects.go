@@ -113,7 +113,7 @@ func (v *Vault) project(id string) ([]*projectEntry, error) {
 	es, ok := s.entries[id]
 	gen := s.gen
 	s.mu.RUnlock()
-	if ok {
+	if ok && v.fresh() { // feedcache.go
 		return es, nil
 	}
 	tenants, err := v.projectTenants(id)
@@ -255,9 +255,11 @@ func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectR
 	proj.Created(p, ts)
 	b := v.store.NewBatch()
 	b.Set(projectTenantKey(id, tenantID), nil)
-	kernel.SetJSON(b, projectRecordKey(tenantID, id), proj)
-	clearProject(b, tenantID, id) // a new project starts empty, whatever raced its predecessor's delete
-	if err := v.commit(b, projectLog(p, tenantID, id, "create", "Project created", ts)); err != nil {
+	kernel.ClaimNew(b, projectRecordKey(tenantID, id), proj) // another node may create the id at once
+	clearProject(b, tenantID, id)                            // a new project starts empty, whatever raced its predecessor's delete
+	if err := v.commit(b, projectLog(p, tenantID, id, "create", "Project created", ts)); errors.Is(err, store.ErrConflict) {
+		return nil, problem.Conflict("A project with the id '" + id + "' already exists.")
+	} else if err != nil {
 		return nil, err
 	}
 	v.projects.invalidate()

@@ -314,7 +314,7 @@ func TestJWTLeewayOption(t *testing.T) {
 // projectLogs flushes the read-audit queue by reopening and lists entries.
 func projectLogs(t *testing.T, v *Vault, p *access.Principal, entityType string) []audit.Entry {
 	t.Helper()
-	pg, err := v.ListLogs(p, audit.Filter{EntityType: entityType}, Page{Number: 1, Size: 100})
+	pg, err := v.ListLogs(p, audit.Filter{EntityType: entityType}, Page{Number: 1, Size: 100}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -248,6 +248,7 @@ func (v *Vault) CreateProxy(p *access.Principal, req ProxyRequest) (*Proxy, erro
 		b.Close()
 		return nil, err
 	}
+	b.Insert(proxyKeyIndex(rec.Key), []byte(rec.TenantID+"\x00"+rec.ID)) // a key names one proxy on every node
 	return rec.public(), v.commit(b, proxyChanged(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "create", "Proxy created", ts), &rec.Proxy))
 }
 
@@ -308,6 +309,14 @@ func (v *Vault) replaceProxy(p *access.Principal, id string, next func(*proxyRec
 		return nil, err
 	}
 	defer v.locks.Lock("proxy", p.TenantID, id)()
+	return retryUnchanged(func() (*Proxy, error) { return v.replaceProxyOnce(p, id, next) })
+}
+
+func (v *Vault) replaceProxyOnce(p *access.Principal, id string, next func(*proxyRecord) (ProxyRequest, error)) (*Proxy, error) {
+	raw, err := kernel.ReadVersion(v.store, proxyRecordKey(p.TenantID, id))
+	if err != nil {
+		return nil, err
+	}
 	rec, err := v.loadProxy(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -320,6 +329,7 @@ func (v *Vault) replaceProxy(p *access.Principal, id string, next func(*proxyRec
 	v.applyProxyRequest(rec, &req)
 	rec.Modified(p, ts)
 	b := v.store.NewBatch()
+	expectUnchanged(b, proxyRecordKey(p.TenantID, id), raw)
 	if err := v.saveProxy(b, rec); err != nil {
 		b.Close()
 		return nil, err
@@ -371,12 +381,21 @@ func (v *Vault) DeleteProxy(p *access.Principal, id string) error {
 		return err
 	}
 	defer v.locks.Lock("proxy", p.TenantID, id)()
+	return retryUnchangedErr(func() error { return v.deleteProxy(p, id) })
+}
+
+func (v *Vault) deleteProxy(p *access.Principal, id string) error {
+	raw, err := kernel.ReadVersion(v.store, proxyRecordKey(p.TenantID, id))
+	if err != nil {
+		return err
+	}
 	rec, err := v.loadProxy(p.TenantID, id)
 	if err != nil {
 		return err
 	}
 	ts := kernel.Now()
 	b := v.store.NewBatch()
+	expectUnchanged(b, proxyRecordKey(p.TenantID, id), raw)
 	b.Delete(proxyRecordKey(rec.TenantID, rec.ID))
 	b.Delete(proxyKeyIndex(rec.Key))
 	return v.commit(b, proxyDeleted(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "delete", "Proxy deleted", ts), rec.ID))

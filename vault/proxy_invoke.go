@@ -168,10 +168,11 @@ func (v *Vault) InvokeProxy(w http.ResponseWriter, r *http.Request, rt *ProxyRou
 		proxyID = px.ID
 	}
 	v.proxyInvoked(rt.Principal, rt.TenantID, proxyID)
+	w, done := v.watchProxy(w, r, rt) // webhook_invocations.go: proxy.invoked
 	if px != nil && len(px.ResponseChain()) > 0 {
-		return v.forwardTransformed(w, out, px, gw.Forwarder)
+		return done(v.forwardTransformed(w, out, px, gw.Forwarder))
 	}
-	return gw.Forwarder.Forward(w, out)
+	return done(gw.Forwarder.Forward(w, out))
 }
 
 // proxyResolver resolves tokens for a proxied request. Without a principal

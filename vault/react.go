@@ -9,7 +9,6 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/expr"
-	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/reactor"
@@ -147,7 +146,7 @@ func (v *Vault) reactorCode(r *reactorRecord) (string, *Formula, error) {
 
 // runReactor runs code with arg, then tokenizes its `tokenize` output in
 // one atomic batch, as POST /tokenize would.
-func (v *Vault) runReactor(ctx context.Context, p *access.Principal, r *reactorRecord, code string, arg map[string]any) (*ReactResponse, error) {
+func (v *Vault) runReactor(ctx context.Context, p *access.Principal, r *reactorRecord, code string, arg map[string]any) (_ *ReactResponse, err error) {
 	prog, err := v.compile("code", code)
 	if err != nil {
 		return nil, err
@@ -160,7 +159,7 @@ func (v *Vault) runReactor(ctx context.Context, p *access.Principal, r *reactorR
 		}
 		bt = &btClient{v: v, p: actor}
 	}
-	v.auditAsync(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "invoke", "Reactor invoked", kernel.Now()))
+	defer v.reactorInvoked(p, r)(&err) // the audit entry now; reactor.completed/failed at return
 	res, err := v.runCode(ctx, prog, reactor.Invocation{TenantID: p.TenantID, Arg: arg, BT: bt})
 	if err != nil {
 		return nil, ReactorProblem(err)

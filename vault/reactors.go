@@ -233,6 +233,14 @@ func (v *Vault) UpdateFormula(p *access.Principal, id string, req FormulaRequest
 		return nil, err
 	}
 	defer v.locks.Lock("formula", p.TenantID, id)()
+	return retryUnchanged(func() (*Formula, error) { return v.updateFormula(p, id, req) })
+}
+
+func (v *Vault) updateFormula(p *access.Principal, id string, req FormulaRequest) (*Formula, error) {
+	raw, err := kernel.ReadVersion(v.store, formulaKey(p.TenantID, id))
+	if err != nil {
+		return nil, err
+	}
 	f, err := v.formula(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -241,6 +249,7 @@ func (v *Vault) UpdateFormula(p *access.Principal, id string, req FormulaRequest
 	f.apply(&req)
 	f.Modified(p, ts)
 	b := v.store.NewBatch()
+	expectUnchanged(b, formulaKey(p.TenantID, f.ID), raw)
 	kernel.SetJSON(b, formulaKey(p.TenantID, f.ID), f)
 	return f, v.commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", f.ID, "update", "Reactor formula updated", ts))
 }
@@ -251,11 +260,20 @@ func (v *Vault) DeleteFormula(p *access.Principal, id string) error {
 		return err
 	}
 	defer v.locks.Lock("formula", p.TenantID, id)()
+	return retryUnchangedErr(func() error { return v.deleteFormula(p, id) })
+}
+
+func (v *Vault) deleteFormula(p *access.Principal, id string) error {
+	raw, err := kernel.ReadVersion(v.store, formulaKey(p.TenantID, id))
+	if err != nil {
+		return err
+	}
 	if _, err := v.formula(p.TenantID, id); err != nil {
 		return err
 	}
 	ts := kernel.Now()
 	b := v.store.NewBatch()
+	expectUnchanged(b, formulaKey(p.TenantID, id), raw)
 	b.Delete(formulaKey(p.TenantID, id))
 	return v.commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", id, "delete", "Reactor formula deleted", ts))
 }
@@ -448,6 +466,14 @@ func (v *Vault) replaceReactor(p *access.Principal, id string, next func(*reacto
 		return nil, err
 	}
 	defer v.locks.Lock("reactor", p.TenantID, id)()
+	return retryUnchanged(func() (*Reactor, error) { return v.replaceReactorOnce(p, id, next) })
+}
+
+func (v *Vault) replaceReactorOnce(p *access.Principal, id string, next func(*reactorRecord) (ReactorRequest, error)) (*Reactor, error) {
+	raw, err := kernel.ReadVersion(v.store, reactorKey(p.TenantID, id))
+	if err != nil {
+		return nil, err
+	}
 	r, err := v.loadReactor(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -469,6 +495,7 @@ func (v *Vault) replaceReactor(p *access.Principal, id string, next func(*reacto
 	r.apply(&req)
 	r.Modified(p, ts)
 	b := v.store.NewBatch()
+	expectUnchanged(b, reactorKey(p.TenantID, id), raw)
 	if err := v.saveReactor(b, r); err != nil {
 		b.Close()
 		return nil, err
@@ -512,11 +539,20 @@ func (v *Vault) DeleteReactor(p *access.Principal, id string) error {
 		return err
 	}
 	defer v.locks.Lock("reactor", p.TenantID, id)()
+	return retryUnchangedErr(func() error { return v.deleteReactor(p, id) })
+}
+
+func (v *Vault) deleteReactor(p *access.Principal, id string) error {
+	raw, err := kernel.ReadVersion(v.store, reactorKey(p.TenantID, id))
+	if err != nil {
+		return err
+	}
 	if _, err := v.loadReactor(p.TenantID, id); err != nil {
 		return err
 	}
 	ts := kernel.Now()
 	b := v.store.NewBatch()
+	expectUnchanged(b, reactorKey(p.TenantID, id), raw)
 	b.Delete(reactorKey(p.TenantID, id))
 	return v.commit(b, reactorDeleted(kernel.LogEntry(p, p.TenantID, "reactor", id, "delete", "Reactor deleted", ts), id))
 }

@@ -147,9 +147,12 @@ func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionReques
 	s.Authorized, s.Permissions, s.Rules, s.AuthorizedBy = true, req.Permissions, nonNilRules(req.Rules), p.ApplicationID
 	s.Modified(p, ts)
 	b := v.store.NewBatch()
+	b.Expect(nk, id) // the nonce is used once, on whichever node takes it first
 	kernel.SetJSON(b, store.Key(kernel.SessionCollection, s.TenantID, s.ID), &s)
 	b.Delete(nk)
-	if err := v.commit(b, v.sessionChanged(kernel.LogEntry(p, s.TenantID, "session", s.ID, "update", "Session authorized", ts), &s)); err != nil {
+	if err := v.commit(b, v.sessionChanged(kernel.LogEntry(p, s.TenantID, "session", s.ID, "update", "Session authorized", ts), &s)); errors.Is(err, store.ErrConflict) {
+		return invalid
+	} else if err != nil {
 		return err
 	}
 	v.auth.invalidate()

@@ -100,39 +100,36 @@ func (v *Vault) DeleteTenant(p *access.Principal) error {
 	if err := kernel.Require(p, "tenant:delete"); err != nil {
 		return err
 	}
-	return v.deleteTenant(p.TenantID)
+	return v.deleteTenantBy(p, p.TenantID)
 }
 
-func (v *Vault) deleteTenant(id string) error {
+func (v *Vault) deleteTenant(id string) error { return v.deleteTenantBy(nil, id) }
+
+func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
 	defer v.locks.Lock("tenant", id)()
 	if _, err := v.tenant(id); err != nil {
 		return err
 	}
 	b := v.store.NewBatch()
 	defer b.Close()
-	var hashes [][]byte
-	err := v.store.Scan(store.Prefix(kernel.AppKeyCollection, id), nil, func(_, val []byte) bool {
-		var k appKey
-		if jsonUnmarshal(val, &k) == nil {
-			hashes = append(hashes, keyHashKey(k.Hash))
-		}
-		return true
-	})
+	ts := kernel.Now()
+	if err := v.deleteTenantHead(b, id, ts); err != nil { // tenant_purge.go
+		return err
+	}
+	v.retireTenantLog(b, id, ts)
+	b.Delete(kernel.TenantRecordKey(id))
+	b.Delete(kernel.TenantKeyRecordKey(id))
+	b.Delete(reencryptKey(id))                    // tenantkeys.go
+	queued, err := v.queueTenantDeleted(b, p, id) // webhook_tenant_deleted.go
 	if err != nil {
 		return err
 	}
-	for _, h := range hashes {
-		b.Delete(h)
-	}
-	for _, pfx := range kernel.TenantPrefixes(id) {
-		b.DeletePrefix(pfx)
-	}
-	v.retireTenantLog(b, id, kernel.Now())
-	b.Delete(kernel.TenantRecordKey(id))
-	b.Delete(kernel.TenantKeyRecordKey(id))
-	b.Delete(reencryptKey(id)) // tenantkeys.go
 	if err := v.syncCommit(b); err != nil {
 		return err
+	}
+	v.webhooks.invalidate(id)
+	if queued {
+		v.webhooks.signal()
 	}
 	v.auth.invalidate()
 	v.projects.invalidate()
@@ -140,6 +137,7 @@ func (v *Vault) deleteTenant(id string) error {
 	v.tenantSettingsCache.Delete(id)
 	v.tenantSecretsCache.Delete(id)
 	v.tokens.clear()
+	v.finishTenantPurge(id)
 	return nil
 }
 

@@ -11,11 +11,11 @@ import "sync"
 // the store is unchanged. A reader racing a write therefore never caches
 // the old record after the write's invalidation.
 //
-// On a shared store (cluster mode) it is off: another node's update must be
-// readable here at once, and a token read is one index lookup there.
+// On a shared store (cluster mode) other nodes' changes reach it through
+// the change feed, and a hit is served only once the feed confirms it
+// (feedcache.go).
 type tokenCache struct {
 	shards [64]tokenShard
-	off    bool
 }
 
 type tokenShard struct {
@@ -53,9 +53,6 @@ func (c *tokenCache) get(key tokenKey) (*tokenRecord, uint64) {
 
 // put caches r if nothing was invalidated in its shard since epoch.
 func (c *tokenCache) put(key tokenKey, r *tokenRecord, epoch uint64) {
-	if c.off {
-		return
-	}
 	s := c.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()

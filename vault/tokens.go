@@ -132,6 +132,7 @@ func (v *Vault) secrets(tenantID string) (tenantSecrets, error) {
 	if s, ok := v.tenantSecretsCache.Load(tenantID); ok {
 		return s.(tenantSecrets), nil
 	}
+	gen := v.tenantSecretsCache.Generation()
 	k, err := v.tenantKey(tenantID)
 	if err != nil {
 		return tenantSecrets{}, err
@@ -141,7 +142,7 @@ func (v *Vault) secrets(tenantID string) (tenantSecrets, error) {
 		fingerprint: crypto.DeriveKey(k.Root(), "fingerprint"),
 		search:      crypto.DeriveKey(k.Root(), "search-index"),
 	}
-	v.tenantSecretsCache.Store(tenantID, s)
+	v.tenantSecretsCache.StoreIf(tenantID, s, gen)
 	return s, nil
 }
 
@@ -178,7 +179,7 @@ func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
 // The record may be shared through the cache: callers never modify it.
 func (v *Vault) loadToken(tenantID, id string) (*tokenRecord, error) {
 	key := cacheKey(tenantID, id)
-	r, epoch := v.tokens.get(key)
+	r, epoch := v.cachedToken(key) // feedcache.go: confirmed current on a shared store
 	if r == nil {
 		r = new(tokenRecord)
 		if err := kernel.GetJSON(v.store, tokenRecordKey(tenantID, id), "Token", r); err != nil {
@@ -229,6 +230,7 @@ func (v *Vault) settings(tenantID string) map[string]string {
 	if s, ok := v.tenantSettingsCache.Load(tenantID); ok {
 		return s.(map[string]string)
 	}
+	gen := v.tenantSettingsCache.Generation()
 	t, err := v.tenant(tenantID)
 	if err != nil {
 		return nil
@@ -237,7 +239,7 @@ func (v *Vault) settings(tenantID string) map[string]string {
 	if s == nil {
 		s = map[string]string{}
 	}
-	v.tenantSettingsCache.Store(tenantID, s)
+	v.tenantSettingsCache.StoreIf(tenantID, s, gen)
 	return s
 }
 
@@ -461,6 +463,7 @@ func (v *Vault) writeToken(b store.Batch, plan *tokenPlan) error {
 	if r.ExpiresAt != nil {
 		b.Set(expiryKey(r), nil)
 	}
+	v.indexCVC(b, plan) // token_cvc.go
 	return nil
 }
 
@@ -753,7 +756,7 @@ func (v *Vault) GetToken(p *access.Principal, id string) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.auditAsync(kernel.LogEntry(p, p.TenantID, "token", r.ID, "read", "Token retrieved", kernel.Now()))
+	v.auditAsync(v.tokenRead(kernel.LogEntry(p, p.TenantID, "token", r.ID, "read", "Token retrieved", kernel.Now()), r))
 	v.Metrics().TokensRead(1)
 	return t, nil
 }

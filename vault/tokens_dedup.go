@@ -19,14 +19,19 @@ import (
 // application's token id.
 
 // lockCreate takes, until the create batch commits, the lock of every
-// token id (client-supplied ids must stay unique), of the fingerprint of
+// client-supplied token id (it must stay unique), of the fingerprint of
 // every deduplicating plan, so two concurrent creates of one value cannot
 // both find no match, and of the tokens in also (matches an overwrite
 // rewrites). Locks are taken in index order, so creates never deadlock.
+// A generated id takes no lock: no other writer can name it yet, and as
+// the locks are held across the synced commit, 64 concurrent creates on
+// 64 stripes made about a third of them wait for another's sync.
 func (v *Vault) lockCreate(tenantID string, plans []*tokenPlan, also []string) *lockSet {
 	l := &lockSet{v: v, held: map[int]bool{}}
 	for _, plan := range plans {
-		l.held[v.locks.Index("token", tenantID, plan.rec.ID)] = true
+		if plan.clientID { // a generated id is new: no other writer can name it yet
+			l.held[v.locks.Index("token", tenantID, plan.rec.ID)] = true
+		}
 		if plan.dedupe {
 			l.held[v.locks.Index("fingerprint", tenantID, plan.rec.Type, plan.rec.Fingerprint)] = true
 		}

@@ -421,7 +421,7 @@ func (v *Vault) Resolver(p *access.Principal, invocation string) expr.Resolver {
 		if err != nil {
 			return expr.Token{}, err
 		}
-		v.auditAsync(kernel.LogEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", kernel.Now()))
+		v.auditAsync(v.tokenRead(kernel.LogEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", kernel.Now()), r))
 		v.Metrics().TokensRead(1)
 		return expr.Lazy(data, func() (map[string]any, error) { return tokenObject(r, data) }), nil
 	})

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,9 +82,9 @@ type Core struct {
 	keys  keyRing // keyring.go: master key versions
 	ident identity
 
-	tenantKeys          sync.Map // tenant id → unwrapped tenant key
-	tenantSettingsCache sync.Map // tenant id → settings
-	tenantSecretsCache  sync.Map // tenant id → tenantSecrets
+	tenantKeys          cacheMap // tenant id → unwrapped tenant key
+	tenantSettingsCache cacheMap // tenant id → settings
+	tenantSecretsCache  cacheMap // tenant id → tenantSecrets
 	audits              chan audit.Entry
 	auditDone           chan struct{}
 	closed              atomic.Bool
@@ -95,8 +94,8 @@ type Core struct {
 	idemFlights         inFlight     // idempotency.go: keys whose first request runs
 	webhooks            webhookState // webhook_queue.go: subscriptions cache, outbox, signing key
 	locks               kernel.Locks
-	home                storeHome     // health.go
-	stopCacheBound      chan struct{} // cluster.go, on a shared store
+	home                storeHome  // health.go
+	feed                store.Feed // feedcache.go: a shared store's change feed, else nil
 
 	// Events reports notable start-up facts (generated keys) for the host
 	// to log; it never carries a secret except BootstrapKey, shown once.
@@ -120,13 +119,19 @@ type Vault struct {
 	jwt            jwtauth.Validator
 	cvcRetention   time.Duration
 	auditRetention time.Duration
+
+	// store shadows Core.store for the methods of this view: a background
+	// job runs on a copy whose store is fenced by its lease, and fence is
+	// that lease's tenure (cluster.go).
+	store store.Store
+	fence store.Fence
 }
 
 // Bind returns this config's view of c: reactor code runs on rt (nil
 // disables reactors), destinations are checked against out, and s applies
 // (zero fields take their defaults).
 func (c *Core) Bind(rt *reactor.Runtime, out egress.Policy, s Settings) *Vault {
-	v := &Vault{Core: c, reactors: rt, egress: out, metrics: s.Metrics,
+	v := &Vault{Core: c, store: c.store, reactors: rt, egress: out, metrics: s.Metrics,
 		jwt: jwtauth.Validator{Leeway: s.JWTLeeway, MaxLifetime: s.JWTMaxLifetime, Now: func() time.Time { return kernel.Now() }}}
 	switch {
 	case s.JWTLeeway == 0:
@@ -201,11 +206,7 @@ func Open(opts Options) (*Core, error) {
 	// Start-up work runs under a view of its own with the default settings.
 	v := c.Bind(nil, egress.Policy{}, Settings{})
 	go v.runAuditWriter(c.auditDone)
-	if store.IsShared(s) {
-		c.tokens.off = true
-		c.stopCacheBound = make(chan struct{})
-		go v.boundCaches(c.stopCacheBound)
-	}
+	c.followFeed()                        // feedcache.go: on a shared store
 	if err := v.openKeys(w); err != nil { // keyring.go
 		c.Close()
 		return nil, err
@@ -302,9 +303,6 @@ func refuseNewKeyForData(keyPath, storeDir string) error {
 // Close flushes pending audit entries and releases the store.
 func (c *Core) Close() error {
 	c.closed.Store(true)
-	if c.stopCacheBound != nil {
-		close(c.stopCacheBound)
-	}
 	close(c.audits)
 	<-c.auditDone
 	return errors.Join(c.store.Close(), c.keys.close())
@@ -316,9 +314,11 @@ func (c *Core) Store() store.Store { return c.store }
 // Sweep deletes expired entities. The host calls it periodically; reads
 // already treat expired entities as gone.
 func (v *Vault) Sweep() error {
-	if held, err := v.lease("sweep", sweepLeaseTTL); !held { // cluster.go: one node sweeps
+	v, held, err := v.lease("sweep", sweepLeaseTTL) // cluster.go: one node sweeps, fenced
+	if !held {
 		return err
 	}
-	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(),
-		v.purgeExpiredIdempotencyKeys(), v.purgeExpiredSessions(), v.purgeExpiredTokenIntents(), v.purgeAudit())
+	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(), v.purgeTokenCVCs(),
+		v.purgeExpiredIdempotencyKeys(), v.purgeExpiredSessions(), v.purgeExpiredTokenIntents(), v.purgeAudit(),
+		v.purgeDeletedTenants(), v.pruneFeed())
 }

@@ -19,6 +19,8 @@ import (
 type eventSubject struct {
 	typ     string
 	objects map[string]any
+	// unlogged: the entry only carries the event (webhook_invocations.go).
+	unlogged bool
 }
 
 // withEvent tags e with the event typ carrying object as event.data.<name>.
@@ -33,7 +35,7 @@ var entityEventTypes = []string{
 	"application.key.created", "application.key.deleted",
 	"proxy.created", "proxy.updated", "proxy.deleted",
 	"reactor.created", "reactor.updated", "reactor.deleted",
-	"tenant.updated",
+	"tenant.updated", "tenant.deleted", "token.property.expired",
 }
 
 type idOnly struct {

@@ -76,6 +76,9 @@ type Delivery struct {
 	NextAttemptAt *Time           `json:"next_attempt_at,omitempty"`
 	CreatedAt     *Time           `json:"created_at"`
 	Event         json.RawMessage `json:"event"`
+	// Endpoint is the URL of a deleted tenant's final delivery, whose
+	// webhook is gone (webhook_tenant_deleted.go).
+	Endpoint string `json:"endpoint,omitempty"`
 }
 
 // Attempt is one try at a delivery.
@@ -251,7 +254,7 @@ type DeliveryOptions struct {
 }
 
 // deliveryBatch bounds the deliveries one round sends (concurrently).
-const deliveryBatch = 16
+const deliveryBatch = 64
 
 // RunWebhookDeliveries sends queued deliveries until ctx ends. Rounds of
 // concurrent dispatchers (a config reload) are serialised, so a delivery
@@ -292,6 +295,7 @@ type dueDelivery struct {
 	queueKey []byte
 	d        *Delivery
 	hook     *Webhook
+	final    bool // a deleted tenant's (webhook_tenant_deleted.go)
 	attempt  Attempt
 	ok       bool
 }
@@ -305,13 +309,14 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	if v.closed.Load() {
 		return time.Time{}, nil
 	}
-	if held, err := v.lease("webhooks", webhookLeaseTTL); !held { // cluster.go: one node delivers
+	v, held, err := v.lease("webhooks", webhookLeaseTTL) // cluster.go: one node delivers, fenced
+	if !held {
 		return time.Time{}, err
 	}
 	var due []*dueDelivery
 	var next time.Time
 	nowNS := kernel.Now().UnixNano()
-	err := v.store.Scan(store.Prefix(kernel.QueuePrefix), nil, func(k, _ []byte) bool {
+	err = v.store.Scan(store.Prefix(kernel.QueuePrefix), nil, func(k, _ []byte) bool {
 		parts := strings.Split(string(k), "\x00")
 		if len(parts) != 5 {
 			return true
@@ -326,7 +331,11 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 			return false
 		}
 		due = append(due, &dueDelivery{queueKey: append([]byte(nil), k...), d: &Delivery{TenantID: parts[2], WebhookID: parts[3], ID: parts[4]}})
-		return len(due) < deliveryBatch
+		if len(due) == deliveryBatch {
+			next = time.Unix(0, nowNS) // more may be due: the next round starts at once
+			return false
+		}
+		return true
 	})
 	if err != nil || len(due) == 0 {
 		return next, err
@@ -340,14 +349,23 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	var wg sync.WaitGroup
 	for _, dd := range due {
 		key := deliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
-		if err := kernel.GetJSON(v.store, key, "Delivery", dd.d); problem.Is(err, 404) {
+		err := kernel.GetJSON(v.store, key, "Delivery", dd.d)
+		if problem.Is(err, 404) {
+			final := finalDeliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
+			if err = kernel.GetJSON(v.store, final, "Delivery", dd.d); err == nil {
+				dd.final, dd.hook = true, &Webhook{URL: dd.d.Endpoint}
+			}
+		}
+		if problem.Is(err, 404) {
 			dd.d = nil // the webhook was deleted: drop the queue entry
 			continue
 		} else if err != nil {
 			return next, err
 		}
-		if dd.hook, err = v.loadWebhook(dd.d.TenantID, dd.d.WebhookID); err != nil {
-			continue // recordAttempt drops it
+		if !dd.final {
+			if dd.hook, err = v.loadWebhook(dd.d.TenantID, dd.d.WebhookID); err != nil {
+				continue // recordAttempts drops it
+			}
 		}
 		wg.Add(1)
 		go func() {
@@ -359,51 +377,11 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	if ctx.Err() != nil {
 		return next, nil // stopping: unsent deliveries stay due
 	}
-	var errs []error
-	for _, dd := range due {
-		if at, err := v.recordAttempt(dd, o.Retry); err != nil {
-			errs = append(errs, err)
-		} else if !at.IsZero() && (next.IsZero() || at.Before(next)) {
-			next = at
-		}
+	at, err := v.recordAttempts(due, o.Retry) // webhook_record.go
+	if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+		next = at
 	}
-	return next, errors.Join(errs...)
-}
-
-// recordAttempt writes the outcome of one attempt and reschedules it when
-// it failed with attempts left (returning when). It holds the webhook's
-// lock, so a delivery of a webhook deleted meanwhile is dropped rather than
-// written back.
-func (v *Vault) recordAttempt(dd *dueDelivery, r webhook.Retry) (time.Time, error) {
-	b := v.store.NewBatch()
-	b.Delete(dd.queueKey)
-	d := dd.d
-	if d == nil {
-		return time.Time{}, v.commit(b)
-	}
-	defer v.locks.Lock("whook", d.TenantID, d.WebhookID)()
-	if _, err := v.loadWebhook(d.TenantID, d.WebhookID); problem.Is(err, 404) {
-		b.Delete(deliveryKey(d.TenantID, d.WebhookID, d.ID))
-		return time.Time{}, v.commit(b)
-	} else if err != nil || dd.hook == nil {
-		b.Close() // not sent this round: it stays due
-		return time.Time{}, err
-	}
-	var at time.Time
-	d.Attempts = append(d.Attempts, dd.attempt)
-	wait, retry := r.After(len(d.Attempts))
-	switch {
-	case dd.ok:
-		d.Status, d.NextAttemptAt = "delivered", nil
-	case retry:
-		at = kernel.Now().Add(wait)
-		d.NextAttemptAt = kernel.TimePtr(at)
-		b.Set(queueKey(at, d), nil)
-	default:
-		d.Status, d.NextAttemptAt = "failed", nil
-	}
-	kernel.SetJSON(b, deliveryKey(d.TenantID, d.WebhookID, d.ID), d)
-	return at, v.commit(b)
+	return next, err
 }
 
 // maxReceiverAnswer bounds what is read of a receiver's answer.
@@ -478,10 +456,14 @@ func (v *Vault) ListWebhookDeliveries(p *access.Principal, webhookID string, pg 
 
 // purgeDeliveries deletes finished deliveries past their retention.
 func (v *Vault) purgeDeliveries() error {
+	return errors.Join(v.purgeDeliveriesOf(kernel.DeliveryCollection), v.purgeDeliveriesOf(kernel.FinalDeliveryCollection))
+}
+
+func (v *Vault) purgeDeliveriesOf(collection string) error {
 	cutoff := kernel.Now().Add(-deliveryRetention)
 	b := v.store.NewBatch()
 	var ferr error
-	err := v.store.Scan(store.Prefix(kernel.DeliveryCollection), nil, func(k, val []byte) bool {
+	err := v.store.Scan(store.Prefix(collection), nil, func(k, val []byte) bool {
 		id, err := uuid.Parse(string(k[strings.LastIndexByte(string(k), 0)+1:]))
 		if err != nil {
 			return true

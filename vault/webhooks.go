@@ -37,7 +37,7 @@ type WebhookRequest struct {
 // WebhookEventTypes are the events this vault emits, in the hosted
 // service's dotted names. Deliveries never carry token data.
 var WebhookEventTypes = slices.Concat([]string{"token.created", "token.updated", "token.deleted", "token.expired"},
-	entityEventTypes, sessionEventTypes)
+	entityEventTypes, sessionEventTypes, invocationEventTypes)
 
 // WebhookList is the list envelope node-sdk reads (cursor pagination
 // there; one page holds every webhook of a tenant here).
@@ -146,6 +146,14 @@ func (v *Vault) UpdateWebhook(p *access.Principal, id string, req WebhookRequest
 		return nil, err
 	}
 	defer v.locks.Lock("whook", p.TenantID, id)()
+	return retryUnchanged(func() (*Webhook, error) { return v.updateWebhook(p, id, req) })
+}
+
+func (v *Vault) updateWebhook(p *access.Principal, id string, req WebhookRequest) (*Webhook, error) {
+	raw, err := kernel.ReadVersion(v.store, webhookRecordKey(p.TenantID, id))
+	if err != nil {
+		return nil, err
+	}
 	w, err := v.loadWebhook(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -154,6 +162,7 @@ func (v *Vault) UpdateWebhook(p *access.Principal, id string, req WebhookRequest
 	w.apply(&req)
 	w.Modified(p, ts)
 	b := v.store.NewBatch()
+	expectUnchanged(b, webhookRecordKey(w.TenantID, w.ID), raw)
 	kernel.SetJSON(b, webhookRecordKey(w.TenantID, w.ID), w)
 	defer v.webhooks.invalidate(p.TenantID)
 	return w, v.commit(b, kernel.LogEntry(p, p.TenantID, "webhook", w.ID, "update", "Webhook updated", ts))
@@ -165,10 +174,19 @@ func (v *Vault) DeleteWebhook(p *access.Principal, id string) error {
 		return err
 	}
 	defer v.locks.Lock("whook", p.TenantID, id)()
+	return retryUnchangedErr(func() error { return v.deleteWebhook(p, id) })
+}
+
+func (v *Vault) deleteWebhook(p *access.Principal, id string) error {
+	raw, err := kernel.ReadVersion(v.store, webhookRecordKey(p.TenantID, id))
+	if err != nil {
+		return err
+	}
 	if _, err := v.loadWebhook(p.TenantID, id); err != nil {
 		return err
 	}
 	b := v.store.NewBatch()
+	expectUnchanged(b, webhookRecordKey(p.TenantID, id), raw)
 	b.Delete(webhookRecordKey(p.TenantID, id))
 	// Queue entries of its deliveries are dropped when they come due.
 	b.DeletePrefix(store.Prefix(kernel.DeliveryCollection, p.TenantID, id))
@@ -188,7 +206,7 @@ func (v *Vault) EventTypes(p *access.Principal) ([]string, error) {
 // every write consults it to decide whether it has events to queue.
 func (v *Vault) tenantWebhooks(tenantID string) ([]Webhook, error) {
 	st := &v.webhooks
-	if c, ok := st.cache.Load(tenantID); ok {
+	if c, ok := st.cache.Load(tenantID); ok && v.fresh() { // feedcache.go
 		return c.([]Webhook), nil
 	}
 	gen := st.gen.Load()

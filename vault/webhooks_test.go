@@ -61,7 +61,7 @@ func TestWebhookCRUDAndValidation(t *testing.T) {
 	wantProblem(t, err, 404)
 
 	// Each change is in the audit log under an entity type the log lists.
-	logs, err := e.v.ListLogs(m, audit.Filter{EntityType: "webhook", EntityID: w.ID}, Page{Number: 1, Size: 10})
+	logs, err := e.v.ListLogs(m, audit.Filter{EntityType: "webhook", EntityID: w.ID}, Page{Number: 1, Size: 10}, "")
 	if err != nil || len(logs.Data) != 3 {
 		t.Fatalf("webhook audit entries %+v, %v", logs.Data, err)
 	}

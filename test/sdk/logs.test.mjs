@@ -1,6 +1,6 @@
 // Audit logs (seed 001 "Logs", contract §3.11/§4.5): GET /logs with
 // entity_type, entity_id, start_date (inclusive), end_date (exclusive), and
-// page/size.
+// page/size or the start cursor (pagination.next / after).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -67,7 +67,11 @@ describe('basis-theory-js 1.22.2 logs.list', () => {
     const pages = [];
     for (let page = 1; page <= 3; page++) {
       const res = await bt.logs.list({ entityId: app.id, page, size: 1 });
-      assert.deepEqual(res.pagination, { totalItems: 3, pageNumber: page, pageSize: 1, totalPages: 3 });
+      const { totalItems, pageNumber, pageSize, totalPages, next, after } = res.pagination;
+      assert.deepEqual({ totalItems, pageNumber, pageSize, totalPages }, { totalItems: 3, pageNumber: page, pageSize: 1, totalPages: 3 });
+      // A cursor to the entry after the page, under both names.
+      assert.equal(typeof next === 'string', page < 3, JSON.stringify(res.pagination));
+      assert.equal(after, next);
       assert.equal(res.data.length, 1);
       pages.push(res.data[0].operation);
     }
@@ -149,6 +153,30 @@ describe('node-sdk 5.7.0 logs.list', () => {
     const ops = [];
     for await (const l of await bt.logs.list({ entityId: app.id, size: 2 })) ops.push(l.operation);
     assert.deepEqual(sorted(ops), ['create', 'delete', 'update']);
+  });
+
+  it('pages with the start cursor of pagination.next', async () => {
+    const app = await appWithHistory('node logs cursor');
+    const bt = nodeClient();
+    const first = await bt.logs.list({ entityId: app.id, size: 1 });
+    const ops = [first.data[0].operation];
+    let cursor = first.response.pagination.next;
+    assert.equal(first.response.pagination.after, cursor);
+    for (let i = 0; cursor && i < 5; i++) {
+      const res = await bt.logs.list({ entityId: app.id, start: cursor, size: 1 });
+      assert.equal(res.response.pagination.pageSize, 1);
+      assert.equal(res.response.pagination.totalItems, undefined, 'a cursor page counts nothing');
+      ops.push(...res.data.map((l) => l.operation));
+      cursor = res.response.pagination.next;
+    }
+    assert.deepEqual(ops, ['delete', 'update', 'create']);
+    // The auto-pager adds page to a cursor request: page 2 is one page on.
+    const walked = [];
+    for await (const l of await bt.logs.list({ entityId: app.id, start: first.response.pagination.next, size: 1 })) walked.push(l.operation);
+    assert.deepEqual(walked, ['update', 'create']);
+    await nodeRejects(bt.logs.list({ start: 'not-a-cursor!' }), NodeBT.BadRequestError, 400);
+    // Another tenant's cursor, or a forged one, names nothing here.
+    await nodeRejects(bt.logs.list({ start: Buffer.from('log\0other-tenant\0').toString('base64url') }), NodeBT.BadRequestError, 400);
   });
 
   it('lists the entity types', async () => {

@@ -48,6 +48,8 @@ var (
 	catalogByID map[string]Permission
 )
 
+// init builds the catalogue. It is one long table on purpose: the permission
+// list reads (and is reviewed against the hosted docs) best in one place.
 func init() {
 	mgmt := []string{TypeManagement}
 	add := func(t, d string, types ...string) {

@@ -5,9 +5,11 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -44,7 +46,8 @@ func timeKey(t time.Time) string {
 	return hex.EncodeToString(b[:])
 }
 
-// Append adds e to batch b under a key ordered by time. The random suffix
+// Append adds e to batch b under a key ordered by time: the store's clock
+// on a shared store (store.OrderedSetter), else created_at. The random suffix
 // only separates entries of the same nanosecond, so a fast generator does
 // (a UUID read crypto/rand on every entry of every read). Key and value are
 // built in one pooled buffer: the batch copies them.
@@ -53,6 +56,19 @@ func Append(b store.Batch, e Entry) {
 	// store.Key(prefix, tenant, timeKey(created), hex(random)), appended.
 	k := append(append(append((*buf)[:0], prefix...), 0), e.TenantID...)
 	var n [8]byte
+	if o, ok := b.(store.OrderedSetter); ok {
+		// A shared store: the database's clock orders the entries of every
+		// node (created_at still says the node's time).
+		k = append(k, 0)
+		at := len(k)
+		binary.BigEndian.PutUint64(n[:], rand.Uint64())
+		k = hex.AppendEncode(append(k, 0), n[:])
+		all := e.appendJSON(k)
+		o.SetOrdered(all[:at], all[at:len(k)], all[len(k):])
+		*buf = all
+		scratch.Put(buf)
+		return
+	}
 	binary.BigEndian.PutUint64(n[:], uint64(e.CreatedAt.UnixNano()))
 	k = hex.AppendEncode(append(k, 0), n[:])
 	binary.BigEndian.PutUint64(n[:], rand.Uint64())
@@ -65,6 +81,11 @@ func Append(b store.Batch, e Entry) {
 
 var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
+// MaxClockSkew bounds how far a node's clock (an entry's created_at) may be
+// from the database's (its key's time on a shared store): List filters on
+// created_at and looks this far past the key range for it.
+const MaxClockSkew = time.Minute
+
 // Filter selects entries for List.
 type Filter struct {
 	EntityType string
@@ -72,20 +93,41 @@ type Filter struct {
 	Start, End time.Time // Start inclusive, End exclusive; zero means open
 }
 
-// List returns the tenant's entries matching f, newest first, skipping
-// offset and returning at most limit, with the total number of matches.
-func List(s store.Store, tenantID string, f Filter, offset, limit int) ([]Entry, int, error) {
-	var out []Entry
-	total := 0
+// Page is one page of a tenant's entries.
+type Page struct {
+	Entries []Entry
+	// Total counts every match; only an offset page (no cursor) counts it.
+	Total int
+	// Next is the cursor of the entry after the page (nil at the end): the
+	// key of that entry, for List's from.
+	Next []byte
+}
+
+// List returns the tenant's entries matching f, newest first, from the
+// entry at cursor from (inclusive; nil for the newest), skipping offset,
+// at most limit. Without a cursor it counts every match (Total). A cursor
+// of another tenant's log is refused (ErrCursor).
+func List(s store.Store, tenantID string, f Filter, from []byte, offset, limit int) (Page, error) {
+	var pg Page
 	p := tenantPrefix(tenantID)
 	var start []byte
 	if !f.End.IsZero() {
-		// End is exclusive: start just below it.
-		start = append(append([]byte(nil), p...), timeKey(f.End.Add(-time.Nanosecond))...)
+		// End is exclusive: start just below it, and a clock skew later
+		// (keys may hold the database's time, created_at the node's).
+		start = append(append([]byte(nil), p...), timeKey(f.End.Add(MaxClockSkew-time.Nanosecond))...)
 		start = append(start, 0xff)
 	}
+	if from != nil {
+		if !bytes.HasPrefix(from, p) {
+			return pg, ErrCursor
+		}
+		if start == nil || bytes.Compare(from, start) < 0 {
+			start = from
+		}
+	}
+	since, until := f.Start.Truncate(time.Microsecond), f.End.Truncate(time.Microsecond)
 	var decodeErr error
-	err := s.ScanReverse(p, start, func(_, v []byte) bool {
+	err := s.ScanReverse(p, start, func(k, v []byte) bool {
 		var e Entry
 		if err := json.Unmarshal(v, &e); err != nil {
 			decodeErr = err
@@ -93,23 +135,36 @@ func List(s store.Store, tenantID string, f Filter, offset, limit int) ([]Entry,
 		}
 		// Entries keep microseconds (the API's precision): compare the
 		// inclusive start at that precision too.
-		if !f.Start.IsZero() && e.CreatedAt.Time.Before(f.Start.Truncate(time.Microsecond)) {
-			return false
+		if !f.Start.IsZero() && e.CreatedAt.Time.Before(since) {
+			return !e.CreatedAt.Time.Before(since.Add(-MaxClockSkew))
+		}
+		if !until.IsZero() && !e.CreatedAt.Time.Before(until) {
+			return true
 		}
 		if (f.EntityType != "" && e.EntityType != f.EntityType) || (f.EntityID != "" && e.EntityID != f.EntityID) {
 			return true
 		}
-		if total >= offset && len(out) < limit {
-			out = append(out, e)
+		switch {
+		case pg.Total < offset:
+		case len(pg.Entries) < limit:
+			pg.Entries = append(pg.Entries, e)
+		case pg.Next == nil:
+			pg.Next = bytes.Clone(k)
+			if from != nil {
+				return false // a cursor page counts nothing
+			}
 		}
-		total++
+		pg.Total++
 		return true
 	})
 	if err == nil {
 		err = decodeErr
 	}
-	return out, total, err
+	return pg, err
 }
+
+// ErrCursor is List's answer to a cursor that is not of the tenant's log.
+var ErrCursor = errors.New("audit: the cursor is not of this log")
 
 // DeleteTenant removes every entry of the tenant.
 func DeleteTenant(b store.Batch, tenantID string) { b.DeletePrefix(tenantPrefix(tenantID)) }

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func seed(t *testing.T, s store.Store) {
 func TestListNewestFirst(t *testing.T) {
 	s := openStore(t)
 	seed(t, s)
-	got, total, err := List(s, "t1", Filter{}, 0, 100)
+	got, total, err := listOffset(s, "t1", Filter{}, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +96,11 @@ func TestListNewestFirst(t *testing.T) {
 func TestListPagination(t *testing.T) {
 	s := openStore(t)
 	seed(t, s)
-	got, total, err := List(s, "t1", Filter{}, 3, 4)
+	got, total, err := listOffset(s, "t1", Filter{}, 3, 4)
 	if err != nil || total != 10 || !sameIDs(got, "e6", "e5", "e4", "e3") {
 		t.Fatalf("offset 3 limit 4 = %v total %d err %v", ids(got), total, err)
 	}
-	got, total, _ = List(s, "t1", Filter{}, 20, 4)
+	got, total, _ = listOffset(s, "t1", Filter{}, 20, 4)
 	if len(got) != 0 || total != 10 {
 		t.Fatalf("past the end = %v total %d", ids(got), total)
 	}
@@ -108,23 +109,23 @@ func TestListPagination(t *testing.T) {
 func TestListFilters(t *testing.T) {
 	s := openStore(t)
 	seed(t, s)
-	got, total, _ := List(s, "t1", Filter{EntityType: "application"}, 0, 100)
+	got, total, _ := listOffset(s, "t1", Filter{EntityType: "application"}, 0, 100)
 	if total != 5 || !sameIDs(got, "e9", "e7", "e5", "e3", "e1") {
 		t.Fatalf("entity_type filter = %v total %d", ids(got), total)
 	}
-	got, total, _ = List(s, "t1", Filter{EntityID: "e4"}, 0, 100)
+	got, total, _ = listOffset(s, "t1", Filter{EntityID: "e4"}, 0, 100)
 	if total != 1 || !sameIDs(got, "e4") {
 		t.Fatalf("entity_id filter = %v", ids(got))
 	}
-	got, _, _ = List(s, "t1", Filter{EntityType: "application", EntityID: "e4"}, 0, 100)
+	got, _, _ = listOffset(s, "t1", Filter{EntityType: "application", EntityID: "e4"}, 0, 100)
 	if len(got) != 0 {
 		t.Fatalf("contradicting filters = %v", ids(got))
 	}
-	got, _, _ = List(s, "t2", Filter{}, 0, 100)
+	got, _, _ = listOffset(s, "t2", Filter{}, 0, 100)
 	if !sameIDs(got, "other-tenant") {
 		t.Fatalf("tenant isolation: t2 sees %v", ids(got))
 	}
-	got, _, _ = List(s, "t", Filter{}, 0, 100)
+	got, _, _ = listOffset(s, "t", Filter{}, 0, 100)
 	if len(got) != 0 {
 		t.Fatalf("tenant prefix t sees %v", ids(got))
 	}
@@ -150,7 +151,7 @@ func TestListDateRange(t *testing.T) {
 		{"with type", Filter{EntityType: "token", Start: at(2), End: at(7)}, []string{"e6", "e4", "e2"}},
 	}
 	for _, c := range cases {
-		got, total, err := List(s, "t1", c.f, 0, 100)
+		got, total, err := listOffset(s, "t1", c.f, 0, 100)
 		if err != nil || total != len(c.want) || !sameIDs(got, c.want...) {
 			t.Errorf("%s: got %v (total %d, err %v), want %v", c.name, ids(got), total, err, c.want)
 		}
@@ -163,11 +164,11 @@ func TestListStartInclusiveAtNanosecondPrecision(t *testing.T) {
 	s := openStore(t)
 	at := base.Add(123456789 * time.Nanosecond)
 	appendAll(t, s, entry("t1", "token", "exact", "create", at))
-	got, total, err := List(s, "t1", Filter{Start: at}, 0, 10)
+	got, total, err := listOffset(s, "t1", Filter{Start: at}, 0, 10)
 	if err != nil || total != 1 || !sameIDs(got, "exact") {
 		t.Fatalf("Filter{Start: %s} = %v (total %d, err %v), want [exact]: start is inclusive", at.Format(time.RFC3339Nano), ids(got), total, err)
 	}
-	got, _, _ = List(s, "t1", Filter{End: at}, 0, 10)
+	got, _, _ = listOffset(s, "t1", Filter{End: at}, 0, 10)
 	if len(got) != 0 {
 		t.Fatalf("Filter{End: at} included the entry: %v", ids(got))
 	}
@@ -180,7 +181,7 @@ func TestSameInstantEntriesKeptApart(t *testing.T) {
 		es = append(es, entry("t1", "token", fmt.Sprintf("same%d", i), "read", base))
 	}
 	appendAll(t, s, es...)
-	got, total, _ := List(s, "t1", Filter{Start: base, End: base.Add(time.Second)}, 0, 10)
+	got, total, _ := listOffset(s, "t1", Filter{Start: base, End: base.Add(time.Second)}, 0, 10)
 	if total != 5 || len(got) != 5 {
 		t.Fatalf("entries at one instant: %v (total %d)", ids(got), total)
 	}
@@ -195,10 +196,10 @@ func TestDeleteTenant(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Close()
-	if got, total, _ := List(s, "t1", Filter{}, 0, 100); total != 0 {
+	if got, total, _ := listOffset(s, "t1", Filter{}, 0, 100); total != 0 {
 		t.Fatalf("t1 after delete: %v", ids(got))
 	}
-	if got, _, _ := List(s, "t2", Filter{}, 0, 100); !sameIDs(got, "other-tenant") {
+	if got, _, _ := listOffset(s, "t2", Filter{}, 0, 100); !sameIDs(got, "other-tenant") {
 		t.Fatalf("t2 lost entries: %v", ids(got))
 	}
 }
@@ -268,5 +269,51 @@ func TestAppendKeyForm(t *testing.T) {
 	})
 	if err != nil || n != len(es) {
 		t.Fatalf("scanned %d entries (%v), want %d", n, err, len(es))
+	}
+}
+
+// listOffset is an offset page of List as entries and total.
+func listOffset(s store.Store, tenantID string, f Filter, offset, limit int) ([]Entry, int, error) {
+	pg, err := List(s, tenantID, f, nil, offset, limit)
+	return pg.Entries, pg.Total, err
+}
+
+// A cursor page starts at the entry the previous page's Next names and
+// walks every entry once; a cursor of another tenant is refused.
+func TestListCursor(t *testing.T) {
+	s := openStore(t)
+	b := s.NewBatch()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 7; i++ {
+		Append(b, Entry{TenantID: "t1", EntityType: "token", EntityID: fmt.Sprint("e", i), CreatedAt: apitime.New(base.Add(time.Duration(i) * time.Second))})
+	}
+	Append(b, Entry{TenantID: "t2", EntityType: "token", EntityID: "other", CreatedAt: apitime.New(base)})
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := List(s, "t1", Filter{}, nil, 0, 3)
+	if err != nil || len(first.Entries) != 3 || first.Total != 7 || first.Next == nil {
+		t.Fatalf("first page: %+v, %v", first, err)
+	}
+	var ids []string
+	for _, e := range first.Entries {
+		ids = append(ids, e.EntityID)
+	}
+	for cur := first.Next; cur != nil; {
+		pg, err := List(s, "t1", Filter{}, cur, 0, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range pg.Entries {
+			ids = append(ids, e.EntityID)
+		}
+		cur = pg.Next
+	}
+	if got := fmt.Sprint(ids); got != "[e6 e5 e4 e3 e2 e1 e0]" {
+		t.Errorf("cursor walk: %s", got)
+	}
+	t2, _ := List(s, "t2", Filter{}, nil, 0, 10)
+	if _, err := List(s, "t1", Filter{}, append(tenantPrefix("t2"), 'x'), 0, 3); !errors.Is(err, ErrCursor) {
+		t.Errorf("a cursor of another tenant: %v (t2 has %d)", err, len(t2.Entries))
 	}
 }

@@ -14,11 +14,12 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ohler55/ojg/jp"
 	"github.com/osteele/liquid"
 	"github.com/osteele/liquid/expressions"
 	"github.com/osteele/liquid/filters"
 	"github.com/osteele/liquid/render"
+
+	"github.com/strongroom/strongroom/vault/jsonpath"
 )
 
 const cacheSize = 2048
@@ -32,7 +33,7 @@ type Engine struct {
 	liq   *liquid.Engine
 	exprs *lru[expressions.Expression]
 	tmpls *lru[*template]
-	paths *lru[jp.Expr]
+	paths *lru[jsonpath.Path]
 }
 
 // NewEngine returns an Engine with the standard Liquid filters and the Basis
@@ -43,7 +44,7 @@ func NewEngine() *Engine {
 		liq:   liquid.NewEngine(),
 		exprs: newLRU[expressions.Expression](cacheSize),
 		tmpls: newLRU[*template](cacheSize),
-		paths: newLRU[jp.Expr](cacheSize),
+		paths: newLRU[jsonpath.Path](cacheSize),
 	}
 	filters.AddStandardFilters(&e.cfg)
 	for name, fn := range e.btFilters() {
@@ -280,7 +281,7 @@ func (e *Engine) evalMask(mask any, vars map[string]any, depth int) (any, error)
 // quotes; ranges materialize arrays of arbitrary size, so they are refused.
 func hasRange(src string) bool {
 	found := false
-	eachUnquoted(src, func(i, _ int) bool {
+	jsonpath.EachUnquoted(src, func(i, _ int) bool {
 		found = src[i] == '.' && i+1 < len(src) && src[i+1] == '.'
 		return !found
 	})

@@ -199,65 +199,15 @@ func noContent(err error) (int, any, error) {
 func (a *API) routes() {
 	a.tokenRoutes()
 	a.proxyRoutes()
+	a.formulaRoutes()
 	a.reactorRoutes()
+	a.applicationRoutes()
 	a.projectRoutes()
 	a.sessionRoutes() // sessions.go: sessions and token intents
 	a.webhookRoutes()
 	v := a.Vault
 	a.handle("GET /permissions", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.Permissions(r.URL.Query().Get("application_type")), nil)
-	})
-
-	// Applications (seeds 001, 003).
-	a.handle("POST /applications", func(r *http.Request, p *access.Principal) (int, any, error) {
-		var req vault.ApplicationRequest
-		if err := decode(r, a.MaxBody, &req); err != nil {
-			return 0, nil, err
-		}
-		return created(v.CreateApplication(p, req))
-	})
-	a.handle("GET /applications", func(r *http.Request, p *access.Principal) (int, any, error) {
-		pg, err := page(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		q := r.URL.Query()
-		return ok(v.ListApplications(p, vault.ApplicationFilter{IDs: q["id"], Types: q["type"]}, pg))
-	})
-	a.handle("GET /applications/key", func(r *http.Request, p *access.Principal) (int, any, error) {
-		return ok(v.GetApplicationByKey(p))
-	})
-	a.handle("GET /applications/{id}", func(r *http.Request, p *access.Principal) (int, any, error) {
-		return ok(v.GetApplication(p, r.PathValue("id")))
-	})
-	a.handle("PUT /applications/{id}", func(r *http.Request, p *access.Principal) (int, any, error) {
-		var req vault.ApplicationRequest
-		if err := decode(r, a.MaxBody, &req); err != nil {
-			return 0, nil, err
-		}
-		return ok(v.UpdateApplication(p, r.PathValue("id"), req))
-	})
-	a.handle("DELETE /applications/{id}", func(r *http.Request, p *access.Principal) (int, any, error) {
-		return noContent(v.DeleteApplication(p, r.PathValue("id")))
-	})
-	a.handle("POST /applications/{id}/regenerate", func(r *http.Request, p *access.Principal) (int, any, error) {
-		return ok(v.RegenerateKey(p, r.PathValue("id")))
-	})
-
-	// Application keys (seed 002).
-	a.handle("POST /applications/{id}/keys", func(r *http.Request, p *access.Principal) (int, any, error) {
-		return created(v.CreateApplicationKey(p, r.PathValue("id")))
-	})
-	a.handle("GET /applications/{id}/keys", func(r *http.Request, p *access.Principal) (int, any, error) {
-		// A bare array: every official client (node-sdk 5.x, basis-theory-js
-		// 4.x, the Go SDK) parses only that, though seed 002 shows a page.
-		return ok(listApplicationKeys(v, r, p))
-	})
-	a.handle("GET /applications/{id}/keys/{keyId}", func(r *http.Request, p *access.Principal) (int, any, error) {
-		return ok(v.GetApplicationKey(p, r.PathValue("id"), r.PathValue("keyId")))
-	})
-	a.handle("DELETE /applications/{id}/keys/{keyId}", func(r *http.Request, p *access.Principal) (int, any, error) {
-		return noContent(v.DeleteApplicationKey(p, r.PathValue("id"), r.PathValue("keyId")))
 	})
 
 	// Tenants.
@@ -288,7 +238,7 @@ func (a *API) routes() {
 		if err != nil {
 			return 0, nil, err
 		}
-		return ok(v.ListLogs(p, f, pg))
+		return ok(v.ListLogs(p, f, pg, r.URL.Query().Get("start")))
 	})
 	a.handle("GET /logs/entity-types", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return ok(v.LogEntityTypes(p))

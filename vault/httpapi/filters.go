@@ -46,7 +46,7 @@ var (
 		"GET /proxies":                              offsetList("id", "name"),
 		"GET /reactors":                             offsetList("id", "name", "source_token_type"),
 		"GET /reactor-formulas":                     {names: []string{"name", "source_token_type", "page", "size"}},
-		"GET /logs":                                 offsetList("entity_type", "entity_id", "start_date", "end_date"),
+		"GET /logs":                                 {names: []string{"entity_type", "entity_id", "start_date", "end_date", "page", "size", "start"}},
 		"GET /logs/entity-types":                    noParams,
 		"GET /permissions":                          {names: []string{"application_type"}},
 		"GET /projects":                             {names: []string{"page", "size"}},

@@ -7,7 +7,8 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 )
 
-func (a *API) reactorRoutes() {
+// formulaRoutes serve reactor formulas.
+func (a *API) formulaRoutes() {
 	v := a.Vault
 	a.handle("POST /reactor-formulas", func(r *http.Request, p *access.Principal) (int, any, error) {
 		var req vault.FormulaRequest
@@ -37,7 +38,11 @@ func (a *API) reactorRoutes() {
 	a.handle("DELETE /reactor-formulas/{id}", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return noContent(v.DeleteFormula(p, r.PathValue("id")))
 	})
+}
 
+// reactorRoutes serve reactors and invoking them.
+func (a *API) reactorRoutes() {
+	v := a.Vault
 	a.handle("POST /reactors", func(r *http.Request, p *access.Principal) (int, any, error) {
 		var req vault.ReactorRequest
 		if err := decode(r, a.MaxBody, &req); err != nil {

@@ -12,6 +12,8 @@ import (
 	"github.com/strongroom/strongroom/vault/problem"
 )
 
+// tokenRoutes serve tokens: create, read, list, update and delete, then
+// children, search and the atomic kinds.
 func (a *API) tokenRoutes() {
 	v := a.Vault
 	a.handle("POST /tokens", func(r *http.Request, p *access.Principal) (int, any, error) {
@@ -74,6 +76,14 @@ func (a *API) tokenRoutes() {
 	a.handle("DELETE /tokens/{id}", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return noContent(v.DeleteToken(p, r.PathValue("id")))
 	})
+	a.tokenChildRoutes()
+	a.tokenSearchRoutes()
+	a.atomicRoutes()
+}
+
+// tokenChildRoutes serve a token's children.
+func (a *API) tokenChildRoutes() {
+	v := a.Vault
 	a.handle("POST /tokens/{parent}/children", func(r *http.Request, p *access.Principal) (int, any, error) {
 		var req vault.TokenRequest
 		if err := decode(r, a.MaxBody, &req); err != nil {
@@ -94,6 +104,12 @@ func (a *API) tokenRoutes() {
 	a.handle("DELETE /tokens/{parent}/children/{child}", func(r *http.Request, p *access.Principal) (int, any, error) {
 		return noContent(v.DissociateTokens(p, r.PathValue("parent"), r.PathValue("child")))
 	})
+}
+
+// tokenSearchRoutes serve searching, and tokenizing and detokenizing whole
+// documents.
+func (a *API) tokenSearchRoutes() {
+	v := a.Vault
 	a.handle("POST /tokens/search", func(r *http.Request, p *access.Principal) (int, any, error) {
 		var req vault.SearchRequest
 		if err := decode(r, a.MaxBody, &req); err != nil {
@@ -127,7 +143,11 @@ func (a *API) tokenRoutes() {
 		out, err := v.Detokenize(r.Context(), p, body)
 		return ok(json.RawMessage(out), err)
 	})
+}
 
+// atomicRoutes serve the deprecated atomic cards and banks.
+func (a *API) atomicRoutes() {
+	v := a.Vault
 	for _, k := range []vault.AtomicKind{vault.AtomicCard, vault.AtomicBank} {
 		base := "/atomic/" + string(k) + "s"
 		a.handle("POST "+base, func(r *http.Request, p *access.Principal) (int, any, error) {

@@ -1,129 +1,150 @@
-// Package jsonpath selects values in a decoded JSON tree by the small
-// JSONPath subset a field list needs: `$.a.b`, `$.list[0]`, `$.list[*].x`,
-// `$['odd key']` and `.*`. It works on jsonorder trees (and plain maps), so
-// a rewritten body keeps its member order.
+// Package jsonpath is the vault's one JSONPath engine (ojg's jp): the
+// expression filter `json: '$.path'` reads with it (Parse, Get), and
+// vault_tokenize replaces the fields it names (ParseField, Replace, Keys),
+// on jsonorder trees as well as plain maps, so a rewritten body keeps its
+// member order.
 package jsonpath
 
 import (
+	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/ohler55/ojg/jp"
 
 	"github.com/strongroom/strongroom/vault/jsonorder"
 )
 
 // Path is a parsed path.
 type Path struct {
-	src  string
-	segs []seg
-}
-
-type seg struct {
-	key   string
-	index int  // -1 when key is used
-	wild  bool // [*] or .*
+	src string
+	x   jp.Expr
 }
 
 // String returns the path as written.
 func (p Path) String() string { return p.src }
 
-// Parse parses a path starting with `$`.
+// Parse parses any JSONPath ojg reads (filters, recursive descent, slices,
+// unions). Header names in dot notation ($.request.headers.X-User-Id, as the
+// hosted docs write them) are read as bracketed members.
 func Parse(s string) (Path, error) {
-	p := Path{src: s}
-	if !strings.HasPrefix(s, "$") {
-		return p, fmt.Errorf("a JSONPath starts with $: %q", s)
+	x, err := jp.ParseString(s)
+	if err != nil && strings.Contains(s, "-") {
+		x, err = jp.ParseString(bracketHyphenated(s))
 	}
-	rest := s[1:]
-	for rest != "" {
-		switch {
-		case strings.HasPrefix(rest, ".*"):
-			p.segs, rest = append(p.segs, seg{index: -1, wild: true}), rest[2:]
-		case rest[0] == '.':
-			end := strings.IndexAny(rest[1:], ".[")
-			if end < 0 {
-				end = len(rest) - 1
-			}
-			name := rest[1 : end+1]
-			if name == "" {
-				return p, fmt.Errorf("empty member name in %q", s)
-			}
-			p.segs, rest = append(p.segs, seg{key: name, index: -1}), rest[end+1:]
-		case rest[0] == '[':
-			end := strings.IndexByte(rest, ']')
-			if end < 0 {
-				return p, fmt.Errorf("unclosed [ in %q", s)
-			}
-			in := rest[1:end]
-			switch {
-			case in == "*":
-				p.segs = append(p.segs, seg{index: -1, wild: true})
-			case len(in) >= 2 && (in[0] == '\'' || in[0] == '"') && in[len(in)-1] == in[0]:
-				p.segs = append(p.segs, seg{key: in[1 : len(in)-1], index: -1})
-			default:
-				n, err := strconv.Atoi(in)
-				if err != nil || n < 0 {
-					return p, fmt.Errorf("bad index [%s] in %q", in, s)
-				}
-				p.segs = append(p.segs, seg{index: n})
-			}
-			rest = rest[end+1:]
-		default:
-			return p, fmt.Errorf("unexpected %q in %q", rest[:1], s)
-		}
+	if err != nil {
+		return Path{src: s}, fmt.Errorf("invalid JSONPath %q: %w", s, err)
 	}
-	if len(p.segs) == 0 {
-		return p, fmt.Errorf("the path %q selects the whole document", s)
+	return Path{src: s, x: x}, nil
+}
+
+// Get returns every value the path selects. ojg compares only native numbers
+// in filter scripts (json.Number is a string type to it), so a path with a
+// filter reads a copy of v with native numbers.
+func (p Path) Get(v any) []any {
+	if strings.Contains(p.src, "?(") {
+		v = nativeNumbers(v)
 	}
-	return p, nil
+	res := p.x.Get(view(v))
+	for i, r := range res {
+		res[i] = unview(r)
+	}
+	return res
 }
 
 // Replace calls fn for each value the path selects and stores what fn
-// returns in its place. fn gets the location as a concrete path.
+// returns in its place. fn gets the location as a concrete path
+// (`$.list[0].x`).
 func (p Path) Replace(doc any, fn func(at string, v any) any) {
-	replace(doc, p.segs, "$", fn)
+	for _, loc := range p.x.Locate(view(doc), 0) {
+		replaceAt(doc, loc, "$", fn)
+	}
 }
 
-func replace(node any, segs []seg, at string, fn func(string, any) any) {
-	s, rest := segs[0], segs[1:]
-	visit := func(get func() any, set func(any), where string) {
-		if len(rest) == 0 {
-			set(fn(where, get()))
-			return
+// bracketHyphenated rewrites dot-notation members holding '-' outside
+// quotes and brackets into bracket notation: `$.h.X-Id` → `$.h['X-Id']`.
+func bracketHyphenated(path string) string {
+	var b strings.Builder
+	last := 0
+	EachUnquoted(path, func(i, depth int) bool {
+		if path[i] != '.' || depth != 0 {
+			return true
 		}
-		replace(get(), rest, where, fn)
-	}
-	switch n := node.(type) {
-	case *jsonorder.Object:
-		for _, k := range n.Keys {
-			if s.wild || s.index < 0 && s.key == k {
-				k := k
-				visit(func() any { return n.Values[k] }, func(v any) { n.Values[k] = v }, at+"."+k)
+		j := i + 1
+		for j < len(path) && (path[j] == '-' || path[j] == '_' || path[j] >= '0' && path[j] <= '9' ||
+			path[j] >= 'a' && path[j] <= 'z' || path[j] >= 'A' && path[j] <= 'Z') {
+			j++
+		}
+		if name := path[i+1 : j]; strings.Contains(name, "-") {
+			b.WriteString(path[last:i])
+			if i > 0 && path[i-1] == '.' {
+				b.WriteByte('.') // recursive descent keeps its second dot
 			}
+			b.WriteString("['" + name + "']")
+			last = j
 		}
+		return true
+	})
+	return b.String() + path[last:]
+}
+
+// nativeNumbers returns a copy of v with json.Number replaced by int64/float64.
+func nativeNumbers(v any) any {
+	switch v := v.(type) {
 	case map[string]any:
-		for k := range n {
-			if s.wild || s.index < 0 && s.key == k {
-				k := k
-				visit(func() any { return n[k] }, func(v any) { n[k] = v }, at+"."+k)
-			}
+		out := make(map[string]any, len(v))
+		for k, c := range v {
+			out[k] = nativeNumbers(c)
 		}
+		return out
+	case *jsonorder.Object:
+		out := &jsonorder.Object{Keys: v.Keys, Values: make(map[string]any, len(v.Values))}
+		for k, c := range v.Values {
+			out.Values[k] = nativeNumbers(c)
+		}
+		return out
 	case []any:
-		for i := range n {
-			if s.wild || s.index == i {
-				i := i
-				visit(func() any { return n[i] }, func(v any) { n[i] = v }, fmt.Sprintf("%s[%d]", at, i))
-			}
+		out := make([]any, len(v))
+		for i, c := range v {
+			out[i] = nativeNumbers(c)
+		}
+		return out
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		if f, err := v.Float64(); err == nil {
+			return f
 		}
 	}
+	return v
 }
 
-// Keys returns the member names the path selects by name, in order.
-func (p Path) Keys() []string {
-	var out []string
-	for _, s := range p.segs {
-		if !s.wild && s.index < 0 {
-			out = append(out, s.key)
+// EachUnquoted calls fn for each byte of s outside single- or double-quoted
+// text, with the nesting depth of parentheses and brackets around it, until
+// fn returns false. Expressions quote their paths and filter arguments alike,
+// so expr scans with it too.
+func EachUnquoted(s string, fn func(i, depth int) bool) {
+	var quote byte
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		default:
+			if c == ')' || c == ']' {
+				depth = max(0, depth-1)
+			}
+			if !fn(i, depth) {
+				return
+			}
+			if c == '(' || c == '[' {
+				depth++
+			}
 		}
 	}
-	return out
 }

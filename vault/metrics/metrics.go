@@ -33,6 +33,7 @@ type Set struct {
 	authFailures   prometheus.Counter
 	rateLimited    *prometheus.CounterVec
 	commitDuration prometheus.Histogram
+	workers        workerSet
 }
 
 // New creates the collectors (unregistered).
@@ -54,6 +55,7 @@ func New() *Set {
 		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "store_commit_duration_seconds",
 			Help:    "Duration of durable (synced) store commits.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}),
+		workers: newWorkerSet(),
 	}
 	for _, o := range []string{OutcomeSuccess, OutcomeError, OutcomeTimeout, OutcomeBusy} {
 		s.reactorCalls.WithLabelValues(o) // every outcome is exported from the start, at 0
@@ -64,8 +66,8 @@ func New() *Set {
 // Register registers every collector on reg. A collector already
 // registered there (a second provisioning of the same config) is fine.
 func (s *Set) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{s.tokensCreated, s.tokenReads, s.proxyRequests, s.reactorCalls,
-		s.reactorActive, s.authFailures, s.rateLimited, s.commitDuration} {
+	for _, c := range append([]prometheus.Collector{s.tokensCreated, s.tokenReads, s.proxyRequests, s.reactorCalls,
+		s.reactorActive, s.authFailures, s.rateLimited, s.commitDuration}, s.workers.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
-	"github.com/dop251/goja/parser"
 
 	"github.com/strongroom/strongroom/vault/jsonorder"
 )
@@ -78,24 +77,9 @@ func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, brk 
 		callCtx = dead
 	}
 
-	vm := goja.New()
-	vm.SetMaxCallStackSize(r.limits.MaxCallStack)
-	// goja's parser reads "//# sourceMappingURL=<path>" from the host
-	// filesystem unless source maps are off; eval and new Function parse
-	// with these options.
-	vm.SetParserOptions(parser.WithDisableSourceMaps)
-	loop := newLoop(vm)
-	c := &Call{
-		VM:       vm,
-		Ctx:      callCtx,
-		TenantID: tenant,
-		Loop:     loop,
-		rt:       r,
-		broker:   brk,
-		done:     interrupt,
-		modules:  map[string]goja.Value{},
-		loading:  map[string]bool{},
-	}
+	c, ready := r.freshCall()
+	vm, loop := c.VM, c.Loop
+	c.Ctx, c.TenantID, c.broker, c.done = callCtx, tenant, brk, interrupt
 	defer loop.close()
 
 	unwatch := r.watchMemory(interrupt, stop, loop)
@@ -111,8 +95,10 @@ func (r *Runtime) sandbox(ctx context.Context, offline bool, tenant string, brk 
 		}
 	}()
 
-	if err := c.setup(); err != nil {
-		return c.classify(err)
+	if !ready {
+		if err := c.setup(); err != nil {
+			return c.classify(err)
+		}
 	}
 	if err := f(c); err != nil {
 		return c.classify(err)

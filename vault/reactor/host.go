@@ -27,6 +27,10 @@ type process struct {
 	dead     chan struct{}
 	deadOnce sync.Once
 
+	started time.Time
+	stderr  *crashOutput
+	report  func(Exit) // set once ready; nil for a worker that never was
+
 	// Touched only by whoever holds the process (the pool hands it to one
 	// call at a time).
 	known     map[[32]byte]bool // programs it compiled
@@ -66,8 +70,9 @@ var spawner = sync.OnceValue(func() chan func() {
 	return ch
 })
 
-// startProcess starts a worker with the command argv and says hello.
-func startProcess(argv []string, hello []byte) (*process, error) {
+// startProcess starts a worker with the command argv and says hello;
+// report hears how it ends.
+func startProcess(argv []string, hello []byte, report func(Exit)) (*process, error) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
@@ -76,7 +81,10 @@ func startProcess(argv []string, hello []byte) (*process, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = []string{} // nothing of the vault's environment
 	cmd.Dir = "/"
-	cmd.ExtraFiles = []*os.File{child} // fd 3; 0–2 are /dev/null
+	cmd.ExtraFiles = []*os.File{child} // fd 3; 0 and 1 are /dev/null
+	// fd 2 is a pipe whose first bytes say why a worker died, if it did.
+	stderr := &crashOutput{}
+	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	done := make(chan error, 1)
 	spawner() <- func() { done <- cmd.Start() }
@@ -87,7 +95,7 @@ func startProcess(argv []string, hello []byte) (*process, error) {
 		return nil, err
 	}
 	p := &process{cmd: cmd, f: parent, c: newConn(parent), calls: map[uint64]*pending{},
-		dead: make(chan struct{}), known: map[[32]byte]bool{}}
+		dead: make(chan struct{}), known: map[[32]byte]bool{}, started: time.Now(), stderr: stderr}
 	ready := make(chan error, 1)
 	go func() {
 		if err := p.c.send(frameHello, 0, hello); err != nil {
@@ -106,10 +114,12 @@ func startProcess(argv []string, hello []byte) (*process, error) {
 		err = errors.New("reactor: worker did not start")
 	}
 	if err != nil {
-		p.kill()
+		p.kill(ExitChannel)
 		<-ready
 		return nil, err
 	}
+	// Nobody else holds p yet: no kill can race this.
+	p.report = report
 	go p.read()
 	return p, nil
 }
@@ -117,10 +127,14 @@ func startProcess(argv []string, hello []byte) (*process, error) {
 // read dispatches frames until the channel breaks, then buries the
 // process.
 func (p *process) read() {
-	defer p.kill()
+	reason := "" // the channel closed: the process ended by itself
+	defer func() { p.kill(reason) }()
 	for {
 		fr, err := p.c.recv()
 		if err != nil {
+			if errors.Is(err, errFrameTooLarge) {
+				reason = ExitChannel
+			}
 			return
 		}
 		switch fr.kind {
@@ -135,6 +149,7 @@ func (p *process) read() {
 		case frameCallback:
 			m, err := decodeCallback(fr.payload)
 			if err != nil {
+				reason = ExitChannel
 				return
 			}
 			p.mu.Lock()
@@ -156,18 +171,27 @@ func (p *process) read() {
 				_ = p.c.send(frameReply, fr.id, encodeReply(nil, errCallbackFailed))
 			}
 		default:
-			return // a worker never sends anything else
+			reason = ExitChannel // a worker never sends anything else
+			return
 		}
 	}
 }
 
-// kill ends the process (SIGKILL, whatever it is doing) and reaps it.
-func (p *process) kill() {
+// kill ends the process (SIGKILL, whatever it is doing), reaps it and
+// reports why it ended: reason (one of the Exit* constants), or "" when
+// it ended by itself, which its exit status and fatal error then tell.
+// Only the first kill counts.
+func (p *process) kill(reason string) {
 	p.deadOnce.Do(func() {
 		close(p.dead)
 		_ = p.cmd.Process.Kill()
 		p.f.Close()
-		go func() { _ = p.cmd.Wait() }()
+		go func() {
+			err := p.cmd.Wait()
+			if p.report != nil {
+				p.report(exitOf(p.cmd, err, reason, p.stderr, time.Since(p.started)))
+			}
+		}()
 	})
 }
 
@@ -208,7 +232,7 @@ func (p *process) call(ctx context.Context, kind byte, payload []byte, budget ti
 	// Armed before sending: a worker too stuck to read its channel blocks
 	// the send until it is killed.
 	var late atomic.Bool
-	hard := time.AfterFunc(budget+killGrace, func() { late.Store(true); p.kill() })
+	hard := time.AfterFunc(budget+killGrace, func() { late.Store(true); p.kill(ExitDeadline) })
 	defer hard.Stop()
 	died := func() (frame, error) {
 		if late.Load() {
@@ -217,7 +241,7 @@ func (p *process) call(ctx context.Context, kind byte, payload []byte, budget ti
 		return frame{}, errDied
 	}
 	if err := p.c.send(kind, id, payload); err != nil {
-		p.kill()
+		p.kill(ExitChannel)
 		return died()
 	}
 	select {
@@ -234,7 +258,7 @@ func (p *process) call(ctx context.Context, kind byte, payload []byte, budget ti
 			return fr, nil
 		case <-p.dead:
 		case <-t.C:
-			p.kill()
+			p.kill(ExitCancelled)
 		}
 		return frame{}, ctx.Err()
 	}

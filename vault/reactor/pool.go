@@ -26,9 +26,11 @@ type PoolConfig struct {
 	// (default 2); a worker that dies is replaced at once.
 	Workers int `json:"workers,omitempty"`
 	// MaxWorkers bounds the worker processes (default 4 × GOMAXPROCS).
-	// Calls past it wait for a worker to come free. One tenant holds at
-	// most half of them, so others always find one.
+	// Calls past it wait for a worker to come free.
 	MaxWorkers int `json:"max_workers,omitempty"`
+	// TenantWorkers bounds the workers one tenant holds at once (default
+	// half of MaxWorkers, at least 1), so other tenants always find one.
+	TenantWorkers int `json:"tenant_workers,omitempty"`
 	// Memory is each worker's Go soft memory limit; its address space is
 	// bounded a little above twice that (default 256 MiB).
 	Memory int64 `json:"memory,omitempty"`
@@ -42,6 +44,10 @@ type PoolConfig struct {
 	// Limits and Modules are the runtime the workers build.
 	Limits  Limits       `json:"limits"`
 	Modules []ModuleSpec `json:"modules,omitempty"`
+	// Observer, if set, hears the pool's events (metrics and logs). It is
+	// not part of the pool's identity (two configs differing only here
+	// share a pool).
+	Observer PoolObserver `json:"-"`
 }
 
 func (c PoolConfig) withDefaults() (PoolConfig, error) {
@@ -52,6 +58,10 @@ func (c PoolConfig) withDefaults() (PoolConfig, error) {
 		c.MaxWorkers = DefaultMaxWorkers()
 	}
 	c.MaxWorkers = max(c.MaxWorkers, c.Workers)
+	if c.TenantWorkers <= 0 {
+		c.TenantWorkers = max(1, c.MaxWorkers/2)
+	}
+	c.TenantWorkers = min(c.TenantWorkers, c.MaxWorkers)
 	if c.Memory <= 0 {
 		c.Memory = DefaultWorkerMemory
 	}
@@ -83,6 +93,26 @@ type Pool struct {
 	waiters  []*waiter
 	closed   bool
 	stopTidy chan struct{}
+
+	obs PoolObserver // nil: nobody listens
+}
+
+func (p *Pool) started() {
+	if p.obs != nil {
+		p.obs.WorkerStarted()
+	}
+}
+
+func (p *Pool) ended(e Exit) {
+	if p.obs != nil {
+		p.obs.WorkerEnded(e)
+	}
+}
+
+func (p *Pool) busy(delta int, wait time.Duration) {
+	if p.obs != nil {
+		p.obs.WorkerBusy(delta, wait)
+	}
 }
 
 type waiter struct {
@@ -101,13 +131,14 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{cfg: cfg, hello: hello, held: map[string]int{}, stopTidy: make(chan struct{})}
+	p := &Pool{cfg: cfg, hello: hello, held: map[string]int{}, stopTidy: make(chan struct{}), obs: cfg.Observer}
 	// The first worker starts now, so a binary that cannot run workers
 	// fails the config load rather than every call.
-	first, err := startProcess(cfg.Command, hello)
+	first, err := startProcess(cfg.Command, hello, p.ended)
 	if err != nil {
 		return nil, fmt.Errorf("starting a reactor worker (%s): %w", cfg.Command[0], err)
 	}
+	p.started()
 	p.mu.Lock()
 	p.live = 1
 	p.offer(first)
@@ -121,7 +152,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 func (p *Pool) Config() PoolConfig { return p.cfg }
 
 // tenantCap is how many workers one tenant may hold at once.
-func (p *Pool) tenantCap() int { return max(1, p.cfg.MaxWorkers/2) }
+func (p *Pool) tenantCap() int { return p.cfg.TenantWorkers }
 
 var errPoolClosed = errors.New("reactor: pool closed")
 
@@ -142,8 +173,10 @@ func (p *Pool) get(ctx context.Context, tenant string) (*process, error) {
 		p.held[tenant]++
 		p.replenish()
 		p.mu.Unlock()
+		p.busy(1, 0)
 		return w, nil
 	}
+	queued := time.Now()
 	wt := &waiter{tenant: tenant, got: make(chan *process, 1)}
 	p.waiters = append(p.waiters, wt)
 	p.replenish()
@@ -153,6 +186,7 @@ func (p *Pool) get(ctx context.Context, tenant string) (*process, error) {
 		if w == nil {
 			return nil, errPoolClosed
 		}
+		p.busy(1, time.Since(queued))
 		return w, nil
 	case <-ctx.Done():
 		p.mu.Lock()
@@ -167,6 +201,7 @@ func (p *Pool) get(ctx context.Context, tenant string) (*process, error) {
 		select {
 		case w := <-wt.got:
 			if w != nil {
+				p.busy(1, time.Since(queued))
 				p.put(w, tenant)
 			}
 		default:
@@ -177,6 +212,7 @@ func (p *Pool) get(ctx context.Context, tenant string) (*process, error) {
 
 // put gives a worker back after a call of tenant; a dead one is replaced.
 func (p *Pool) put(w *process, tenant string) {
+	p.busy(-1, 0)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.held[tenant]--; p.held[tenant] <= 0 {
@@ -190,7 +226,7 @@ func (p *Pool) put(w *process, tenant string) {
 // else makes it idle. Called with mu held.
 func (p *Pool) offer(w *process) {
 	if !w.alive() || p.closed {
-		w.kill()
+		w.kill(ExitShutdown) // a no-op for one already dead
 		p.live--
 		return
 	}
@@ -230,7 +266,10 @@ func (p *Pool) replenish() {
 
 // start starts one worker and offers it.
 func (p *Pool) start() {
-	w, err := startProcess(p.cfg.Command, p.hello)
+	w, err := startProcess(p.cfg.Command, p.hello, p.ended)
+	if err == nil {
+		p.started()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.starting--
@@ -270,7 +309,7 @@ func (p *Pool) tidy() {
 			p.idle = kept
 			// The least recently used first.
 			for len(p.idle) > 0 && p.live > p.cfg.Workers && now.Sub(p.idle[0].idleSince) > p.cfg.IdleTimeout {
-				p.idle[0].kill()
+				p.idle[0].kill(ExitIdle)
 				p.idle = p.idle[1:]
 				p.live--
 			}
@@ -290,7 +329,7 @@ func (p *Pool) Close() error {
 	p.closed = true
 	close(p.stopTidy)
 	for _, w := range p.idle {
-		w.kill()
+		w.kill(ExitShutdown)
 		p.live--
 	}
 	p.idle = nil

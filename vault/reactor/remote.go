@@ -109,7 +109,7 @@ func (r *Runtime) outcome(fr frame, err error) (*Result, error, bool) {
 // again.
 func (r *Runtime) release(w *process, tenant string, recycle bool) {
 	if recycle {
-		w.kill()
+		w.kill(ExitRecycled)
 	}
 	r.pool.put(w, tenant)
 }

@@ -61,6 +61,8 @@ func ServeWorker(build ModuleBuilder) int {
 	l.MaxConcurrent, l.MaxPerTenant = 1<<20, 1<<20
 	w := &workerSide{c: c, rt: New(l, mods...), replies: map[uint64]chan []byte{}, cancels: map[uint64]context.CancelFunc{}}
 	w.rt.warmUp()
+	w.rt.keepSpare()
+	w.rt.prepareSpare()
 	if err := c.send(frameReady, 0, nil); err != nil {
 		return 2
 	}
@@ -201,6 +203,10 @@ func (w *workerSide) job(ctx context.Context, fr frame) {
 	// could not stop) still holds its slot: this process must go.
 	recycle := w.rt.live() > 0
 	_ = w.c.send(frameResult, fr.id, encodeOutcome(res, err, recycle))
+	if !recycle {
+		// While the vault answers its caller: the next call's runtime.
+		w.rt.prepareSpare()
+	}
 }
 
 func (w *workerSide) run(ctx context.Context, id uint64, payload []byte) (*Result, error) {

@@ -44,11 +44,18 @@ type Shared interface {
 }
 
 // Leaser is implemented by shared stores: a lease on the database's clock
-// lets one node at a time run a background job.
+// lets one node at a time run a background job, and fences the job's
+// writes so a holder that lost the lease mid-job cannot write.
 type Leaser interface {
 	// Lease takes or renews the lease name for holder until ttl from now
-	// (by the store's clock) and reports whether holder has it.
-	Lease(name, holder string, ttl time.Duration) (bool, error)
+	// (by the store's clock) and reports whether holder has it, with the
+	// fence of its tenure.
+	Lease(name, holder string, ttl time.Duration) (Fence, bool, error)
+	// Fenced is a view of the store whose batches commit only while f's
+	// tenure lasts (same holder, same epoch, unexpired on the store's
+	// clock), checked inside the batch's transaction; otherwise Commit
+	// returns ErrFenced and writes nothing.
+	Fenced(f Fence) Store
 }
 
 // IsShared reports whether s is written by other processes too.
@@ -150,4 +157,13 @@ func Prefix(parts ...string) []byte {
 // (the key must hold value) of a batch.
 type condition struct {
 	key, value []byte
+}
+
+// OrderedSetter is implemented by the batches of a shared store, whose
+// writers' clocks differ: SetOrdered stores value under prefix + the
+// store's clock at the write (16 hex digits of Unix nanoseconds, the
+// precision the store has) + suffix, so entries of every node sort in one
+// order, the database's. The audit log is written through it.
+type OrderedSetter interface {
+	SetOrdered(prefix, suffix, value []byte)
 }

@@ -50,7 +50,7 @@ func NewTokenizer(fields, formFields []Field) (*Tokenizer, error) {
 	t := &Tokenizer{fields: fields, form: formFields,
 		exactJSON: map[string]bool{}, exactForm: map[string]bool{}, names: map[string]bool{}}
 	for _, f := range fields {
-		p, err := jsonpath.Parse(f.Path)
+		p, err := jsonpath.ParseField(f.Path)
 		if err != nil {
 			return nil, err
 		}

@@ -52,21 +52,24 @@ var TenantCollections = []string{
 // Global records and indexes: the first part is not a tenant id. Tenant
 // deletion removes its own entries from them explicitly (deleteTenant).
 const (
-	TenantCollection    = "tenant"   // tenant id → Tenant
-	TenantKeyCollection = "tkey"     // tenant id → the tenant key, wrapped by the master key
-	KeyHashIndex        = "keyhash"  // API key hash → appKey: authentication
-	SessionKeyIndex     = "sesskey"  // session key hash → sessionRef
-	ProjectTenantIndex  = "projten"  // project id, tenant → "": the URL names no tenant (project_index.go)
-	PublicKeyIndex      = "pkeytp"   // key thumbprint → publicKeyOwner: a public key has one tenant
-	ProxyByKeyIndex     = "proxykey" // proxy key → proxy reference
-	ExpiryIndex         = "texp"     // expiry order, tenant, id: token purge
-	CvcExpiryIndex      = "pmcvc"    // expiry, tenant, project, id: cvc purge
-	QueuePrefix         = "whq"      // due (hex ns), tenant, webhook, delivery id: the delivery queue
-	RetiredLogIndex     = "logret"   // tenant id → deletion time: a deleted tenant's log kept
-	MasterCheckKey      = "meta\x00master-check"
-	SigningKeyKey       = "meta\x00webhook-signing-key"
-	MasterRegistryKey   = "meta\x00master-keys" // master key versions and their check values (keyring.go)
-	ReencryptJobIndex   = "tkeyjob"             // tenant id → re-encryption job cursor (tenantkeys.go)
+	TenantCollection        = "tenant"   // tenant id → Tenant
+	TenantKeyCollection     = "tkey"     // tenant id → the tenant key, wrapped by the master key
+	KeyHashIndex            = "keyhash"  // API key hash → appKey: authentication
+	SessionKeyIndex         = "sesskey"  // session key hash → sessionRef
+	ProjectTenantIndex      = "projten"  // project id, tenant → "": the URL names no tenant (project_index.go)
+	PublicKeyIndex          = "pkeytp"   // key thumbprint → publicKeyOwner: a public key has one tenant
+	ProxyByKeyIndex         = "proxykey" // proxy key → proxy reference
+	ExpiryIndex             = "texp"     // expiry order, tenant, id: token purge
+	CvcExpiryIndex          = "pmcvc"    // expiry, tenant, project, id: cvc purge
+	TokenCVCIndex           = "tcvc"     // due, tenant, id: a card token's cvc purge (token_cvc.go)
+	QueuePrefix             = "whq"      // due (hex ns), tenant, webhook, delivery id: the delivery queue
+	FinalDeliveryCollection = "whdf"     // tenant, webhook, delivery id → Delivery of a deleted tenant (webhook_tenant_deleted.go)
+	RetiredLogIndex         = "logret"   // tenant id → deletion time: a deleted tenant's log kept
+	MasterCheckKey          = "meta\x00master-check"
+	SigningKeyKey           = "meta\x00webhook-signing-key"
+	MasterRegistryKey       = "meta\x00master-keys" // master key versions and their check values (keyring.go)
+	ReencryptJobIndex       = "tkeyjob"             // tenant id → re-encryption job cursor (tenantkeys.go)
+	DeletedTenantIndex      = "tdel"                // tenant id → deletion time (unix ns) until its keys are gone (tenant_purge.go)
 
 	// LegacyProjectPointer (project id → its one tenant) is rewritten as
 	// ProjectTenantIndex at open (upgradeProjectIndex).

@@ -6,7 +6,7 @@ import "testing"
 // deleted together.
 func TestSchemaPrefixesAreDistinct(t *testing.T) {
 	global := []string{TenantCollection, TenantKeyCollection, KeyHashIndex, SessionKeyIndex, ProjectTenantIndex, PublicKeyIndex, LegacyProjectPointer,
-		ProxyByKeyIndex, ExpiryIndex, CvcExpiryIndex, QueuePrefix, RetiredLogIndex, MasterCheckKey, SigningKeyKey, MasterRegistryKey, ReencryptJobIndex, "log"}
+		ProxyByKeyIndex, ExpiryIndex, CvcExpiryIndex, TokenCVCIndex, QueuePrefix, FinalDeliveryCollection, RetiredLogIndex, MasterCheckKey, SigningKeyKey, MasterRegistryKey, ReencryptJobIndex, DeletedTenantIndex, "log"}
 	seen := map[string]bool{}
 	for _, p := range append(append([]string{}, TenantCollections...), global...) {
 		if seen[p] {

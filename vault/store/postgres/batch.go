@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"bytes"
-	"context"
 	"errors"
 
 	"github.com/jackc/pgx/v5"
@@ -18,17 +17,20 @@ const (
 	opDeleteRange // [key, end); end nil: to the end of the keyspace
 	opInsert
 	opExpect
+	opSetOrdered // key: the prefix; value: the value; suffix: after the clock
 )
 
 type op struct {
-	kind       opKind
-	key, value []byte
+	kind               opKind
+	key, value, suffix []byte
 }
 
 // batch collects writes and runs them as one transaction at Commit.
 type batch struct {
-	s   *Store
-	ops []op
+	s      *Store
+	ops    []op
+	writes int          // statements of the writes queued by the last queue
+	fence  *store.Fence // lease.go: set on a fenced view's batches
 }
 
 // NewBatch starts an atomic write.
@@ -45,6 +47,13 @@ func (b *batch) Expect(key, value []byte) { b.add(opExpect, key, nonNil(value)) 
 func (b *batch) DeletePrefix(prefix []byte) {
 	b.add(opDeleteRange, nonNil(prefix), store.PrefixEnd(prefix))
 }
+
+// SetOrdered writes value under prefix + the database's clock + suffix
+// (store.OrderedSetter): node clocks never order the audit log.
+func (b *batch) SetOrdered(prefix, suffix, value []byte) {
+	b.ops = append(b.ops, op{kind: opSetOrdered, key: bytes.Clone(prefix), value: bytes.Clone(nonNil(value)), suffix: bytes.Clone(suffix)})
+}
+
 func (b *batch) Empty() bool { return len(b.ops) == 0 }
 func (b *batch) Close()      { b.ops = nil }
 
@@ -68,15 +77,41 @@ func nonNil(v []byte) []byte {
 // deadlock between batches locking the same rows in different orders.
 const maxAttempts = 5
 
+// commit hands the batch to the group committer (group.go); a batch too
+// large to share a transaction runs on its own.
 func (b *batch) commit(sync bool) error {
 	if len(b.ops) == 0 {
 		return nil
 	}
+	if b.s.group == nil || len(b.ops) > maxGroupOps || b.fence != nil {
+		return b.commitAlone(sync)
+	}
+	return b.s.group.submit(b, sync)
+}
+
+// commitAlone runs the batch as a transaction of its own, rerun when the
+// server aborted it to break a deadlock.
+func (b *batch) commitAlone(sync bool) error {
 	ctx, cancel := b.s.ctx()
 	defer cancel()
 	var err error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		err = pgx.BeginFunc(ctx, b.s.pool, func(tx pgx.Tx) error { return b.run(ctx, tx, sync) })
+		err = pgx.BeginFunc(ctx, b.s.pool, func(tx pgx.Tx) error {
+			var q pgx.Batch
+			if !sync {
+				q.Queue(`SET LOCAL synchronous_commit = off`)
+			}
+			b.queue(&q)
+			res := tx.SendBatch(ctx, &q)
+			var err error
+			if !sync {
+				_, err = res.Exec()
+			}
+			if err == nil {
+				err = b.read(res)
+			}
+			return errors.Join(err, res.Close())
+		})
 		if !retryable(err) {
 			break
 		}
@@ -84,20 +119,20 @@ func (b *batch) commit(sync bool) error {
 	if errors.Is(err, store.ErrConflict) {
 		return store.ErrConflict
 	}
+	if errors.Is(err, store.ErrFenced) {
+		return store.ErrFenced
+	}
 	return classify(err)
 }
 
-// run sends the whole batch in one round trip. Conditions come first and
+// queue appends the batch's statements to q. Conditions come first and
 // are judged on the store as it was before the batch (as Pebble judges
 // them): each Insert claims its key with ON CONFLICT DO NOTHING (of racing
 // claims the later waits for the earlier, then claims nothing), each Expect
 // locks its row (FOR UPDATE) so the value compared is the value the commit
 // replaces. Then the writes run in batch order.
-func (b *batch) run(ctx context.Context, tx pgx.Tx, sync bool) error {
-	var q pgx.Batch
-	if !sync {
-		q.Queue(`SET LOCAL synchronous_commit = off`)
-	}
+func (b *batch) queue(q *pgx.Batch) {
+	b.queueFence(q)
 	for _, o := range b.ops {
 		switch o.kind {
 		case opInsert:
@@ -106,33 +141,17 @@ func (b *batch) run(ctx context.Context, tx pgx.Tx, sync bool) error {
 			q.Queue(`SELECT v FROM strongroom_kv WHERE k = $1 FOR UPDATE`, o.key)
 		}
 	}
-	for _, o := range b.ops {
-		switch o.kind {
-		case opSet, opInsert:
-			q.Queue(`INSERT INTO strongroom_kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, o.key, o.value)
-		case opDelete:
-			q.Queue(`DELETE FROM strongroom_kv WHERE k = $1`, o.key)
-		case opDeleteRange:
-			if o.value == nil {
-				q.Queue(`DELETE FROM strongroom_kv WHERE k >= $1`, o.key)
-			} else {
-				q.Queue(`DELETE FROM strongroom_kv WHERE k >= $1 AND k < $2`, o.key, o.value)
-			}
-		}
-	}
-	res := tx.SendBatch(ctx, &q)
-	err := b.check(res, sync)
-	return errors.Join(err, res.Close())
+	b.writes = b.s.queueChanges(q, b.ops)
 }
 
-// check reads the conditions' results and fails on the first that does
-// not hold (the transaction then rolls back); res.Close reads the rest.
-func (b *batch) check(res pgx.BatchResults, sync bool) error {
-	if !sync {
-		if _, err := res.Exec(); err != nil {
-			return err
-		}
+// read reads the results of the statements queue queued, all of them (a
+// group reads on past it): store.ErrConflict when a condition did not
+// hold, or the first error.
+func (b *batch) read(res pgx.BatchResults) error {
+	if err := b.checkFence(res); err != nil {
+		return err
 	}
+	conflict := false
 	for _, o := range b.ops {
 		switch o.kind {
 		case opInsert:
@@ -140,21 +159,28 @@ func (b *batch) check(res pgx.BatchResults, sync bool) error {
 			if err != nil {
 				return err
 			}
-			if tag.RowsAffected() != 1 {
-				return store.ErrConflict
-			}
+			conflict = conflict || tag.RowsAffected() != 1
 		case opExpect:
 			var cur []byte
 			err := res.QueryRow().Scan(&cur)
-			if errors.Is(err, pgx.ErrNoRows) || (err == nil && !bytes.Equal(cur, o.value)) {
-				return store.ErrConflict
-			}
-			if err != nil {
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}
+			conflict = conflict || err != nil || !bytes.Equal(cur, o.value)
 		}
+	}
+	for range b.writes {
+		if _, err := res.Exec(); err != nil {
+			return err
+		}
+	}
+	if conflict {
+		return store.ErrConflict
 	}
 	return nil
 }
 
-var _ store.Batch = (*batch)(nil)
+var (
+	_ store.Batch         = (*batch)(nil)
+	_ store.OrderedSetter = (*batch)(nil)
+)

@@ -12,6 +12,15 @@ import (
 var migrations = []string{
 	`CREATE TABLE strongroom_kv (k bytea PRIMARY KEY, v bytea NOT NULL)`,
 	`CREATE TABLE strongroom_lease (name text PRIMARY KEY, holder text NOT NULL, expires timestamptz NOT NULL)`,
+	// The lease's fencing epoch (lease.go).
+	`ALTER TABLE strongroom_lease ADD COLUMN epoch bigint NOT NULL DEFAULT 0`,
+	// The change feed (feed.go): one row per batch, by writing transaction.
+	`CREATE TABLE strongroom_feed (xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+		at timestamptz NOT NULL DEFAULT clock_timestamp(), keys bytea[] NOT NULL)`,
+	`CREATE INDEX strongroom_feed_xid ON strongroom_feed (xid)`,
+	// floor: rows of transactions at or below it may have been pruned.
+	`CREATE TABLE strongroom_feed_meta (floor xid8 NOT NULL)`,
+	`INSERT INTO strongroom_feed_meta (floor) VALUES ('0')`,
 }
 
 // migrateLock is the advisory lock id that serialises schema changes of

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,6 +33,10 @@ type Config struct {
 	// included, so a request never hangs on a database that is down.
 	// Default 5s.
 	Timeout time.Duration
+	// Committers is how many group commits (group.go) may be in flight at
+	// once, each on a connection of its own. Default: a quarter of the
+	// pool, at least 1; negative: every batch commits on its own.
+	Committers int
 }
 
 // DefaultTimeout bounds one store operation when Config.Timeout is zero.
@@ -45,6 +50,8 @@ func DefaultMaxConns() int32 { return int32(max(8, 4*runtime.GOMAXPROCS(0))) }
 type Store struct {
 	pool    *pgxpool.Pool
 	timeout time.Duration
+	group   *committer           // nil: no group commit
+	feed    atomic.Pointer[feed] // feed.go: set by Follow
 }
 
 // Open connects, creates or migrates the schema (serialised between nodes
@@ -79,6 +86,13 @@ func Open(cfg Config) (*Store, error) {
 		s.pool.Close()
 		return nil, err
 	}
+	if n := cfg.Committers; n >= 0 {
+		if n == 0 {
+			n = max(1, int(pc.MaxConns)/4)
+		}
+		s.group = &committer{}
+		s.group.start(s, n)
+	}
 	return s, nil
 }
 
@@ -87,6 +101,12 @@ func (s *Store) Shared() bool { return true }
 
 // Close releases the pool.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.stop()
+	}
+	if f := s.feed.Load(); f != nil {
+		f.stop()
+	}
 	s.pool.Close()
 	return nil
 }
@@ -117,26 +137,6 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 // list is one or two round trips, small enough that a scan stopped early
 // reads little.
 const pageSize = 256
-
-// Lease takes or renews a lease on the database's clock: granted when it
-// is free, expired, or already holder's; node clocks never decide it.
-func (s *Store) Lease(name, holder string, ttl time.Duration) (bool, error) {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	var got string
-	err := s.pool.QueryRow(ctx, `INSERT INTO strongroom_lease (name, holder, expires)
-		VALUES ($1, $2, now() + $3 * interval '1 millisecond')
-		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
-		WHERE strongroom_lease.expires < now() OR strongroom_lease.holder = excluded.holder
-		RETURNING holder`, name, holder, ttl.Milliseconds()).Scan(&got)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, classify(err)
-	}
-	return got == holder, nil
-}
 
 // Scan calls fn for the keys with prefix from start, in key order, a page
 // at a time; no connection is held while fn runs (fn may read the store).
@@ -258,5 +258,4 @@ func retryable(err error) bool {
 var (
 	_ store.Store  = (*Store)(nil)
 	_ store.Shared = (*Store)(nil)
-	_ store.Leaser = (*Store)(nil)
 )

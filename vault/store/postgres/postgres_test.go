@@ -126,7 +126,7 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 func TestLease(t *testing.T) {
 	s := open(t, pgtest.Shared(t).NewDatabase(t))
 	got := func(holder string, ttl time.Duration) bool {
-		ok, err := s.Lease("sweep", holder, ttl)
+		_, ok, err := s.Lease("sweep", holder, ttl)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,157 @@
+package vault
+
+import (
+	"bytes"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
+	"time"
+
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Caches on a shared store (cluster mode). Each batch records in the
+// store's change feed the keys of cached records it wrote (feedFilter);
+// every node applies what the others committed (applyChanges). A node
+// serves from its caches only while it has confirmed, within
+// FreshnessBound, that it applied every change committed before then;
+// otherwise (feed stalled, database unreachable) it reads the store. Token
+// records go further: a cached one is served only after a feed poll that
+// began after the request (Feed.Sync, shared by concurrent requests), so a
+// write acknowledged by any node is read at once from every node.
+
+// FreshnessBound is how long a node keeps serving its caches without
+// confirming it has every other node's changes: a revocation is honoured
+// everywhere within it plus one poll, even when the feed stalls.
+const FreshnessBound = time.Second
+
+// tokenSyncWait bounds how long a token read waits for the feed to confirm
+// its cached record before reading the store instead.
+const tokenSyncWait = 250 * time.Millisecond
+
+// feedRetention is how long feed rows are kept (pruned on the sweep's
+// lease holder): far beyond FreshnessBound, since a node that stayed
+// behind longer drops its caches anyway.
+const feedRetention = time.Minute
+
+// followFeed starts applying the store's feed (none on a store of its own).
+func (c *Core) followFeed() {
+	f := store.FeedOf(c.store)
+	if f == nil {
+		return
+	}
+	c.feed = f
+	for _, m := range []*cacheMap{&c.tenantKeys, &c.tenantSettingsCache, &c.tenantSecretsCache} {
+		m.fresh = c.fresh
+	}
+	f.Follow(feedFilter, c.applyChanges)
+}
+
+// fresh reports whether the caches may be served: always on a store of
+// its own, within FreshnessBound of the feed's last confirmation on a
+// shared one.
+func (c *Core) fresh() bool {
+	return c.feed == nil || time.Since(c.feed.FreshAsOf()) <= FreshnessBound
+}
+
+// cachedToken returns the cached record of a token if it is confirmed
+// current, with the epoch a fill passes to put. A miss costs no sync.
+func (c *Core) cachedToken(key tokenKey) (*tokenRecord, uint64) {
+	r, epoch := c.tokens.get(key)
+	if r == nil || c.feed == nil {
+		return r, epoch
+	}
+	if !c.fresh() || !c.feed.Sync(tokenSyncWait) {
+		return nil, epoch
+	}
+	return c.tokens.get(key) // the sync may have invalidated it
+}
+
+// wakeCollections are the records whose change is a revocation or
+// changes who may do what: the batch wakes every node's poller at once.
+var wakeCollections = map[string]bool{
+	kernel.AppCollection: true, kernel.AppKeyCollection: true, kernel.KeyHashIndex: true, kernel.SessionCollection: true,
+	kernel.SessionKeyIndex: true, kernel.TenantCollection: true, kernel.TenantKeyCollection: true, kernel.ProjectCollection: true,
+	kernel.ProjectKeyIndex: true, kernel.ProjectTenantIndex: true, kernel.PublicKeyIndex: true, kernel.WebhookCollection: true,
+}
+
+// feedFilter is what a batch records: keys of cached records, by name
+// only. A token claimed by Insert was absent, so no node caches it: token
+// creates record nothing, and the hot write path stays free of feed rows.
+func feedFilter(key []byte, created bool) store.FeedClass {
+	coll, _, _ := bytes.Cut(key, []byte{0})
+	switch {
+	case wakeCollections[string(coll)]:
+		return store.FeedWake
+	case string(coll) == kernel.TokenCollection && !created:
+		return store.FeedRecord
+	}
+	return store.FeedSkip
+}
+
+// applyChanges invalidates what other nodes changed (all: everything).
+func (c *Core) applyChanges(changes []store.Change, all bool) {
+	if all {
+		c.flushCaches()
+		return
+	}
+	for _, ch := range changes {
+		c.applyChange(ch)
+	}
+}
+
+func (c *Core) applyChange(ch store.Change) {
+	parts := bytes.Split(ch.Key, []byte{0})
+	// id is the record's second part; "" for a prefix or a malformed key,
+	// which drops the whole cache concerned.
+	id := ""
+	if len(parts) >= 2 && !ch.Prefix {
+		id = string(parts[1])
+	}
+	switch coll := string(parts[0]); coll {
+	case kernel.TokenCollection:
+		if len(parts) == 3 && !ch.Prefix {
+			c.tokens.invalidate(cacheKey(id, string(parts[2])))
+		} else {
+			c.tokens.clear()
+		}
+	case kernel.TenantCollection:
+		c.auth.invalidate()
+		forget(&c.tenantSettingsCache, id)
+	case kernel.TenantKeyCollection:
+		forget(&c.tenantKeys, id)
+		forget(&c.tenantSecretsCache, id)
+	case kernel.ProjectCollection, kernel.ProjectKeyIndex, kernel.ProjectTenantIndex, kernel.PublicKeyIndex:
+		c.projects.invalidate()
+	case kernel.WebhookCollection:
+		if id != "" {
+			c.webhooks.invalidate(id)
+		} else {
+			c.webhooks.invalidateAll()
+		}
+	default: // applications, their keys, sessions: principals
+		c.auth.invalidate()
+	}
+}
+
+func forget(m *cacheMap, id string) {
+	if id == "" {
+		m.Clear()
+		return
+	}
+	m.Delete(id)
+}
+
+// pruneFeed drops old feed rows, fenced by the sweep's lease.
+func (v *Vault) pruneFeed() error {
+	if v.feed == nil {
+		return nil
+	}
+	return v.feed.Prune(v.fence, feedRetention)
+}
+
+// invalidateAll drops every tenant's cached webhooks.
+func (st *webhookState) invalidateAll() {
+	st.mu.Lock()
+	st.gen.Add(1)
+	st.cache.Clear()
+	st.mu.Unlock()
+}

@@ -1,0 +1,176 @@
+package vault
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
+	"time"
+
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Tenant deletion in bounded steps. One small synced batch revokes the
+// tenant at once (deleteTenantHead) and leaves a tombstone; the tenant's
+// collections (tokens, indexes, sessions, payment methods: any size) are
+// then deleted a chunk per transaction (purgeTenant), never as one giant
+// transaction that would hold locks and WAL for minutes on PostgreSQL. The
+// deleting node runs the chunks at once; after a crash the sweep (on the
+// lease holder in a cluster) finishes every tombstone left.
+
+const (
+	// purgeChunk is how many keys one purge transaction deletes.
+	purgeChunk = 1000
+	// purgeInline is how long the deleting request purges before it leaves
+	// the rest to a background run.
+	purgeInline = 2 * time.Second
+)
+
+func deletedTenantKey(id string) []byte { return store.Key(kernel.DeletedTenantIndex, id) }
+
+// revokedCollections are deleted with the tenant record, in the first
+// batch: what authenticates (application keys, the projects a JWT names)
+// is gone the moment the delete is acknowledged. They are small.
+var revokedCollections = []string{kernel.AppCollection, kernel.AppKeyCollection, kernel.ProjectCollection}
+
+// deleteTenantHead adds to b what revokes the tenant at once: its key
+// hashes, applications, projects with their global index entries, proxies'
+// keys, and the tombstone that makes the rest a resumable job.
+func (v *Vault) deleteTenantHead(b store.Batch, id string, t time.Time) error {
+	err := v.store.Scan(store.Prefix(kernel.AppKeyCollection, id), nil, func(_, val []byte) bool {
+		var k appKey
+		if jsonUnmarshal(val, &k) == nil {
+			b.Delete(keyHashKey(k.Hash))
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	pfx := store.Prefix(kernel.ProjectCollection, id)
+	err = v.store.Scan(pfx, nil, func(k, _ []byte) bool {
+		b.Delete(projectTenantKey(string(k[len(pfx):]), id))
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	err = v.store.Scan(store.Prefix(kernel.ProxyCollection, id), nil, func(_, val []byte) bool {
+		var rec proxyRecord
+		if json.Unmarshal(val, &rec) == nil && rec.Key != "" {
+			b.Delete(proxyKeyIndex(rec.Key))
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range revokedCollections {
+		b.DeletePrefix(store.Prefix(c, id))
+	}
+	b.Set(deletedTenantKey(id), []byte(t.UTC().Format(time.RFC3339Nano)))
+	return nil
+}
+
+// purgeTenant deletes what is left of deleted tenant id, a chunk per
+// commit, then its tombstone; it stops after budget (0: no limit) with the
+// tombstone kept. Deleting a key twice is harmless, so two nodes may run it
+// at once.
+func (v *Vault) purgeTenant(id string, budget time.Duration) (done bool, err error) {
+	start := time.Now()
+	for _, pfx := range kernel.TenantPrefixes(id) {
+		for {
+			if budget > 0 && time.Since(start) > budget {
+				return false, nil
+			}
+			n, err := v.purgeChunk(pfx)
+			if err != nil {
+				return false, err
+			}
+			if n < purgeChunk {
+				break
+			}
+		}
+	}
+	b := v.store.NewBatch()
+	defer b.Close()
+	b.Delete(deletedTenantKey(id))
+	return true, v.syncCommit(b)
+}
+
+// purgeChunk deletes up to purgeChunk keys under pfx, with the global
+// index entries their records own (a session's key hash, a proxy's key,
+// a project key's thumbprint).
+func (v *Vault) purgeChunk(pfx []byte) (int, error) {
+	b := v.store.NewBatch()
+	defer b.Close()
+	n := 0
+	err := v.store.Scan(pfx, nil, func(k, val []byte) bool {
+		b.Delete(k)
+		for _, g := range globalEntries(pfx, val) {
+			b.Delete(g)
+		}
+		n++
+		return n < purgeChunk
+	})
+	if err != nil || n == 0 {
+		return n, err
+	}
+	return n, v.syncCommit(b)
+}
+
+// globalEntries are the keys outside the tenant's prefixes that the record
+// val (under collection prefix pfx) owns.
+func globalEntries(pfx, val []byte) [][]byte {
+	switch c := string(pfx[:bytes.IndexByte(pfx, 0)]); c {
+	case kernel.SessionCollection:
+		var s sessionRecord
+		if json.Unmarshal(val, &s) == nil && s.KeyHash != "" {
+			return [][]byte{store.Key(kernel.SessionKeyIndex, s.KeyHash)}
+		}
+	case kernel.ProjectKeyIndex:
+		var r projectKeyRecord
+		if json.Unmarshal(val, &r) == nil && r.Thumbprint != "" {
+			return [][]byte{publicKeyKey(r.Thumbprint)}
+		}
+	case kernel.ProxyCollection:
+		var rec proxyRecord
+		if json.Unmarshal(val, &rec) == nil && rec.Key != "" {
+			return [][]byte{proxyKeyIndex(rec.Key)}
+		}
+	}
+	return nil
+}
+
+// purgeDeletedTenants finishes the deletions a crash (or a budget) left:
+// run by the sweep.
+func (v *Vault) purgeDeletedTenants() error {
+	var ids []string
+	pfx := store.Prefix(kernel.DeletedTenantIndex)
+	err := v.store.Scan(pfx, nil, func(k, _ []byte) bool {
+		ids = append(ids, string(k[len(pfx):]))
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		_, err := v.purgeTenant(id, 0)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// finishTenantPurge runs after the delete is acknowledged: a bounded
+// inline purge, the rest in the background (and, failing that, the sweep).
+func (v *Vault) finishTenantPurge(id string) {
+	if done, err := v.purgeTenant(id, purgeInline); done || err != nil {
+		return
+	}
+	go func() {
+		if !v.closed.Load() {
+			_, _ = v.purgeTenant(id, 0)
+		}
+	}()
+}

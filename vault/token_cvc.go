@@ -1,0 +1,125 @@
+package vault
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
+	"slices"
+	"time"
+
+	"github.com/strongroom/strongroom/vault/jsonorder"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// A card token's cvc is kept for the CVC retention (the hosted service's
+// quota, 1 h by default; `cvc_retention`, shared with payment methods;
+// `off` keeps it only until the next sweep). The write that stores one
+// indexes when it is due; the sweep removes it from the sealed data and
+// raises token.property.expired ({token: {id, property_name: "cvc"}}).
+// A fingerprint or search index computed over the cvc keeps its value.
+
+// indexCVC adds to b the due entry of plan's cvc, if it holds one.
+func (v *Vault) indexCVC(b store.Batch, plan *tokenPlan) {
+	r := plan.rec
+	if r.Type != "card" || !bytes.Contains(plan.plain, []byte(`"cvc"`)) {
+		return
+	}
+	var card struct {
+		CVC *string `json:"cvc"`
+	}
+	if json.Unmarshal(plan.plain, &card) != nil || card.CVC == nil {
+		return
+	}
+	b.Set(cvcDueKey(kernel.Now().Add(max(v.cvcRetention, 0)), r.TenantID, r.ID), nil)
+}
+
+func cvcDueKey(due time.Time, tenantID, id string) []byte {
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(due.UnixNano()))
+	return store.Key(kernel.TokenCVCIndex, hex.EncodeToString(ts[:]), tenantID, id)
+}
+
+// purgeTokenCVCs removes every card token cvc past its retention.
+func (v *Vault) purgeTokenCVCs() error {
+	t := kernel.Now()
+	limit := append(cvcDueKey(t, "", ""), 0xff)
+	var due [][]byte
+	err := v.store.Scan(store.Prefix(kernel.TokenCVCIndex), nil, func(k, _ []byte) bool {
+		if bytes.Compare(k, limit) > 0 {
+			return false
+		}
+		due = append(due, bytes.Clone(k))
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, k := range due {
+		if parts := bytes.Split(k, []byte{0}); len(parts) == 4 {
+			errs = append(errs, v.dropTokenCVC(k, string(parts[2]), string(parts[3]), t))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// dropTokenCVC removes the cvc of one token whose due entry is indexKey,
+// unless the token was written since (a later entry is its cvc's).
+func (v *Vault) dropTokenCVC(indexKey []byte, tenantID, id string, t time.Time) error {
+	defer v.locks.Lock("token", tenantID, id)()
+	b := v.store.NewBatch()
+	b.Delete(indexKey)
+	var r tokenRecord
+	err := kernel.GetJSON(v.store, tokenRecordKey(tenantID, id), "Token", &r)
+	if problem.Is(err, 404) {
+		return v.commit(b) // deleted, or its tenant was
+	} else if err != nil {
+		b.Close()
+		return err
+	}
+	last := r.CreatedAt
+	if r.ModifiedAt != nil {
+		last = r.ModifiedAt
+	}
+	if last != nil && last.Add(max(v.cvcRetention, 0)).After(t) {
+		return v.commit(b)
+	}
+	plain, err := v.decrypt(&r)
+	if err != nil {
+		b.Close()
+		return err
+	}
+	// The card's other members keep their order and number text.
+	decoded, err := jsonorder.Decode(plain)
+	data, _ := decoded.(*jsonorder.Object)
+	if err != nil || data == nil {
+		return v.commit(b)
+	}
+	if _, ok := data.Values["cvc"]; !ok {
+		return v.commit(b)
+	}
+	delete(data.Values, "cvc")
+	data.Keys = slices.DeleteFunc(data.Keys, func(k string) bool { return k == "cvc" })
+	if plain, err = jsonorder.Marshal(data); err != nil {
+		b.Close()
+		return err
+	}
+	k, err := v.tenantKey(tenantID)
+	if err != nil {
+		b.Close()
+		return err
+	}
+	r.Data = k.SealEnvelope(plain, r.aad())
+	kernel.SetJSON(b, tokenRecordKey(tenantID, id), &r)
+	e := kernel.LogEntry(nil, tenantID, "token", id, "update", "Token cvc expired", t)
+	err = v.commit(b, withEvent(e, "token.property.expired", "token", struct {
+		ID           string `json:"id"`
+		PropertyName string `json:"property_name"`
+	}{id, "cvc"}))
+	v.tokens.invalidate(cacheKey(tenantID, id))
+	return err
+}

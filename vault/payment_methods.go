@@ -405,14 +405,7 @@ func (v *Vault) purgeExpiredCVCs() error {
 	t := kernel.Now()
 	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
 	limit := store.Key(kernel.CvcExpiryIndex, hex.EncodeToString(ts[:]))
-	var due [][]byte
-	err := v.store.Scan(store.Prefix(kernel.CvcExpiryIndex), nil, func(k, _ []byte) bool {
-		if bytes.Compare(k, limit) > 0 {
-			return false
-		}
-		due = append(due, bytes.Clone(k))
-		return true
-	})
+	due, err := kernel.DueKeys(v.store, kernel.CvcExpiryIndex, limit)
 	if err != nil {
 		return err
 	}

@@ -47,14 +47,7 @@ func cvcDueKey(due time.Time, tenantID, id string) []byte {
 func (v *Vault) purgeTokenCVCs() error {
 	t := kernel.Now()
 	limit := append(cvcDueKey(t, "", ""), 0xff)
-	var due [][]byte
-	err := v.store.Scan(store.Prefix(kernel.TokenCVCIndex), nil, func(k, _ []byte) bool {
-		if bytes.Compare(k, limit) > 0 {
-			return false
-		}
-		due = append(due, bytes.Clone(k))
-		return true
-	})
+	due, err := kernel.DueKeys(v.store, kernel.TokenCVCIndex, limit)
 	if err != nil {
 		return err
 	}

@@ -494,21 +494,17 @@ func (v *Vault) purgeExpiredTokens() error {
 	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
 	// Keys of tokens expiring at exactly t sort just below limit.
 	limit := append(append(store.Prefix(kernel.ExpiryIndex), hex.EncodeToString(ts[:])...), 1)
-	var expired [][2]string
-	var keys [][]byte
-	err := v.store.Scan(store.Prefix(kernel.ExpiryIndex), nil, func(k, _ []byte) bool {
-		if bytes.Compare(k, limit) > 0 {
-			return false
-		}
-		parts := bytes.Split(k, []byte{0})
-		if len(parts) == 4 {
-			expired = append(expired, [2]string{string(parts[2]), string(parts[3])})
-			keys = append(keys, append([]byte(nil), k...))
-		}
-		return true
-	})
+	due, err := kernel.DueKeys(v.store, kernel.ExpiryIndex, limit)
 	if err != nil {
 		return err
+	}
+	var expired [][2]string
+	var keys [][]byte
+	for _, k := range due {
+		if parts := bytes.Split(k, []byte{0}); len(parts) == 4 {
+			expired = append(expired, [2]string{string(parts[2]), string(parts[3])})
+			keys = append(keys, k)
+		}
 	}
 	for i, e := range expired {
 		tenantID, id := e[0], e[1]

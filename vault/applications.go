@@ -282,7 +282,7 @@ func (v *Vault) updateApplication(p *access.Principal, id string, req Applicatio
 	if err := v.commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts), app)); err != nil {
 		return nil, err
 	}
-	v.auth.invalidate()
+	v.auth.Clear()
 	return app, nil
 }
 
@@ -322,7 +322,7 @@ func (v *Vault) regenerateKey(p *access.Principal, id string) (*Application, err
 	if err := v.commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application key regenerated", ts), &stored)); err != nil {
 		return nil, err
 	}
-	v.auth.invalidate()
+	v.auth.Clear()
 	return app, nil
 }
 
@@ -358,7 +358,7 @@ func (v *Vault) deleteApplication(p *access.Principal, id string) error {
 	if err := v.commit(b, applicationDeleted(kernel.LogEntry(p, app.TenantID, "application", app.ID, "delete", "Application deleted", ts), app.ID)); err != nil {
 		return err
 	}
-	v.auth.invalidate()
+	v.auth.Clear()
 	return nil
 }
 
@@ -388,7 +388,7 @@ func (v *Vault) purgeExpiredApplications() error {
 		}
 	}
 	if len(expired) > 0 {
-		v.auth.invalidate()
+		v.auth.Clear()
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func (v *Vault) AddManagementKey(tenantID, secret string) (string, error) {
 		kernel.LogEntry(nil, tenantID, "key", rec.ID, "create", "Management key minted by the operator", ts)); err != nil {
 		return "", err
 	}
-	v.auth.invalidate()
+	v.auth.Clear()
 	return key, nil
 }
 
@@ -168,7 +168,7 @@ func (v *Vault) grantNewManagementPermissions(tenants []Tenant) error {
 	if err := v.commit(b, entries...); err != nil {
 		return err
 	}
-	v.auth.invalidate()
+	v.auth.Clear()
 	return nil
 }
 

@@ -2,22 +2,25 @@ package vault
 
 import "sync"
 
-// cacheMap is a cache by id (tenant keys, settings, secrets). A fill is
-// refused when an invalidation ran since the reader took its generation
-// (so a record read before a change never outlives the change's
-// invalidation), and nothing is served while fresh says the caches
-// cannot be trusted (feedcache.go; nil: always).
-type cacheMap struct {
+// cacheMap is a cache by id (principals by key hash, tenant keys,
+// settings, secrets). A fill is refused when an invalidation ran since the
+// reader took its generation (so a record read before a change never
+// outlives the change's invalidation), and nothing is served while fresh
+// says the caches cannot be trusted (feedcache.go; nil: always). With a
+// limit, a fill that finds the map past it starts the map anew.
+type cacheMap[V any] struct {
 	mu    sync.RWMutex
 	gen   uint64
-	m     map[string]any
+	m     map[string]V
+	limit int // 0: unbounded
 	fresh func() bool
 }
 
 // Load returns the cached value of key.
-func (c *cacheMap) Load(key string) (any, bool) {
+func (c *cacheMap[V]) Load(key string) (V, bool) {
 	if c.fresh != nil && !c.fresh() {
-		return nil, false
+		var zero V
+		return zero, false
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -26,27 +29,27 @@ func (c *cacheMap) Load(key string) (any, bool) {
 }
 
 // Generation is taken before reading what a fill will store.
-func (c *cacheMap) Generation() uint64 {
+func (c *cacheMap[V]) Generation() uint64 {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.gen
 }
 
 // StoreIf caches v unless an invalidation ran since gen.
-func (c *cacheMap) StoreIf(key string, v any, gen uint64) {
+func (c *cacheMap[V]) StoreIf(key string, v V, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {
 		return
 	}
-	if c.m == nil {
-		c.m = map[string]any{}
+	if c.m == nil || (c.limit > 0 && len(c.m) > c.limit) {
+		c.m = map[string]V{}
 	}
 	c.m[key] = v
 }
 
 // Delete drops key after a change to it.
-func (c *cacheMap) Delete(key string) {
+func (c *cacheMap[V]) Delete(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
@@ -54,7 +57,7 @@ func (c *cacheMap) Delete(key string) {
 }
 
 // Clear drops everything.
-func (c *cacheMap) Clear() {
+func (c *cacheMap[V]) Clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++

@@ -53,7 +53,7 @@ func fingerprintVersionKey(tenantID, typ, fingerprint string) []byte {
 
 // flushCaches drops every cached record, principal and key.
 func (c *Core) flushCaches() {
-	c.auth.invalidate()
+	c.auth.Clear()
 	c.tokens.clear()
 	c.projects.invalidate()
 	c.tenantKeys.Clear()

@@ -39,9 +39,10 @@ func (c *Core) followFeed() {
 		return
 	}
 	c.feed = f
-	for _, m := range []*cacheMap{&c.tenantKeys, &c.tenantSettingsCache, &c.tenantSecretsCache} {
-		m.fresh = c.fresh
-	}
+	c.auth.fresh = c.fresh
+	c.tenantKeys.fresh = c.fresh
+	c.tenantSettingsCache.fresh = c.fresh
+	c.tenantSecretsCache.fresh = c.fresh
 	f.Follow(feedFilter, c.applyChanges)
 }
 
@@ -114,7 +115,7 @@ func (c *Core) applyChange(ch store.Change) {
 			c.tokens.clear()
 		}
 	case kernel.TenantCollection:
-		c.auth.invalidate()
+		c.auth.Clear()
 		forget(&c.tenantSettingsCache, id)
 	case kernel.TenantKeyCollection:
 		forget(&c.tenantKeys, id)
@@ -128,11 +129,11 @@ func (c *Core) applyChange(ch store.Change) {
 			c.webhooks.invalidateAll()
 		}
 	default: // applications, their keys, sessions: principals
-		c.auth.invalidate()
+		c.auth.Clear()
 	}
 }
 
-func forget(m *cacheMap, id string) {
+func forget[V any](m *cacheMap[V], id string) {
 	if id == "" {
 		m.Clear()
 		return

@@ -309,7 +309,7 @@ func (v *Vault) wrapTenantKeys(tenantID string, keys map[uint32][]byte, current 
 // master key, maybe an HSM, is touched once per tenant).
 func (v *Vault) tenantKey(tenantID string) (*crypto.KeySet, error) {
 	if k, ok := v.tenantKeys.Load(tenantID); ok {
-		return k.(*crypto.KeySet), nil
+		return k, nil
 	}
 	gen := v.tenantKeys.Generation()
 	b, err := v.store.Get(kernel.TenantKeyRecordKey(tenantID))

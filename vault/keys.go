@@ -2,7 +2,6 @@ package vault
 
 import (
 	"encoding/json"
-	"sync"
 	"time"
 
 	"github.com/strongroom/strongroom/vault/access"
@@ -172,7 +171,7 @@ func (v *Vault) DeleteApplicationKey(p *access.Principal, appID, keyID string) e
 	if err := v.commit(b, applicationKeyDeleted(kernel.LogEntry(p, k.TenantID, "application", appID, "update", "Application key deleted", ts), appID, k.ID)); err != nil {
 		return err
 	}
-	v.auth.invalidate()
+	v.auth.Clear()
 	return nil
 }
 
@@ -192,10 +191,10 @@ func (v *Vault) authenticate(apiKey string) (*access.Principal, error) {
 		return nil, problem.Unauthorized("The BT-API-KEY header is required.")
 	}
 	hash := crypto.HashAPIKey(apiKey)
-	if e, ok := v.auth.get(hash); ok && v.fresh() && (e.expiresAt.IsZero() || kernel.Now().Before(e.expiresAt)) {
+	if e, ok := v.auth.Load(hash); ok && (e.expiresAt.IsZero() || kernel.Now().Before(e.expiresAt)) {
 		return e.principal, nil
 	}
-	gen := v.auth.generation()
+	gen := v.auth.Generation()
 	var ref keyRef
 	if err := kernel.GetJSON(v.store, keyHashKey(hash), "key", &ref); err != nil {
 		if problem.Is(err, 404) {
@@ -215,51 +214,15 @@ func (v *Vault) authenticate(apiKey string) (*access.Principal, error) {
 	if app.ExpiresAt != nil {
 		e.expiresAt = app.ExpiresAt.Time
 	}
-	v.auth.put(hash, e, gen)
+	v.auth.StoreIf(hash, e, gen)
 	return pr, nil
 }
+
+// maxCachedPrincipals bounds the principal cache: a flood of distinct keys
+// starts it anew rather than growing it.
+const maxCachedPrincipals = 100_000
 
 type authEntry struct {
 	principal *access.Principal
 	expiresAt time.Time
-}
-
-// authCache maps key hashes to principals. A generation counter keeps a
-// lookup that raced with an invalidation from caching a stale principal.
-type authCache struct {
-	mu      sync.RWMutex
-	gen     uint64
-	entries map[string]authEntry
-}
-
-func (c *authCache) get(hash string) (authEntry, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	e, ok := c.entries[hash]
-	return e, ok
-}
-
-func (c *authCache) generation() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.gen
-}
-
-func (c *authCache) put(hash string, e authEntry, gen uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
-	}
-	if c.entries == nil || len(c.entries) > 100_000 {
-		c.entries = map[string]authEntry{}
-	}
-	c.entries[hash] = e
-}
-
-func (c *authCache) invalidate() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	c.entries = nil
 }

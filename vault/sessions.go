@@ -155,7 +155,7 @@ func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionReques
 	} else if err != nil {
 		return err
 	}
-	v.auth.invalidate()
+	v.auth.Clear()
 	return nil
 }
 
@@ -244,7 +244,7 @@ func (v *Vault) authenticateSession(hash string, gen uint64) (*access.Principal,
 		return nil, err
 	}
 	pr := access.NewPrincipal(s.TenantID, s.ApplicationID, SessionAppType, s.ID, s.Permissions, s.Rules)
-	v.auth.put(hash, authEntry{principal: pr, expiresAt: s.ExpiresAt.Time}, gen)
+	v.auth.StoreIf(hash, authEntry{principal: pr, expiresAt: s.ExpiresAt.Time}, gen)
 	return pr, nil
 }
 

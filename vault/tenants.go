@@ -131,7 +131,7 @@ func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
 	if queued {
 		v.webhooks.signal()
 	}
-	v.auth.invalidate()
+	v.auth.Clear()
 	v.projects.invalidate()
 	v.tenantKeys.Delete(id)
 	v.tenantSettingsCache.Delete(id)

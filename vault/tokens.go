@@ -130,7 +130,7 @@ type tenantSecrets struct {
 
 func (v *Vault) secrets(tenantID string) (tenantSecrets, error) {
 	if s, ok := v.tenantSecretsCache.Load(tenantID); ok {
-		return s.(tenantSecrets), nil
+		return s, nil
 	}
 	gen := v.tenantSecretsCache.Generation()
 	k, err := v.tenantKey(tenantID)
@@ -228,7 +228,7 @@ type tokenPlan struct {
 // tenantSettings returns the caller's tenant settings (cached).
 func (v *Vault) settings(tenantID string) map[string]string {
 	if s, ok := v.tenantSettingsCache.Load(tenantID); ok {
-		return s.(map[string]string)
+		return s
 	}
 	gen := v.tenantSettingsCache.Generation()
 	t, err := v.tenant(tenantID)

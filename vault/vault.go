@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/audit"
+	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/egress"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jwtauth"
@@ -82,13 +83,13 @@ type Core struct {
 	keys  keyRing // keyring.go: master key versions
 	ident identity
 
-	tenantKeys          cacheMap // tenant id → unwrapped tenant key
-	tenantSettingsCache cacheMap // tenant id → settings
-	tenantSecretsCache  cacheMap // tenant id → tenantSecrets
+	tenantKeys          cacheMap[*crypto.KeySet]    // tenant id → unwrapped tenant key
+	tenantSettingsCache cacheMap[map[string]string] // tenant id → settings
+	tenantSecretsCache  cacheMap[tenantSecrets]     // tenant id → tenantSecrets
 	audits              chan audit.Entry
 	auditDone           chan struct{}
 	closed              atomic.Bool
-	auth                authCache
+	auth                cacheMap[authEntry] // principals by key hash (keys.go)
 	tokens              tokenCache
 	projects            projectState // projects.go: project keys cache
 	idemFlights         inFlight     // idempotency.go: keys whose first request runs
@@ -184,6 +185,7 @@ func Open(opts Options) (*Core, error) {
 		return nil, fmt.Errorf("vault: make the data dir private: %w", err)
 	}
 	c := &Core{ident: identify(opts)}
+	c.auth.limit = maxCachedPrincipals
 	w := opts.KeyWrapper
 	if w == nil {
 		local, err := c.localWrapper(opts) // keyring.go

@@ -53,6 +53,15 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 	return r
 }
 
+// startRetryingWebhooks starts a server whose webhook deliveries retry
+// quickly and for long, to loopback receivers, as the crash tests need.
+func startRetryingWebhooks(t *testing.T) *harness.Server {
+	return harness.Start(t, harness.Options{
+		Caddyfile: repoCaddyfileWith(t, "webhooks {", "\tretry_base 100ms", "\tretry_max 300ms", "\tmax_attempts 1000", "}"),
+		Env:       []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"},
+	})
+}
+
 // Deliveries queued by acknowledged writes survive kill -9: they are sent
 // after the restart, signed with the key `vault webhook-key` prints, and
 // the attempts made before the crash stay on record.
@@ -62,10 +71,7 @@ func TestWebhookDeliveriesSurviveKill(t *testing.T) {
 	}
 	t.Parallel()
 	rcv := newHookReceiver(t)
-	s := harness.Start(t, harness.Options{
-		Caddyfile: repoCaddyfileWith(t, "webhooks {", "\tretry_base 100ms", "\tretry_max 300ms", "\tmax_attempts 1000", "}"),
-		Env:       []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"},
-	})
+	s := startRetryingWebhooks(t)
 	hook := s.JSON(t, "POST", "/webhooks", s.ManagementKey,
 		map[string]any{"name": "crash", "url": rcv.URL + "/hook", "events": []string{"token.created"}}, http.StatusCreated)
 	key := tokenApp(t, s, "token:general:create")
@@ -448,10 +454,7 @@ func TestWebhookTenantDeleted(t *testing.T) {
 	}
 	t.Parallel()
 	rcv := newHookReceiver(t)
-	s := harness.Start(t, harness.Options{
-		Caddyfile: repoCaddyfileWith(t, "webhooks {", "\tretry_base 100ms", "\tretry_max 300ms", "\tmax_attempts 1000", "}"),
-		Env:       []string{"STRONGROOM_ALLOW_INSECURE_DESTINATIONS=true"},
-	})
+	s := startRetryingWebhooks(t)
 	tenant := s.JSON(t, "GET", "/tenants/self", s.ManagementKey, nil, http.StatusOK)
 	s.JSON(t, "POST", "/webhooks", s.ManagementKey,
 		map[string]any{"name": "farewell", "url": rcv.URL + "/hook", "events": []string{"tenant.deleted"}}, http.StatusCreated)

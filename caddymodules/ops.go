@@ -13,11 +13,16 @@ import (
 	"github.com/strongroom/strongroom/vault/httpapi"
 	"github.com/strongroom/strongroom/vault/metrics"
 	"github.com/strongroom/strongroom/vault/ratelimit"
+	"github.com/strongroom/strongroom/vault/reactor"
 )
 
 // vaultMetrics are created once per process and registered on every
 // config's registry, so their counts survive reloads.
-var vaultMetrics = metrics.New()
+var vaultMetrics = func() *metrics.Set {
+	s := metrics.New()
+	s.ExposeWorkerExits(reactor.ExitReasons)
+	return s
+}()
 
 // CORSConfig is the `cors` block of the vault app.
 type CORSConfig struct {

@@ -16,11 +16,6 @@ type workerSet struct {
 	queueWait  prometheus.Histogram
 }
 
-// WorkerExitReasons are the values of the `reason` label of
-// strongroom_reactor_worker_exits_total, exported from the start at 0
-// (the reactor package's Exit* reasons).
-var WorkerExitReasons = []string{"deadline", "cancelled", "recycled", "channel", "idle", "shutdown", "memory", "stack", "crashed"}
-
 func newWorkerSet() workerSet {
 	w := workerSet{
 		live: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "reactor_workers_live",
@@ -30,16 +25,22 @@ func newWorkerSet() workerSet {
 		calls: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "reactor_worker_calls_total",
 			Help: "Calls handed a reactor worker (executions, and code checked at create)."}),
 		exits: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "reactor_worker_exits_total",
-			Help: "Reactor worker processes ended, by reason (deadline, cancelled, recycled, channel, idle, shutdown, memory, stack, crashed)."},
+			Help: "Reactor worker processes ended, by reason."},
 			[]string{"reason"}),
 		queueWait: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "reactor_worker_queue_wait_seconds",
 			Help:    "Time a call waited for a free reactor worker (0 when one was idle).",
 			Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5}}),
 	}
-	for _, r := range WorkerExitReasons {
-		w.exits.WithLabelValues(r)
-	}
 	return w
+}
+
+// ExposeWorkerExits exports strongroom_reactor_worker_exits_total at 0 for
+// each reason the reactor pool reports (reactor.ExitReasons), so a reason
+// is on /metrics before the first such exit.
+func (s *Set) ExposeWorkerExits(reasons []string) {
+	for _, r := range reasons {
+		s.workers.exits.WithLabelValues(r)
+	}
 }
 
 func (w workerSet) collectors() []prometheus.Collector {

@@ -23,6 +23,9 @@ const (
 	ExitCrashed   = "crashed"   // died otherwise (see Code and Signal)
 )
 
+// ExitReasons lists every Exit.Reason, for a host that exports them.
+var ExitReasons = []string{ExitDeadline, ExitCancelled, ExitRecycled, ExitChannel, ExitIdle, ExitShutdown, ExitMemory, ExitStack, ExitCrashed}
+
 // Exit is how one worker process ended, for the vault's log and metrics.
 type Exit struct {
 	Reason string

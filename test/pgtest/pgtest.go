@@ -151,7 +151,7 @@ func (s *Server) command(name string, args ...string) *exec.Cmd {
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Credential: &syscall.Credential{Uid: s.uid, Gid: s.gid},
 		Pdeathsig:  syscall.SIGKILL,
-		Setpgid:    true, // the server's backends join its group: Kill ends them all
+		Setpgid:    true, // the postmaster in a group of its own (its children leave it: Kill finds them by parent)
 	}
 	return cmd
 }
@@ -218,7 +218,11 @@ func (s *Server) NewDatabase(t testing.TB) string {
 }
 
 // Kill sends SIGKILL to the postmaster and every backend at once (a crash
-// of the database server) and waits for the postmaster to exit.
+// of the database server) and waits until they are all gone. Backends
+// leave the postmaster's process group (each calls setsid), so they are
+// found by parent and killed one by one: a backend left alive would
+// answer a query sent after the "crash" until it noticed its postmaster
+// had died.
 func (s *Server) Kill() {
 	s.mu.Lock()
 	cmd, done := s.cmd, s.done
@@ -227,8 +231,63 @@ func (s *Server) Kill() {
 	if cmd == nil {
 		return
 	}
+	children := childrenOf(cmd.Process.Pid)
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	for _, pid := range children {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
 	<-done
+	for _, pid := range children {
+		for deadline := time.Now().Add(10 * time.Second); alive(pid) && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// childrenOf lists the processes whose parent is pid (from /proc).
+func childrenOf(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, ok := parentOf(child); ok && ppid == pid {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// parentOf reads a process's parent pid from /proc/<pid>/stat (the field
+// after the parenthesised command name, which may itself hold spaces).
+func parentOf(pid int) (int, bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0, false
+	}
+	ppid, err := strconv.Atoi(f[1])
+	return ppid, err == nil
+}
+
+// alive reports whether pid still runs (a zombie awaiting its reaper has
+// stopped running and counts as gone).
+func alive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i >= 0 && !strings.HasPrefix(strings.TrimSpace(string(b[i+1:])), "Z")
 }
 
 // Restart starts the server again on the same port after Kill: it runs

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -38,6 +39,11 @@ const channelFD = 3
 // knows how: Caddy's module registry).
 func ServeWorker(build ModuleBuilder) int {
 	closeInherited()
+	// Non-blocking, for Go's poller (see startProcess); the vault hands
+	// the descriptor over blocking.
+	if syscall.SetNonblock(channelFD, true) != nil {
+		return 2
+	}
 	f := os.NewFile(channelFD, "reactor-channel")
 	if f == nil {
 		return 2
@@ -52,6 +58,7 @@ func ServeWorker(build ModuleBuilder) int {
 		return 2
 	}
 	confine(h.Memory, h.Limits.withDefaults())
+	runtime.GOMAXPROCS(1)
 	mods, err := build(h.Modules)
 	if err != nil {
 		return 2

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -280,11 +281,24 @@ func TestParallelRuns(t *testing.T) {
 
 // TestMemoryWatchdogSparesWaitingExecutions: the watchdog sees the whole
 // process's heap, but an execution waiting on its loop is not the one
-// allocating and must survive a neighbour's bomb.
+// allocating and must survive a neighbour's growth. The neighbour is this
+// test, holding twice the limit live for many of the watchdog's ticks
+// while the waiter waits, so a watchdog that did not spare waiting
+// executions kills the waiter every time. (A bomb as the neighbour made
+// the test race: whichever watchdog ticked first, the bomb's or the
+// waiter's, decided it, and on a loaded machine the bomb itself could
+// outlast its budget; a waiter woken by short timers all along could be
+// descheduled mid-callback, which counts as busy.) The growth starts once
+// the waiter has said, through a module, that it is past its set-up, and
+// ends long before its one timer fires.
 func TestMemoryWatchdogSparesWaitingExecutions(t *testing.T) {
-	r := New(Limits{Timeout: 10 * time.Second, MaxMemory: 64 << 20})
-	waiter := compile(t, r, `module.exports = async () => { for (let i = 0; i < 100; i++) await new Promise(r => setTimeout(r, 10)); return { raw: 'survived' } }`)
-	bomb := compile(t, r, `module.exports = async () => { let a = []; while (true) a.push(new Array(1e4).fill(1.5)) }`)
+	waiting := make(chan struct{})
+	var once sync.Once
+	sig := signalModule{fire: func() { once.Do(func() { close(waiting) }) }}
+	const limit = 64 << 20
+	r := New(Limits{Timeout: 10 * time.Second, MaxMemory: limit}, sig)
+	waiter := compile(t, r, `const s = require('signal');
+module.exports = async () => { s.fire(); await new Promise(r => setTimeout(r, 2000)); return { raw: 'survived' } }`)
 	done := make(chan error, 1)
 	go func() {
 		res, err := r.Run(context.Background(), waiter, Invocation{TenantID: "w"})
@@ -293,13 +307,40 @@ func TestMemoryWatchdogSparesWaitingExecutions(t *testing.T) {
 		}
 		done <- err
 	}()
-	_, err := r.Run(context.Background(), bomb, Invocation{TenantID: "b"})
-	if e := reactorError(t, err); e.Detail != memoryDetail {
-		t.Fatalf("bomb: %+v", e)
+	select {
+	case <-waiting:
+	case err := <-done:
+		t.Fatalf("the waiter ended before waiting: %v", err)
 	}
+	// The watchdog judges the last tick's interval: let a few pass with
+	// the waiter waiting, so none it judges overlaps its set-up.
+	time.Sleep(5 * memoryPollInterval)
+	hog := make([][]byte, 4)
+	for i := range hog {
+		hog[i] = make([]byte, limit/2)
+	}
+	runtime.GC() // the live heap the watchdog reads is the last GC's
+	if live, _ := heapNow(); live < 2*limit {
+		t.Fatalf("the live heap is %d bytes: the test holds too little to matter", live)
+	}
+	time.Sleep(250 * time.Millisecond) // ~25 ticks, the waiter still waiting
+	runtime.KeepAlive(hog)
+	hog = nil
+	runtime.GC()
 	if err := <-done; err != nil {
 		t.Errorf("waiter: %v", err)
 	}
+}
+
+// signalModule lets a test's reactor say where it is: fire() calls fire.
+type signalModule struct{ fire func() }
+
+func (signalModule) Name() string { return "signal" }
+
+func (m signalModule) Load(c *Call) (goja.Value, error) {
+	o := c.VM.NewObject()
+	_ = o.Set("fire", func(goja.FunctionCall) goja.Value { m.fire(); return goja.Undefined() })
+	return o, nil
 }
 
 // swallowModule is a careless module: it calls back into JavaScript and

@@ -13,7 +13,7 @@ import (
 // its runtime can reach the next). What changes with a spare is when that
 // runtime is built: a worker, idle between calls, builds the next call's
 // runtime (goja.New, the sandbox's globals and goja's lazily built
-// intrinsics) after answering, so the next call does not pay for it while
+// Promise) after answering, so the next call does not pay for it while
 // its caller waits. A spare is never used twice, and nothing but the
 // sandbox's own trusted set-up ever runs in it before its call.
 
@@ -97,7 +97,7 @@ func (r *Runtime) newCall() *Call {
 }
 
 // buildCall builds and sets up a runtime off the critical path; warm also
-// builds the common intrinsics. A failure (which setup on the call's own
+// runs spareWarmUp. A failure (which setup on the call's own
 // path would report) gives nil.
 func (r *Runtime) buildCall(warm bool) (c *Call) {
 	defer func() {

@@ -134,6 +134,7 @@ func (f *feed) stop() {
 func (f *feed) record(q *pgx.Batch, ops []op) int {
 	var keys [][]byte
 	wake := false
+	claimed := insertedKeys(ops)
 	for _, o := range ops {
 		tag := byte('k')
 		switch o.kind {
@@ -144,7 +145,7 @@ func (f *feed) record(q *pgx.Batch, ops []op) int {
 		}
 		class := store.FeedRecord
 		if f != nil && f.filter != nil {
-			class = f.filter(o.key, o.kind == opInsert)
+			class = f.filter(o.key, o.kind == opInsert || o.fresh || claimed[string(o.key)])
 		}
 		if class == store.FeedSkip {
 			continue
@@ -161,6 +162,22 @@ func (f *feed) record(q *pgx.Batch, ops []op) int {
 		return 2
 	}
 	return 1
+}
+
+// insertedKeys are the keys ops claim with Insert: if the batch commits
+// they were absent before it, so its other writes of them are creations
+// too (a record Set and claimed in one batch). nil when there are none.
+func insertedKeys(ops []op) map[string]bool {
+	var m map[string]bool
+	for _, o := range ops {
+		if o.kind == opInsert {
+			if m == nil {
+				m = map[string]bool{}
+			}
+			m[string(o.key)] = true
+		}
+	}
+	return m
 }
 
 func (f *feed) connConfig() *pgx.ConnConfig {

@@ -41,7 +41,7 @@ func (b *batch) add(k opKind, key, value []byte) {
 	b.ops = append(b.ops, op{kind: k, key: bytes.Clone(key), value: bytes.Clone(value)})
 }
 
-func (b *batch) Set(key, value []byte)    { b.add(opSet, key, nonNil(value)) }
+func (b *batch) Set(key, value []byte) { b.add(opSet, key, nonNil(value)) }
 
 // SetFresh is Set of a key no process can have read yet
 // (store.FreshSetter): it writes no feed entry.

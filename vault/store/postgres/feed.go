@@ -222,12 +222,21 @@ func (f *feed) poller() {
 	}
 }
 
-// begin numbers a poll, spaced feedMinGap after the previous one.
+// begin numbers a poll, spaced feedMinGap after the previous one. It
+// waits for the gap without holding mu: the other poller's end and the
+// readers' Sync go on meanwhile, so a reader arriving during the wait is
+// served by this poll rather than the one after it.
 func (f *feed) begin() (n uint64, base string, all bool, t0 time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if gap := feedMinGap - time.Since(f.lastStart); gap > 0 {
-		time.Sleep(gap) // holding mu: the other poller starts after this one
+	for {
+		gap := feedMinGap - time.Since(f.lastStart)
+		if gap <= 0 {
+			break
+		}
+		f.mu.Unlock()
+		time.Sleep(gap)
+		f.mu.Lock()
 	}
 	f.started++
 	f.lastStart = time.Now()

@@ -497,10 +497,16 @@ func commitBuffered(t *testing.T, s store.Store) {
 // the scan (the tail's item to just behind the scan, the head's to the
 // tail: a scan reading pages from different moments misses the one and
 // sees the other twice) and all along from another goroutine. The scan
-// sees the store of one moment: every item exactly once.
+// sees the store of one moment: every item exactly once. ScanReverse
+// too, the moves mirrored.
 func scanOneSnapshot(t *testing.T, s store.Store) {
+	scanOneSnapshotIn(t, s, "s", false)
+	scanOneSnapshotIn(t, s, "r", true)
+}
+
+func scanOneSnapshotIn(t *testing.T, s store.Store, coll string, reverse bool) {
 	const n = 1500
-	key := func(pos string) []byte { return store.Key("s", pos) }
+	key := func(pos string) []byte { return store.Key(coll, pos) }
 	b := s.NewBatch()
 	for i := 0; i < n; i++ {
 		b.Set(key(fmt.Sprintf("%05d", i)), []byte(fmt.Sprintf("item%d", i)))
@@ -551,14 +557,18 @@ func scanOneSnapshot(t *testing.T, s store.Store) {
 	}()
 	seen := map[string]int{}
 	moved := false
-	err := s.Scan(store.Prefix("s"), nil, func(_, v []byte) bool {
+	scan, tail, behind, next, far := s.Scan, fmt.Sprintf("%05d", n-1), "00000x", "00001", "y"
+	if reverse { // from the top down: the lowest item above the top, the second one below all
+		scan, tail, behind, next, far = s.ScanReverse, "00000", "zzzz", fmt.Sprintf("%05d", n-2), "000000"
+	}
+	err := scan(store.Prefix(coll), nil, func(_, v []byte) bool {
 		seen[string(v)]++
 		if !moved {
 			moved = true
-			if err := move(fmt.Sprintf("%05d", n-1), "00000x"); err != nil {
+			if err := move(tail, behind); err != nil {
 				t.Error(err)
 			}
-			if err := move("00001", "y"); err != nil {
+			if err := move(next, far); err != nil {
 				t.Error(err)
 			}
 		}

@@ -443,8 +443,9 @@ func metadataMap(raw json.RawMessage) map[string]any {
 	return m
 }
 
-// writeToken adds plan's record, its indexes and its sealed data to b.
-func (v *Vault) writeToken(b store.Batch, plan *tokenPlan) error {
+// writeToken adds plan's record, its indexes and its sealed data to b;
+// fresh: the record is a create under a generated id (putTokenRecord).
+func (v *Vault) writeToken(b store.Batch, plan *tokenPlan, fresh bool) error {
 	r := plan.rec
 	k, err := v.tenantKey(r.TenantID)
 	if err != nil {
@@ -452,7 +453,7 @@ func (v *Vault) writeToken(b store.Batch, plan *tokenPlan) error {
 	}
 	r.AD = tokenADVersion
 	r.Data = k.SealEnvelope(plan.plain, r.aad())
-	kernel.SetJSON(b, tokenRecordKey(r.TenantID, r.ID), r)
+	putTokenRecord(b, r, fresh)
 	b.Set(store.Key(kernel.OrderIndex, r.TenantID, r.Order), []byte(r.ID))
 	if r.Fingerprint != "" {
 		b.Set(store.Key(kernel.FingerprintIndex, r.TenantID, r.Type, r.Fingerprint, r.ID), nil)
@@ -605,7 +606,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 				return nil, "", err
 			}
 		}
-		if err := v.writeToken(b, plan); err != nil {
+		if err := v.writeToken(b, plan, !plan.clientID); err != nil {
 			return nil, "", err
 		}
 		if plan.clientID {
@@ -794,7 +795,7 @@ func (v *Vault) overwriteDuplicate(b store.Batch, p *access.Principal, existing 
 		return nil, err
 	}
 	removeIndexes(b, existing)
-	if err := v.writeToken(b, plan); err != nil {
+	if err := v.writeToken(b, plan, false); err != nil {
 		return nil, err
 	}
 	return n, nil

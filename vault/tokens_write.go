@@ -146,7 +146,7 @@ func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch
 		b.Expect(tokenRecordKey(p.TenantID, id), raw)
 	}
 	removeIndexes(b, r)
-	if err := v.writeToken(b, plan); err != nil {
+	if err := v.writeToken(b, plan, false); err != nil {
 		b.Close()
 		return nil, nil, err
 	}
@@ -244,7 +244,7 @@ func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req Token
 		return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
 	}
 	b := v.store.NewBatch()
-	if err := v.writeToken(b, plan); err != nil {
+	if err := v.writeToken(b, plan, !plan.clientID); err != nil {
 		b.Close()
 		return nil, err
 	}

@@ -43,6 +43,10 @@ type Options struct {
 	Env           []string // extra KEY=VALUE (applied last, so they win)
 	DataDir       string   // reuse an existing data dir; empty = t.TempDir()
 	ManagementKey string   // empty = a fresh random "key_..." value
+	// CPUs caps the server process at this many CPUs with a cgroup of its
+	// own (cpucap_linux.go; CPUCapAvailable tells whether one can be made
+	// here); 0 leaves it uncapped.
+	CPUs float64
 }
 
 // Server is one running (or stopped) strongroom process.
@@ -64,6 +68,7 @@ type Server struct {
 	done    chan struct{} // closed when the current process exited
 	waitErr error
 	log     *logBuffer
+	cpu     *cpuCap // nil: uncapped
 }
 
 // RepoRoot returns the repository root (the directory holding go.mod).
@@ -248,6 +253,15 @@ func prepare(t testing.TB, opts Options) *Server {
 		s.DataDir = abs
 	}
 	s.env = append(storageEnv(t, s.DataDir, opts), s.env...) // storage.go
+	if opts.CPUs > 0 {
+		g, err := newCPUCap(opts.CPUs)
+		if err != nil {
+			t.Fatalf("harness: cap the server at %.2f CPUs: %v", opts.CPUs, err)
+		}
+		s.cpu = g
+		// Registered before Start's stop, so it runs after the process exited.
+		t.Cleanup(func() { removeCPUCap(t, g) })
+	}
 	if s.ManagementKey == "" {
 		s.ManagementKey = NewKey()
 	}
@@ -335,6 +349,13 @@ func (s *Server) spawn() error {
 	fmt.Fprintf(s.log, "--- harness: starting on %s (admin %s), data %s ---\n", s.BaseURL, s.AdminAddr, s.DataDir)
 	if err := cmd.Start(); err != nil {
 		return err
+	}
+	if s.cpu != nil {
+		if err := s.cpu.add(cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return fmt.Errorf("harness: put the server in its CPU cap: %w", err)
+		}
 	}
 	done := make(chan struct{})
 	s.mu.Lock()

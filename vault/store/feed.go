@@ -29,8 +29,8 @@ const (
 )
 
 // FeedFilter classifies a key a batch writes; created reports that the
-// key was only claimed with Insert (it was absent before, so no process
-// can have it cached under a point lookup).
+// key was absent before the batch (claimed with Insert in it, or set with
+// SetFresh), so no process can have it cached under a point lookup.
 type FeedFilter func(key []byte, created bool) FeedClass
 
 // Feed is implemented by shared stores: what other processes committed,

@@ -23,6 +23,7 @@ const (
 type op struct {
 	kind               opKind
 	key, value, suffix []byte
+	fresh              bool // SetFresh: the key is new, the feed skips it
 }
 
 // batch collects writes and runs them as one transaction at Commit.
@@ -40,7 +41,14 @@ func (b *batch) add(k opKind, key, value []byte) {
 	b.ops = append(b.ops, op{kind: k, key: bytes.Clone(key), value: bytes.Clone(value)})
 }
 
-func (b *batch) Set(key, value []byte)    { b.add(opSet, key, nonNil(value)) }
+func (b *batch) Set(key, value []byte) { b.add(opSet, key, nonNil(value)) }
+
+// SetFresh is Set of a key no process can have read yet
+// (store.FreshSetter): it writes no feed entry.
+func (b *batch) SetFresh(key, value []byte) {
+	b.add(opSet, key, nonNil(value))
+	b.ops[len(b.ops)-1].fresh = true
+}
 func (b *batch) Delete(key []byte)        { b.add(opDelete, key, nil) }
 func (b *batch) Insert(key, value []byte) { b.add(opInsert, key, nonNil(value)) }
 func (b *batch) Expect(key, value []byte) { b.add(opExpect, key, nonNil(value)) }
@@ -183,4 +191,5 @@ func (b *batch) read(res pgx.BatchResults) error {
 var (
 	_ store.Batch         = (*batch)(nil)
 	_ store.OrderedSetter = (*batch)(nil)
+	_ store.FreshSetter   = (*batch)(nil)
 )

@@ -134,6 +134,7 @@ func (f *feed) stop() {
 func (f *feed) record(q *pgx.Batch, ops []op) int {
 	var keys [][]byte
 	wake := false
+	claimed := insertedKeys(ops)
 	for _, o := range ops {
 		tag := byte('k')
 		switch o.kind {
@@ -144,7 +145,7 @@ func (f *feed) record(q *pgx.Batch, ops []op) int {
 		}
 		class := store.FeedRecord
 		if f != nil && f.filter != nil {
-			class = f.filter(o.key, o.kind == opInsert)
+			class = f.filter(o.key, o.kind == opInsert || o.fresh || claimed[string(o.key)])
 		}
 		if class == store.FeedSkip {
 			continue
@@ -161,6 +162,22 @@ func (f *feed) record(q *pgx.Batch, ops []op) int {
 		return 2
 	}
 	return 1
+}
+
+// insertedKeys are the keys ops claim with Insert: if the batch commits
+// they were absent before it, so its other writes of them are creations
+// too (a record Set and claimed in one batch). nil when there are none.
+func insertedKeys(ops []op) map[string]bool {
+	var m map[string]bool
+	for _, o := range ops {
+		if o.kind == opInsert {
+			if m == nil {
+				m = map[string]bool{}
+			}
+			m[string(o.key)] = true
+		}
+	}
+	return m
 }
 
 func (f *feed) connConfig() *pgx.ConnConfig {
@@ -205,12 +222,21 @@ func (f *feed) poller() {
 	}
 }
 
-// begin numbers a poll, spaced feedMinGap after the previous one.
+// begin numbers a poll, spaced feedMinGap after the previous one. It
+// waits for the gap without holding mu: the other poller's end and the
+// readers' Sync go on meanwhile, so a reader arriving during the wait is
+// served by this poll rather than the one after it.
 func (f *feed) begin() (n uint64, base string, all bool, t0 time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if gap := feedMinGap - time.Since(f.lastStart); gap > 0 {
-		time.Sleep(gap) // holding mu: the other poller starts after this one
+	for {
+		gap := feedMinGap - time.Since(f.lastStart)
+		if gap <= 0 {
+			break
+		}
+		f.mu.Unlock()
+		time.Sleep(gap)
+		f.mu.Lock()
 	}
 	f.started++
 	f.lastStart = time.Now()

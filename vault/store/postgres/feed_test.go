@@ -98,6 +98,9 @@ func TestFeedDeliversBeforeSync(t *testing.T) {
 		x.Set([]byte("tok\x00t\x00one"), []byte("secret value"))
 		x.Set([]byte("skipped"), []byte("v"))
 		x.Insert([]byte("claimed"), []byte("v"))
+		x.Set([]byte("set and claimed"), []byte("v")) // claimed below: new too
+		x.Insert([]byte("set and claimed"), []byte("v"))
+		store.SetFresh(x, []byte("fresh"), []byte("v"))
 		x.DeletePrefix([]byte("app\x00t\x00"))
 	}); err != nil {
 		t.Fatal(err)
@@ -108,7 +111,7 @@ func TestFeedDeliversBeforeSync(t *testing.T) {
 			t.Fatalf("%q was not delivered before Sync returned: %v", k, got.keys)
 		}
 	}
-	for _, k := range []string{"k:skipped", "k:claimed"} {
+	for _, k := range []string{"k:skipped", "k:claimed", "k:set and claimed", "k:fresh"} {
 		if got.has(k) {
 			t.Fatalf("%q was delivered although the writer's filter skips it", k)
 		}

@@ -49,6 +49,7 @@ func DefaultMaxConns() int32 { return int32(max(8, 4*runtime.GOMAXPROCS(0))) }
 // Store is a store.Store over PostgreSQL.
 type Store struct {
 	pool    *pgxpool.Pool
+	snaps   *pgxpool.Pool // snapshot.go: the connections of long scans
 	timeout time.Duration
 	group   *committer           // nil: no group commit
 	feed    atomic.Pointer[feed] // feed.go: set by Follow
@@ -80,10 +81,15 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	if s.snaps, err = newSnapshotPool(pc); err != nil {
+		s.pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*s.timeout)
 	defer cancel()
 	if err := Migrate(ctx, s.pool); err != nil {
 		s.pool.Close()
+		s.snaps.Close()
 		return nil, err
 	}
 	if n := cfg.Committers; n >= 0 {
@@ -108,6 +114,7 @@ func (s *Store) Close() error {
 		f.stop()
 	}
 	s.pool.Close()
+	s.snaps.Close()
 	return nil
 }
 
@@ -157,10 +164,30 @@ func (s *Store) ScanReverse(prefix, start []byte, fn func(key, value []byte) boo
 	return s.scan(true, nonNil(prefix), hi, fn)
 }
 
-// scan pages through [lo, hi) (hi nil: no bound) in either direction.
+// scan pages through [lo, hi) (hi nil: no bound) in either direction. A
+// range that fits one page is one query; a longer one is read again from
+// its start in one snapshot (snapshot.go), so its pages never see a key
+// twice or miss one that a concurrent write moved.
 func (s *Store) scan(reverse bool, lo, hi []byte, fn func(key, value []byte) bool) error {
+	rows, err := s.page(s.pool, reverse, lo, hi)
+	if err != nil {
+		return err
+	}
+	if len(rows) < pageSize {
+		for _, r := range rows {
+			if !fn(r.k, r.v) {
+				return nil
+			}
+		}
+		return nil
+	}
+	return s.scanSnapshot(reverse, lo, hi, fn)
+}
+
+// pages delivers the pages of [lo, hi) read through q to fn.
+func (s *Store) pages(q querier, reverse bool, lo, hi []byte, fn func(key, value []byte) bool) error {
 	for {
-		rows, err := s.page(reverse, lo, hi)
+		rows, err := s.page(q, reverse, lo, hi)
 		if err != nil {
 			return err
 		}
@@ -193,7 +220,12 @@ var pageQueries = [2][2]string{
 		`SELECT k, v FROM strongroom_kv WHERE k >= $1 AND k < $3 ORDER BY k DESC LIMIT $2`},
 }
 
-func (s *Store) page(reverse bool, lo, hi []byte) ([]row, error) {
+// querier is the pool or a scan's snapshot transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func (s *Store) page(qr querier, reverse bool, lo, hi []byte) ([]row, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	dir, args := 0, []any{lo, pageSize}
@@ -204,7 +236,7 @@ func (s *Store) page(reverse bool, lo, hi []byte) ([]row, error) {
 	if hi != nil {
 		q, args = pageQueries[dir][1], append(args, hi)
 	}
-	rows, err := s.pool.Query(ctx, q, args...)
+	rows, err := qr.Query(ctx, q, args...)
 	if err != nil {
 		return nil, classify(err)
 	}

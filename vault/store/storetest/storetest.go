@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ScanReverse", scanReverse},
 		{"ScanPrefixOfFFBytes", scanPrefixOfFFBytes},
 		{"ScanManyPages", scanManyPages},
+		{"ScanOneSnapshot", scanOneSnapshot},
 		{"DeletePrefix", deletePrefix},
 		{"BatchAtomicity", batchAtomicity},
 		{"Insert", insert},
@@ -488,5 +489,99 @@ func commitBuffered(t *testing.T, s store.Store) {
 	b.Close()
 	if v, err := s.Get([]byte("audit")); err != nil || string(v) != "entry" {
 		t.Fatalf("buffered write: %q, %v", v, err)
+	}
+}
+
+// scanOneSnapshot moves items (one batch deletes an item's key and sets
+// it under another) while a scan of several pages runs: once from inside
+// the scan (the tail's item to just behind the scan, the head's to the
+// tail: a scan reading pages from different moments misses the one and
+// sees the other twice) and all along from another goroutine. The scan
+// sees the store of one moment: every item exactly once. ScanReverse
+// too, the moves mirrored.
+func scanOneSnapshot(t *testing.T, s store.Store) {
+	scanOneSnapshotIn(t, s, "s", false)
+	scanOneSnapshotIn(t, s, "r", true)
+}
+
+func scanOneSnapshotIn(t *testing.T, s store.Store, coll string, reverse bool) {
+	const n = 1500
+	key := func(pos string) []byte { return store.Key(coll, pos) }
+	b := s.NewBatch()
+	for i := 0; i < n; i++ {
+		b.Set(key(fmt.Sprintf("%05d", i)), []byte(fmt.Sprintf("item%d", i)))
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	move := func(from, to string) error {
+		v, err := s.Get(key(from))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // moved already
+		}
+		if err != nil {
+			return err
+		}
+		b := s.NewBatch()
+		defer b.Close()
+		b.Expect(key(from), v)
+		b.Delete(key(from))
+		b.Set(key(to), v)
+		if err := b.Commit(); err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		return nil
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // items of the middle hop to the far end and back
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			pos := fmt.Sprintf("%05d", 300+i%900)
+			if err := move(pos, "z"+pos); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := move("z"+pos, pos); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	seen := map[string]int{}
+	moved := false
+	scan, tail, behind, next, far := s.Scan, fmt.Sprintf("%05d", n-1), "00000x", "00001", "y"
+	if reverse { // from the top down: the lowest item above the top, the second one below all
+		scan, tail, behind, next, far = s.ScanReverse, "00000", "zzzz", fmt.Sprintf("%05d", n-2), "000000"
+	}
+	err := scan(store.Prefix(coll), nil, func(_, v []byte) bool {
+		seen[string(v)]++
+		if !moved {
+			moved = true
+			if err := move(tail, behind); err != nil {
+				t.Error(err)
+			}
+			if err := move(next, far); err != nil {
+				t.Error(err)
+			}
+		}
+		return true
+	})
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		if c := seen[fmt.Sprintf("item%d", i)]; c != 1 {
+			t.Fatalf("item%d seen %d times by one scan (%d items seen)", i, c, len(seen))
+		}
 	}
 }

@@ -151,12 +151,12 @@ func (v *Vault) CreateApplication(p *access.Principal, req ApplicationRequest) (
 		app.ExpiresAt = req.ExpiresAt
 	}
 	app.Created(p, ts)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	kernel.SetJSON(b, appRecordKey(app.TenantID, app.ID), app)
 	if req.CreateKey == nil || *req.CreateKey {
 		app.Key, _ = v.addKey(b, p, app, ts, "")
 	}
-	return app, v.commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "create", "Application created", ts), app))
+	return app, v.Commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "create", "Application created", ts), app))
 }
 
 func nonNil(s []string) []string {
@@ -179,7 +179,7 @@ func nonNilRules(r []access.Rule) []access.Rule {
 // application loads an application of the tenant; expired ones are gone.
 func (v *Vault) application(tenantID, id string) (*Application, error) {
 	var app Application
-	if err := kernel.GetJSON(v.store, appRecordKey(tenantID, id), "Application", &app); err != nil {
+	if err := kernel.GetJSON(v.Store(), appRecordKey(tenantID, id), "Application", &app); err != nil {
 		return nil, err
 	}
 	if app.expired(kernel.Now()) {
@@ -222,7 +222,7 @@ func (v *Vault) ListApplications(p *access.Principal, f ApplicationFilter, pg Pa
 	var all []Application
 	var derr error
 	t := kernel.Now()
-	err := v.store.Scan(store.Prefix(kernel.AppCollection, p.TenantID), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.AppCollection, p.TenantID), nil, func(_, val []byte) bool {
 		var a Application
 		if derr = json.Unmarshal(val, &a); derr != nil {
 			return false
@@ -244,12 +244,12 @@ func (v *Vault) UpdateApplication(p *access.Principal, id string, req Applicatio
 	if err := kernel.Require(p, "application:update"); err != nil {
 		return nil, err
 	}
-	defer v.locks.Lock("app", id)()
-	return retryUnchanged(func() (*Application, error) { return v.updateApplication(p, id, req) })
+	defer v.Locks.Lock("app", id)()
+	return kernel.RetryUnchanged(func() (*Application, error) { return v.updateApplication(p, id, req) })
 }
 
 func (v *Vault) updateApplication(p *access.Principal, id string, req ApplicationRequest) (*Application, error) {
-	raw, err := kernel.ReadVersion(v.store, appRecordKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.Store(), appRecordKey(p.TenantID, id))
 	if err != nil {
 		return nil, err
 	}
@@ -276,10 +276,10 @@ func (v *Vault) updateApplication(p *access.Principal, id string, req Applicatio
 		app.CanCreateExpiringApplications = req.CanCreateExpiringApplications
 	}
 	app.Modified(p, ts)
-	b := v.store.NewBatch()
-	expectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
 	kernel.SetJSON(b, appRecordKey(app.TenantID, app.ID), app)
-	if err := v.commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts), app)); err != nil {
+	if err := v.Commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts), app)); err != nil {
 		return nil, err
 	}
 	v.auth.Clear()
@@ -291,12 +291,12 @@ func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, err
 	if err := kernel.Require(p, "application:update"); err != nil {
 		return nil, err
 	}
-	defer v.locks.Lock("app", id)()
-	return retryUnchanged(func() (*Application, error) { return v.regenerateKey(p, id) })
+	defer v.Locks.Lock("app", id)()
+	return kernel.RetryUnchanged(func() (*Application, error) { return v.regenerateKey(p, id) })
 }
 
 func (v *Vault) regenerateKey(p *access.Principal, id string) (*Application, error) {
-	raw, err := kernel.ReadVersion(v.store, appRecordKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.Store(), appRecordKey(p.TenantID, id))
 	if err != nil {
 		return nil, err
 	}
@@ -308,8 +308,8 @@ func (v *Vault) regenerateKey(p *access.Principal, id string) (*Application, err
 		return nil, err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
-	expectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
 	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
 		b.Close()
 		return nil, err
@@ -319,7 +319,7 @@ func (v *Vault) regenerateKey(p *access.Principal, id string) (*Application, err
 	stored := *app
 	stored.Key = ""
 	kernel.SetJSON(b, appRecordKey(app.TenantID, app.ID), &stored)
-	if err := v.commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application key regenerated", ts), &stored)); err != nil {
+	if err := v.Commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application key regenerated", ts), &stored)); err != nil {
 		return nil, err
 	}
 	v.auth.Clear()
@@ -331,12 +331,12 @@ func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "application:delete"); err != nil {
 		return err
 	}
-	defer v.locks.Lock("app", id)()
-	return retryUnchangedErr(func() error { return v.deleteApplication(p, id) })
+	defer v.Locks.Lock("app", id)()
+	return kernel.RetryUnchangedErr(func() error { return v.deleteApplication(p, id) })
 }
 
 func (v *Vault) deleteApplication(p *access.Principal, id string) error {
-	raw, err := kernel.ReadVersion(v.store, appRecordKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.Store(), appRecordKey(p.TenantID, id))
 	if err != nil {
 		return err
 	}
@@ -348,14 +348,14 @@ func (v *Vault) deleteApplication(p *access.Principal, id string) error {
 		return err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
-	expectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
 	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
 		b.Close()
 		return err
 	}
 	b.Delete(appRecordKey(app.TenantID, app.ID))
-	if err := v.commit(b, applicationDeleted(kernel.LogEntry(p, app.TenantID, "application", app.ID, "delete", "Application deleted", ts), app.ID)); err != nil {
+	if err := v.Commit(b, applicationDeleted(kernel.LogEntry(p, app.TenantID, "application", app.ID, "delete", "Application deleted", ts), app.ID)); err != nil {
 		return err
 	}
 	v.auth.Clear()
@@ -366,7 +366,7 @@ func (v *Vault) deleteApplication(p *access.Principal, id string) error {
 func (v *Vault) purgeExpiredApplications() error {
 	t := kernel.Now()
 	var expired []Application
-	err := v.store.Scan(store.Prefix(kernel.AppCollection), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.AppCollection), nil, func(_, val []byte) bool {
 		var a Application
 		if json.Unmarshal(val, &a) == nil && a.expired(t) {
 			expired = append(expired, a)
@@ -377,13 +377,13 @@ func (v *Vault) purgeExpiredApplications() error {
 		return err
 	}
 	for _, a := range expired {
-		b := v.store.NewBatch()
+		b := v.Store().NewBatch()
 		if err := v.deleteKeys(b, a.TenantID, a.ID); err != nil {
 			b.Close()
 			return err
 		}
 		b.Delete(appRecordKey(a.TenantID, a.ID))
-		if err := v.commit(b, applicationDeleted(kernel.LogEntry(nil, a.TenantID, "application", a.ID, "delete", "Expired application deleted", t), a.ID)); err != nil {
+		if err := v.Commit(b, applicationDeleted(kernel.LogEntry(nil, a.TenantID, "application", a.ID, "delete", "Expired application deleted", t), a.ID)); err != nil {
 			return err
 		}
 	}

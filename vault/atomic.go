@@ -179,7 +179,7 @@ func (v *Vault) GetAtomic(p *access.Principal, k AtomicKind, id string, decrypt 
 	}
 	a, err := v.atomicView(p, k, r, decrypt)
 	if err == nil {
-		v.auditAsync(kernel.LogEntry(p, p.TenantID, string(k), r.ID, "read", "Atomic "+string(k)+" retrieved", kernel.Now()))
+		v.AuditAsync(kernel.LogEntry(p, p.TenantID, string(k), r.ID, "read", "Atomic "+string(k)+" retrieved", kernel.Now()))
 		v.Metrics().TokensRead(1)
 	}
 	return a, err

@@ -53,7 +53,7 @@ func refusal(o Origin, tenantID, entityType, entityID, msg string) audit.Entry {
 func (v *Vault) AuthenticateFrom(apiKey string, o Origin) (*access.Principal, error) {
 	p, err := v.Authenticate(apiKey)
 	if err != nil && apiKey != "" && problem.Is(err, 401) {
-		v.auditAsync(v.keyRefusal(apiKey, o))
+		v.AuditAsync(v.keyRefusal(apiKey, o))
 	}
 	return p, err
 }
@@ -61,12 +61,12 @@ func (v *Vault) AuthenticateFrom(apiKey string, o Origin) (*access.Principal, er
 // keyRefusal names what a refused key belongs to, when anything.
 func (v *Vault) keyRefusal(apiKey string, o Origin) audit.Entry {
 	var ref keyRef
-	if kernel.GetJSON(v.store, keyHashKey(crypto.HashAPIKey(apiKey)), "key", &ref) != nil {
+	if kernel.GetJSON(v.Store(), keyHashKey(crypto.HashAPIKey(apiKey)), "key", &ref) != nil {
 		return refusal(o, audit.VaultLog, EntityAuthentication, "api_key", "Authentication failed: unknown API key")
 	}
 	msg := "Authentication failed: the application no longer exists"
 	var app Application
-	if kernel.GetJSON(v.store, appRecordKey(ref.TenantID, ref.ApplicationID), "Application", &app) == nil && app.expired(kernel.Now()) {
+	if kernel.GetJSON(v.Store(), appRecordKey(ref.TenantID, ref.ApplicationID), "Application", &app) == nil && app.expired(kernel.Now()) {
 		msg = "Authentication failed: the application has expired"
 	}
 	e := refusal(o, ref.TenantID, EntityAuthentication, ref.ApplicationID, msg)
@@ -90,7 +90,7 @@ func (v *Vault) AuthenticateJWTFrom(projectID, token string, err error, o Origin
 	if t := v.jwtRefusalTenant(projectID); t != "" {
 		tenant = t
 	}
-	v.auditAsync(refusal(o, tenant, EntityAuthentication, projectID, "Authentication failed: "+je.Message))
+	v.AuditAsync(refusal(o, tenant, EntityAuthentication, projectID, "Authentication failed: "+je.Message))
 	return nil, err
 }
 
@@ -98,7 +98,7 @@ func (v *Vault) AuthenticateJWTFrom(projectID, token string, err error, o Origin
 func (v *Vault) AuditDenied(tenantID, actorID, actorType string, o Origin, detail string) {
 	e := refusal(o, tenantID, EntityPermission, o.Request, "Permission denied: "+detail)
 	e.ActorID, e.ActorType = actorID, actorType
-	v.auditAsync(e)
+	v.AuditAsync(e)
 }
 
 // ExportAudit writes audit entries created at or after since as NDJSON:
@@ -108,7 +108,7 @@ func (v *Vault) ExportAudit(w io.Writer, tenant string, since time.Time) error {
 	if tenant == "vault" {
 		tenant = audit.VaultLog
 	}
-	return audit.Export(v.store, all, tenant, since, func(e json.RawMessage) error {
+	return audit.Export(v.Store(), all, tenant, since, func(e json.RawMessage) error {
 		_, err := w.Write(append(e, '\n'))
 		return err
 	})
@@ -121,7 +121,7 @@ func retiredLogKey(tenantID string) []byte { return store.Key(kernel.RetiredLogI
 // retireTenantLog keeps a deleted tenant's audit log, with an entry of the
 // deletion, for the retention (erased at once when there is none).
 func (v *Vault) retireTenantLog(b store.Batch, tenantID string, t time.Time) {
-	if v.auditRetention < 0 {
+	if v.AuditRetention < 0 {
 		audit.DeleteTenant(b, tenantID)
 		return
 	}
@@ -132,14 +132,14 @@ func (v *Vault) retireTenantLog(b store.Batch, tenantID string, t time.Time) {
 // purgeAudit erases the logs of tenants deleted longer ago than the
 // retention, and vault-log entries older than it.
 func (v *Vault) purgeAudit() error {
-	keep := v.auditRetention
+	keep := v.AuditRetention
 	if keep <= 0 {
 		keep = DefaultAuditRetention
 	}
 	cutoff := kernel.Now().Add(-keep)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	defer b.Close()
-	err := v.store.Scan(store.Prefix(kernel.RetiredLogIndex), nil, func(k, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.RetiredLogIndex), nil, func(k, val []byte) bool {
 		ns, err := strconv.ParseInt(string(val), 10, 64)
 		if err == nil && time.Unix(0, ns).Before(cutoff) {
 			audit.DeleteTenant(b, string(k[len(kernel.RetiredLogIndex)+1:]))
@@ -150,7 +150,7 @@ func (v *Vault) purgeAudit() error {
 	if err != nil {
 		return err
 	}
-	if _, err := audit.DeleteBefore(v.store, b, audit.VaultLog, cutoff, 10_000); err != nil {
+	if _, err := audit.DeleteBefore(v.Store(), b, audit.VaultLog, cutoff, 10_000); err != nil {
 		return err
 	}
 	if b.Empty() {

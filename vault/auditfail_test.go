@@ -25,7 +25,7 @@ func exportLines(t *testing.T, v *Vault, tenant string) []string {
 func waitAudit(v *Vault) {
 	// The refusals go through the background writer: a synced commit after
 	// it drained makes them visible.
-	for len(v.audits) > 0 {
+	for v.PendingAudits() > 0 {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(20 * time.Millisecond)

@@ -23,7 +23,7 @@ type BackupInfo struct {
 // before the call is in it. It holds no key: a server started on it needs
 // the same master key.
 func (v *Vault) Backup(dir string) (BackupInfo, error) {
-	cp, ok := v.store.(store.Checkpointer)
+	cp, ok := v.Store().(store.Checkpointer)
 	if !ok {
 		return BackupInfo{}, errors.New("this storage backend has no online backup: use the database's own backup tools")
 	}

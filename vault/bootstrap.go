@@ -46,7 +46,7 @@ func (v *Vault) bootstrapOnce(opts Options) error {
 		return err
 	}
 	if len(tenants) == 0 {
-		claim, err := kernel.ReadVersion(v.store, bootstrapClaim)
+		claim, err := kernel.ReadVersion(v.Store(), bootstrapClaim)
 		if err != nil {
 			return err
 		}
@@ -76,7 +76,7 @@ func (v *Vault) bootstrapOnce(opts Options) error {
 	if opts.ManagementKey == "" {
 		return nil
 	}
-	if _, err := v.store.Get(keyHashKey(crypto.HashAPIKey(opts.ManagementKey))); err == nil {
+	if _, err := v.Store().Get(keyHashKey(crypto.HashAPIKey(opts.ManagementKey))); err == nil {
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -96,10 +96,10 @@ func (v *Vault) AddManagementKey(tenantID, secret string) (string, error) {
 	app := &Application{ID: kernel.NewID(), TenantID: tenantID, Name: "Management", Type: access.TypeManagement,
 		Permissions: access.ManagementPermissions(), Rules: []access.Rule{}}
 	app.Created(nil, ts)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	kernel.SetJSON(b, appRecordKey(tenantID, app.ID), app)
 	key, rec := v.addKey(b, nil, app, ts, secret)
-	if err := v.commit(b, applicationChanged(kernel.LogEntry(nil, tenantID, "application", app.ID, "create", "Management application created by the operator", ts), app),
+	if err := v.Commit(b, applicationChanged(kernel.LogEntry(nil, tenantID, "application", app.ID, "create", "Management application created by the operator", ts), app),
 		kernel.LogEntry(nil, tenantID, "key", rec.ID, "create", "Management key minted by the operator", ts)); err != nil {
 		return "", err
 	}
@@ -129,7 +129,7 @@ var laterManagementPermissions = []string{
 func (v *Vault) grantNewManagementPermissions(tenants []Tenant) error {
 	all := access.ManagementPermissions()
 	var known []string
-	switch raw, err := v.store.Get([]byte(managementCatalogKey)); {
+	switch raw, err := v.Store().Get([]byte(managementCatalogKey)); {
 	case errors.Is(err, store.ErrNotFound):
 		known = slices.DeleteFunc(slices.Clone(all), func(p string) bool { return slices.Contains(laterManagementPermissions, p) })
 	case err != nil:
@@ -144,7 +144,7 @@ func (v *Vault) grantNewManagementPermissions(tenants []Tenant) error {
 	}
 	added := slices.DeleteFunc(slices.Clone(all), func(p string) bool { return slices.Contains(known, p) })
 	ts := kernel.Now()
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	var entries []audit.Entry
 	for _, t := range tenants {
 		apps, err := v.systemManagementApps(t.ID)
@@ -165,7 +165,7 @@ func (v *Vault) grantNewManagementPermissions(tenants []Tenant) error {
 		}
 	}
 	kernel.SetJSON(b, []byte(managementCatalogKey), all)
-	if err := v.commit(b, entries...); err != nil {
+	if err := v.Commit(b, entries...); err != nil {
 		return err
 	}
 	v.auth.Clear()
@@ -177,7 +177,7 @@ func (v *Vault) grantNewManagementPermissions(tenants []Tenant) error {
 func (v *Vault) systemManagementApps(tenantID string) ([]*Application, error) {
 	var out []*Application
 	var derr error
-	err := v.store.Scan(store.Prefix("app", tenantID), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix("app", tenantID), nil, func(_, val []byte) bool {
 		var a Application
 		if derr = json.Unmarshal(val, &a); derr != nil {
 			return false

@@ -38,10 +38,10 @@ func TestBootstrapApplicationGetsNewManagementPermissions(t *testing.T) {
 	}
 	stored := *owner
 	stored.Permissions = old
-	b := e.v.store.NewBatch()
+	b := e.v.Store().NewBatch()
 	kernel.SetJSON(b, appRecordKey(stored.TenantID, stored.ID), &stored)
 	b.Delete([]byte(managementCatalogKey))
-	if err := e.v.commit(b); err != nil {
+	if err := e.v.Commit(b); err != nil {
 		t.Fatal(err)
 	}
 	e.reopen()
@@ -72,9 +72,9 @@ func TestBootstrapApplicationGetsNewManagementPermissions(t *testing.T) {
 	// Taken away after the upgrade: stays away.
 	stored = *got
 	stored.Permissions = slices.DeleteFunc(slices.Clone(got.Permissions), func(p string) bool { return p == "webhooks:delete" })
-	b = e.v.store.NewBatch()
+	b = e.v.Store().NewBatch()
 	kernel.SetJSON(b, appRecordKey(stored.TenantID, stored.ID), &stored)
-	if err := e.v.commit(b); err != nil {
+	if err := e.v.Commit(b); err != nil {
 		t.Fatal(err)
 	}
 	e.reopen()

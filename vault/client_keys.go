@@ -90,9 +90,9 @@ func (v *Vault) CreateClientKey(p *access.Principal, req ClientKeyRequest) (*Cli
 	seed := priv.Seed()
 	rec.Private = k.SealEnvelope(seed, clientKeyRecordKey(p.TenantID, rec.ID))
 	clear(seed)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	kernel.SetJSON(b, clientKeyRecordKey(p.TenantID, rec.ID), rec)
-	if err := v.commit(b, kernel.LogEntry(p, p.TenantID, "key", rec.ID, "create", "Client encryption key created", ts)); err != nil {
+	if err := v.Commit(b, kernel.LogEntry(p, p.TenantID, "key", rec.ID, "create", "Client encryption key created", ts)); err != nil {
 		return nil, err
 	}
 	out := rec.public()
@@ -102,7 +102,7 @@ func (v *Vault) CreateClientKey(p *access.Principal, req ClientKeyRequest) (*Cli
 
 func (v *Vault) loadClientKey(tenantID, id string) (*clientKeyRecord, error) {
 	var rec clientKeyRecord
-	if err := kernel.GetJSON(v.store, clientKeyRecordKey(tenantID, id), "Key", &rec); err != nil {
+	if err := kernel.GetJSON(v.Store(), clientKeyRecordKey(tenantID, id), "Key", &rec); err != nil {
 		return nil, err
 	}
 	return &rec, nil
@@ -128,7 +128,7 @@ func (v *Vault) ListClientKeys(p *access.Principal) ([]ClientKey, error) {
 	}
 	out := []ClientKey{}
 	var ferr error
-	err := v.store.Scan(store.Prefix(kernel.ClientKeyCollection, p.TenantID), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.ClientKeyCollection, p.TenantID), nil, func(_, val []byte) bool {
 		var rec clientKeyRecord
 		if ferr = json.Unmarshal(val, &rec); ferr != nil {
 			return false
@@ -148,9 +148,9 @@ func (v *Vault) DeleteClientKey(p *access.Principal, id string) error {
 	if _, err := v.loadClientKey(p.TenantID, id); err != nil {
 		return err
 	}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	b.Delete(clientKeyRecordKey(p.TenantID, id))
-	return v.commit(b, kernel.LogEntry(p, p.TenantID, "key", id, "delete", "Client encryption key deleted", kernel.Now()))
+	return v.Commit(b, kernel.LogEntry(p, p.TenantID, "key", id, "delete", "Client encryption key deleted", kernel.Now()))
 }
 
 // maxEncryptedLen bounds a JWE before it is parsed.

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
@@ -59,7 +57,7 @@ func (c *Core) flushCaches() {
 	c.tenantKeys.Clear()
 	c.tenantSettingsCache.Clear()
 	c.tenantSecretsCache.Clear()
-	c.webhooks.invalidateAll()
+	c.base.Outbox.InvalidateAll()
 }
 
 // Leases of the background jobs: each outlives its job's period, so the
@@ -70,27 +68,14 @@ const (
 	webhookLeaseTTL = 10 * time.Second // the dispatcher polls every second
 )
 
-// holderID names this process as a lease holder.
-var holderID = uuid.NewString()
-
-// lease reports whether this node runs the background job name, and the
-// view the job runs on: always on a store of its own, on a shared one
-// while it holds the lease (taken on the database's clock, so node clocks
-// cannot give it to two at once), with every write of the job fenced by
-// this tenure of the lease: a holder that stalls past its lease cannot
-// write after the next one took over.
+// lease is kernel.View.Lease for this view: the job's view, whose store is
+// fenced by its tenure of the lease while it holds it.
 func (v *Vault) lease(name string, ttl time.Duration) (*Vault, bool, error) {
-	l, ok := v.store.(store.Leaser)
-	if !ok {
-		return v, true, nil
+	kv, held, err := v.View.Lease(name, ttl)
+	if kv == v.View {
+		return v, held, err
 	}
-	f, held, err := l.Lease(name, holderID, ttl)
-	if !held {
-		return v, false, err
-	}
-	job := *v
-	job.store, job.fence = l.Fenced(f), f
-	return &job, true, nil
+	return &Vault{Core: v.Core, View: kv}, held, err
 }
 
 // flightTTL frees the claim of a node that died while running the write.
@@ -107,18 +92,18 @@ func flightKey(p *access.Principal, rk []byte) []byte {
 // again: a node that finished just before kept it, then released. prev is
 // that answer, to replay.
 func (v *Vault) claimFlight(p *access.Principal, rk []byte) (prev *idemAnswer, err error) {
-	if !store.IsShared(v.store) {
+	if !store.IsShared(v.Store()) {
 		return nil, nil
 	}
 	key := flightKey(p, rk)
-	cur, err := kernel.ReadVersion(v.store, key)
+	cur, err := kernel.ReadVersion(v.Store(), key)
 	if err != nil {
 		return nil, err
 	}
 	if exp, perr := strconv.ParseInt(string(cur), 10, 64); cur != nil && perr == nil && kernel.Now().UnixNano() < exp {
 		return nil, errInFlight
 	}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	defer b.Close()
 	deadline := []byte(strconv.FormatInt(kernel.Now().Add(flightTTL).UnixNano(), 10))
 	if cur == nil {
@@ -141,10 +126,10 @@ func (v *Vault) claimFlight(p *access.Principal, rk []byte) (prev *idemAnswer, e
 
 // releaseFlight drops the claim once the answer is kept (or the run failed).
 func (v *Vault) releaseFlight(p *access.Principal, rk []byte) {
-	if !store.IsShared(v.store) {
+	if !store.IsShared(v.Store()) {
 		return
 	}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	defer b.Close()
 	b.Delete(flightKey(p, rk))
 	_ = b.Commit() // a claim left behind expires

@@ -55,8 +55,8 @@ func TestBindViewsKeepTheirSettings(t *testing.T) {
 	defer c.Close()
 	strict := c.Bind(nil, egress.Policy{}, Settings{JWTLeeway: -1})
 	loose := c.Bind(nil, egress.Policy{AllowInsecure: true}, Settings{JWTLeeway: time.Minute, CVCRetention: -1})
-	if strict.jwt.Leeway != 0 || loose.jwt.Leeway != time.Minute || strict.cvcRetention != DefaultCVCRetention || loose.cvcRetention != -1 {
-		t.Fatalf("settings leaked between views: strict %v/%v, loose %v/%v", strict.jwt.Leeway, strict.cvcRetention, loose.jwt.Leeway, loose.cvcRetention)
+	if strict.JWT.Leeway != 0 || loose.JWT.Leeway != time.Minute || strict.CVCRetention != DefaultCVCRetention || loose.CVCRetention != -1 {
+		t.Fatalf("settings leaked between views: strict %v/%v, loose %v/%v", strict.JWT.Leeway, strict.CVCRetention, loose.JWT.Leeway, loose.CVCRetention)
 	}
 	p, err := strict.Authenticate(testMgmtKey)
 	if err != nil {

@@ -19,9 +19,8 @@ import (
 // write acknowledged by any node is read at once from every node.
 
 // FreshnessBound is how long a node keeps serving its caches without
-// confirming it has every other node's changes: a revocation is honoured
-// everywhere within it plus one poll, even when the feed stalls.
-const FreshnessBound = time.Second
+// confirming it has every other node's changes (kernel.FreshnessBound).
+const FreshnessBound = kernel.FreshnessBound
 
 // tokenSyncWait bounds how long a token read waits for the feed to confirm
 // its cached record before reading the store instead.
@@ -34,33 +33,27 @@ const feedRetention = time.Minute
 
 // followFeed starts applying the store's feed (none on a store of its own).
 func (c *Core) followFeed() {
-	f := store.FeedOf(c.store)
+	f := store.FeedOf(c.base.Store())
 	if f == nil {
 		return
 	}
-	c.feed = f
-	c.auth.fresh = c.fresh
-	c.tenantKeys.fresh = c.fresh
-	c.tenantSettingsCache.fresh = c.fresh
-	c.tenantSecretsCache.fresh = c.fresh
+	c.base.Follow(f)
+	c.auth.Fresh = c.base.Fresh
+	c.tenantKeys.Fresh = c.base.Fresh
+	c.tenantSettingsCache.Fresh = c.base.Fresh
+	c.tenantSecretsCache.Fresh = c.base.Fresh
 	f.Follow(feedFilter, c.applyChanges)
-}
-
-// fresh reports whether the caches may be served: always on a store of
-// its own, within FreshnessBound of the feed's last confirmation on a
-// shared one.
-func (c *Core) fresh() bool {
-	return c.feed == nil || time.Since(c.feed.FreshAsOf()) <= FreshnessBound
 }
 
 // cachedToken returns the cached record of a token if it is confirmed
 // current, with the epoch a fill passes to put. A miss costs no sync.
 func (c *Core) cachedToken(key tokenKey) (*tokenRecord, uint64) {
 	r, epoch := c.tokens.get(key)
-	if r == nil || c.feed == nil {
+	feed := c.base.Feed()
+	if r == nil || feed == nil {
 		return r, epoch
 	}
-	if !c.fresh() || !c.feed.Sync(tokenSyncWait) {
+	if !c.base.Fresh() || !feed.Sync(tokenSyncWait) {
 		return nil, epoch
 	}
 	return c.tokens.get(key) // the sync may have invalidated it
@@ -124,16 +117,16 @@ func (c *Core) applyChange(ch store.Change) {
 		c.projects.invalidate()
 	case kernel.WebhookCollection:
 		if id != "" {
-			c.webhooks.invalidate(id)
+			c.base.Outbox.Invalidate(id)
 		} else {
-			c.webhooks.invalidateAll()
+			c.base.Outbox.InvalidateAll()
 		}
 	default: // applications, their keys, sessions: principals
 		c.auth.Clear()
 	}
 }
 
-func forget[V any](m *cacheMap[V], id string) {
+func forget[V any](m *kernel.CacheMap[V], id string) {
 	if id == "" {
 		m.Clear()
 		return
@@ -143,16 +136,8 @@ func forget[V any](m *cacheMap[V], id string) {
 
 // pruneFeed drops old feed rows, fenced by the sweep's lease.
 func (v *Vault) pruneFeed() error {
-	if v.feed == nil {
+	if v.Feed() == nil {
 		return nil
 	}
-	return v.feed.Prune(v.fence, feedRetention)
-}
-
-// invalidateAll drops every tenant's cached webhooks.
-func (st *webhookState) invalidateAll() {
-	st.mu.Lock()
-	st.gen.Add(1)
-	st.cache.Clear()
-	st.mu.Unlock()
+	return v.Feed().Prune(v.Fence, feedRetention)
 }

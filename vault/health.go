@@ -36,10 +36,10 @@ func (h storeHome) unchanged() bool {
 // store directory is the one it opened, and the store answers a read.
 // The error says nothing more than ErrNotReady (it is shown to anyone).
 func (v *Vault) Ready() error {
-	if v.closed.Load() || !v.home.unchanged() {
+	if v.Closed() || !v.home.unchanged() {
 		return ErrNotReady
 	}
-	if _, err := v.store.Get([]byte(kernel.MasterRegistryKey)); err != nil {
+	if _, err := v.Store().Get([]byte(kernel.MasterRegistryKey)); err != nil {
 		return ErrNotReady
 	}
 	return nil

@@ -103,7 +103,7 @@ func (v *Vault) Idempotent(p *access.Principal, key, route string, run func() (A
 	}
 	sum := sha256.Sum256([]byte(route + "\x00" + key))
 	rk := store.Key(kernel.IdemCollection, p.TenantID, idemScope(p), hex.EncodeToString(sum[:]))
-	unlock := v.locks.Lock(string(rk))
+	unlock := v.Locks.Lock(string(rk))
 	prev, err := v.loadAnswer(p.TenantID, rk)
 	if err != nil || prev != nil {
 		unlock()
@@ -149,7 +149,7 @@ func idemScope(p *access.Principal) string {
 
 func (v *Vault) loadAnswer(tenantID string, rk []byte) (*idemAnswer, error) {
 	var rec idemRecord
-	if err := kernel.GetJSON(v.store, rk, "Idempotency key", &rec); err != nil {
+	if err := kernel.GetJSON(v.Store(), rk, "Idempotency key", &rec); err != nil {
 		if problem.Is(err, 404) {
 			return nil, nil
 		}
@@ -183,7 +183,7 @@ func (v *Vault) keepAnswer(p *access.Principal, rk []byte, ans Answer) error {
 	if err != nil {
 		return err
 	}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	defer b.Close()
 	kernel.SetJSON(b, rk, idemRecord{ExpiresAt: Time{Time: kernel.Now().Add(IdempotencyRetention)}, Sealed: crypto.Seal(k.Root(), plain, rk)})
 	return b.Commit()
@@ -261,7 +261,7 @@ func (v *Vault) tokenRevision(tenantID, id string) (string, bool) {
 
 // purgeExpiredIdempotencyKeys deletes the answers past their retention.
 func (v *Vault) purgeExpiredIdempotencyKeys() error {
-	return kernel.PurgeCollection(v.store, kernel.IdemCollection, func(b store.Batch, k, val []byte, t time.Time) {
+	return kernel.PurgeCollection(v.Store(), kernel.IdemCollection, func(b store.Batch, k, val []byte, t time.Time) {
 		var rec idemRecord
 		if json.Unmarshal(val, &rec) != nil || !rec.ExpiresAt.After(t) {
 			b.Delete(k)

@@ -37,7 +37,7 @@ func TestIdempotencyRetentionAndSweep(t *testing.T) {
 	}
 	kept := func() int {
 		n := 0
-		e.v.store.Scan(store.Prefix(kernel.IdemCollection), nil, func(_, _ []byte) bool { n++; return true })
+		e.v.Store().Scan(store.Prefix(kernel.IdemCollection), nil, func(_, _ []byte) bool { n++; return true })
 		return n
 	}
 	if kept() != 1 {
@@ -66,7 +66,7 @@ func TestIdempotencyAnswerIsSealed(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.v.store.Scan(store.Prefix(kernel.IdemCollection), nil, func(_, val []byte) bool {
+	e.v.Store().Scan(store.Prefix(kernel.IdemCollection), nil, func(_, val []byte) bool {
 		if bytes.Contains(val, secret) {
 			t.Errorf("kept answer holds the body in clear: %s", val)
 		}
@@ -123,7 +123,7 @@ func TestTokenIntentExpiry(t *testing.T) {
 	if err := e.v.Sweep(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.v.store.Get(tokenIntentKey(p.TenantID, it.ID)); err == nil {
+	if _, err := e.v.Store().Get(tokenIntentKey(p.TenantID, it.ID)); err == nil {
 		t.Error("expired intent still stored after a sweep")
 	}
 }

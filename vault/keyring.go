@@ -78,7 +78,7 @@ func (r *masterRegistry) rotating() bool {
 }
 
 func (v *Vault) loadMasterRegistry() (*masterRegistry, error) {
-	b, err := v.store.Get([]byte(kernel.MasterRegistryKey))
+	b, err := v.Store().Get([]byte(kernel.MasterRegistryKey))
 	if err == nil {
 		reg := new(masterRegistry)
 		return reg, json.Unmarshal(b, reg)
@@ -87,7 +87,7 @@ func (v *Vault) loadMasterRegistry() (*masterRegistry, error) {
 		return nil, err
 	}
 	// Before versions, one check value said the directory's single key.
-	check, err := v.store.Get([]byte(kernel.MasterCheckKey))
+	check, err := v.Store().Get([]byte(kernel.MasterCheckKey))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -188,9 +188,9 @@ func (r *masterRegistry) needed() string {
 }
 
 func (v *Vault) saveRegistry(reg *masterRegistry, entries ...audit.Entry) error {
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	kernel.SetJSON(b, []byte(kernel.MasterRegistryKey), reg)
-	return v.commit(b, entries...)
+	return v.Commit(b, entries...)
 }
 
 // masterSealed is a secret sealed by a master key version.
@@ -312,7 +312,7 @@ func (v *Vault) tenantKey(tenantID string) (*crypto.KeySet, error) {
 		return k, nil
 	}
 	gen := v.tenantKeys.Generation()
-	b, err := v.store.Get(kernel.TenantKeyRecordKey(tenantID))
+	b, err := v.Store().Get(kernel.TenantKeyRecordKey(tenantID))
 	if err != nil {
 		return nil, fmt.Errorf("tenant key: %w", err)
 	}
@@ -385,4 +385,17 @@ func (k *keyRing) close() error {
 		return nil
 	}
 	return k.wrapper.Close()
+}
+
+// writeRegistry stores the master key registry; the first one is
+// insert-if-absent, so of two nodes starting on an empty database with
+// different keys one writes it and the other is then checked against it
+// (and refused) instead of overwriting it.
+func (v *Vault) writeRegistry(reg *masterRegistry, fresh bool) error {
+	if !fresh {
+		return v.saveRegistry(reg)
+	}
+	b := v.Store().NewBatch()
+	kernel.ClaimNew(b, []byte(kernel.MasterRegistryKey), reg)
+	return v.Commit(b)
 }

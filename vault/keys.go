@@ -69,7 +69,7 @@ type keyRef struct {
 func (v *Vault) appKeys(tenantID, appID string) ([]appKey, error) {
 	var out []appKey
 	var derr error
-	err := v.store.Scan(store.Prefix(kernel.AppKeyCollection, tenantID, appID), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.AppKeyCollection, tenantID, appID), nil, func(_, val []byte) bool {
 		var k appKey
 		if derr = json.Unmarshal(val, &k); derr != nil {
 			return false
@@ -100,7 +100,7 @@ func (v *Vault) CreateApplicationKey(p *access.Principal, appID string) (*Applic
 	if err := kernel.Require(p, "application:create"); err != nil {
 		return nil, err
 	}
-	defer v.locks.Lock("app", appID)()
+	defer v.Locks.Lock("app", appID)()
 	app, err := v.application(p.TenantID, appID)
 	if err != nil {
 		return nil, err
@@ -109,9 +109,9 @@ func (v *Vault) CreateApplicationKey(p *access.Principal, appID string) (*Applic
 		return nil, err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	_, k := v.addKey(b, p, app, ts, "")
-	return &k, v.commit(b, applicationKeyCreated(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application key created", ts), app.ID, k))
+	return &k, v.Commit(b, applicationKeyCreated(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application key created", ts), app.ID, k))
 }
 
 // ListApplicationKeys lists an application's keys (without secrets).
@@ -139,7 +139,7 @@ func (v *Vault) GetApplicationKey(p *access.Principal, appID, keyID string) (*Ap
 		return nil, err
 	}
 	var k appKey
-	if err := kernel.GetJSON(v.store, appKeyRecordKey(p.TenantID, appID, keyID), "Application Key", &k); err != nil {
+	if err := kernel.GetJSON(v.Store(), appKeyRecordKey(p.TenantID, appID, keyID), "Application Key", &k); err != nil {
 		return nil, err
 	}
 	pub := k.public()
@@ -152,7 +152,7 @@ func (v *Vault) DeleteApplicationKey(p *access.Principal, appID, keyID string) e
 	if err := kernel.Require(p, "application:delete"); err != nil {
 		return err
 	}
-	defer v.locks.Lock("app", appID)()
+	defer v.Locks.Lock("app", appID)()
 	app, err := v.application(p.TenantID, appID)
 	if err != nil {
 		return err
@@ -161,14 +161,14 @@ func (v *Vault) DeleteApplicationKey(p *access.Principal, appID, keyID string) e
 		return err
 	}
 	var k appKey
-	if err := kernel.GetJSON(v.store, appKeyRecordKey(p.TenantID, appID, keyID), "Application Key", &k); err != nil {
+	if err := kernel.GetJSON(v.Store(), appKeyRecordKey(p.TenantID, appID, keyID), "Application Key", &k); err != nil {
 		return err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	b.Delete(appKeyRecordKey(k.TenantID, k.ApplicationID, k.ID))
 	b.Delete(keyHashKey(k.Hash))
-	if err := v.commit(b, applicationKeyDeleted(kernel.LogEntry(p, k.TenantID, "application", appID, "update", "Application key deleted", ts), appID, k.ID)); err != nil {
+	if err := v.Commit(b, applicationKeyDeleted(kernel.LogEntry(p, k.TenantID, "application", appID, "update", "Application key deleted", ts), appID, k.ID)); err != nil {
 		return err
 	}
 	v.auth.Clear()
@@ -196,7 +196,7 @@ func (v *Vault) authenticate(apiKey string) (*access.Principal, error) {
 	}
 	gen := v.auth.Generation()
 	var ref keyRef
-	if err := kernel.GetJSON(v.store, keyHashKey(hash), "key", &ref); err != nil {
+	if err := kernel.GetJSON(v.Store(), keyHashKey(hash), "key", &ref); err != nil {
 		if problem.Is(err, 404) {
 			return v.authenticateSession(hash, gen) // sessions.go
 		}

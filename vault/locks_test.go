@@ -28,7 +28,7 @@ func TestAssociationsNeverOutliveTheirParent(t *testing.T) {
 		}()
 		wg.Wait()
 		links := 0
-		if err := e.v.store.Scan(store.Prefix(kernel.ChildIndex, w.TenantID, parent.ID), nil, func(_, _ []byte) bool {
+		if err := e.v.Store().Scan(store.Prefix(kernel.ChildIndex, w.TenantID, parent.ID), nil, func(_, _ []byte) bool {
 			links++
 			return true
 		}); err != nil {

@@ -44,7 +44,7 @@ func (v *Vault) ListLogs(p *access.Principal, f audit.Filter, pg Page, start str
 			return nil, problem.Invalid("start", "The cursor is not valid.")
 		}
 	}
-	res, err := audit.List(v.store, p.TenantID, f, from, pg.Offset(), pg.Size)
+	res, err := audit.List(v.Store(), p.TenantID, f, from, pg.Offset(), pg.Size)
 	if errors.Is(err, audit.ErrCursor) {
 		return nil, problem.Invalid("start", "The cursor is not valid.")
 	}

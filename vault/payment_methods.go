@@ -208,18 +208,18 @@ func (v *Vault) CreatePaymentMethod(c *ProjectCaller, req PaymentMethodRequest) 
 	r.CreatedBy = c.actorID()
 	r.AD = tokenADVersion
 	r.Card = k.SealEnvelope(plain, r.aad())
-	retain := v.cvcRetention
+	retain := v.CVCRetention
 	if cvc != "" && retain > 0 {
 		env := k.SealEnvelope([]byte(cvc), r.cvcAAD())
 		r.CVC, r.CVCExpiresAt = &env, kernel.TimePtr(ts.Add(retain))
 	}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	kernel.SetJSON(b, paymentMethodKey(r.TenantID, r.ProjectID, r.ID), r)
 	b.Set(r.subKey(), []byte(r.ID))
 	if r.CVCExpiresAt != nil {
 		b.Set(r.cvcExpiryKey(), nil)
 	}
-	if err := v.commit(b, c.entry("payment_method", r.ID, "create", "Payment method created", ts)); err != nil {
+	if err := v.Commit(b, c.entry("payment_method", r.ID, "create", "Payment method created", ts)); err != nil {
 		return nil, err
 	}
 	return paymentMethodView(r, card), nil
@@ -258,7 +258,7 @@ func (v *Vault) loadPaymentMethod(c *ProjectCaller, id string) (*paymentMethodRe
 	if id == "" || strings.IndexByte(id, 0) >= 0 {
 		return nil, problem.NotFound("Payment method")
 	}
-	if err := kernel.GetJSON(v.store, paymentMethodKey(c.TenantID, c.ProjectID, id), "Payment method", &r); err != nil {
+	if err := kernel.GetJSON(v.Store(), paymentMethodKey(c.TenantID, c.ProjectID, id), "Payment method", &r); err != nil {
 		return nil, err
 	}
 	if c.Claims != nil && r.EntityID != c.Claims.Subject {
@@ -296,7 +296,7 @@ func (v *Vault) GetPaymentMethod(c *ProjectCaller, id string) (*PaymentMethod, e
 	if err != nil {
 		return nil, err
 	}
-	v.auditAsync(c.entry("payment_method", r.ID, "read", "Payment method retrieved", kernel.Now()))
+	v.AuditAsync(c.entry("payment_method", r.ID, "read", "Payment method retrieved", kernel.Now()))
 	return paymentMethodView(r, card), nil
 }
 
@@ -337,13 +337,13 @@ func (v *Vault) ListPaymentMethods(c *ProjectCaller, entityID string, limit, off
 		if validateEntityID(entityID) != "" {
 			return page, nil
 		}
-		err = v.store.Scan(store.Prefix(kernel.PaymentMethodSubIndex, c.TenantID, c.ProjectID, entityID), nil, func(_, val []byte) bool {
+		err = v.Store().Scan(store.Prefix(kernel.PaymentMethodSubIndex, c.TenantID, c.ProjectID, entityID), nil, func(_, val []byte) bool {
 			collect(string(val))
 			return true
 		})
 	} else {
 		// Ids are time-ordered UUIDs, so the record keys are in creation order.
-		err = v.store.Scan(store.Prefix(kernel.PaymentMethodCollection, c.TenantID, c.ProjectID), nil, func(k, _ []byte) bool {
+		err = v.Store().Scan(store.Prefix(kernel.PaymentMethodCollection, c.TenantID, c.ProjectID), nil, func(k, _ []byte) bool {
 			collect(string(k[bytes.LastIndexByte(k, 0)+1:]))
 			return true
 		})
@@ -365,7 +365,7 @@ func (v *Vault) ListPaymentMethods(c *ProjectCaller, entityID string, limit, off
 		}
 		page.Items = append(page.Items, paymentMethodView(r, card))
 	}
-	v.auditAsync(c.entry("project", c.ProjectID, "read", "Payment methods listed", kernel.Now()))
+	v.AuditAsync(c.entry("project", c.ProjectID, "read", "Payment methods listed", kernel.Now()))
 	return page, nil
 }
 
@@ -374,12 +374,12 @@ func (v *Vault) DeletePaymentMethod(c *ProjectCaller, id string) error {
 	if err := c.allow(pmDelete); err != nil {
 		return err
 	}
-	defer v.locks.Lock("payment_method", c.ProjectID, id)()
-	return retryUnchangedErr(func() error { return v.deletePaymentMethod(c, id) })
+	defer v.Locks.Lock("payment_method", c.ProjectID, id)()
+	return kernel.RetryUnchangedErr(func() error { return v.deletePaymentMethod(c, id) })
 }
 
 func (v *Vault) deletePaymentMethod(c *ProjectCaller, id string) error {
-	raw, err := kernel.ReadVersion(v.store, paymentMethodKey(c.TenantID, c.ProjectID, id))
+	raw, err := kernel.ReadVersion(v.Store(), paymentMethodKey(c.TenantID, c.ProjectID, id))
 	if err != nil {
 		return err
 	}
@@ -388,14 +388,14 @@ func (v *Vault) deletePaymentMethod(c *ProjectCaller, id string) error {
 		return err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
-	expectUnchanged(b, paymentMethodKey(r.TenantID, r.ProjectID, r.ID), raw)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, paymentMethodKey(r.TenantID, r.ProjectID, r.ID), raw)
 	b.Delete(paymentMethodKey(r.TenantID, r.ProjectID, r.ID))
 	b.Delete(r.subKey())
 	if r.CVCExpiresAt != nil {
 		b.Delete(r.cvcExpiryKey())
 	}
-	return v.commit(b, c.entry("payment_method", r.ID, "delete", "Payment method deleted", ts))
+	return v.Commit(b, c.entry("payment_method", r.ID, "delete", "Payment method deleted", ts))
 }
 
 // purgeExpiredCVCs drops every cvc past its retention. Reads never return
@@ -405,7 +405,7 @@ func (v *Vault) purgeExpiredCVCs() error {
 	t := kernel.Now()
 	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
 	limit := store.Key(kernel.CvcExpiryIndex, hex.EncodeToString(ts[:]))
-	due, err := kernel.DueKeys(v.store, kernel.CvcExpiryIndex, limit)
+	due, err := kernel.DueKeys(v.Store(), kernel.CvcExpiryIndex, limit)
 	if err != nil {
 		return err
 	}
@@ -421,23 +421,23 @@ func (v *Vault) purgeExpiredCVCs() error {
 }
 
 func (v *Vault) dropCVC(indexKey []byte, tenantID, projectID, id string) error {
-	defer v.locks.Lock("payment_method", projectID, id)()
-	return retryUnchangedErr(func() error { return v.dropCVCOnce(indexKey, tenantID, projectID, id) })
+	defer v.Locks.Lock("payment_method", projectID, id)()
+	return kernel.RetryUnchangedErr(func() error { return v.dropCVCOnce(indexKey, tenantID, projectID, id) })
 }
 
 // dropCVCOnce commits only if the record is unchanged: rewritten over a
 // delete on another node, it would bring the card back.
 func (v *Vault) dropCVCOnce(indexKey []byte, tenantID, projectID, id string) error {
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	defer b.Close()
 	b.Delete(indexKey)
-	raw, err := kernel.ReadVersion(v.store, paymentMethodKey(tenantID, projectID, id))
+	raw, err := kernel.ReadVersion(v.Store(), paymentMethodKey(tenantID, projectID, id))
 	if err != nil {
 		return err
 	}
-	expectUnchanged(b, paymentMethodKey(tenantID, projectID, id), raw)
+	kernel.ExpectUnchanged(b, paymentMethodKey(tenantID, projectID, id), raw)
 	var r paymentMethodRecord
-	err = kernel.GetJSON(v.store, paymentMethodKey(tenantID, projectID, id), "Payment method", &r)
+	err = kernel.GetJSON(v.Store(), paymentMethodKey(tenantID, projectID, id), "Payment method", &r)
 	switch {
 	case problem.Is(err, 404):
 		// Deleted with its project or tenant: only the index entry is left.
@@ -447,14 +447,14 @@ func (v *Vault) dropCVCOnce(indexKey []byte, tenantID, projectID, id string) err
 		r.CVC, r.CVCExpiresAt = nil, nil
 		kernel.SetJSON(b, paymentMethodKey(tenantID, projectID, id), &r)
 	}
-	return v.syncCommit(b)
+	return v.SyncCommit(b)
 }
 
 // cvcRetained reports whether a payment method still holds its cvc (for
 // tests and, later, purchase intents).
 func (v *Vault) cvcRetained(tenantID, projectID, id string) (bool, error) {
 	var r paymentMethodRecord
-	if err := kernel.GetJSON(v.store, paymentMethodKey(tenantID, projectID, id), "Payment method", &r); err != nil {
+	if err := kernel.GetJSON(v.Store(), paymentMethodKey(tenantID, projectID, id), "Payment method", &r); err != nil {
 		return false, err
 	}
 	return r.CVC != nil && r.CVCExpiresAt != nil && r.CVCExpiresAt.After(kernel.Now()), nil

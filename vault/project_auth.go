@@ -35,7 +35,7 @@ func (v *Vault) AuthenticateJWT(projectID, token string) (*ProjectCaller, error)
 	for i, e := range es {
 		sets[i] = e.keys
 	}
-	claims, i, err := v.jwt.ValidateOne(token, projectID, sets)
+	claims, i, err := v.JWT.ValidateOne(token, projectID, sets)
 	if err != nil {
 		v.Metrics().AuthFailure()
 		return nil, err

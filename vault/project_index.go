@@ -50,7 +50,7 @@ func (s *projectState) lockKeyRegistry() func() {
 // holds the key registry lock.
 func (v *Vault) claimPublicKey(b store.Batch, rec projectKeyRecord) error {
 	var owner publicKeyOwner
-	err := kernel.GetJSON(v.store, publicKeyKey(rec.Thumbprint), "Public key", &owner)
+	err := kernel.GetJSON(v.Store(), publicKeyKey(rec.Thumbprint), "Public key", &owner)
 	switch {
 	case err == nil && owner.TenantID == rec.TenantID:
 		return nil
@@ -75,7 +75,7 @@ func (v *Vault) claimPublicKey(b store.Batch, rec projectKeyRecord) error {
 func (v *Vault) tenantHoldsPublicKey(tenantID, thumbprint string) (bool, error) {
 	held := false
 	var derr error
-	err := v.store.Scan(store.Prefix(kernel.ProjectKeyIndex, tenantID), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.ProjectKeyIndex, tenantID), nil, func(_, val []byte) bool {
 		var r projectKeyRecord
 		derr = json.Unmarshal(val, &r)
 		held = derr == nil && r.Thumbprint == thumbprint
@@ -92,7 +92,7 @@ func (v *Vault) projectTenants(id string) ([]string, error) {
 	}
 	var out []string
 	pfx := store.Prefix(kernel.ProjectTenantIndex, id)
-	err := v.store.Scan(pfx, nil, func(k, _ []byte) bool {
+	err := v.Store().Scan(pfx, nil, func(k, _ []byte) bool {
 		out = append(out, string(k[len(pfx):]))
 		return true
 	})
@@ -101,7 +101,7 @@ func (v *Vault) projectTenants(id string) ([]string, error) {
 	}
 	live := out[:0]
 	for _, t := range out {
-		if _, err := v.store.Get(projectRecordKey(t, id)); err == nil {
+		if _, err := v.Store().Get(projectRecordKey(t, id)); err == nil {
 			live = append(live, t)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
@@ -115,10 +115,10 @@ func (v *Vault) projectTenants(id string) ([]string, error) {
 // project pointers become kernel.ProjectTenantIndex entries, and every public key
 // without an owner gets its first holder as owner.
 func (v *Vault) upgradeProjectIndex() error {
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	pfx := store.Prefix(kernel.LegacyProjectPointer)
 	var derr error
-	err := v.store.Scan(pfx, nil, func(k, val []byte) bool {
+	err := v.Store().Scan(pfx, nil, func(k, val []byte) bool {
 		var ptr struct {
 			TenantID string `json:"tenant_id"`
 		}
@@ -131,7 +131,7 @@ func (v *Vault) upgradeProjectIndex() error {
 	})
 	var recs []projectKeyRecord
 	if err == nil && derr == nil {
-		err = v.store.Scan(store.Prefix(kernel.ProjectKeyIndex), nil, func(_, val []byte) bool {
+		err = v.Store().Scan(store.Prefix(kernel.ProjectKeyIndex), nil, func(_, val []byte) bool {
 			var r projectKeyRecord
 			if derr = json.Unmarshal(val, &r); derr == nil {
 				recs = append(recs, r)
@@ -153,5 +153,5 @@ func (v *Vault) upgradeProjectIndex() error {
 		b.Close()
 		return nil
 	}
-	return v.commit(b)
+	return v.Commit(b)
 }

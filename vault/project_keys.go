@@ -61,7 +61,7 @@ func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, 
 	if err != nil {
 		return nil, err
 	}
-	defer v.locks.Lock("project", tenantID, projectID)()
+	defer v.Locks.Lock("project", tenantID, projectID)()
 	// The project may have been deleted since the caller's check: keys
 	// written now would come back to life with a project of the same id.
 	if _, err := v.loadProject(tenantID, projectID); err != nil {
@@ -69,10 +69,10 @@ func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, 
 	}
 	defer v.projects.lockKeyRegistry()()
 	ts := kernel.Now()
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	out := make([]ProjectKey, 0, len(keys))
 	for kid, pub := range keys {
-		if _, err := v.store.Get(projectKeyKey(tenantID, projectID, kid)); err == nil {
+		if _, err := v.Store().Get(projectKeyKey(tenantID, projectID, kid)); err == nil {
 			b.Close()
 			return nil, problem.Conflict("The project already has a key with the kid '" + kid + "'; remove it first to replace it.")
 		} else if !errors.Is(err, store.ErrNotFound) {
@@ -91,7 +91,7 @@ func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, 
 		k.PrivateKey = privatePEM
 		out = append(out, k)
 	}
-	if err := v.commit(b, projectLog(p, tenantID, projectID, "update", fmt.Sprintf("Project key(s) registered (%d)", len(out)), ts)); err != nil {
+	if err := v.Commit(b, projectLog(p, tenantID, projectID, "update", fmt.Sprintf("Project key(s) registered (%d)", len(out)), ts)); err != nil {
 		return nil, err
 	}
 	v.projects.invalidate()
@@ -201,20 +201,20 @@ func (v *Vault) OperatorRemoveProjectKey(tenantID, projectID, kid string) error 
 }
 
 func (v *Vault) removeProjectKey(p *access.Principal, tenantID, projectID, kid string) error {
-	defer v.locks.Lock("project", tenantID, projectID)()
+	defer v.Locks.Lock("project", tenantID, projectID)()
 	if !kidPattern.MatchString(kid) {
 		return problem.NotFound("Project key")
 	}
 	key := projectKeyKey(tenantID, projectID, kid)
-	if _, err := v.store.Get(key); errors.Is(err, store.ErrNotFound) {
+	if _, err := v.Store().Get(key); errors.Is(err, store.ErrNotFound) {
 		return problem.NotFound("Project key")
 	} else if err != nil {
 		return err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	b.Delete(key)
-	if err := v.commit(b, projectLog(p, tenantID, projectID, "update", "Project key removed", ts)); err != nil {
+	if err := v.Commit(b, projectLog(p, tenantID, projectID, "update", "Project key removed", ts)); err != nil {
 		return err
 	}
 	v.projects.invalidate()

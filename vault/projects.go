@@ -113,7 +113,7 @@ func (v *Vault) project(id string) ([]*projectEntry, error) {
 	es, ok := s.entries[id]
 	gen := s.gen
 	s.mu.RUnlock()
-	if ok && v.fresh() { // feedcache.go
+	if ok && v.Fresh() { // feedcache.go
 		return es, nil
 	}
 	tenants, err := v.projectTenants(id)
@@ -152,7 +152,7 @@ func (v *Vault) loadProject(tenantID, id string) (*Project, error) {
 	if !projectIDPattern.MatchString(id) {
 		return nil, problem.NotFound("Project")
 	}
-	if err := kernel.GetJSON(v.store, projectRecordKey(tenantID, id), "Project", &p); err != nil {
+	if err := kernel.GetJSON(v.Store(), projectRecordKey(tenantID, id), "Project", &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -176,7 +176,7 @@ func (k projectKeyRecord) public() ProjectKey {
 func (v *Vault) loadProjectKeys(tenantID, id string) ([]projectKeyRecord, error) {
 	var out []projectKeyRecord
 	var derr error
-	err := v.store.Scan(store.Prefix(kernel.ProjectKeyIndex, tenantID, id), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.ProjectKeyIndex, tenantID, id), nil, func(_, val []byte) bool {
 		var k projectKeyRecord
 		if derr = json.Unmarshal(val, &k); derr != nil {
 			return false
@@ -244,8 +244,8 @@ func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectR
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	defer v.locks.Lock("project", tenantID, id)()
-	if _, err := v.store.Get(projectRecordKey(tenantID, id)); err == nil {
+	defer v.Locks.Lock("project", tenantID, id)()
+	if _, err := v.Store().Get(projectRecordKey(tenantID, id)); err == nil {
 		return nil, problem.Conflict("A project with the id '" + id + "' already exists.")
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
@@ -253,11 +253,11 @@ func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectR
 	ts := kernel.Now()
 	proj := &Project{ID: id, TenantID: tenantID, Name: *req.Name}
 	proj.Created(p, ts)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	b.Set(projectTenantKey(id, tenantID), nil)
 	kernel.ClaimNew(b, projectRecordKey(tenantID, id), proj) // another node may create the id at once
 	clearProject(b, tenantID, id)                            // a new project starts empty, whatever raced its predecessor's delete
-	if err := v.commit(b, projectLog(p, tenantID, id, "create", "Project created", ts)); errors.Is(err, store.ErrConflict) {
+	if err := v.Commit(b, projectLog(p, tenantID, id, "create", "Project created", ts)); errors.Is(err, store.ErrConflict) {
 		return nil, problem.Conflict("A project with the id '" + id + "' already exists.")
 	} else if err != nil {
 		return nil, err
@@ -307,7 +307,7 @@ func (v *Vault) OperatorListProjects(tenantID string) ([]Project, error) {
 func (v *Vault) projectsOf(tenantID string) ([]Project, error) {
 	var out []Project
 	var derr error
-	err := v.store.Scan(store.Prefix(kernel.ProjectCollection, tenantID), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.ProjectCollection, tenantID), nil, func(_, val []byte) bool {
 		var p Project
 		if derr = json.Unmarshal(val, &p); derr != nil {
 			return false
@@ -331,7 +331,7 @@ func (v *Vault) UpdateProject(p *access.Principal, id string, req ProjectRequest
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	defer v.locks.Lock("project", p.TenantID, id)()
+	defer v.Locks.Lock("project", p.TenantID, id)()
 	proj, err := v.loadProject(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -339,9 +339,9 @@ func (v *Vault) UpdateProject(p *access.Principal, id string, req ProjectRequest
 	ts := kernel.Now()
 	proj.Name = *req.Name
 	proj.Modified(p, ts)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	kernel.SetJSON(b, projectRecordKey(proj.TenantID, id), proj)
-	return proj, v.commit(b, projectLog(p, proj.TenantID, id, "update", "Project updated", ts))
+	return proj, v.Commit(b, projectLog(p, proj.TenantID, id, "update", "Project updated", ts))
 }
 
 // DeleteProject removes a project, its keys and its payment methods; its
@@ -350,17 +350,17 @@ func (v *Vault) DeleteProject(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "project:delete"); err != nil {
 		return err
 	}
-	defer v.locks.Lock("project", p.TenantID, id)()
+	defer v.Locks.Lock("project", p.TenantID, id)()
 	proj, err := v.loadProject(p.TenantID, id)
 	if err != nil {
 		return err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	b.Delete(projectTenantKey(id, proj.TenantID))
 	b.Delete(projectRecordKey(proj.TenantID, id))
 	clearProject(b, proj.TenantID, id)
-	if err := v.commit(b, projectLog(p, proj.TenantID, id, "delete", "Project deleted", ts)); err != nil {
+	if err := v.Commit(b, projectLog(p, proj.TenantID, id, "delete", "Project deleted", ts)); err != nil {
 		return err
 	}
 	v.projects.invalidate()

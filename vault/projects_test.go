@@ -400,7 +400,7 @@ func TestRecreatedProjectStartsEmpty(t *testing.T) {
 	v, mgmt := projVault(t, Settings{})
 	priv := projectWithKey(t, v, mgmt, "again", "k")
 	// What a key registration racing the delete would leave behind.
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	b.Set(projectKeyKey(mgmt.TenantID, "again", "late"), []byte(`{"kid":"late","public_key":"x"}`))
 	if err := v.DeleteProject(mgmt, "again"); err != nil {
 		t.Fatal(err)
@@ -427,7 +427,7 @@ func TestProjectIndexUpgrade(t *testing.T) {
 	v, mgmt := projVaultAt(t, dir, Settings{})
 	priv := projectWithKey(t, v, mgmt, "legacy", "k")
 	// Rewrite the index as the earlier layout had it.
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	b.Delete(projectTenantKey("legacy", mgmt.TenantID))
 	b.Set(store.Key(kernel.LegacyProjectPointer, "legacy"), []byte(`{"tenant_id":"`+mgmt.TenantID+`"}`))
 	if err := b.Commit(); err != nil {
@@ -438,7 +438,7 @@ func TestProjectIndexUpgrade(t *testing.T) {
 
 	v, mgmt = projVaultAt(t, dir, Settings{})
 	defer v.Close()
-	if storeContains(t, v.store, kernel.LegacyProjectPointer+"\x00") {
+	if storeContains(t, v.Store(), kernel.LegacyProjectPointer+"\x00") {
 		t.Fatal("the legacy pointer survived the upgrade")
 	}
 	c, err := v.AuthenticateJWT("legacy", mintJWT(t, priv, "k", "legacy", "user-1", []string{"private"}, kernel.Now()))

@@ -113,7 +113,7 @@ func (v *Vault) validateProxy(tenantID string, req *ProxyRequest) error {
 	case req.DestinationURL == nil || strings.TrimSpace(*req.DestinationURL) == "":
 		f.Add("destination_url", "The destination_url field is required.")
 	default:
-		if _, err := v.egress.CheckURL(*req.DestinationURL); err != nil {
+		if _, err := v.Egress.CheckURL(*req.DestinationURL); err != nil {
 			f.Add("destination_url", err.Error())
 		}
 	}
@@ -206,7 +206,7 @@ func (v *Vault) saveProxy(b store.Batch, rec *proxyRecord) error {
 
 func (v *Vault) loadProxy(tenantID, id string) (*proxyRecord, error) {
 	var rec proxyRecord
-	if err := kernel.GetJSON(v.store, proxyRecordKey(tenantID, id), "Proxy", &rec); err != nil {
+	if err := kernel.GetJSON(v.Store(), proxyRecordKey(tenantID, id), "Proxy", &rec); err != nil {
 		return nil, err
 	}
 	if rec.SealedConfig != nil {
@@ -243,13 +243,13 @@ func (v *Vault) CreateProxy(p *access.Principal, req ProxyRequest) (*Proxy, erro
 	rec := &proxyRecord{Proxy: Proxy{ID: kernel.NewID(), Key: newProxyKey(), TenantID: p.TenantID}}
 	v.applyProxyRequest(rec, &req)
 	rec.Created(p, ts)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	if err := v.saveProxy(b, rec); err != nil {
 		b.Close()
 		return nil, err
 	}
 	b.Insert(proxyKeyIndex(rec.Key), []byte(rec.TenantID+"\x00"+rec.ID)) // a key names one proxy on every node
-	return rec.public(), v.commit(b, proxyChanged(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "create", "Proxy created", ts), &rec.Proxy))
+	return rec.public(), v.Commit(b, proxyChanged(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "create", "Proxy created", ts), &rec.Proxy))
 }
 
 // GetProxy returns one proxy.
@@ -271,7 +271,7 @@ func (v *Vault) ListProxies(p *access.Principal, ids []string, name string, pg P
 	}
 	var all []Proxy
 	var ferr error
-	err := v.store.Scan(store.Prefix(kernel.ProxyCollection, p.TenantID), nil, func(k, _ []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.ProxyCollection, p.TenantID), nil, func(k, _ []byte) bool {
 		id := string(k[len(store.Prefix(kernel.ProxyCollection, p.TenantID)):])
 		if len(ids) > 0 && !slices.Contains(ids, id) {
 			return true
@@ -308,12 +308,12 @@ func (v *Vault) replaceProxy(p *access.Principal, id string, next func(*proxyRec
 	if err := kernel.Require(p, "proxy:update"); err != nil {
 		return nil, err
 	}
-	defer v.locks.Lock("proxy", p.TenantID, id)()
-	return retryUnchanged(func() (*Proxy, error) { return v.replaceProxyOnce(p, id, next) })
+	defer v.Locks.Lock("proxy", p.TenantID, id)()
+	return kernel.RetryUnchanged(func() (*Proxy, error) { return v.replaceProxyOnce(p, id, next) })
 }
 
 func (v *Vault) replaceProxyOnce(p *access.Principal, id string, next func(*proxyRecord) (ProxyRequest, error)) (*Proxy, error) {
-	raw, err := kernel.ReadVersion(v.store, proxyRecordKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.Store(), proxyRecordKey(p.TenantID, id))
 	if err != nil {
 		return nil, err
 	}
@@ -328,13 +328,13 @@ func (v *Vault) replaceProxyOnce(p *access.Principal, id string, next func(*prox
 	ts := kernel.Now()
 	v.applyProxyRequest(rec, &req)
 	rec.Modified(p, ts)
-	b := v.store.NewBatch()
-	expectUnchanged(b, proxyRecordKey(p.TenantID, id), raw)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, proxyRecordKey(p.TenantID, id), raw)
 	if err := v.saveProxy(b, rec); err != nil {
 		b.Close()
 		return nil, err
 	}
-	return rec.public(), v.commit(b, proxyChanged(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "update", "Proxy updated", ts), &rec.Proxy))
+	return rec.public(), v.Commit(b, proxyChanged(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "update", "Proxy updated", ts), &rec.Proxy))
 }
 
 // PatchProxy applies a merge patch to a proxy (PATCH, answered 204).
@@ -380,12 +380,12 @@ func (v *Vault) DeleteProxy(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "proxy:delete"); err != nil {
 		return err
 	}
-	defer v.locks.Lock("proxy", p.TenantID, id)()
-	return retryUnchangedErr(func() error { return v.deleteProxy(p, id) })
+	defer v.Locks.Lock("proxy", p.TenantID, id)()
+	return kernel.RetryUnchangedErr(func() error { return v.deleteProxy(p, id) })
 }
 
 func (v *Vault) deleteProxy(p *access.Principal, id string) error {
-	raw, err := kernel.ReadVersion(v.store, proxyRecordKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.Store(), proxyRecordKey(p.TenantID, id))
 	if err != nil {
 		return err
 	}
@@ -394,9 +394,9 @@ func (v *Vault) deleteProxy(p *access.Principal, id string) error {
 		return err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
-	expectUnchanged(b, proxyRecordKey(p.TenantID, id), raw)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, proxyRecordKey(p.TenantID, id), raw)
 	b.Delete(proxyRecordKey(rec.TenantID, rec.ID))
 	b.Delete(proxyKeyIndex(rec.Key))
-	return v.commit(b, proxyDeleted(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "delete", "Proxy deleted", ts), rec.ID))
+	return v.Commit(b, proxyDeleted(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "delete", "Proxy deleted", ts), rec.ID))
 }

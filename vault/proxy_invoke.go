@@ -234,7 +234,7 @@ func proxyVars(h http.Header, body []byte, streamed bool) map[string]any {
 
 // proxyByKey finds the proxy a `BT-PROXY-KEY` names, for invocation.
 func (v *Vault) proxyByKey(key string) (*Proxy, error) {
-	ref, err := v.store.Get(proxyKeyIndex(key))
+	ref, err := v.Store().Get(proxyKeyIndex(key))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, problem.NotFound("Proxy")
 	}
@@ -252,6 +252,6 @@ func (v *Vault) proxyByKey(key string) (*Proxy, error) {
 // proxyInvoked records an invocation in the audit log (asynchronously:
 // the destination's answer is not held for it).
 func (v *Vault) proxyInvoked(p *access.Principal, tenantID, proxyID string) {
-	v.auditAsync(kernel.LogEntry(p, tenantID, "proxy", proxyID, "invoke", "Proxy invoked", kernel.Now()))
+	v.AuditAsync(kernel.LogEntry(p, tenantID, "proxy", proxyID, "invoke", "Proxy invoked", kernel.Now()))
 	v.Metrics().ProxyRequest()
 }

@@ -160,7 +160,7 @@ func (v *Vault) runReactor(ctx context.Context, p *access.Principal, r *reactorR
 		bt = &btClient{v: v, p: actor}
 	}
 	defer v.reactorInvoked(p, r)(&err) // the audit entry now; reactor.completed/failed at return
-	res, err := v.runCode(ctx, prog, reactor.Invocation{TenantID: p.TenantID, Arg: arg, BT: bt})
+	res, err := v.RunCode(ctx, prog, reactor.Invocation{TenantID: p.TenantID, Arg: arg, BT: bt})
 	if err != nil {
 		return nil, ReactorProblem(err)
 	}
@@ -387,6 +387,6 @@ func (v *Vault) RunProxyTransform(ctx context.Context, px *Proxy, code string, a
 	if conf == nil {
 		conf = map[string]string{}
 	}
-	return v.runCode(ctx, prog, reactor.Invocation{TenantID: px.TenantID,
+	return v.RunCode(ctx, prog, reactor.Invocation{TenantID: px.TenantID,
 		Arg: map[string]any{"args": args, "configuration": conf}, BT: bt})
 }

@@ -104,10 +104,10 @@ var settingTypes = []string{"string", "boolean", "number"}
 // compile checks reactor code: 400 when it does not compile, 422 when it
 // does not export a function (seed 001 "Reactor Errors").
 func (v *Vault) compile(field, code string) (*reactor.Program, error) {
-	if v.reactors == nil {
+	if v.Runtime == nil {
 		return nil, problem.New(501, "Reactors are not enabled on this server.")
 	}
-	prog, err := v.reactors.Compile(code)
+	prog, err := v.Runtime.Compile(code)
 	var ce *reactor.CompileError
 	switch {
 	case errors.As(err, &ce) && ce.NotAFunction:
@@ -181,14 +181,14 @@ func (v *Vault) CreateFormula(p *access.Principal, req FormulaRequest) (*Formula
 	f := &Formula{ID: kernel.NewID(), TenantID: p.TenantID}
 	f.apply(&req)
 	f.Created(p, ts)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	kernel.SetJSON(b, formulaKey(p.TenantID, f.ID), f)
-	return f, v.commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", f.ID, "create", "Reactor formula created", ts))
+	return f, v.Commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", f.ID, "create", "Reactor formula created", ts))
 }
 
 func (v *Vault) formula(tenantID, id string) (*Formula, error) {
 	var f Formula
-	if err := kernel.GetJSON(v.store, formulaKey(tenantID, id), "Reactor formula", &f); err != nil {
+	if err := kernel.GetJSON(v.Store(), formulaKey(tenantID, id), "Reactor formula", &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -210,7 +210,7 @@ func (v *Vault) ListFormulas(p *access.Principal, name, sourceTokenType string, 
 	}
 	var all []Formula
 	var derr error
-	err := v.store.Scan(store.Prefix(kernel.FormulaCollection, p.TenantID), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.FormulaCollection, p.TenantID), nil, func(_, val []byte) bool {
 		var f Formula
 		if derr = json.Unmarshal(val, &f); derr != nil {
 			return false
@@ -232,12 +232,12 @@ func (v *Vault) UpdateFormula(p *access.Principal, id string, req FormulaRequest
 	if err := v.validateFormula(&req); err != nil {
 		return nil, err
 	}
-	defer v.locks.Lock("formula", p.TenantID, id)()
-	return retryUnchanged(func() (*Formula, error) { return v.updateFormula(p, id, req) })
+	defer v.Locks.Lock("formula", p.TenantID, id)()
+	return kernel.RetryUnchanged(func() (*Formula, error) { return v.updateFormula(p, id, req) })
 }
 
 func (v *Vault) updateFormula(p *access.Principal, id string, req FormulaRequest) (*Formula, error) {
-	raw, err := kernel.ReadVersion(v.store, formulaKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.Store(), formulaKey(p.TenantID, id))
 	if err != nil {
 		return nil, err
 	}
@@ -248,10 +248,10 @@ func (v *Vault) updateFormula(p *access.Principal, id string, req FormulaRequest
 	ts := kernel.Now()
 	f.apply(&req)
 	f.Modified(p, ts)
-	b := v.store.NewBatch()
-	expectUnchanged(b, formulaKey(p.TenantID, f.ID), raw)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, formulaKey(p.TenantID, f.ID), raw)
 	kernel.SetJSON(b, formulaKey(p.TenantID, f.ID), f)
-	return f, v.commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", f.ID, "update", "Reactor formula updated", ts))
+	return f, v.Commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", f.ID, "update", "Reactor formula updated", ts))
 }
 
 // DeleteFormula deletes a formula.
@@ -259,12 +259,12 @@ func (v *Vault) DeleteFormula(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "reactor:delete"); err != nil {
 		return err
 	}
-	defer v.locks.Lock("formula", p.TenantID, id)()
-	return retryUnchangedErr(func() error { return v.deleteFormula(p, id) })
+	defer v.Locks.Lock("formula", p.TenantID, id)()
+	return kernel.RetryUnchangedErr(func() error { return v.deleteFormula(p, id) })
 }
 
 func (v *Vault) deleteFormula(p *access.Principal, id string) error {
-	raw, err := kernel.ReadVersion(v.store, formulaKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.Store(), formulaKey(p.TenantID, id))
 	if err != nil {
 		return err
 	}
@@ -272,10 +272,10 @@ func (v *Vault) deleteFormula(p *access.Principal, id string) error {
 		return err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
-	expectUnchanged(b, formulaKey(p.TenantID, id), raw)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, formulaKey(p.TenantID, id), raw)
 	b.Delete(formulaKey(p.TenantID, id))
-	return v.commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", id, "delete", "Reactor formula deleted", ts))
+	return v.Commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", id, "delete", "Reactor formula deleted", ts))
 }
 
 // validateReactor checks a reactor request: a formula of the tenant or
@@ -332,7 +332,7 @@ func (v *Vault) saveReactor(b store.Batch, r *reactorRecord) error {
 
 func (v *Vault) loadReactor(tenantID, id string) (*reactorRecord, error) {
 	var r reactorRecord
-	if err := kernel.GetJSON(v.store, reactorKey(tenantID, id), "Reactor", &r); err != nil {
+	if err := kernel.GetJSON(v.Store(), reactorKey(tenantID, id), "Reactor", &r); err != nil {
 		return nil, err
 	}
 	r.config = map[string]string{}
@@ -395,12 +395,12 @@ func (v *Vault) CreateReactor(p *access.Principal, req ReactorRequest) (*Reactor
 	r := &reactorRecord{ID: kernel.NewID(), TenantID: p.TenantID}
 	r.apply(&req)
 	r.Created(p, ts)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	if err := v.saveReactor(b, r); err != nil {
 		b.Close()
 		return nil, err
 	}
-	if err := v.commit(b, reactorChanged(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "create", "Reactor created", ts), r)); err != nil {
+	if err := v.Commit(b, reactorChanged(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "create", "Reactor created", ts), r)); err != nil {
 		return nil, err
 	}
 	return v.reactorView(r)
@@ -427,7 +427,7 @@ func (v *Vault) ListReactors(p *access.Principal, ids []string, name, sourceToke
 	var all []Reactor
 	pfx := store.Prefix(kernel.ReactorCollection, p.TenantID)
 	var ferr error
-	err := v.store.Scan(pfx, nil, func(k, _ []byte) bool {
+	err := v.Store().Scan(pfx, nil, func(k, _ []byte) bool {
 		id := string(k[len(pfx):])
 		if len(ids) > 0 && !slices.Contains(ids, id) {
 			return true
@@ -465,12 +465,12 @@ func (v *Vault) replaceReactor(p *access.Principal, id string, next func(*reacto
 	if err := kernel.Require(p, "reactor:update"); err != nil {
 		return nil, err
 	}
-	defer v.locks.Lock("reactor", p.TenantID, id)()
-	return retryUnchanged(func() (*Reactor, error) { return v.replaceReactorOnce(p, id, next) })
+	defer v.Locks.Lock("reactor", p.TenantID, id)()
+	return kernel.RetryUnchanged(func() (*Reactor, error) { return v.replaceReactorOnce(p, id, next) })
 }
 
 func (v *Vault) replaceReactorOnce(p *access.Principal, id string, next func(*reactorRecord) (ReactorRequest, error)) (*Reactor, error) {
-	raw, err := kernel.ReadVersion(v.store, reactorKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.Store(), reactorKey(p.TenantID, id))
 	if err != nil {
 		return nil, err
 	}
@@ -494,13 +494,13 @@ func (v *Vault) replaceReactorOnce(p *access.Principal, id string, next func(*re
 	ts := kernel.Now()
 	r.apply(&req)
 	r.Modified(p, ts)
-	b := v.store.NewBatch()
-	expectUnchanged(b, reactorKey(p.TenantID, id), raw)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, reactorKey(p.TenantID, id), raw)
 	if err := v.saveReactor(b, r); err != nil {
 		b.Close()
 		return nil, err
 	}
-	if err := v.commit(b, reactorChanged(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "update", "Reactor updated", ts), r)); err != nil {
+	if err := v.Commit(b, reactorChanged(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "update", "Reactor updated", ts), r)); err != nil {
 		return nil, err
 	}
 	return v.reactorView(r)
@@ -538,12 +538,12 @@ func (v *Vault) DeleteReactor(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "reactor:delete"); err != nil {
 		return err
 	}
-	defer v.locks.Lock("reactor", p.TenantID, id)()
-	return retryUnchangedErr(func() error { return v.deleteReactor(p, id) })
+	defer v.Locks.Lock("reactor", p.TenantID, id)()
+	return kernel.RetryUnchangedErr(func() error { return v.deleteReactor(p, id) })
 }
 
 func (v *Vault) deleteReactor(p *access.Principal, id string) error {
-	raw, err := kernel.ReadVersion(v.store, reactorKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.Store(), reactorKey(p.TenantID, id))
 	if err != nil {
 		return err
 	}
@@ -551,8 +551,8 @@ func (v *Vault) deleteReactor(p *access.Principal, id string) error {
 		return err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
-	expectUnchanged(b, reactorKey(p.TenantID, id), raw)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, reactorKey(p.TenantID, id), raw)
 	b.Delete(reactorKey(p.TenantID, id))
-	return v.commit(b, reactorDeleted(kernel.LogEntry(p, p.TenantID, "reactor", id, "delete", "Reactor deleted", ts), id))
+	return v.Commit(b, reactorDeleted(kernel.LogEntry(p, p.TenantID, "reactor", id, "delete", "Reactor deleted", ts), id))
 }

@@ -49,7 +49,7 @@ func (v *Vault) MasterKeyStatus() (*MasterKeyStatus, error) {
 	}
 	count := map[uint32]int{}
 	total := 0
-	err = v.store.Scan(store.Prefix(kernel.TenantKeyCollection), nil, func(_, val []byte) bool {
+	err = v.Store().Scan(store.Prefix(kernel.TenantKeyCollection), nil, func(_, val []byte) bool {
 		count[parseTenantKeyRecord(val).Master]++
 		total++
 		return true
@@ -151,7 +151,7 @@ func (v *Vault) rewrapPass() (rewrapped int, err error) {
 	for {
 		var ids []string
 		var next []byte
-		err := v.store.Scan(pfx, start, func(k, val []byte) bool {
+		err := v.Store().Scan(pfx, start, func(k, val []byte) bool {
 			if len(ids) == rewrapBatch {
 				next = append([]byte(nil), k...)
 				return false
@@ -180,10 +180,10 @@ func (v *Vault) rewrapTenants(ids []string, current uint32) (int, error) {
 	}
 	v.keys.mu.Lock()
 	defer v.keys.mu.Unlock()
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	n := 0
 	for _, id := range ids {
-		val, err := v.store.Get(kernel.TenantKeyRecordKey(id))
+		val, err := v.Store().Get(kernel.TenantKeyRecordKey(id))
 		if errors.Is(err, store.ErrNotFound) {
 			continue // the tenant was deleted meanwhile
 		}
@@ -211,7 +211,7 @@ func (v *Vault) rewrapTenants(ids []string, current uint32) (int, error) {
 		b.Set(kernel.TenantKeyRecordKey(id), wrapped)
 		n++
 	}
-	return n, v.commit(b)
+	return n, v.Commit(b)
 }
 
 // masterSealedKeys are the vault-wide secrets sealed by the master key.
@@ -229,9 +229,9 @@ func (v *Vault) finishRotation() error {
 	if !reg.rotating() {
 		return nil
 	}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	for _, key := range masterSealedKeys {
-		sealed, err := v.store.Get([]byte(key))
+		sealed, err := v.Store().Get([]byte(key))
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -260,6 +260,6 @@ func (v *Vault) finishRotation() error {
 	}
 	kernel.SetJSON(b, []byte(kernel.MasterRegistryKey), reg)
 	ts := kernel.Now()
-	return v.commit(b, kernel.LogEntry(nil, audit.VaultLog, "master_key", strconv.Itoa(int(reg.Current)), "update",
+	return v.Commit(b, kernel.LogEntry(nil, audit.VaultLog, "master_key", strconv.Itoa(int(reg.Current)), "update",
 		fmt.Sprintf("Master key rotated to version %d: every tenant key is re-wrapped; older versions are retired", reg.Current), ts))
 }

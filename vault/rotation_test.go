@@ -105,7 +105,7 @@ func TestMasterKeyRotationInterruptedAndResumed(t *testing.T) {
 	if _, err := v.WebhookSigner(); err != nil {
 		t.Fatalf("webhook signing key after the rotation: %v", err)
 	}
-	if err := v.store.Scan(store.Prefix("tkey"), nil, func(_, val []byte) bool {
+	if err := v.Store().Scan(store.Prefix("tkey"), nil, func(_, val []byte) bool {
 		if m := parseTenantKeyRecord(val).Master; m != 2 {
 			t.Errorf("a tenant key is wrapped under version %d", m)
 		}
@@ -125,7 +125,7 @@ func TestLegacyDataDirRotates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := e.v.store.NewBatch()
+	b := e.v.Store().NewBatch()
 	b.Set(store.Key("tkey", w.TenantID), crypto.Seal(testMaster, keys.Root(), tenantKeyAD(w.TenantID)))
 	b.Delete([]byte(kernel.MasterRegistryKey))
 	b.Set([]byte(kernel.MasterCheckKey), crypto.Seal(testMaster, masterCheckPlain, []byte(kernel.MasterCheckKey)))

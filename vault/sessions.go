@@ -90,11 +90,11 @@ func (v *Vault) CreateSession(p *access.Principal) (*CreateSessionResponse, erro
 	s := &sessionRecord{ID: kernel.NewID(), TenantID: p.TenantID, ApplicationID: p.ApplicationID,
 		KeyHash: crypto.HashAPIKey(secret), Nonce: randomCode(16), ExpiresAt: Time{Time: ts.Add(SessionLifetime)}}
 	s.Created(p, ts)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	kernel.SetJSON(b, store.Key(kernel.SessionCollection, s.TenantID, s.ID), s)
 	kernel.SetJSON(b, store.Key(kernel.SessionKeyIndex, s.KeyHash), sessionRef{TenantID: s.TenantID, ID: s.ID})
 	b.Set(store.Key(kernel.SessionNonceIndex, s.TenantID, s.Nonce), []byte(s.ID))
-	if err := v.commit(b, v.sessionChanged(kernel.LogEntry(p, s.TenantID, "session", s.ID, "create", "Session created", ts), s)); err != nil {
+	if err := v.Commit(b, v.sessionChanged(kernel.LogEntry(p, s.TenantID, "session", s.ID, "create", "Session created", ts), s)); err != nil {
 		return nil, err
 	}
 	return &CreateSessionResponse{SessionKey: secret, Nonce: s.Nonce, ExpiresAt: s.ExpiresAt}, nil
@@ -118,9 +118,9 @@ func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionReques
 		return err
 	}
 	nk := store.Key(kernel.SessionNonceIndex, p.TenantID, nonce)
-	defer v.locks.Lock(string(nk))()
+	defer v.Locks.Lock(string(nk))()
 	invalid := problem.Invalid("nonce", "The nonce is unknown, expired or already used.")
-	id, err := v.store.Get(nk)
+	id, err := v.Store().Get(nk)
 	if errors.Is(err, store.ErrNotFound) {
 		return invalid
 	}
@@ -128,7 +128,7 @@ func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionReques
 		return err
 	}
 	var s sessionRecord
-	if err := kernel.GetJSON(v.store, store.Key(kernel.SessionCollection, p.TenantID, string(id)), "Session", &s); err != nil {
+	if err := kernel.GetJSON(v.Store(), store.Key(kernel.SessionCollection, p.TenantID, string(id)), "Session", &s); err != nil {
 		if problem.Is(err, 404) {
 			return invalid
 		}
@@ -146,11 +146,11 @@ func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionReques
 	}
 	s.Authorized, s.Permissions, s.Rules, s.AuthorizedBy = true, req.Permissions, nonNilRules(req.Rules), p.ApplicationID
 	s.Modified(p, ts)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	b.Expect(nk, id) // the nonce is used once, on whichever node takes it first
 	kernel.SetJSON(b, store.Key(kernel.SessionCollection, s.TenantID, s.ID), &s)
 	b.Delete(nk)
-	if err := v.commit(b, v.sessionChanged(kernel.LogEntry(p, s.TenantID, "session", s.ID, "update", "Session authorized", ts), &s)); errors.Is(err, store.ErrConflict) {
+	if err := v.Commit(b, v.sessionChanged(kernel.LogEntry(p, s.TenantID, "session", s.ID, "update", "Session authorized", ts), &s)); errors.Is(err, store.ErrConflict) {
 		return invalid
 	} else if err != nil {
 		return err
@@ -221,14 +221,14 @@ func sessionGrantsHeld(p *access.Principal, req *AuthorizeSessionRequest) error 
 func (v *Vault) authenticateSession(hash string, gen uint64) (*access.Principal, error) {
 	invalid := problem.Unauthorized("The API key is invalid.")
 	var ref sessionRef
-	if err := kernel.GetJSON(v.store, store.Key(kernel.SessionKeyIndex, hash), "Session", &ref); err != nil {
+	if err := kernel.GetJSON(v.Store(), store.Key(kernel.SessionKeyIndex, hash), "Session", &ref); err != nil {
 		if problem.Is(err, 404) {
 			return nil, invalid
 		}
 		return nil, err
 	}
 	var s sessionRecord
-	if err := kernel.GetJSON(v.store, store.Key(kernel.SessionCollection, ref.TenantID, ref.ID), "Session", &s); err != nil {
+	if err := kernel.GetJSON(v.Store(), store.Key(kernel.SessionCollection, ref.TenantID, ref.ID), "Session", &s); err != nil {
 		if problem.Is(err, 404) {
 			return nil, invalid
 		}
@@ -250,7 +250,7 @@ func (v *Vault) authenticateSession(hash string, gen uint64) (*access.Principal,
 
 // purgeExpiredSessions deletes expired sessions with their indexes.
 func (v *Vault) purgeExpiredSessions() error {
-	return kernel.PurgeCollection(v.store, kernel.SessionCollection, func(b store.Batch, k, val []byte, t time.Time) {
+	return kernel.PurgeCollection(v.Store(), kernel.SessionCollection, func(b store.Batch, k, val []byte, t time.Time) {
 		var s sessionRecord
 		if json.Unmarshal(val, &s) != nil || !s.expired(t) {
 			return

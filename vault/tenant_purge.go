@@ -37,7 +37,7 @@ var revokedCollections = []string{kernel.AppCollection, kernel.AppKeyCollection,
 // hashes, applications, projects with their global index entries, proxies'
 // keys, and the tombstone that makes the rest a resumable job.
 func (v *Vault) deleteTenantHead(b store.Batch, id string, t time.Time) error {
-	err := v.store.Scan(store.Prefix(kernel.AppKeyCollection, id), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.AppKeyCollection, id), nil, func(_, val []byte) bool {
 		var k appKey
 		if jsonUnmarshal(val, &k) == nil {
 			b.Delete(keyHashKey(k.Hash))
@@ -48,14 +48,14 @@ func (v *Vault) deleteTenantHead(b store.Batch, id string, t time.Time) error {
 		return err
 	}
 	pfx := store.Prefix(kernel.ProjectCollection, id)
-	err = v.store.Scan(pfx, nil, func(k, _ []byte) bool {
+	err = v.Store().Scan(pfx, nil, func(k, _ []byte) bool {
 		b.Delete(projectTenantKey(string(k[len(pfx):]), id))
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	err = v.store.Scan(store.Prefix(kernel.ProxyCollection, id), nil, func(_, val []byte) bool {
+	err = v.Store().Scan(store.Prefix(kernel.ProxyCollection, id), nil, func(_, val []byte) bool {
 		var rec proxyRecord
 		if json.Unmarshal(val, &rec) == nil && rec.Key != "" {
 			b.Delete(proxyKeyIndex(rec.Key))
@@ -92,20 +92,20 @@ func (v *Vault) purgeTenant(id string, budget time.Duration) (done bool, err err
 			}
 		}
 	}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	defer b.Close()
 	b.Delete(deletedTenantKey(id))
-	return true, v.syncCommit(b)
+	return true, v.SyncCommit(b)
 }
 
 // purgeChunk deletes up to purgeChunk keys under pfx, with the global
 // index entries their records own (a session's key hash, a proxy's key,
 // a project key's thumbprint).
 func (v *Vault) purgeChunk(pfx []byte) (int, error) {
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	defer b.Close()
 	n := 0
-	err := v.store.Scan(pfx, nil, func(k, val []byte) bool {
+	err := v.Store().Scan(pfx, nil, func(k, val []byte) bool {
 		b.Delete(k)
 		for _, g := range globalEntries(pfx, val) {
 			b.Delete(g)
@@ -116,7 +116,7 @@ func (v *Vault) purgeChunk(pfx []byte) (int, error) {
 	if err != nil || n == 0 {
 		return n, err
 	}
-	return n, v.syncCommit(b)
+	return n, v.SyncCommit(b)
 }
 
 // globalEntries are the keys outside the tenant's prefixes that the record
@@ -147,7 +147,7 @@ func globalEntries(pfx, val []byte) [][]byte {
 func (v *Vault) purgeDeletedTenants() error {
 	var ids []string
 	pfx := store.Prefix(kernel.DeletedTenantIndex)
-	err := v.store.Scan(pfx, nil, func(k, _ []byte) bool {
+	err := v.Store().Scan(pfx, nil, func(k, _ []byte) bool {
 		ids = append(ids, string(k[len(pfx):]))
 		return true
 	})
@@ -169,7 +169,7 @@ func (v *Vault) finishTenantPurge(id string) {
 		return
 	}
 	go func() {
-		if !v.closed.Load() {
+		if !v.Closed() {
 			_, _ = v.purgeTenant(id, 0)
 		}
 	}()

@@ -35,7 +35,7 @@ func TestTenantPurgeResumesAndLeavesNoGlobalEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Filler past one chunk, written directly: the purge deletes by prefix.
-	b := e.v.store.NewBatch()
+	b := e.v.Store().NewBatch()
 	for i := range purgeChunk*2 + 10 {
 		b.Set(store.Key(kernel.TokenCollection, tenantID, strings.Repeat("x", 8)+string(rune('a'+i%26))+strings.Repeat("y", i%50)+string(rune(0x100+i))), []byte("{}"))
 	}
@@ -45,7 +45,7 @@ func TestTenantPurgeResumesAndLeavesNoGlobalEntry(t *testing.T) {
 	b.Close()
 
 	// The first batch only, as a crash right after it would leave it.
-	b = e.v.store.NewBatch()
+	b = e.v.Store().NewBatch()
 	if err := e.v.deleteTenantHead(b, tenantID, kernel.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -61,16 +61,16 @@ func TestTenantPurgeResumesAndLeavesNoGlobalEntry(t *testing.T) {
 			t.Fatalf("a key of the deleted tenant authenticates before the purge")
 		}
 	}
-	if _, err := e.v.store.Get(deletedTenantKey(tenantID)); err != nil {
+	if _, err := e.v.Store().Get(deletedTenantKey(tenantID)); err != nil {
 		t.Fatalf("no tombstone: %v", err)
 	}
 	if err := e.v.Sweep(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.v.store.Get(deletedTenantKey(tenantID)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.v.Store().Get(deletedTenantKey(tenantID)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("tombstone left after the sweep: %v", err)
 	}
-	e.v.store.Scan(nil, nil, func(k, v []byte) bool {
+	e.v.Store().Scan(nil, nil, func(k, v []byte) bool {
 		if strings.HasPrefix(string(k), "log\x00") || strings.HasPrefix(string(k), "texp\x00") {
 			return true
 		}

@@ -52,7 +52,7 @@ func (v *Vault) TenantKeyStatus(tenantID string) (*TenantKeyStatus, error) {
 	st := &TenantKeyStatus{TenantID: tenantID, Current: rec.Current, MasterKeyVersion: rec.Master,
 		Versions: slices.Sorted(maps.Keys(rec.Keys))}
 	var p ReencryptProgress
-	if err := kernel.GetJSON(v.store, reencryptKey(tenantID), "job", &p); err == nil {
+	if err := kernel.GetJSON(v.Store(), reencryptKey(tenantID), "job", &p); err == nil {
 		st.Reencrypt = &p
 	} else if !problem.Is(err, 404) {
 		return nil, err
@@ -61,7 +61,7 @@ func (v *Vault) TenantKeyStatus(tenantID string) (*TenantKeyStatus, error) {
 }
 
 func (v *Vault) tenantKeyRecord(tenantID string) (tenantKeyRecord, error) {
-	b, err := v.store.Get(kernel.TenantKeyRecordKey(tenantID))
+	b, err := v.Store().Get(kernel.TenantKeyRecordKey(tenantID))
 	if errors.Is(err, store.ErrNotFound) {
 		return tenantKeyRecord{}, problem.NotFound("Tenant")
 	}
@@ -101,10 +101,10 @@ func (v *Vault) rotateTenantKey(tenantID string) error {
 	if err != nil {
 		return err
 	}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	b.Set(kernel.TenantKeyRecordKey(tenantID), wrapped)
 	ts := kernel.Now()
-	err = v.commit(b, kernel.LogEntry(nil, tenantID, "tenant", tenantID, "update",
+	err = v.Commit(b, kernel.LogEntry(nil, tenantID, "tenant", tenantID, "update",
 		fmt.Sprintf("Tenant key rotated to version %d", n), ts))
 	v.forgetTenantKeys(tenantID)
 	return err
@@ -121,7 +121,7 @@ func (v *Vault) ReencryptTenant(tenantID string, batch int) (*TenantKeyStatus, e
 		return nil, err
 	}
 	var p ReencryptProgress
-	if err := kernel.GetJSON(v.store, reencryptKey(tenantID), "job", &p); err != nil && !problem.Is(err, 404) {
+	if err := kernel.GetJSON(v.Store(), reencryptKey(tenantID), "job", &p); err != nil && !problem.Is(err, 404) {
 		return nil, err
 	}
 	if p.Version != ks.Current() {
@@ -145,7 +145,7 @@ func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptP
 	}
 	var ids []string
 	var last []byte
-	err := v.store.Scan(pfx, start, func(k, _ []byte) bool {
+	err := v.Store().Scan(pfx, start, func(k, _ []byte) bool {
 		ids = append(ids, string(k[len(pfx):]))
 		last = slices.Clone(k)
 		return len(ids) < batch
@@ -155,18 +155,18 @@ func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptP
 	}
 	locks := &lockSet{v: v, held: map[int]bool{}}
 	for _, id := range ids {
-		locks.held[v.locks.Index("token", tenantID, id)] = true
+		locks.held[v.Locks.Index("token", tenantID, id)] = true
 	}
 	locks.order = slices.Sorted(maps.Keys(locks.held))
 	for _, i := range locks.order {
-		v.locks[i].Lock()
+		v.Locks[i].Lock()
 	}
 	defer locks.unlock()
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	var changed []string
 	for _, id := range ids {
 		r := new(tokenRecord)
-		if err := kernel.GetJSON(v.store, tokenRecordKey(tenantID, id), "Token", r); problem.Is(err, 404) {
+		if err := kernel.GetJSON(v.Store(), tokenRecordKey(tenantID, id), "Token", r); problem.Is(err, 404) {
 			continue // deleted meanwhile
 		} else if err != nil {
 			b.Close()
@@ -195,7 +195,7 @@ func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptP
 			fmt.Sprintf("Tenant data re-encrypted under tenant key version %d (%d tokens)", p.Version, p.Resealed), kernel.Now()))
 	}
 	kernel.SetJSON(b, reencryptKey(tenantID), p)
-	if err := v.commit(b, entries...); err != nil {
+	if err := v.Commit(b, entries...); err != nil {
 		return err
 	}
 	for _, id := range changed {

@@ -46,7 +46,7 @@ func (v *Vault) GetTenant(p *access.Principal) (*Tenant, error) {
 
 func (v *Vault) tenant(id string) (*Tenant, error) {
 	var t Tenant
-	if err := kernel.GetJSON(v.store, kernel.TenantRecordKey(id), "Tenant", &t); err != nil {
+	if err := kernel.GetJSON(v.Store(), kernel.TenantRecordKey(id), "Tenant", &t); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -79,7 +79,7 @@ func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, er
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	defer v.locks.Lock("tenant", p.TenantID)()
+	defer v.Locks.Lock("tenant", p.TenantID)()
 	t, err := v.tenant(p.TenantID)
 	if err != nil {
 		return nil, err
@@ -87,9 +87,9 @@ func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, er
 	ts := kernel.Now()
 	t.Name, t.Settings = *req.Name, req.Settings
 	t.Modified(p, ts)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	kernel.SetJSON(b, kernel.TenantRecordKey(t.ID), t)
-	err = v.commit(b, tenantUpdated(kernel.LogEntry(p, t.ID, "tenant", t.ID, "update", "Tenant updated", ts), t))
+	err = v.Commit(b, tenantUpdated(kernel.LogEntry(p, t.ID, "tenant", t.ID, "update", "Tenant updated", ts), t))
 	v.tenantSettingsCache.Delete(t.ID)
 	return t, err
 }
@@ -106,11 +106,11 @@ func (v *Vault) DeleteTenant(p *access.Principal) error {
 func (v *Vault) deleteTenant(id string) error { return v.deleteTenantBy(nil, id) }
 
 func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
-	defer v.locks.Lock("tenant", id)()
+	defer v.Locks.Lock("tenant", id)()
 	if _, err := v.tenant(id); err != nil {
 		return err
 	}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	defer b.Close()
 	ts := kernel.Now()
 	if err := v.deleteTenantHead(b, id, ts); err != nil { // tenant_purge.go
@@ -124,12 +124,12 @@ func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := v.syncCommit(b); err != nil {
+	if err := v.SyncCommit(b); err != nil {
 		return err
 	}
-	v.webhooks.invalidate(id)
+	v.Outbox.Invalidate(id)
 	if queued {
-		v.webhooks.signal()
+		v.Outbox.Signal()
 	}
 	v.auth.Clear()
 	v.projects.invalidate()
@@ -166,7 +166,7 @@ func (v *Vault) createTenant(name, typ, secret string, conditions ...func(b stor
 	// application created with it.
 	t.OwnerID = app.ID
 	app.Created(nil, ts)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	kernel.SetJSON(b, kernel.TenantRecordKey(t.ID), t)
 	release, err := v.newTenantKey(b, t.ID) // keyring.go
 	if err != nil {
@@ -180,7 +180,7 @@ func (v *Vault) createTenant(name, typ, secret string, conditions ...func(b stor
 	for _, c := range conditions {
 		c(b, t.ID)
 	}
-	err = v.commit(b,
+	err = v.Commit(b,
 		kernel.LogEntry(nil, t.ID, "tenant", t.ID, "create", "Tenant created", ts),
 		kernel.LogEntry(nil, t.ID, "application", app.ID, "create", "Application created", ts),
 		kernel.LogEntry(nil, t.ID, "key", rec.ID, "create", "Management key minted", ts))
@@ -194,7 +194,7 @@ func (v *Vault) createTenant(name, typ, secret string, conditions ...func(b stor
 func (v *Vault) Tenants() ([]Tenant, error) {
 	var out []Tenant
 	var derr error
-	err := v.store.Scan(store.Prefix(kernel.TenantCollection), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.TenantCollection), nil, func(_, val []byte) bool {
 		var t Tenant
 		if derr = jsonUnmarshal(val, &t); derr != nil {
 			return false

@@ -34,7 +34,7 @@ func (v *Vault) indexCVC(b store.Batch, plan *tokenPlan) {
 	if json.Unmarshal(plan.plain, &card) != nil || card.CVC == nil {
 		return
 	}
-	b.Set(cvcDueKey(kernel.Now().Add(max(v.cvcRetention, 0)), r.TenantID, r.ID), nil)
+	b.Set(cvcDueKey(kernel.Now().Add(max(v.CVCRetention, 0)), r.TenantID, r.ID), nil)
 }
 
 func cvcDueKey(due time.Time, tenantID, id string) []byte {
@@ -47,7 +47,7 @@ func cvcDueKey(due time.Time, tenantID, id string) []byte {
 func (v *Vault) purgeTokenCVCs() error {
 	t := kernel.Now()
 	limit := append(cvcDueKey(t, "", ""), 0xff)
-	due, err := kernel.DueKeys(v.store, kernel.TokenCVCIndex, limit)
+	due, err := kernel.DueKeys(v.Store(), kernel.TokenCVCIndex, limit)
 	if err != nil {
 		return err
 	}
@@ -63,13 +63,13 @@ func (v *Vault) purgeTokenCVCs() error {
 // dropTokenCVC removes the cvc of one token whose due entry is indexKey,
 // unless the token was written since (a later entry is its cvc's).
 func (v *Vault) dropTokenCVC(indexKey []byte, tenantID, id string, t time.Time) error {
-	defer v.locks.Lock("token", tenantID, id)()
-	b := v.store.NewBatch()
+	defer v.Locks.Lock("token", tenantID, id)()
+	b := v.Store().NewBatch()
 	b.Delete(indexKey)
 	var r tokenRecord
-	err := kernel.GetJSON(v.store, tokenRecordKey(tenantID, id), "Token", &r)
+	err := kernel.GetJSON(v.Store(), tokenRecordKey(tenantID, id), "Token", &r)
 	if problem.Is(err, 404) {
-		return v.commit(b) // deleted, or its tenant was
+		return v.Commit(b) // deleted, or its tenant was
 	} else if err != nil {
 		b.Close()
 		return err
@@ -78,8 +78,8 @@ func (v *Vault) dropTokenCVC(indexKey []byte, tenantID, id string, t time.Time) 
 	if r.ModifiedAt != nil {
 		last = r.ModifiedAt
 	}
-	if last != nil && last.Add(max(v.cvcRetention, 0)).After(t) {
-		return v.commit(b)
+	if last != nil && last.Add(max(v.CVCRetention, 0)).After(t) {
+		return v.Commit(b)
 	}
 	plain, err := v.decrypt(&r)
 	if err != nil {
@@ -90,10 +90,10 @@ func (v *Vault) dropTokenCVC(indexKey []byte, tenantID, id string, t time.Time) 
 	decoded, err := jsonorder.Decode(plain)
 	data, _ := decoded.(*jsonorder.Object)
 	if err != nil || data == nil {
-		return v.commit(b)
+		return v.Commit(b)
 	}
 	if _, ok := data.Values["cvc"]; !ok {
-		return v.commit(b)
+		return v.Commit(b)
 	}
 	delete(data.Values, "cvc")
 	data.Keys = slices.DeleteFunc(data.Keys, func(k string) bool { return k == "cvc" })
@@ -109,7 +109,7 @@ func (v *Vault) dropTokenCVC(indexKey []byte, tenantID, id string, t time.Time) 
 	r.Data = k.SealEnvelope(plain, r.aad())
 	kernel.SetJSON(b, tokenRecordKey(tenantID, id), &r)
 	e := kernel.LogEntry(nil, tenantID, "token", id, "update", "Token cvc expired", t)
-	err = v.commit(b, withEvent(e, "token.property.expired", "token", struct {
+	err = v.Commit(b, kernel.WithEvent(e, "token.property.expired", "token", struct {
 		ID           string `json:"id"`
 		PropertyName string `json:"property_name"`
 	}{id, "cvc"}))

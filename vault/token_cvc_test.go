@@ -30,7 +30,7 @@ func TestCardTokenCVCExpires(t *testing.T) {
 	sealed := func(id string) string {
 		t.Helper()
 		var r tokenRecord
-		if err := kernel.GetJSON(e.v.store, tokenRecordKey(e.mgmt.TenantID, id), "Token", &r); err != nil {
+		if err := kernel.GetJSON(e.v.Store(), tokenRecordKey(e.mgmt.TenantID, id), "Token", &r); err != nil {
 			t.Fatal(err)
 		}
 		plain, err := e.v.decrypt(&r)

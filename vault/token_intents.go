@@ -117,9 +117,9 @@ func (v *Vault) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (
 	}
 	rec := tokenIntentRecord{TokenIntent: it,
 		Data: secrets.data.SealEnvelope(plain, tokenIntentAAD(it.TenantID, it.ID))}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	kernel.SetJSON(b, tokenIntentKey(it.TenantID, it.ID), &rec)
-	if err := v.commit(b, tokenIntentCreated(kernel.LogEntry(p, it.TenantID, "token_intent", it.ID, "create", "Token intent created", ts), &it)); err != nil {
+	if err := v.Commit(b, tokenIntentCreated(kernel.LogEntry(p, it.TenantID, "token_intent", it.ID, "create", "Token intent created", ts), &it)); err != nil {
 		return nil, err
 	}
 	return &it, nil
@@ -127,7 +127,7 @@ func (v *Vault) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (
 
 func (v *Vault) tokenIntent(tenantID, id string) (*tokenIntentRecord, error) {
 	var rec tokenIntentRecord
-	if err := kernel.GetJSON(v.store, tokenIntentKey(tenantID, id), "Token intent", &rec); err != nil {
+	if err := kernel.GetJSON(v.Store(), tokenIntentKey(tenantID, id), "Token intent", &rec); err != nil {
 		return nil, err
 	}
 	if !rec.ExpiresAt.After(kernel.Now()) {
@@ -153,14 +153,14 @@ func (v *Vault) DeleteTokenIntent(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "token-intent:delete"); err != nil {
 		return err
 	}
-	defer v.locks.Lock("token", p.TenantID, intentLock(id))()
+	defer v.Locks.Lock("token", p.TenantID, intentLock(id))()
 	if _, err := v.tokenIntent(p.TenantID, id); err != nil {
 		return err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	b.Delete(tokenIntentKey(p.TenantID, id))
-	return v.commit(b, tokenIntentDeleted(kernel.LogEntry(p, p.TenantID, "token_intent", id, "delete", "Token intent deleted", ts), id))
+	return v.Commit(b, tokenIntentDeleted(kernel.LogEntry(p, p.TenantID, "token_intent", id, "delete", "Token intent deleted", ts), id))
 }
 
 // fromIntent fills a token request naming token_intent_id with the intent's
@@ -213,7 +213,7 @@ func (v *Vault) consumeIntent(b store.Batch, tenantID, id, prefix string) error 
 	if id == "" {
 		return nil
 	}
-	_, err := v.store.Get(tokenIntentKey(tenantID, id))
+	_, err := v.Store().Get(tokenIntentKey(tenantID, id))
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.Invalid(prefix+"token_intent_id", "The token intent does not exist or has expired.")
 	}
@@ -226,7 +226,7 @@ func (v *Vault) consumeIntent(b store.Batch, tenantID, id, prefix string) error 
 
 // purgeExpiredTokenIntents deletes intents past their lifetime.
 func (v *Vault) purgeExpiredTokenIntents() error {
-	return kernel.PurgeCollection(v.store, kernel.TokenIntentCollection, func(b store.Batch, k, val []byte, t time.Time) {
+	return kernel.PurgeCollection(v.Store(), kernel.TokenIntentCollection, func(b store.Batch, k, val []byte, t time.Time) {
 		var rec tokenIntentRecord
 		if json.Unmarshal(val, &rec) != nil || !rec.ExpiresAt.After(t) {
 			b.Delete(k)

@@ -182,7 +182,7 @@ func (v *Vault) loadToken(tenantID, id string) (*tokenRecord, error) {
 	r, epoch := v.cachedToken(key) // feedcache.go: confirmed current on a shared store
 	if r == nil {
 		r = new(tokenRecord)
-		if err := kernel.GetJSON(v.store, tokenRecordKey(tenantID, id), "Token", r); err != nil {
+		if err := kernel.GetJSON(v.Store(), tokenRecordKey(tenantID, id), "Token", r); err != nil {
 			return nil, err
 		}
 		v.tokens.put(key, r, epoch)
@@ -558,7 +558,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 	defer locks.unlock()
 
 	out := make([]*Token, len(plans))
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	defer b.Close()
 	var entries []audit.Entry
 	var changed []string // existing tokens this batch rewrites
@@ -569,7 +569,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 		}
 		if plan.dedupe {
 			fpKey := fingerprintVersionKey(p.TenantID, plan.rec.Type, plan.rec.Fingerprint)
-			ver, err := kernel.ReadVersion(v.store, fpKey) // before the search: cluster.go
+			ver, err := kernel.ReadVersion(v.Store(), fpKey) // before the search: cluster.go
 			if err != nil {
 				return nil, "", err
 			}
@@ -600,7 +600,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 			kernel.ClaimVersion(b, fpKey, ver)
 		}
 		if plan.clientID {
-			if _, err := v.store.Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
+			if _, err := v.Store().Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
 				return nil, "", problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return nil, "", err
@@ -622,7 +622,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 	if b.Empty() {
 		return out, "", nil
 	}
-	err := v.commit(b, entries...)
+	err := v.Commit(b, entries...)
 	for _, id := range changed {
 		v.tokens.invalidate(cacheKey(p.TenantID, id))
 	}
@@ -757,14 +757,14 @@ func (v *Vault) GetToken(p *access.Principal, id string) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.auditAsync(v.tokenRead(kernel.LogEntry(p, p.TenantID, "token", r.ID, "read", "Token retrieved", kernel.Now()), r))
+	v.AuditAsync(v.tokenRead(kernel.LogEntry(p, p.TenantID, "token", r.ID, "read", "Token retrieved", kernel.Now()), r))
 	v.Metrics().TokensRead(1)
 	return t, nil
 }
 
 // DeleteToken deletes a token and its associations.
 func (v *Vault) DeleteToken(p *access.Principal, id string) error {
-	defer v.locks.Lock("token", p.TenantID, id)()
+	defer v.Locks.Lock("token", p.TenantID, id)()
 	r, err := v.loadToken(p.TenantID, id)
 	if err != nil {
 		return err
@@ -773,9 +773,9 @@ func (v *Vault) DeleteToken(p *access.Principal, id string) error {
 		return problem.Forbidden("The API key does not have permission to delete tokens in " + r.container())
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	unindexToken(b, r)
-	err = v.commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", r.ID, "delete", "Token deleted", ts), r))
+	err = v.Commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", r.ID, "delete", "Token deleted", ts), r))
 	v.tokens.invalidate(cacheKey(p.TenantID, r.ID))
 	return err
 }

@@ -89,7 +89,7 @@ func (v *Vault) upgradeTokenAD() error {
 	type wrappedKey struct{ tenantID, wrapped string }
 	var legacy []wrappedKey
 	pfx := store.Prefix(kernel.TenantKeyCollection)
-	err := v.store.Scan(pfx, nil, func(k, val []byte) bool {
+	err := v.Store().Scan(pfx, nil, func(k, val []byte) bool {
 		legacy = append(legacy, wrappedKey{string(k[len(pfx):]), string(val)})
 		return true
 	})
@@ -119,9 +119,9 @@ func (v *Vault) upgradeTokenAD() error {
 		if err != nil {
 			return err
 		}
-		b := v.store.NewBatch()
+		b := v.Store().NewBatch()
 		b.Set(kernel.TenantKeyRecordKey(wk.tenantID), wrapped)
-		if err := v.commit(b); err != nil {
+		if err := v.Commit(b); err != nil {
 			return err
 		}
 	}
@@ -138,7 +138,7 @@ func (v *Vault) upgradeTenantTokens(tenantID string, key []byte) error {
 		var recs []*tokenRecord
 		var next []byte
 		var derr error
-		err := v.store.Scan(pfx, start, func(k, val []byte) bool {
+		err := v.Store().Scan(pfx, start, func(k, val []byte) bool {
 			if len(recs) == batchSize {
 				next = append([]byte(nil), k...)
 				return false
@@ -156,7 +156,7 @@ func (v *Vault) upgradeTenantTokens(tenantID string, key []byte) error {
 			return err
 		}
 		if len(recs) > 0 {
-			b := v.store.NewBatch()
+			b := v.Store().NewBatch()
 			for _, r := range recs {
 				plain, err := crypto.OpenEnvelope(key, r.Data, r.aad())
 				if err != nil {
@@ -168,7 +168,7 @@ func (v *Vault) upgradeTenantTokens(tenantID string, key []byte) error {
 				clear(plain)
 				kernel.SetJSON(b, tokenRecordKey(r.TenantID, r.ID), r)
 			}
-			if err := v.commit(b); err != nil {
+			if err := v.Commit(b); err != nil {
 				return err
 			}
 		}
@@ -185,7 +185,7 @@ func (v *Vault) upgradeTenantTokens(tenantID string, key []byte) error {
 func (v *Vault) upgradeTenantPaymentMethods(tenantID string, key []byte) error {
 	var recs []*paymentMethodRecord
 	var derr error
-	err := v.store.Scan(store.Prefix(kernel.PaymentMethodCollection, tenantID), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.PaymentMethodCollection, tenantID), nil, func(_, val []byte) bool {
 		r := new(paymentMethodRecord)
 		if derr = json.Unmarshal(val, r); derr != nil {
 			return false
@@ -198,7 +198,7 @@ func (v *Vault) upgradeTenantPaymentMethods(tenantID string, key []byte) error {
 	if err = errors.Join(err, derr); err != nil || len(recs) == 0 {
 		return err
 	}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	reseal := func(env crypto.Envelope, oldAD, newAD []byte) (crypto.Envelope, error) {
 		plain, err := crypto.OpenEnvelope(key, env, oldAD)
 		if err != nil {
@@ -226,5 +226,5 @@ func (v *Vault) upgradeTenantPaymentMethods(tenantID string, key []byte) error {
 		}
 		kernel.SetJSON(b, paymentMethodKey(r.TenantID, r.ProjectID, r.ID), r)
 	}
-	return v.commit(b)
+	return v.Commit(b)
 }

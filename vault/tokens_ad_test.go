@@ -16,7 +16,7 @@ import (
 func (e *env) rewriteRecord(tenantID, id string, edit func(m map[string]any)) {
 	e.t.Helper()
 	key := tokenRecordKey(tenantID, id)
-	b, err := e.v.store.Get(key)
+	b, err := e.v.Store().Get(key)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func (e *env) rewriteRecord(tenantID, id string, edit func(m map[string]any)) {
 	}
 	edit(m)
 	out, _ := json.Marshal(m)
-	batch := e.v.store.NewBatch()
+	batch := e.v.Store().NewBatch()
 	batch.Set(key, out)
 	if err := batch.Commit(); err != nil {
 		e.t.Fatal(err)
@@ -103,7 +103,7 @@ func TestLegacyRecordsUpgraded(t *testing.T) {
 			m["data"] = crypto.SealEnvelope(key, plain, legacyTokenAD(tenantID, id))
 		})
 	}
-	b := e.v.store.NewBatch()
+	b := e.v.Store().NewBatch()
 	b.Set(store.Key("tkey", tenantID), crypto.Seal(testMaster, key, legacyTenantKeyAD(tenantID)))
 	if err := b.Commit(); err != nil {
 		t.Fatal(err)
@@ -117,11 +117,11 @@ func TestLegacyRecordsUpgraded(t *testing.T) {
 			t.Fatalf("legacy token %s after upgrade: %v", id, err)
 		}
 		var r tokenRecord
-		if err := kernel.GetJSON(e.v.store, tokenRecordKey(tenantID, id), "Token", &r); err != nil || r.AD != tokenADVersion {
+		if err := kernel.GetJSON(e.v.Store(), tokenRecordKey(tenantID, id), "Token", &r); err != nil || r.AD != tokenADVersion {
 			t.Errorf("record %s has AD version %d after the upgrade (%v)", id, r.AD, err)
 		}
 	}
-	wrapped, _ := e.v.store.Get(store.Key("tkey", tenantID))
+	wrapped, _ := e.v.Store().Get(store.Key("tkey", tenantID))
 	rec := parseTenantKeyRecord(wrapped)
 	if _, legacy, err := e.v.unwrapTenantKeys(tenantID, rec); err != nil || legacy || rec.raw {
 		t.Errorf("tenant key after the upgrade: legacy %v, raw %v, %v", legacy, rec.raw, err)
@@ -169,14 +169,14 @@ func TestPaymentMethodBoundToEntity(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := paymentMethodKey(alice.TenantID, "project-abc123", pm.ID)
-	b, _ := v.store.Get(key)
+	b, _ := v.Store().Get(key)
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
 	m["entity_id"] = "user-bob"
 	out, _ := json.Marshal(m)
-	batch := v.store.NewBatch()
+	batch := v.Store().NewBatch()
 	batch.Set(key, out)
 	if err := batch.Commit(); err != nil {
 		t.Fatal(err)

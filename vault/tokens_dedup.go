@@ -30,21 +30,21 @@ func (v *Vault) lockCreate(tenantID string, plans []*tokenPlan, also []string) *
 	l := &lockSet{v: v, held: map[int]bool{}}
 	for _, plan := range plans {
 		if plan.clientID { // a generated id is new: no other writer can name it yet
-			l.held[v.locks.Index("token", tenantID, plan.rec.ID)] = true
+			l.held[v.Locks.Index("token", tenantID, plan.rec.ID)] = true
 		}
 		if plan.dedupe {
-			l.held[v.locks.Index("fingerprint", tenantID, plan.rec.Type, plan.rec.Fingerprint)] = true
+			l.held[v.Locks.Index("fingerprint", tenantID, plan.rec.Type, plan.rec.Fingerprint)] = true
 		}
 		if plan.intentID != "" { // an intent converts into one token only
-			l.held[v.locks.Index("token", tenantID, intentLock(plan.intentID))] = true
+			l.held[v.Locks.Index("token", tenantID, intentLock(plan.intentID))] = true
 		}
 	}
 	for _, id := range also {
-		l.held[v.locks.Index("token", tenantID, id)] = true
+		l.held[v.Locks.Index("token", tenantID, id)] = true
 	}
 	l.order = slices.Sorted(maps.Keys(l.held))
 	for _, i := range l.order {
-		v.locks[i].Lock()
+		v.Locks[i].Lock()
 	}
 	return l
 }
@@ -57,11 +57,11 @@ type lockSet struct {
 }
 
 // holds reports whether the lock of the entity named by parts is held.
-func (l *lockSet) holds(parts ...string) bool { return l.held[l.v.locks.Index(parts...)] }
+func (l *lockSet) holds(parts ...string) bool { return l.held[l.v.Locks.Index(parts...)] }
 
 func (l *lockSet) unlock() {
 	for _, i := range l.order {
-		l.v.locks[i].Unlock()
+		l.v.Locks[i].Unlock()
 	}
 }
 
@@ -71,7 +71,7 @@ func (l *lockSet) unlock() {
 func (v *Vault) findDuplicate(p *access.Principal, plan *tokenPlan, earlier []*tokenPlan) (*tokenRecord, error) {
 	r := plan.rec
 	var ids []string
-	err := v.store.Scan(store.Prefix(kernel.FingerprintIndex, r.TenantID, r.Type, r.Fingerprint), nil, func(k, _ []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.FingerprintIndex, r.TenantID, r.Type, r.Fingerprint), nil, func(k, _ []byte) bool {
 		ids = append(ids, string(k[bytes.LastIndexByte(k, 0)+1:]))
 		return true
 	})

@@ -58,9 +58,9 @@ func (f *TokenFilter) matches(r *tokenRecord) bool {
 func (v *Vault) scanTokens(p *access.Principal, f *TokenFilter, start []byte, fn func(orderKey []byte, r *tokenRecord) bool) error {
 	t := kernel.Now()
 	var ferr error
-	err := v.store.ScanReverse(store.Prefix(kernel.OrderIndex, p.TenantID), start, func(k, id []byte) bool {
+	err := v.Store().ScanReverse(store.Prefix(kernel.OrderIndex, p.TenantID), start, func(k, id []byte) bool {
 		var r tokenRecord
-		if ferr = kernel.GetJSON(v.store, tokenRecordKey(p.TenantID, string(id)), "Token", &r); ferr != nil {
+		if ferr = kernel.GetJSON(v.Store(), tokenRecordKey(p.TenantID, string(id)), "Token", &r); ferr != nil {
 			if problem.Is(ferr, 404) {
 				ferr = nil
 				return true

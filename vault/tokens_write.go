@@ -52,7 +52,7 @@ func (v *Vault) updateToken(p *access.Principal, id string, body []byte) (old, n
 	if err := json.Unmarshal(body, &patch); err != nil {
 		return nil, nil, problem.Invalid("body", "The merge patch must be a JSON object.")
 	}
-	defer v.locks.Lock("token", p.TenantID, id)()
+	defer v.Locks.Lock("token", p.TenantID, id)()
 	// The lock orders this node's writers; another node's are caught by
 	// committing only if the record is still the one read (cluster.go).
 	for attempt := 0; ; attempt++ {
@@ -67,7 +67,7 @@ func (v *Vault) updateToken(p *access.Principal, id string, body []byte) (old, n
 }
 
 func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch) (old, n *tokenRecord, err error) {
-	raw, err := kernel.ReadVersion(v.store, tokenRecordKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.Store(), tokenRecordKey(p.TenantID, id))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -141,7 +141,7 @@ func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch
 	if err := authorizeUpdate(p, r, n); err != nil {
 		return nil, nil, err
 	}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	if raw != nil {
 		b.Expect(tokenRecordKey(p.TenantID, id), raw)
 	}
@@ -150,7 +150,7 @@ func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch
 		b.Close()
 		return nil, nil, err
 	}
-	err = v.commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts), n))
+	err = v.Commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts), n))
 	v.tokens.invalidate(cacheKey(p.TenantID, r.ID))
 	if err != nil {
 		return nil, nil, err
@@ -188,7 +188,7 @@ func (v *Vault) readable(p *access.Principal, id string) (*tokenRecord, error) {
 // AssociateTokens links child under parent; reading both is required. It
 // holds the parent's lock, so a parent deleted meanwhile keeps no link.
 func (v *Vault) AssociateTokens(p *access.Principal, parentID, childID string) error {
-	defer v.locks.Lock("token", p.TenantID, parentID)()
+	defer v.Locks.Lock("token", p.TenantID, parentID)()
 	parent, err := v.readable(p, parentID)
 	if err != nil {
 		return err
@@ -197,14 +197,14 @@ func (v *Vault) AssociateTokens(p *access.Principal, parentID, childID string) e
 		return err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	b.Set(store.Key(kernel.ChildIndex, p.TenantID, parent.ID, childID), nil)
-	return v.commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", parent.ID, "update", "Token association created", ts), parent))
+	return v.Commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", parent.ID, "update", "Token association created", ts), parent))
 }
 
 // DissociateTokens removes the link; deleting on the parent is required.
 func (v *Vault) DissociateTokens(p *access.Principal, parentID, childID string) error {
-	defer v.locks.Lock("token", p.TenantID, parentID)()
+	defer v.Locks.Lock("token", p.TenantID, parentID)()
 	parent, err := v.loadToken(p.TenantID, parentID)
 	if err != nil {
 		return err
@@ -213,15 +213,15 @@ func (v *Vault) DissociateTokens(p *access.Principal, parentID, childID string) 
 		return problem.Forbidden("The API key does not have permission to delete tokens in " + parent.container())
 	}
 	key := store.Key(kernel.ChildIndex, p.TenantID, parent.ID, childID)
-	if _, err := v.store.Get(key); errors.Is(err, store.ErrNotFound) {
+	if _, err := v.Store().Get(key); errors.Is(err, store.ErrNotFound) {
 		return problem.NotFound("Token association")
 	} else if err != nil {
 		return err
 	}
 	ts := kernel.Now()
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	b.Delete(key)
-	return v.commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", parent.ID, "update", "Token association deleted", ts), parent))
+	return v.Commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", parent.ID, "update", "Token association deleted", ts), parent))
 }
 
 // CreateChildToken creates a token associated under parent in one batch,
@@ -235,22 +235,22 @@ func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req Token
 	if err != nil {
 		return nil, err
 	}
-	defer v.locks.Each([]string{"token", p.TenantID, parentID}, []string{"token", p.TenantID, plan.rec.ID})()
+	defer v.Locks.Each([]string{"token", p.TenantID, parentID}, []string{"token", p.TenantID, plan.rec.ID})()
 	parent, err := v.readable(p, parentID)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := v.store.Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
+	if _, err := v.Store().Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
 		return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
 	}
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	if err := v.writeToken(b, plan, !plan.clientID); err != nil {
 		b.Close()
 		return nil, err
 	}
 	b.Set(store.Key(kernel.ChildIndex, p.TenantID, parent.ID, plan.rec.ID), nil)
 	kernel.ClaimNew(b, tokenRecordKey(p.TenantID, plan.rec.ID), plan.rec) // cluster.go
-	err = v.commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", plan.rec.ID, "create", "Child token created", ts), plan.rec))
+	err = v.Commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", plan.rec.ID, "create", "Child token created", ts), plan.rec))
 	if errors.Is(err, store.ErrConflict) {
 		return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
 	}
@@ -264,7 +264,7 @@ func (v *Vault) ListChildTokens(p *access.Principal, parentID string, f TokenFil
 	}
 	var ids []string
 	pfx := store.Prefix(kernel.ChildIndex, p.TenantID, parentID)
-	err := v.store.Scan(pfx, nil, func(k, _ []byte) bool {
+	err := v.Store().Scan(pfx, nil, func(k, _ []byte) bool {
 		ids = append(ids, string(k[len(pfx):]))
 		return true
 	})
@@ -421,7 +421,7 @@ func (v *Vault) Resolver(p *access.Principal, invocation string) expr.Resolver {
 		if err != nil {
 			return expr.Token{}, err
 		}
-		v.auditAsync(v.tokenRead(kernel.LogEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", kernel.Now()), r))
+		v.AuditAsync(v.tokenRead(kernel.LogEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", kernel.Now()), r))
 		v.Metrics().TokensRead(1)
 		return expr.Lazy(data, func() (map[string]any, error) { return tokenObject(r, data) }), nil
 	})
@@ -494,7 +494,7 @@ func (v *Vault) purgeExpiredTokens() error {
 	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
 	// Keys of tokens expiring at exactly t sort just below limit.
 	limit := append(append(store.Prefix(kernel.ExpiryIndex), hex.EncodeToString(ts[:])...), 1)
-	due, err := kernel.DueKeys(v.store, kernel.ExpiryIndex, limit)
+	due, err := kernel.DueKeys(v.Store(), kernel.ExpiryIndex, limit)
 	if err != nil {
 		return err
 	}
@@ -508,21 +508,21 @@ func (v *Vault) purgeExpiredTokens() error {
 	}
 	for i, e := range expired {
 		tenantID, id := e[0], e[1]
-		unlock := v.locks.Lock("token", tenantID, id)
+		unlock := v.Locks.Lock("token", tenantID, id)
 		var r tokenRecord
-		err := kernel.GetJSON(v.store, tokenRecordKey(tenantID, id), "Token", &r)
+		err := kernel.GetJSON(v.Store(), tokenRecordKey(tenantID, id), "Token", &r)
 		switch {
 		case err == nil && r.expired(t):
-			b := v.store.NewBatch()
+			b := v.Store().NewBatch()
 			unindexToken(b, &r)
-			err = v.commit(b, withToken(kernel.LogEntry(nil, tenantID, "token", id, "delete", "Expired token deleted", t), &r))
+			err = v.Commit(b, withToken(kernel.LogEntry(nil, tenantID, "token", id, "delete", "Expired token deleted", t), &r))
 			v.tokens.invalidate(cacheKey(tenantID, id))
 		case problem.Is(err, 404):
 			// The token is gone (deleted, or its tenant was): drop the
 			// orphaned index entry so no sweep scans it again.
-			b := v.store.NewBatch()
+			b := v.Store().NewBatch()
 			b.Delete(keys[i])
-			err = v.commit(b)
+			err = v.Commit(b)
 		}
 		unlock()
 		if err != nil && !problem.Is(err, 404) {

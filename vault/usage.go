@@ -22,7 +22,7 @@ func (v *Vault) usage(tenantID string) (*UsageReport, error) {
 	t := kernel.Now()
 	month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 	var derr error
-	err := v.store.Scan(store.Prefix(kernel.TokenCollection, tenantID), nil, func(_, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(kernel.TokenCollection, tenantID), nil, func(_, val []byte) bool {
 		var h struct {
 			Type       string `json:"type"`
 			CreatedAt  *Time  `json:"created_at"`

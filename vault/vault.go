@@ -1,9 +1,10 @@
 // Package vault is Strongroom's use-case layer: every way in (REST API,
 // proxy, middleware, reactors, CLI) calls these methods, so validation,
 // permission checks, encryption and audit happen in exactly one place.
-// Open returns the Core (store, key ring, caches) that a host keeps across
-// config reloads; Core.Bind makes each config's immutable view, the Vault
-// the methods run on. It has no Caddy import.
+// Open returns the Core (the kernel's Base, key ring, caches) that a host
+// keeps across config reloads; Core.Bind makes each config's immutable
+// view (a kernel.View), the Vault the methods run on. It has no Caddy
+// import.
 package vault
 
 import (
@@ -15,10 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/egress"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
@@ -79,76 +78,59 @@ type Settings struct {
 // data directory) and no config writes into it: each config reads it
 // through its own Vault, made by Bind.
 type Core struct {
-	store store.Store
-	keys  keyRing // keyring.go: master key versions
+	base  *kernel.Base // store, locks, read-audit queue, webhook outbox
+	keys  keyRing      // keyring.go: master key versions
 	ident identity
 
-	tenantKeys          cacheMap[*crypto.KeySet]    // tenant id → unwrapped tenant key
-	tenantSettingsCache cacheMap[map[string]string] // tenant id → settings
-	tenantSecretsCache  cacheMap[tenantSecrets]     // tenant id → tenantSecrets
-	audits              chan audit.Entry
-	auditDone           chan struct{}
-	closed              atomic.Bool
-	auth                cacheMap[authEntry] // principals by key hash (keys.go)
+	tenantKeys          kernel.CacheMap[*crypto.KeySet]    // tenant id → unwrapped tenant key
+	tenantSettingsCache kernel.CacheMap[map[string]string] // tenant id → settings
+	tenantSecretsCache  kernel.CacheMap[tenantSecrets]     // tenant id → tenantSecrets
+	auth                kernel.CacheMap[authEntry]         // principals by key hash (keys.go)
 	tokens              tokenCache
 	projects            projectState // projects.go: project keys cache
 	idemFlights         inFlight     // idempotency.go: keys whose first request runs
-	webhooks            webhookState // webhook_queue.go: subscriptions cache, outbox, signing key
-	locks               kernel.Locks
-	home                storeHome  // health.go
-	feed                store.Feed // feedcache.go: a shared store's change feed, else nil
+	home                storeHome    // health.go
 
 	// Events reports notable start-up facts (generated keys) for the host
 	// to log; it never carries a secret except BootstrapKey, shown once.
 	Events Startup
 }
 
-// Vault is one config's view of a Core: the Core plus the reactor runtime,
-// the outbound policy and the settings of that config. Bind makes it and
-// nothing changes it after, so a config being provisioned (or rejected)
-// never alters what a running config's handlers see. It is cheap: a
-// pointer and a few values.
+// Vault is one config's view of a Core: the Core plus the kernel's view
+// (reactor runtime, outbound policy, settings and the store writes go to)
+// of that config. Bind makes it and nothing changes it after, so a config
+// being provisioned (or rejected) never alters what a running config's
+// handlers see. It is cheap: two pointers.
 type Vault struct {
 	*Core
-
-	// reactors runs reactor code; nil disables reactors (create and react
-	// answer 501).
-	reactors *reactor.Runtime
-	// egress decides which proxy and webhook destinations are accepted.
-	egress         egress.Policy
-	metrics        *metrics.Set
-	jwt            jwtauth.Validator
-	cvcRetention   time.Duration
-	auditRetention time.Duration
-
-	// store shadows Core.store for the methods of this view: a background
-	// job runs on a copy whose store is fenced by its lease, and fence is
-	// that lease's tenure (cluster.go).
-	store store.Store
-	fence store.Fence
+	*kernel.View
 }
+
+// Store is the store this view reads and writes (a background job's is
+// fenced by its lease).
+func (v *Vault) Store() store.Store { return v.View.Store() }
 
 // Bind returns this config's view of c: reactor code runs on rt (nil
 // disables reactors), destinations are checked against out, and s applies
 // (zero fields take their defaults).
 func (c *Core) Bind(rt *reactor.Runtime, out egress.Policy, s Settings) *Vault {
-	v := &Vault{Core: c, store: c.store, reactors: rt, egress: out, metrics: s.Metrics,
-		jwt: jwtauth.Validator{Leeway: s.JWTLeeway, MaxLifetime: s.JWTMaxLifetime, Now: func() time.Time { return kernel.Now() }}}
+	kv := kernel.View{Runtime: rt, Egress: out, MetricSet: s.Metrics,
+		JWT: jwtauth.Validator{Leeway: s.JWTLeeway, MaxLifetime: s.JWTMaxLifetime, Now: func() time.Time { return kernel.Now() }}}
 	switch {
 	case s.JWTLeeway == 0:
-		v.jwt.Leeway = jwtauth.DefaultLeeway
+		kv.JWT.Leeway = jwtauth.DefaultLeeway
 	case s.JWTLeeway < 0:
-		v.jwt.Leeway = 0
+		kv.JWT.Leeway = 0
 	}
 	switch {
 	case s.JWTMaxLifetime == 0:
-		v.jwt.MaxLifetime = jwtauth.DefaultMaxLifetime
+		kv.JWT.MaxLifetime = jwtauth.DefaultMaxLifetime
 	case s.JWTMaxLifetime < 0:
-		v.jwt.MaxLifetime = 0
+		kv.JWT.MaxLifetime = 0
 	}
-	v.cvcRetention = cmp.Or(s.CVCRetention, DefaultCVCRetention)
-	v.auditRetention = cmp.Or(s.AuditRetention, DefaultAuditRetention)
-	return v
+	kv.CVCRetention = cmp.Or(s.CVCRetention, DefaultCVCRetention)
+	kv.AuditRetention = cmp.Or(s.AuditRetention, DefaultAuditRetention)
+	return &Vault{Core: c, View: c.base.Bind(kv)}
 }
 
 // Startup describes what Open did that an operator must know.
@@ -185,7 +167,7 @@ func Open(opts Options) (*Core, error) {
 		return nil, fmt.Errorf("vault: make the data dir private: %w", err)
 	}
 	c := &Core{ident: identify(opts)}
-	c.auth.limit = maxCachedPrincipals
+	c.auth.Limit = maxCachedPrincipals
 	w := opts.KeyWrapper
 	if w == nil {
 		local, err := c.localWrapper(opts) // keyring.go
@@ -203,11 +185,10 @@ func Open(opts Options) (*Core, error) {
 		c.Events.StoreReadOnly = p.ReadOnly()
 		s, c.home = p, openedHome(storeDir(opts.DataDir))
 	}
-	c.store = s
-	c.audits, c.auditDone = make(chan audit.Entry, auditQueue), make(chan struct{})
+	c.base = kernel.NewBase(s)
 	// Start-up work runs under a view of its own with the default settings.
 	v := c.Bind(nil, egress.Policy{}, Settings{})
-	go v.runAuditWriter(c.auditDone)
+	v.Start()
 	c.followFeed()                        // feedcache.go: on a shared store
 	if err := v.openKeys(w); err != nil { // keyring.go
 		c.Close()
@@ -304,14 +285,11 @@ func refuseNewKeyForData(keyPath, storeDir string) error {
 
 // Close flushes pending audit entries and releases the store.
 func (c *Core) Close() error {
-	c.closed.Store(true)
-	close(c.audits)
-	<-c.auditDone
-	return errors.Join(c.store.Close(), c.keys.close())
+	return errors.Join(c.base.Close(), c.keys.close())
 }
 
 // Store exposes the store to sibling packages' tests and tools.
-func (c *Core) Store() store.Store { return c.store }
+func (c *Core) Store() store.Store { return c.base.Store() }
 
 // Sweep deletes expired entities. The host calls it periodically; reads
 // already treat expired entities as gone.

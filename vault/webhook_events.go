@@ -13,22 +13,6 @@ import (
 // in the same batch. The payloads are the hosted docs' (webhooks/eventdata),
 // built here and only here, from explicit fields: never a key, a proxy's
 // configuration or transforms, nor a reactor's code or configuration.
-
-// eventSubject is what an audit entry's event says: its type and the
-// objects of event.data, by name.
-type eventSubject struct {
-	typ     string
-	objects map[string]any
-	// unlogged: the entry only carries the event (webhook_invocations.go).
-	unlogged bool
-}
-
-// withEvent tags e with the event typ carrying object as event.data.<name>.
-func withEvent(e audit.Entry, typ, name string, object any) audit.Entry {
-	e.Subject = &eventSubject{typ: typ, objects: map[string]any{name: object}}
-	return e
-}
-
 // The event types of applications, their keys, proxies and reactors.
 var entityEventTypes = []string{
 	"application.created", "application.updated", "application.deleted",
@@ -38,21 +22,17 @@ var entityEventTypes = []string{
 	"tenant.updated", "tenant.deleted", "token.property.expired",
 }
 
-type idOnly struct {
-	ID string `json:"id"`
-}
-
 // changed tags a create or update entry with <name>.created or .updated.
 func changed(e audit.Entry, name string, object any) audit.Entry {
 	if e.Operation == "create" {
-		return withEvent(e, name+".created", name, object)
+		return kernel.WithEvent(e, name+".created", name, object)
 	}
-	return withEvent(e, name+".updated", name, object)
+	return kernel.WithEvent(e, name+".updated", name, object)
 }
 
 // deleted tags a delete entry with <name>.deleted, carrying only the id.
 func deleted(e audit.Entry, name, id string) audit.Entry {
-	return withEvent(e, name+".deleted", name, idOnly{id})
+	return kernel.WithEvent(e, name+".deleted", name, kernel.IDOnly{ID: id})
 }
 
 // applicationEvent is an application in application.created and .updated.
@@ -83,12 +63,12 @@ type applicationKeyEvent struct {
 }
 
 func applicationKeyCreated(e audit.Entry, appID string, k ApplicationKey) audit.Entry {
-	return withEvent(e, "application.key.created", "application_key",
+	return kernel.WithEvent(e, "application.key.created", "application_key",
 		&applicationKeyEvent{ID: k.ID, ApplicationID: appID, CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt})
 }
 
 func applicationKeyDeleted(e audit.Entry, appID, keyID string) audit.Entry {
-	return withEvent(e, "application.key.deleted", "application_key", &applicationKeyEvent{ID: keyID, ApplicationID: appID})
+	return kernel.WithEvent(e, "application.key.deleted", "application_key", &applicationKeyEvent{ID: keyID, ApplicationID: appID})
 }
 
 // proxyEvent is a proxy in proxy.created and .updated.
@@ -153,10 +133,10 @@ func (v *Vault) sessionChanged(e audit.Entry, s *sessionRecord) audit.Entry {
 		ev.IssuedTo.Name = app.Name
 	}
 	if !s.Authorized {
-		return withEvent(e, "session.created", "session", ev)
+		return kernel.WithEvent(e, "session.created", "session", ev)
 	}
 	ev.Permissions, ev.Rules = nonNil(s.Permissions), nonNilRules(s.Rules)
-	return withEvent(e, "session.authorized", "session", ev)
+	return kernel.WithEvent(e, "session.authorized", "session", ev)
 }
 
 // tokenIntentEvent is a token intent in token-intent.created: never its
@@ -171,18 +151,18 @@ type tokenIntentEvent struct {
 }
 
 func tokenIntentCreated(e audit.Entry, it *TokenIntent) audit.Entry {
-	return withEvent(e, "token-intent.created", "token_intent", &tokenIntentEvent{ID: it.ID, Type: it.Type,
+	return kernel.WithEvent(e, "token-intent.created", "token_intent", &tokenIntentEvent{ID: it.ID, Type: it.Type,
 		Fingerprint: it.Fingerprint, CreatedBy: it.CreatedBy, CreatedAt: it.CreatedAt, ExpiresAt: it.ExpiresAt})
 }
 
 func tokenIntentDeleted(e audit.Entry, id string) audit.Entry {
-	return withEvent(e, "token-intent.deleted", "token_intent", idOnly{id})
+	return kernel.WithEvent(e, "token-intent.deleted", "token_intent", kernel.IDOnly{ID: id})
 }
 
 // tenantUpdated tags a tenant's update: its name and audit fields, never
 // its settings.
 func tenantUpdated(e audit.Entry, t *Tenant) audit.Entry {
-	return withEvent(e, "tenant.updated", "tenant", &struct {
+	return kernel.WithEvent(e, "tenant.updated", "tenant", &struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 		Audited
@@ -197,7 +177,6 @@ func tokenIntentConverted(p *access.Principal, intentID string, tok *tokenRecord
 		ID   string `json:"id"`
 		Type string `json:"type"`
 	}
-	e.Subject = &eventSubject{typ: "token-intent.converted", objects: map[string]any{
-		"token_intent": ref{intentID, tok.Type}, "token": ref{tok.ID, tok.Type}}}
-	return e
+	return kernel.WithObjects(e, "token-intent.converted", map[string]any{
+		"token_intent": ref{intentID, tok.Type}, "token": ref{tok.ID, tok.Type}})
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/problem"
-	"github.com/strongroom/strongroom/vault/store"
 )
 
 // Invocation and read events (hosted docs: webhooks/eventdata): token.read,
@@ -24,59 +23,6 @@ import (
 var invocationEventTypes = []string{"token.read", "proxy.invoked",
 	"reactor.invoked", "reactor.completed", "reactor.failed"}
 
-// subscribed reports whether an enabled webhook of the tenant listens to
-// typ (from the cache every write consults; a store error means no).
-func (v *Vault) subscribed(tenantID, typ string) bool {
-	hooks, err := v.tenantWebhooks(tenantID)
-	if err != nil {
-		return false
-	}
-	for _, w := range hooks {
-		if w.Status == "enabled" && contains(w.Events, typ) {
-			return true
-		}
-	}
-	return false
-}
-
-// appendAudit adds e to b unless it only carries an event.
-func appendAudit(b store.Batch, e audit.Entry) {
-	if s, ok := e.Subject.(*eventSubject); ok && s.unlogged {
-		return
-	}
-	audit.Append(b, e)
-}
-
-// writeReads writes queued read audit entries and the deliveries of their
-// events in one buffered batch. A failure to queue the events never costs
-// the entries: they are written without them.
-func (v *Vault) writeReads(entries []audit.Entry) {
-	b := v.store.NewBatch()
-	for _, e := range entries {
-		appendAudit(b, e)
-	}
-	queued, err := v.queueEvents(b, entries)
-	if err != nil {
-		b.Close()
-		b = v.store.NewBatch()
-		for _, e := range entries {
-			appendAudit(b, e)
-		}
-		queued = false
-	}
-	if b.CommitBuffered() == nil && queued {
-		v.webhooks.signal()
-	}
-	b.Close()
-}
-
-// eventOnly is an entry that queues the typ event and writes no log line
-// (the invocation it follows is logged already).
-func eventOnly(e audit.Entry, typ string, objects map[string]any) audit.Entry {
-	e.Subject = &eventSubject{typ: typ, objects: objects, unlogged: true}
-	return e
-}
-
 type idType struct {
 	ID   string `json:"id"`
 	Type string `json:"type"`
@@ -85,10 +31,10 @@ type idType struct {
 // tokenRead tags a token read's audit entry with token.read when the
 // tenant listens to it.
 func (v *Vault) tokenRead(e audit.Entry, r *tokenRecord) audit.Entry {
-	if !v.subscribed(r.TenantID, "token.read") {
+	if !v.Subscribed(r.TenantID, "token.read") {
 		return e
 	}
-	return withEvent(e, "token.read", "token", idType{r.ID, r.Type})
+	return kernel.WithEvent(e, "token.read", "token", idType{r.ID, r.Type})
 }
 
 // statusRecorder remembers the status a proxied answer started with.
@@ -118,7 +64,7 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // done, which queues proxy.invoked with the answer's status and timing
 // when the tenant listens to it, and returns the exchange's error.
 func (v *Vault) watchProxy(w http.ResponseWriter, r *http.Request, rt *ProxyRoute) (http.ResponseWriter, func(error) error) {
-	if !v.subscribed(rt.TenantID, "proxy.invoked") {
+	if !v.Subscribed(rt.TenantID, "proxy.invoked") {
 		return w, func(err error) error { return err }
 	}
 	start := time.Now()
@@ -133,7 +79,7 @@ func (v *Vault) watchProxy(w http.ResponseWriter, r *http.Request, rt *ProxyRout
 			proxy = map[string]any{"id": px.ID, "name": px.Name, "type": "pre_configured"}
 		}
 		e := kernel.LogEntry(rt.Principal, rt.TenantID, "proxy", "", "invoke", "", kernel.Now())
-		v.auditAsync(eventOnly(e, "proxy.invoked", map[string]any{
+		v.AuditAsync(kernel.EventOnly(e, "proxy.invoked", map[string]any{
 			"proxy":    proxy,
 			"request":  map[string]any{"method": r.Method},
 			"response": map[string]any{"status_code": strconv.Itoa(status), "elapsed_ms": time.Since(start).Milliseconds()},
@@ -156,11 +102,11 @@ func (v *Vault) reactorInvoked(p *access.Principal, r *reactorRecord) func(*erro
 	e := kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "invoke", "Reactor invoked", kernel.Now())
 	ref := reactorRef{r.ID, r.Name}
 	request := map[string]any{"invocation_type": "sync"}
-	if v.subscribed(p.TenantID, "reactor.invoked") {
-		e.Subject = &eventSubject{typ: "reactor.invoked", objects: map[string]any{"reactor": ref, "request": request}}
+	if v.Subscribed(p.TenantID, "reactor.invoked") {
+		e = kernel.WithObjects(e, "reactor.invoked", map[string]any{"reactor": ref, "request": request})
 	}
-	v.auditAsync(e)
-	completed, failed := v.subscribed(p.TenantID, "reactor.completed"), v.subscribed(p.TenantID, "reactor.failed")
+	v.AuditAsync(e)
+	completed, failed := v.Subscribed(p.TenantID, "reactor.completed"), v.Subscribed(p.TenantID, "reactor.failed")
 	if !completed && !failed {
 		return func(*error) {}
 	}
@@ -169,10 +115,10 @@ func (v *Vault) reactorInvoked(p *access.Principal, r *reactorRecord) func(*erro
 		objects := map[string]any{"reactor": ref, "request": request, "elapsed_ms": time.Since(start).Milliseconds()}
 		switch {
 		case *errp == nil && completed:
-			v.auditAsync(eventOnly(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "invoke", "", kernel.Now()), "reactor.completed", objects))
+			v.AuditAsync(kernel.EventOnly(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "invoke", "", kernel.Now()), "reactor.completed", objects))
 		case *errp != nil && failed:
 			objects["error"] = problem.From(*errp).Title
-			v.auditAsync(eventOnly(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "invoke", "", kernel.Now()), "reactor.failed", objects))
+			v.AuditAsync(kernel.EventOnly(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "invoke", "", kernel.Now()), "reactor.failed", objects))
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,100 +34,15 @@ import (
 //
 // (DeliveryCollection and QueuePrefix in kernel/schema.go.)
 
+// Delivery is one event on its way to one webhook; Attempt is one try at
+// it (their records are the kernel's outbox).
+type (
+	Delivery = kernel.Delivery
+	Attempt  = kernel.Attempt
+)
+
 // deliveryRetention is how long finished deliveries stay visible.
 const deliveryRetention = 72 * time.Hour
-
-// webhookState is the vault's webhook machinery (one per open vault).
-type webhookState struct {
-	cache sync.Map // tenant id → []Webhook
-	mu    sync.Mutex
-	gen   atomic.Uint64
-
-	wakeOnce sync.Once
-	wake     chan struct{}
-	deliver  sync.Mutex // one dispatcher round at a time (config reloads overlap)
-
-	signerMu sync.Mutex
-	signer   *webhook.Signer
-}
-
-func (st *webhookState) wakeChan() chan struct{} {
-	st.wakeOnce.Do(func() { st.wake = make(chan struct{}, 1) })
-	return st.wake
-}
-
-func (st *webhookState) signal() {
-	select {
-	case st.wakeChan() <- struct{}{}:
-	default:
-	}
-}
-
-// Delivery is one event on its way to one webhook.
-type Delivery struct {
-	ID            string          `json:"id"`
-	WebhookID     string          `json:"webhook_id"`
-	TenantID      string          `json:"tenant_id"`
-	EventID       string          `json:"event_id"`
-	EventType     string          `json:"event_type"`
-	Status        string          `json:"status"` // pending, delivered, failed
-	Attempts      []Attempt       `json:"attempts"`
-	NextAttemptAt *Time           `json:"next_attempt_at,omitempty"`
-	CreatedAt     *Time           `json:"created_at"`
-	Event         json.RawMessage `json:"event"`
-	// Endpoint is the URL of a deleted tenant's final delivery, whose
-	// webhook is gone (webhook_tenant_deleted.go).
-	Endpoint string `json:"endpoint,omitempty"`
-}
-
-// Attempt is one try at a delivery.
-type Attempt struct {
-	AttemptedAt *Time  `json:"attempted_at"`
-	StatusCode  int    `json:"status_code,omitempty"`
-	Error       string `json:"error,omitempty"`
-	DurationMS  int64  `json:"duration_ms"`
-}
-
-type event struct {
-	ID        string         `json:"id"`
-	Type      string         `json:"type"`
-	Timestamp apitime.Time   `json:"timestamp"`
-	TenantID  string         `json:"tenant_id"`
-	TraceID   string         `json:"trace_id"`
-	Data      map[string]any `json:"data"` // <name>: the object, actor
-}
-
-type eventActor struct {
-	ID   string `json:"id,omitempty"`
-	Type string `json:"type"`
-}
-
-// eventOf is the webhook event an audit entry describes: its type ("" for
-// none) and the objects event.data carries, by name.
-func eventOf(e audit.Entry) (typ string, objects map[string]any) {
-	if s, ok := e.Subject.(*eventSubject); ok {
-		return s.typ, s.objects
-	}
-	if e.EntityType != "token" {
-		return "", nil
-	}
-	var object any = idOnly{e.EntityID}
-	if e.Subject != nil {
-		object = e.Subject
-	}
-	switch e.Operation {
-	case "create":
-		typ = "token.created"
-	case "update":
-		typ = "token.updated"
-	case "delete":
-		typ = "token.deleted"
-		if e.ActorType == "system" {
-			typ = "token.expired"
-		}
-	}
-	return typ, map[string]any{"token": object}
-}
 
 // eventToken is the token of an event: everything but its data.
 func eventToken(r *tokenRecord) *Token {
@@ -143,68 +57,17 @@ func withToken(e audit.Entry, r *tokenRecord) audit.Entry {
 	return e
 }
 
-func queueKey(due time.Time, d *Delivery) []byte {
-	var n [8]byte
-	for i, u := 0, uint64(due.UnixNano()); i < 8; i++ {
-		n[7-i] = byte(u >> (8 * i))
-	}
-	return store.Key(kernel.QueuePrefix, hex.EncodeToString(n[:]), d.TenantID, d.WebhookID, d.ID)
-}
-
-func deliveryKey(tenantID, webhookID, id string) []byte {
-	return store.Key(kernel.DeliveryCollection, tenantID, webhookID, id)
-}
-
-// queueEvents adds to b a delivery for every webhook subscribed to an event
-// the entries describe; it reports whether it queued any.
-func (v *Vault) queueEvents(b store.Batch, entries []audit.Entry) (bool, error) {
-	queued := false
-	for _, e := range entries {
-		typ, objects := eventOf(e)
-		if typ == "" {
-			continue
-		}
-		hooks, err := v.tenantWebhooks(e.TenantID)
-		if err != nil {
-			return false, err
-		}
-		var body json.RawMessage
-		var eventID string
-		for _, w := range hooks {
-			if w.Status != "enabled" || !contains(w.Events, typ) {
-				continue
-			}
-			if body == nil {
-				eventID = uuid.NewString()
-				ev := event{ID: eventID, Type: typ, Timestamp: e.CreatedAt, TenantID: e.TenantID, TraceID: uuid.NewString(),
-					Data: map[string]any{"actor": eventActor{ID: e.ActorID, Type: e.ActorType}}}
-				for name, o := range objects {
-					ev.Data[name] = o
-				}
-				body, _ = json.Marshal(ev)
-			}
-			ts := kernel.Now()
-			d := &Delivery{ID: kernel.NewID(), WebhookID: w.ID, TenantID: e.TenantID, EventID: eventID, EventType: typ,
-				Status: "pending", Attempts: []Attempt{}, NextAttemptAt: kernel.TimePtr(ts), CreatedAt: kernel.TimePtr(ts), Event: body}
-			kernel.SetJSON(b, deliveryKey(d.TenantID, d.WebhookID, d.ID), d)
-			b.Set(queueKey(ts, d), nil)
-			queued = true
-		}
-	}
-	return queued, nil
-}
-
 // WebhookSigner returns the vault's webhook signing key, creating it
 // (sealed with the master key) on first use.
 func (v *Vault) WebhookSigner() (*webhook.Signer, error) {
-	st := &v.webhooks
-	st.signerMu.Lock()
-	defer st.signerMu.Unlock()
-	if st.signer != nil {
-		return st.signer, nil
+	st := &v.Outbox
+	st.SignerMu.Lock()
+	defer st.SignerMu.Unlock()
+	if st.Signer != nil {
+		return st.Signer, nil
 	}
 	key := []byte(kernel.SigningKeyKey)
-	sealed, err := v.store.Get(key)
+	sealed, err := v.Store().Get(key)
 	var der []byte
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -215,13 +78,13 @@ func (v *Vault) WebhookSigner() (*webhook.Signer, error) {
 		if err != nil {
 			return nil, err
 		}
-		b := v.store.NewBatch()
+		b := v.Store().NewBatch()
 		b.Insert(key, sealed) // one key for every node
-		err = v.commit(b)
+		err = v.Commit(b)
 		release()
 		if errors.Is(err, store.ErrConflict) { // another node made it first: use theirs
 			var theirs []byte
-			if theirs, err = v.store.Get(key); err == nil {
+			if theirs, err = v.Store().Get(key); err == nil {
 				der, err = v.openMaster(theirs, key)
 			}
 		}
@@ -240,7 +103,7 @@ func (v *Vault) WebhookSigner() (*webhook.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.signer = s
+	st.Signer = s
 	return s, nil
 }
 
@@ -262,7 +125,7 @@ const deliveryBatch = 64
 // sent again after restart (receivers must be idempotent, as documented).
 func (v *Vault) RunWebhookDeliveries(ctx context.Context, o DeliveryOptions) {
 	o.Retry = o.Retry.WithDefaults()
-	wake := v.webhooks.wakeChan()
+	wake := v.Outbox.Wake()
 	lastPurge := time.Time{}
 	for {
 		next, err := v.deliverDue(ctx, o)
@@ -303,10 +166,10 @@ type dueDelivery struct {
 // deliverDue sends the deliveries that are due and returns when the next
 // one is.
 func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, error) {
-	st := &v.webhooks
-	st.deliver.Lock()
-	defer st.deliver.Unlock()
-	if v.closed.Load() {
+	st := &v.Outbox
+	st.Deliver.Lock()
+	defer st.Deliver.Unlock()
+	if v.Closed() {
 		return time.Time{}, nil
 	}
 	v, held, err := v.lease("webhooks", webhookLeaseTTL) // cluster.go: one node delivers, fenced
@@ -316,7 +179,7 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	var due []*dueDelivery
 	var next time.Time
 	nowNS := kernel.Now().UnixNano()
-	err = v.store.Scan(store.Prefix(kernel.QueuePrefix), nil, func(k, _ []byte) bool {
+	err = v.Store().Scan(store.Prefix(kernel.QueuePrefix), nil, func(k, _ []byte) bool {
 		parts := strings.Split(string(k), "\x00")
 		if len(parts) != 5 {
 			return true
@@ -348,11 +211,11 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	}
 	var wg sync.WaitGroup
 	for _, dd := range due {
-		key := deliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
-		err := kernel.GetJSON(v.store, key, "Delivery", dd.d)
+		key := kernel.DeliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
+		err := kernel.GetJSON(v.Store(), key, "Delivery", dd.d)
 		if problem.Is(err, 404) {
 			final := finalDeliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
-			if err = kernel.GetJSON(v.store, final, "Delivery", dd.d); err == nil {
+			if err = kernel.GetJSON(v.Store(), final, "Delivery", dd.d); err == nil {
 				dd.final, dd.hook = true, &Webhook{URL: dd.d.Endpoint}
 			}
 		}
@@ -443,7 +306,7 @@ func (v *Vault) ListWebhookDeliveries(p *access.Principal, webhookID string, pg 
 	}
 	var all []Delivery
 	var ferr error
-	err := v.store.ScanReverse(store.Prefix(kernel.DeliveryCollection, p.TenantID, webhookID), nil, func(_, val []byte) bool {
+	err := v.Store().ScanReverse(store.Prefix(kernel.DeliveryCollection, p.TenantID, webhookID), nil, func(_, val []byte) bool {
 		var d Delivery
 		if ferr = json.Unmarshal(val, &d); ferr != nil {
 			return false
@@ -461,9 +324,9 @@ func (v *Vault) purgeDeliveries() error {
 
 func (v *Vault) purgeDeliveriesOf(collection string) error {
 	cutoff := kernel.Now().Add(-deliveryRetention)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	var ferr error
-	err := v.store.Scan(store.Prefix(collection), nil, func(k, val []byte) bool {
+	err := v.Store().Scan(store.Prefix(collection), nil, func(k, val []byte) bool {
 		id, err := uuid.Parse(string(k[strings.LastIndexByte(string(k), 0)+1:]))
 		if err != nil {
 			return true
@@ -484,5 +347,5 @@ func (v *Vault) purgeDeliveriesOf(collection string) error {
 		b.Close()
 		return err
 	}
-	return v.commit(b)
+	return v.Commit(b)
 }

@@ -44,16 +44,16 @@ func (v *Vault) recordAttempts(due []*dueDelivery, r webhook.Retry) (time.Time, 
 // or of none. It holds the webhook's lock, so deliveries of a webhook
 // deleted meanwhile are dropped rather than written back.
 func (v *Vault) recordGroup(group []*dueDelivery, ofWebhook bool, r webhook.Retry) (time.Time, error) {
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	if ofWebhook {
 		d := group[0].d
-		defer v.locks.Lock("whook", d.TenantID, d.WebhookID)()
+		defer v.Locks.Lock("whook", d.TenantID, d.WebhookID)()
 		if _, err := v.loadWebhook(d.TenantID, d.WebhookID); problem.Is(err, 404) {
 			for _, dd := range group {
 				b.Delete(dd.queueKey)
-				b.Delete(deliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID))
+				b.Delete(kernel.DeliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID))
 			}
-			return time.Time{}, v.commit(b)
+			return time.Time{}, v.Commit(b)
 		} else if err != nil {
 			b.Close() // not recorded this round: they stay due
 			return time.Time{}, err
@@ -69,7 +69,7 @@ func (v *Vault) recordGroup(group []*dueDelivery, ofWebhook bool, r webhook.Retr
 		b.Close()
 		return next, nil
 	}
-	return next, v.commit(b)
+	return next, v.Commit(b)
 }
 
 // recordOutcome adds one attempt's outcome to b, rescheduling it when it
@@ -83,7 +83,7 @@ func recordOutcome(b store.Batch, dd *dueDelivery, r webhook.Retry) time.Time {
 	if d == nil {
 		return time.Time{} // its webhook was deleted
 	}
-	key := deliveryKey(d.TenantID, d.WebhookID, d.ID)
+	key := kernel.DeliveryKey(d.TenantID, d.WebhookID, d.ID)
 	if dd.final {
 		key = finalDeliveryKey(d.TenantID, d.WebhookID, d.ID)
 	}
@@ -96,7 +96,7 @@ func recordOutcome(b store.Batch, dd *dueDelivery, r webhook.Retry) time.Time {
 	case retry:
 		at = kernel.Now().Add(wait)
 		d.NextAttemptAt = kernel.TimePtr(at)
-		b.Set(queueKey(at, d), nil)
+		b.Set(kernel.QueueKey(at, d), nil)
 	default:
 		d.Status, d.NextAttemptAt = "failed", nil
 	}

@@ -27,7 +27,7 @@ func finalDeliveryKey(tenantID, webhookID, id string) []byte {
 // queueTenantDeleted adds to b the tenant.deleted deliveries of the
 // tenant's subscribed webhooks; it reports whether it queued any.
 func (v *Vault) queueTenantDeleted(b store.Batch, p *access.Principal, tenantID string) (bool, error) {
-	hooks, err := v.tenantWebhooks(tenantID)
+	hooks, err := v.TenantWebhooks(tenantID)
 	if err != nil {
 		return false, err
 	}
@@ -42,15 +42,15 @@ func (v *Vault) queueTenantDeleted(b store.Batch, p *access.Principal, tenantID 
 		if body == nil {
 			e := kernel.LogEntry(p, tenantID, "tenant", tenantID, "delete", "", ts)
 			eventID = uuid.NewString()
-			body, _ = json.Marshal(event{ID: eventID, Type: "tenant.deleted", Timestamp: apitime.New(ts), TenantID: tenantID,
-				TraceID: uuid.NewString(), Data: map[string]any{"tenant": idOnly{tenantID},
-					"actor": eventActor{ID: e.ActorID, Type: e.ActorType}}})
+			body, _ = json.Marshal(kernel.Event{ID: eventID, Type: "tenant.deleted", Timestamp: apitime.New(ts), TenantID: tenantID,
+				TraceID: uuid.NewString(), Data: map[string]any{"tenant": kernel.IDOnly{ID: tenantID},
+					"actor": kernel.EventActor{ID: e.ActorID, Type: e.ActorType}}})
 		}
 		d := &Delivery{ID: kernel.NewID(), WebhookID: w.ID, TenantID: tenantID, EventID: eventID, EventType: "tenant.deleted",
 			Status: "pending", Attempts: []Attempt{}, NextAttemptAt: kernel.TimePtr(ts), CreatedAt: kernel.TimePtr(ts), Event: body,
 			Endpoint: w.URL}
 		kernel.SetJSON(b, finalDeliveryKey(tenantID, w.ID, d.ID), d)
-		b.Set(queueKey(ts, d), nil)
+		b.Set(kernel.QueueKey(ts, d), nil)
 		queued = true
 	}
 	return queued, nil

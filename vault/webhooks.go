@@ -1,8 +1,6 @@
 package vault
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -14,17 +12,9 @@ import (
 	"github.com/strongroom/strongroom/vault/store"
 )
 
-// Webhook is a tenant's subscription to events (hosted docs: webhooks/api).
-type Webhook struct {
-	ID          string   `json:"id"`
-	TenantID    string   `json:"tenant_id"`
-	Status      string   `json:"status"`
-	Name        string   `json:"name"`
-	URL         string   `json:"url"`
-	NotifyEmail string   `json:"notify_email,omitempty"`
-	Events      []string `json:"events"`
-	Audited
-}
+// Webhook is a tenant's subscription to events (kernel/outbox.go, which
+// every write consults).
+type Webhook = kernel.Webhook
 
 // WebhookRequest is the body of POST and PUT /webhooks.
 type WebhookRequest struct {
@@ -61,7 +51,7 @@ func (v *Vault) validateWebhook(req *WebhookRequest) error {
 	default:
 		// The same egress policy as the proxy: a webhook is an outbound call
 		// the API client chooses.
-		if _, err := v.egress.CheckURL(*req.URL); err != nil {
+		if _, err := v.Egress.CheckURL(*req.URL); err != nil {
 			f.Add("url", err.Error())
 		}
 	}
@@ -84,7 +74,7 @@ func (v *Vault) validateWebhook(req *WebhookRequest) error {
 	return f.Err()
 }
 
-func (w *Webhook) apply(req *WebhookRequest) {
+func applyWebhook(w *Webhook, req *WebhookRequest) {
 	w.Name, w.URL, w.NotifyEmail = *req.Name, *req.URL, kernel.Deref(req.NotifyEmail)
 	w.Events = slices.Compact(slices.Sorted(slices.Values(req.Events)))
 }
@@ -99,17 +89,17 @@ func (v *Vault) CreateWebhook(p *access.Principal, req WebhookRequest) (*Webhook
 	}
 	ts := kernel.Now()
 	w := &Webhook{ID: kernel.NewID(), TenantID: p.TenantID, Status: "enabled"}
-	w.apply(&req)
+	applyWebhook(w, &req)
 	w.Created(p, ts)
-	b := v.store.NewBatch()
+	b := v.Store().NewBatch()
 	kernel.SetJSON(b, webhookRecordKey(w.TenantID, w.ID), w)
-	defer v.webhooks.invalidate(p.TenantID)
-	return w, v.commit(b, kernel.LogEntry(p, p.TenantID, "webhook", w.ID, "create", "Webhook created", ts))
+	defer v.Outbox.Invalidate(p.TenantID)
+	return w, v.Commit(b, kernel.LogEntry(p, p.TenantID, "webhook", w.ID, "create", "Webhook created", ts))
 }
 
 func (v *Vault) loadWebhook(tenantID, id string) (*Webhook, error) {
 	var w Webhook
-	if err := kernel.GetJSON(v.store, webhookRecordKey(tenantID, id), "Webhook", &w); err != nil {
+	if err := kernel.GetJSON(v.Store(), webhookRecordKey(tenantID, id), "Webhook", &w); err != nil {
 		return nil, err
 	}
 	return &w, nil
@@ -128,7 +118,7 @@ func (v *Vault) ListWebhooks(p *access.Principal) (*WebhookList, error) {
 	if err := kernel.Require(p, "webhooks:read"); err != nil {
 		return nil, err
 	}
-	all, err := v.tenantWebhooks(p.TenantID)
+	all, err := v.TenantWebhooks(p.TenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -145,12 +135,12 @@ func (v *Vault) UpdateWebhook(p *access.Principal, id string, req WebhookRequest
 	if err := v.validateWebhook(&req); err != nil {
 		return nil, err
 	}
-	defer v.locks.Lock("whook", p.TenantID, id)()
-	return retryUnchanged(func() (*Webhook, error) { return v.updateWebhook(p, id, req) })
+	defer v.Locks.Lock("whook", p.TenantID, id)()
+	return kernel.RetryUnchanged(func() (*Webhook, error) { return v.updateWebhook(p, id, req) })
 }
 
 func (v *Vault) updateWebhook(p *access.Principal, id string, req WebhookRequest) (*Webhook, error) {
-	raw, err := kernel.ReadVersion(v.store, webhookRecordKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.Store(), webhookRecordKey(p.TenantID, id))
 	if err != nil {
 		return nil, err
 	}
@@ -159,13 +149,13 @@ func (v *Vault) updateWebhook(p *access.Principal, id string, req WebhookRequest
 		return nil, err
 	}
 	ts := kernel.Now()
-	w.apply(&req)
+	applyWebhook(w, &req)
 	w.Modified(p, ts)
-	b := v.store.NewBatch()
-	expectUnchanged(b, webhookRecordKey(w.TenantID, w.ID), raw)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, webhookRecordKey(w.TenantID, w.ID), raw)
 	kernel.SetJSON(b, webhookRecordKey(w.TenantID, w.ID), w)
-	defer v.webhooks.invalidate(p.TenantID)
-	return w, v.commit(b, kernel.LogEntry(p, p.TenantID, "webhook", w.ID, "update", "Webhook updated", ts))
+	defer v.Outbox.Invalidate(p.TenantID)
+	return w, v.Commit(b, kernel.LogEntry(p, p.TenantID, "webhook", w.ID, "update", "Webhook updated", ts))
 }
 
 // DeleteWebhook deletes a webhook and its pending deliveries.
@@ -173,25 +163,25 @@ func (v *Vault) DeleteWebhook(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "webhooks:delete"); err != nil {
 		return err
 	}
-	defer v.locks.Lock("whook", p.TenantID, id)()
-	return retryUnchangedErr(func() error { return v.deleteWebhook(p, id) })
+	defer v.Locks.Lock("whook", p.TenantID, id)()
+	return kernel.RetryUnchangedErr(func() error { return v.deleteWebhook(p, id) })
 }
 
 func (v *Vault) deleteWebhook(p *access.Principal, id string) error {
-	raw, err := kernel.ReadVersion(v.store, webhookRecordKey(p.TenantID, id))
+	raw, err := kernel.ReadVersion(v.Store(), webhookRecordKey(p.TenantID, id))
 	if err != nil {
 		return err
 	}
 	if _, err := v.loadWebhook(p.TenantID, id); err != nil {
 		return err
 	}
-	b := v.store.NewBatch()
-	expectUnchanged(b, webhookRecordKey(p.TenantID, id), raw)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, webhookRecordKey(p.TenantID, id), raw)
 	b.Delete(webhookRecordKey(p.TenantID, id))
 	// Queue entries of its deliveries are dropped when they come due.
 	b.DeletePrefix(store.Prefix(kernel.DeliveryCollection, p.TenantID, id))
-	defer v.webhooks.invalidate(p.TenantID)
-	return v.commit(b, kernel.LogEntry(p, p.TenantID, "webhook", id, "delete", "Webhook deleted", kernel.Now()))
+	defer v.Outbox.Invalidate(p.TenantID)
+	return v.Commit(b, kernel.LogEntry(p, p.TenantID, "webhook", id, "delete", "Webhook deleted", kernel.Now()))
 }
 
 // EventTypes lists the webhook event types (any authenticated caller).
@@ -200,41 +190,4 @@ func (v *Vault) EventTypes(p *access.Principal) ([]string, error) {
 		return nil, problem.New(401, "Unauthorized")
 	}
 	return slices.Clone(WebhookEventTypes), nil
-}
-
-// tenantWebhooks returns the tenant's webhooks, cached until one changes:
-// every write consults it to decide whether it has events to queue.
-func (v *Vault) tenantWebhooks(tenantID string) ([]Webhook, error) {
-	st := &v.webhooks
-	if c, ok := st.cache.Load(tenantID); ok && v.fresh() { // feedcache.go
-		return c.([]Webhook), nil
-	}
-	gen := st.gen.Load()
-	var all []Webhook
-	var ferr error
-	err := v.store.Scan(store.Prefix(kernel.WebhookCollection, tenantID), nil, func(_, val []byte) bool {
-		var w Webhook
-		if ferr = json.Unmarshal(val, &w); ferr != nil {
-			return false
-		}
-		all = append(all, w)
-		return true
-	})
-	if err = errors.Join(err, ferr); err != nil {
-		return nil, err
-	}
-	st.mu.Lock()
-	if st.gen.Load() == gen { // no webhook changed while we read: cache it
-		st.cache.Store(tenantID, all)
-	}
-	st.mu.Unlock()
-	return all, nil
-}
-
-// invalidate drops the tenant's cached webhooks after a change.
-func (st *webhookState) invalidate(tenantID string) {
-	st.mu.Lock()
-	st.gen.Add(1)
-	st.cache.Delete(tenantID)
-	st.mu.Unlock()
 }

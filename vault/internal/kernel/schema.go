@@ -1,7 +1,11 @@
 // Package kernel is what every domain of the vault stands on: the store's
 // key schema, record helpers (ids, the clock, audit fields, JSON records,
-// pagination), the striped locks and conditional claims of a
-// read-modify-write, and the request limits. It imports no domain.
+// pagination), the striped locks, conditional claims and retries of a
+// read-modify-write, the request limits, the generational caches, and the
+// pooled Base (store, locks, read-audit queue, webhook outbox) with each
+// config's View of it: the batch+audit commit, emitting webhook events in
+// the same batch, metrics, reactor runtime and the background-job lease.
+// It imports no domain.
 package kernel
 
 import "github.com/strongroom/strongroom/vault/store"

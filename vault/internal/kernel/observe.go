@@ -1,4 +1,4 @@
-package vault
+package kernel
 
 import (
 	"context"
@@ -10,11 +10,11 @@ import (
 	"github.com/strongroom/strongroom/vault/store"
 )
 
-// Metrics is the set this view counts into (nil when none; Settings.Metrics).
-func (v *Vault) Metrics() *metrics.Set { return v.metrics }
+// Metrics is the set this view counts into (nil when none).
+func (v *View) Metrics() *metrics.Set { return v.MetricSet }
 
-// syncCommit commits b durably, timing it.
-func (v *Vault) syncCommit(b store.Batch) error {
+// SyncCommit commits b durably, timing it.
+func (v *View) SyncCommit(b store.Batch) error {
 	start := time.Now()
 	err := b.Commit()
 	if err == nil {
@@ -23,10 +23,10 @@ func (v *Vault) syncCommit(b store.Batch) error {
 	return err
 }
 
-// runCode runs reactor code, counting the execution by outcome.
-func (v *Vault) runCode(ctx context.Context, prog *reactor.Program, in reactor.Invocation) (*reactor.Result, error) {
+// RunCode runs reactor code, counting the execution by outcome.
+func (v *View) RunCode(ctx context.Context, prog *reactor.Program, in reactor.Invocation) (*reactor.Result, error) {
 	done := v.Metrics().ReactorStarted()
-	res, err := v.reactors.Run(ctx, prog, in)
+	res, err := v.Runtime.Run(ctx, prog, in)
 	done(reactorOutcome(err))
 	return res, err
 }

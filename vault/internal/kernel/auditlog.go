@@ -1,4 +1,4 @@
-package vault
+package kernel
 
 import (
 	"github.com/strongroom/strongroom/vault/audit"
@@ -7,12 +7,12 @@ import (
 // auditQueue bounds the entries of reads waiting to be written.
 const auditQueue = 4096
 
-// auditAsync records a read. Reads change nothing, so their entries are
+// AuditAsync records a read. Reads change nothing, so their entries are
 // written by one background writer in grouped batches that do not wait for
 // the disk (they survive a crash of the process; the next synced write
 // makes them durable) instead of adding a synced write to every read.
-func (v *Vault) auditAsync(e audit.Entry) {
-	if v.closed.Load() {
+func (v *View) AuditAsync(e audit.Entry) {
+	if v.Closed() {
 		return
 	}
 	select {
@@ -20,18 +20,18 @@ func (v *Vault) auditAsync(e audit.Entry) {
 	default:
 		// The queue is full: write inline rather than drop an audit entry.
 		b := v.store.NewBatch()
-		_ = v.commit(b, e)
+		_ = v.Commit(b, e)
 	}
 }
 
 // runAuditWriter drains the read-audit queue until it is closed.
-func (v *Vault) runAuditWriter(done chan<- struct{}) {
+func (v *View) runAuditWriter(done chan<- struct{}) {
 	defer close(done)
 	for e := range v.audits {
 		entries := []audit.Entry{e}
 		for n := len(v.audits); n > 0; n-- {
 			entries = append(entries, <-v.audits)
 		}
-		v.writeReads(entries) // webhook_invocations.go: with their events
+		v.writeReads(entries) // outbox.go: with their events
 	}
 }

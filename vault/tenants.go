@@ -227,3 +227,21 @@ func contains(list []string, s string) bool {
 func (v *Vault) TenantSetting(tenantID, name string) string {
 	return v.settings(tenantID)[name]
 }
+
+// settings returns the caller's tenant settings (cached).
+func (v *Vault) settings(tenantID string) map[string]string {
+	if s, ok := v.tenantSettingsCache.Load(tenantID); ok {
+		return s
+	}
+	gen := v.tenantSettingsCache.Generation()
+	t, err := v.tenant(tenantID)
+	if err != nil {
+		return nil
+	}
+	s := t.Settings
+	if s == nil {
+		s = map[string]string{}
+	}
+	v.tenantSettingsCache.StoreIf(tenantID, s, gen)
+	return s
+}

@@ -2,23 +2,17 @@ package vault
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sort"
 
 	"github.com/strongroom/strongroom/vault/access"
-	"github.com/strongroom/strongroom/vault/apitime"
-	"github.com/strongroom/strongroom/vault/expr"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
-	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/token"
-	"github.com/strongroom/strongroom/vault/traffic"
 )
 
 // tokenPatch is the body of PATCH /tokens/{id} (RFC 7386 merge patch):
@@ -82,53 +76,9 @@ func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch
 	if err != nil {
 		return nil, nil, err
 	}
-	req := TokenRequest{ID: &r.ID, Type: &r.Type, Data: plain, Metadata: r.Metadata, Mask: r.Mask,
-		Containers: r.Containers, SearchIndexes: r.SearchIndexes, DeduplicateToken: new(bool)}
-	priv := r.Privacy
-	req.Privacy = &priv
-	if r.FingerprintExpression != "" {
-		req.FingerprintExpression = &r.FingerprintExpression
-	}
-	if r.ExpiresAt != nil {
-		raw, _ := json.Marshal(r.ExpiresAt)
-		rm := json.RawMessage(raw)
-		req.ExpiresAt = &rm
-	}
-	if req.Data, err = mergeRaw(req.Data, patch.Data, "data"); err != nil {
+	req, err := patchedRequest(r, plain, patch)
+	if err != nil {
 		return nil, nil, err
-	}
-	if req.Metadata, err = mergeRaw(req.Metadata, patch.Metadata, "metadata"); err != nil {
-		return nil, nil, err
-	}
-	if req.Mask, err = mergeRaw(req.Mask, patch.Mask, "mask"); err != nil {
-		return nil, nil, err
-	}
-	if patch.Privacy != nil {
-		if patch.Privacy.Classification != "" && patch.Privacy.Classification != r.Privacy.Classification {
-			return nil, nil, problem.Invalid("privacy.classification", "The classification of a token cannot be changed.")
-		}
-		if patch.Privacy.ImpactLevel != "" {
-			req.Privacy.ImpactLevel = patch.Privacy.ImpactLevel
-		}
-		if patch.Privacy.RestrictionPolicy != "" {
-			req.Privacy.RestrictionPolicy = patch.Privacy.RestrictionPolicy
-		}
-	}
-	if patch.Containers != nil {
-		req.Containers = patch.Containers
-	} else if *req.Privacy != r.Privacy && len(r.Containers) == 1 && r.Containers[0] == token.DefaultContainer(r.Privacy) {
-		// A token in its default container moves with its privacy: a
-		// raised impact level must raise the read level needed.
-		req.Containers = nil
-	}
-	if patch.SearchIndexes != nil {
-		req.SearchIndexes = *patch.SearchIndexes
-	}
-	if patch.FingerprintExpression != nil {
-		req.FingerprintExpression = patch.FingerprintExpression
-	}
-	if patch.ExpiresAt != nil {
-		req.ExpiresAt = patch.ExpiresAt
 	}
 	ts := kernel.Now()
 	plan, err := v.planToken(p, &req, "", ts, "token:update")
@@ -156,6 +106,61 @@ func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch
 		return nil, nil, err
 	}
 	return r, n, nil
+}
+
+// patchedRequest is the create request an update plans: the stored token
+// r (data plain) with patch merged into it.
+func patchedRequest(r *tokenRecord, plain json.RawMessage, patch tokenPatch) (TokenRequest, error) {
+	var err error
+	req := TokenRequest{ID: &r.ID, Type: &r.Type, Data: plain, Metadata: r.Metadata, Mask: r.Mask,
+		Containers: r.Containers, SearchIndexes: r.SearchIndexes, DeduplicateToken: new(bool)}
+	priv := r.Privacy
+	req.Privacy = &priv
+	if r.FingerprintExpression != "" {
+		req.FingerprintExpression = &r.FingerprintExpression
+	}
+	if r.ExpiresAt != nil {
+		raw, _ := json.Marshal(r.ExpiresAt)
+		rm := json.RawMessage(raw)
+		req.ExpiresAt = &rm
+	}
+	if req.Data, err = mergeRaw(req.Data, patch.Data, "data"); err != nil {
+		return req, err
+	}
+	if req.Metadata, err = mergeRaw(req.Metadata, patch.Metadata, "metadata"); err != nil {
+		return req, err
+	}
+	if req.Mask, err = mergeRaw(req.Mask, patch.Mask, "mask"); err != nil {
+		return req, err
+	}
+	if patch.Privacy != nil {
+		if patch.Privacy.Classification != "" && patch.Privacy.Classification != r.Privacy.Classification {
+			return req, problem.Invalid("privacy.classification", "The classification of a token cannot be changed.")
+		}
+		if patch.Privacy.ImpactLevel != "" {
+			req.Privacy.ImpactLevel = patch.Privacy.ImpactLevel
+		}
+		if patch.Privacy.RestrictionPolicy != "" {
+			req.Privacy.RestrictionPolicy = patch.Privacy.RestrictionPolicy
+		}
+	}
+	if patch.Containers != nil {
+		req.Containers = patch.Containers
+	} else if *req.Privacy != r.Privacy && len(r.Containers) == 1 && r.Containers[0] == token.DefaultContainer(r.Privacy) {
+		// A token in its default container moves with its privacy: a
+		// raised impact level must raise the read level needed.
+		req.Containers = nil
+	}
+	if patch.SearchIndexes != nil {
+		req.SearchIndexes = *patch.SearchIndexes
+	}
+	if patch.FingerprintExpression != nil {
+		req.FingerprintExpression = patch.FingerprintExpression
+	}
+	if patch.ExpiresAt != nil {
+		req.ExpiresAt = patch.ExpiresAt
+	}
+	return req, nil
 }
 
 // removeIndexes drops r's record and index entries but keeps its
@@ -288,202 +293,6 @@ func (v *Vault) ListChildTokens(p *access.Principal, parentID string, f TokenFil
 	pageRecs := kernel.PageOf(recs, pg)
 	items, err := v.views(p, pageRecs.Data)
 	return kernel.Paginate(items, len(recs), pg), err
-}
-
-// Tokenize walks any JSON value (objects as *jsonorder.Object, which keeps
-// their member order, or map[string]any, taken in key order): each primitive becomes a `token` token and
-// is replaced by its id; each object with `type` and `data` is a token
-// request replaced by the created token; other objects and arrays keep
-// their shape. Every token is written in one batch, or none.
-func (v *Vault) Tokenize(p *access.Principal, body any) (any, error) {
-	var reqs []*TokenRequest
-	var prefixes []string
-	var slots []func(*Token)
-	var walk func(val any, path string, set func(any)) (any, error)
-	walk = func(val any, path string, set func(any)) (any, error) {
-		switch x := val.(type) {
-		case *jsonorder.Object:
-			_, hasType := x.Get("type")
-			_, hasData := x.Get("data")
-			_, fromIntent := x.Get("token_intent_id")
-			_, hasEncrypted := x.Get("encrypted")
-			if hasType && (hasData || hasEncrypted) || fromIntent {
-				raw, err := jsonorder.Marshal(x)
-				if err != nil {
-					return nil, err
-				}
-				var req TokenRequest
-				if err := decodeStrict(raw, &req); err != nil {
-					return nil, problem.Invalid(path, err.Error())
-				}
-				reqs, prefixes = append(reqs, &req), append(prefixes, prefixFor(path))
-				slots = append(slots, func(t *Token) { set(t) })
-				return nil, nil
-			}
-			out := &jsonorder.Object{Keys: x.Keys, Values: make(map[string]any, len(x.Keys))}
-			for _, k := range x.Keys {
-				k := k
-				r, err := walk(x.Values[k], joinPath(path, k), func(t any) { out.Values[k] = t })
-				if err != nil {
-					return nil, err
-				}
-				out.Values[k] = r
-			}
-			return out, nil
-		case map[string]any:
-			return walk(jsonorder.FromMap(x), path, set)
-		case []any:
-			out := make([]any, len(x))
-			for i := range x {
-				i := i
-				r, err := walk(x[i], fmt.Sprintf("%s[%d]", path, i), func(t any) { out[i] = t })
-				if err != nil {
-					return nil, err
-				}
-				out[i] = r
-			}
-			return out, nil
-		case nil:
-			return nil, nil
-		default:
-			raw, err := json.Marshal(x)
-			if err != nil {
-				return nil, err
-			}
-			typ := token.TypeToken
-			reqs = append(reqs, &TokenRequest{Type: &typ, Data: raw})
-			prefixes = append(prefixes, prefixFor(path))
-			slots = append(slots, func(t *Token) { set(t.ID) })
-			return nil, nil
-		}
-	}
-	var result any
-	top, err := walk(body, "", func(t any) { result = t })
-	if err != nil {
-		return nil, err
-	}
-	if top != nil {
-		result = top
-	}
-	if len(reqs) == 0 {
-		return result, nil
-	}
-	created, err := v.createTokens(p, reqs, prefixes, "token")
-	if err != nil {
-		return nil, err
-	}
-	for i, t := range created {
-		slots[i](t)
-	}
-	if top != nil {
-		return top, nil
-	}
-	return result, nil
-}
-
-func joinPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-func prefixFor(path string) string {
-	if path == "" {
-		return ""
-	}
-	return path + "."
-}
-
-// Resolver returns the token resolver of expressions for p. With an empty
-// invocation it reads (POST /detokenize); with `proxy:invoke` or
-// `reactor:invoke` it uses tokens inside that invocation. Either way each
-// token's data is rendered with the transform the caller's rules give.
-func (v *Vault) Resolver(p *access.Principal, invocation string) expr.Resolver {
-	return expr.ResolverFunc(func(_ context.Context, id string) (expr.Token, error) {
-		r, err := v.loadToken(p.TenantID, id)
-		if problem.Is(err, 404) {
-			return expr.Token{}, fmt.Errorf("%w: %s", expr.ErrNotFound, id)
-		}
-		if err != nil {
-			return expr.Token{}, err
-		}
-		var tr string
-		if invocation == "" {
-			tr, err = readTransform(p, r, "token:read")
-		} else {
-			tr, err = useTransform(p, r, invocation)
-		}
-		if err != nil {
-			return expr.Token{}, err
-		}
-		data, err := v.data(r, tr)
-		if err != nil {
-			return expr.Token{}, err
-		}
-		v.AuditAsync(v.tokenRead(kernel.LogEntry(p, p.TenantID, "token", r.ID, "read", "Token detokenized", kernel.Now()), r))
-		v.Metrics().TokensRead(1)
-		return expr.Lazy(data, func() (map[string]any, error) { return tokenObject(r, data) }), nil
-	})
-}
-
-// tokenObject is the token as `{{ token: id }}` binds it: its fields as
-// JSON values, with data as the caller may see it.
-func tokenObject(r *tokenRecord, data any) (map[string]any, error) {
-	m := map[string]any{"id": r.ID, "tenant_id": r.TenantID, "type": r.Type, "data": data,
-		"privacy": map[string]any{"classification": r.Privacy.Classification,
-			"impact_level": r.Privacy.ImpactLevel, "restriction_policy": r.Privacy.RestrictionPolicy}}
-	if len(r.Metadata) > 0 {
-		md, err := decodeData(r.Metadata)
-		if err != nil {
-			return nil, err
-		}
-		m["metadata"] = md
-	}
-	if r.Fingerprint != "" {
-		m["fingerprint"] = r.Fingerprint
-	}
-	if len(r.Containers) > 0 {
-		cs := make([]any, len(r.Containers))
-		for i, c := range r.Containers {
-			cs[i] = c
-		}
-		m["containers"] = cs
-	}
-	if r.CreatedAt != nil {
-		m["created_at"] = r.CreatedAt.Format(apitime.Layout)
-	}
-	return m, nil
-}
-
-// Detokenize evaluates every expression in a JSON body (POST
-// /detokenize). Only the strings holding expressions change; everything
-// else comes back byte for byte.
-func (v *Vault) Detokenize(ctx context.Context, p *access.Principal, body []byte) ([]byte, error) {
-	if err := requireAnyRead(p); err != nil {
-		return nil, err
-	}
-	out, err := traffic.DetokenizeBody(ctx, "application/json", body, expr.Options{MaxTokens: 100}, v.Resolver(p, ""))
-	return out, ExprProblem(err)
-}
-
-// ExprProblem maps expression-engine errors onto API problems.
-func ExprProblem(err error) error {
-	if err == nil {
-		return nil
-	}
-	var nf *expr.NotFoundError
-	var tm *expr.TooManyTokensError
-	var ee *expr.ExprError
-	switch {
-	case errors.As(err, &nf):
-		return problem.BadRequest(nf.Error())
-	case errors.As(err, &tm):
-		return problem.BadRequest(tm.Error())
-	case errors.As(err, &ee):
-		return problem.BadRequest(ee.Error())
-	}
-	return err
 }
 
 // purgeExpiredTokens deletes tokens whose expires_at has passed. Reads

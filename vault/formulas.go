@@ -1,0 +1,216 @@
+package vault
+
+// Reactor formulas (seed 001): reusable reactor code that reactors name.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
+	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
+)
+
+// Formula is a reactor formula (seed 001 "Reactor Formulas").
+type Formula struct {
+	ID                string             `json:"id"`
+	TenantID          string             `json:"tenant_id,omitempty"`
+	Name              string             `json:"name"`
+	Description       string             `json:"description,omitempty"`
+	Type              string             `json:"type"`
+	SourceTokenType   string             `json:"source_token_type,omitempty"`
+	Icon              string             `json:"icon,omitempty"`
+	Code              string             `json:"code"`
+	Configuration     []FormulaSetting   `json:"configuration"`
+	RequestParameters []FormulaParameter `json:"request_parameters"`
+	Audited
+}
+
+// FormulaSetting declares one configuration value of a formula.
+type FormulaSetting struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Type        string `json:"type"`
+}
+
+// FormulaParameter declares one request parameter of a formula.
+type FormulaParameter struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Type        string `json:"type"`
+	Optional    bool   `json:"optional"`
+}
+
+// FormulaRequest is the body of POST and PUT /reactor-formulas.
+type FormulaRequest struct {
+	Name              *string            `json:"name"`
+	Description       string             `json:"description"`
+	Type              *string            `json:"type"`
+	SourceTokenType   string             `json:"source_token_type"`
+	Icon              string             `json:"icon"`
+	Code              *string            `json:"code"`
+	Configuration     []FormulaSetting   `json:"configuration"`
+	RequestParameters []FormulaParameter `json:"request_parameters"`
+}
+
+// settingTypes are the types a formula setting or parameter may declare.
+var settingTypes = []string{"string", "boolean", "number"}
+
+func (v *Vault) validateFormula(req *FormulaRequest) error {
+	f := problem.Fields{}
+	validateName(f, req.Name)
+	if req.Type == nil || (*req.Type != "official" && *req.Type != "private") {
+		f.Add("type", "The type must be official or private.")
+	}
+	if req.Code == nil || strings.TrimSpace(*req.Code) == "" {
+		f.Add("code", "The code field is required.")
+	}
+	for i, c := range req.Configuration {
+		if c.Name == "" {
+			f.Add(fmt.Sprintf("configuration[%d].name", i), "The name is required.")
+		}
+		if !slices.Contains(settingTypes, c.Type) {
+			f.Add(fmt.Sprintf("configuration[%d].type", i), "The type must be string, boolean or number.")
+		}
+	}
+	for i, rp := range req.RequestParameters {
+		if rp.Name == "" {
+			f.Add(fmt.Sprintf("request_parameters[%d].name", i), "The name is required.")
+		}
+		if !slices.Contains(settingTypes, rp.Type) {
+			f.Add(fmt.Sprintf("request_parameters[%d].type", i), "The type must be string, boolean or number.")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	_, err := v.compile("code", *req.Code)
+	return err
+}
+
+func formulaKey(tenantID, id string) []byte { return store.Key(kernel.FormulaCollection, tenantID, id) }
+
+func (f *Formula) apply(req *FormulaRequest) {
+	f.Name, f.Description, f.Type = *req.Name, req.Description, *req.Type
+	f.SourceTokenType, f.Icon, f.Code = req.SourceTokenType, req.Icon, *req.Code
+	f.Configuration, f.RequestParameters = req.Configuration, req.RequestParameters
+	if f.Configuration == nil {
+		f.Configuration = []FormulaSetting{}
+	}
+	if f.RequestParameters == nil {
+		f.RequestParameters = []FormulaParameter{}
+	}
+}
+
+// CreateFormula creates a private reactor formula.
+func (v *Vault) CreateFormula(p *access.Principal, req FormulaRequest) (*Formula, error) {
+	if err := kernel.Require(p, "reactor:create"); err != nil {
+		return nil, err
+	}
+	if err := v.validateFormula(&req); err != nil {
+		return nil, err
+	}
+	ts := kernel.Now()
+	f := &Formula{ID: kernel.NewID(), TenantID: p.TenantID}
+	f.apply(&req)
+	f.Created(p, ts)
+	b := v.Store().NewBatch()
+	kernel.SetJSON(b, formulaKey(p.TenantID, f.ID), f)
+	return f, v.Commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", f.ID, "create", "Reactor formula created", ts))
+}
+
+func (v *Vault) formula(tenantID, id string) (*Formula, error) {
+	var f Formula
+	if err := kernel.GetJSON(v.Store(), formulaKey(tenantID, id), "Reactor formula", &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// GetFormula returns one formula.
+func (v *Vault) GetFormula(p *access.Principal, id string) (*Formula, error) {
+	if err := kernel.Require(p, "reactor:read"); err != nil {
+		return nil, err
+	}
+	return v.formula(p.TenantID, id)
+}
+
+// ListFormulas lists the tenant's formulas, filtered by name (substring,
+// case-insensitive) and source token type.
+func (v *Vault) ListFormulas(p *access.Principal, name, sourceTokenType string, pg Page) (Paginated[Formula], error) {
+	if err := kernel.Require(p, "reactor:read"); err != nil {
+		return Paginated[Formula]{}, err
+	}
+	var all []Formula
+	var derr error
+	err := v.Store().Scan(store.Prefix(kernel.FormulaCollection, p.TenantID), nil, func(_, val []byte) bool {
+		var f Formula
+		if derr = json.Unmarshal(val, &f); derr != nil {
+			return false
+		}
+		if (name == "" || strings.Contains(strings.ToLower(f.Name), strings.ToLower(name))) &&
+			(sourceTokenType == "" || f.SourceTokenType == sourceTokenType) {
+			all = append(all, f)
+		}
+		return true
+	})
+	return kernel.PageOf(all, pg), errors.Join(err, derr)
+}
+
+// UpdateFormula replaces a formula (PUT).
+func (v *Vault) UpdateFormula(p *access.Principal, id string, req FormulaRequest) (*Formula, error) {
+	if err := kernel.Require(p, "reactor:update"); err != nil {
+		return nil, err
+	}
+	if err := v.validateFormula(&req); err != nil {
+		return nil, err
+	}
+	defer v.Locks.Lock("formula", p.TenantID, id)()
+	return kernel.RetryUnchanged(func() (*Formula, error) { return v.updateFormula(p, id, req) })
+}
+
+func (v *Vault) updateFormula(p *access.Principal, id string, req FormulaRequest) (*Formula, error) {
+	raw, err := kernel.ReadVersion(v.Store(), formulaKey(p.TenantID, id))
+	if err != nil {
+		return nil, err
+	}
+	f, err := v.formula(p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	ts := kernel.Now()
+	f.apply(&req)
+	f.Modified(p, ts)
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, formulaKey(p.TenantID, f.ID), raw)
+	kernel.SetJSON(b, formulaKey(p.TenantID, f.ID), f)
+	return f, v.Commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", f.ID, "update", "Reactor formula updated", ts))
+}
+
+// DeleteFormula deletes a formula.
+func (v *Vault) DeleteFormula(p *access.Principal, id string) error {
+	if err := kernel.Require(p, "reactor:delete"); err != nil {
+		return err
+	}
+	defer v.Locks.Lock("formula", p.TenantID, id)()
+	return kernel.RetryUnchangedErr(func() error { return v.deleteFormula(p, id) })
+}
+
+func (v *Vault) deleteFormula(p *access.Principal, id string) error {
+	raw, err := kernel.ReadVersion(v.Store(), formulaKey(p.TenantID, id))
+	if err != nil {
+		return err
+	}
+	if _, err := v.formula(p.TenantID, id); err != nil {
+		return err
+	}
+	ts := kernel.Now()
+	b := v.Store().NewBatch()
+	kernel.ExpectUnchanged(b, formulaKey(p.TenantID, id), raw)
+	b.Delete(formulaKey(p.TenantID, id))
+	return v.Commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", id, "delete", "Reactor formula deleted", ts))
+}

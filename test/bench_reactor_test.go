@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,6 +66,7 @@ func TestLoadReactor(t *testing.T) {
 		cold := m.cold
 		t.Logf("  %s:", m.mode)
 		t.Logf("    first call after create: median %v (min %v, max %v, %d reactors)", cold[len(cold)/2].Round(time.Microsecond), cold[0].Round(time.Microsecond), cold[len(cold)-1].Round(time.Microsecond), len(cold))
+		t.Logf("    first calls in order: %v", roundAll(m.coldOrder))
 		t.Logf("    warm c=1:  %s", m.c1)
 		t.Logf("    warm c=64: %s", m.c64)
 		if m.fanout[0] > 0 {
@@ -150,6 +152,14 @@ func nodeBaseline(t *testing.T, c, n int) nodeRun {
 var benchReactorWant = map[string]any{"raw": map[string]any{"last4": "4242", "bin": "424242", "masked": "424242******4242",
 	"brand": "visa", "expiry": "03/30", "merchant": "m-1"}}
 
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Microsecond)
+	}
+	return out
+}
+
 func ratio(a, b time.Duration) float64 {
 	if b <= 0 {
 		return 0
@@ -158,11 +168,14 @@ func ratio(a, b time.Duration) float64 {
 }
 
 type benchReactorResult struct {
-	mode    string
-	cold    []time.Duration
-	c1, c64 harness.LoadResult
-	idle    string // memory of an idle worker
-	fanout  [2]int // worker processes before and after the c=64 run
+	mode string
+	cold []time.Duration
+	// coldOrder is cold in the order measured: a spread tied to one
+	// position (the server's first call) shows there.
+	coldOrder []time.Duration
+	c1, c64   harness.LoadResult
+	idle      string // memory of an idle worker
+	fanout    [2]int // worker processes before and after the c=64 run
 }
 
 // benchReactorMode starts a server with the reactor setting where and
@@ -203,6 +216,7 @@ func benchReactorMode(t *testing.T, where string) benchReactorResult {
 	}
 	id := rxCode(t, s, "bench reactor", "module.exports = "+benchReactorFn+";", map[string]string{"MERCHANT": "m-1"})
 	out.cold = append(out.cold, reactOnce(id))
+	out.coldOrder = slices.Clone(out.cold)
 	slices.Sort(out.cold)
 	for range 50 { // warm up connections and caches
 		reactOnce(id)
@@ -225,7 +239,9 @@ func benchReactorMode(t *testing.T, where string) benchReactorResult {
 		}
 		return r
 	}
+	profiled := profileReactor(t, s, where)
 	out.c1 = run(1)
+	profiled()
 	before := len(workerPIDs(t, s.PID()))
 	out.c64 = run(64)
 	out.fanout = [2]int{before, len(workerPIDs(t, s.PID()))}
@@ -254,4 +270,30 @@ func workerMemory(pid int) string {
 		}
 	}
 	return fmt.Sprintf("RSS %d KiB, PSS %d KiB, private %d KiB", kb["Rss"], kb["Pss"], kb["Private_Clean"]+kb["Private_Dirty"])
+}
+
+// profileReactor, when STRONGROOM_PROFILE_DIR is set, takes a CPU profile
+// of the vault (pprof) and of its first worker (perf, if installed) over
+// the c=1 run, for performance investigations; the returned function waits
+// for them.
+func profileReactor(t *testing.T, s *harness.Server, where string) (wait func()) {
+	dir := os.Getenv("STRONGROOM_PROFILE_DIR")
+	if dir == "" {
+		return func() {}
+	}
+	name := strings.ReplaceAll(where, " ", "")
+	var wg sync.WaitGroup
+	wg.Go(func() { harness.SaveProfile(t, s, filepath.Join(dir, name+"-vault.pprof"), 3*time.Second) })
+	if perf, err := exec.LookPath("perf"); err == nil {
+		if pids := workerPIDs(t, s.PID()); len(pids) > 0 {
+			cmd := exec.Command(perf, "record", "-F", "2000", "-g", "-o", filepath.Join(dir, name+"-worker.perf"),
+				"-p", strconv.Itoa(pids[0]), "--", "sleep", "3")
+			wg.Go(func() {
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Logf("perf: %v %s", err, out)
+				}
+			})
+		}
+	}
+	return wg.Wait
 }

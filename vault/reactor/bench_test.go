@@ -253,3 +253,41 @@ func BenchmarkBuildSpare(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFirstRunPaced is a reactor's first call after its create, as
+// the load test's cold figure has it: new code is compiled (through a
+// worker, or in process), an idle gap passes, then its first Run is
+// timed. Compare its p50-µs with BenchmarkRunPaced's: the difference is
+// what a program's first run costs over a warm one.
+func BenchmarkFirstRunPaced(b *testing.B) {
+	for _, where := range []string{"in-process", "worker"} {
+		b.Run(where, func(b *testing.B) {
+			r := New(Limits{})
+			if where == "worker" {
+				p, err := NewPool(PoolConfig{Workers: 2, MaxWorkers: 2, Command: []string{os.Args[0], WorkerCommand}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer p.Close()
+				r.UseWorkers(p)
+			}
+			took := make([]time.Duration, 0, b.N)
+			for i := 0; i < b.N; i++ {
+				prog, err := r.Compile(fmt.Sprintf("%s\n// %d", benchCode, i))
+				if err != nil {
+					b.Fatal(err)
+				}
+				time.Sleep(2 * time.Millisecond)
+				start := time.Now()
+				if _, err := r.Run(context.Background(), prog, Invocation{TenantID: "t", Arg: benchArg}); err != nil {
+					b.Fatal(err)
+				}
+				took = append(took, time.Since(start))
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
+			b.ReportMetric(float64(took[len(took)-1].Microseconds()), "max-µs")
+		})
+	}
+}

@@ -7,9 +7,9 @@ import (
 	"hash/crc32"
 	"os"
 	"slices"
-	"time"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"

@@ -3,6 +3,7 @@ package test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -70,6 +71,7 @@ func TestLoadCluster(t *testing.T) {
 	} else {
 		report(t, "nodes UNCAPPED (GOMAXPROCS=1 only: %v): the 2-node/1-node ratio shares the cores with PostgreSQL and the load generator", err)
 	}
+	db := pgtest.Shared(t)
 	pebble := harness.Start(t, capped)
 	pg := harness.Cluster(t, 1, nil, capped)
 	pair := harness.Cluster(t, 2, nil, capped)
@@ -117,6 +119,7 @@ func TestLoadCluster(t *testing.T) {
 	// and returns the summed throughput.
 	run := func(tg *clusterTarget, what string, d time.Duration) float64 {
 		results := make([]harness.LoadResult, len(tg.nodes))
+		before := cpuNow(tg, db)
 		var wg sync.WaitGroup
 		for i, n := range tg.nodes {
 			wg.Add(1)
@@ -126,6 +129,9 @@ func TestLoadCluster(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		if d == perRun {
+			report(t, "%-18s         %-17s cpu (cores): %s", tg.name, what, cpuNow(tg, db).since(before))
+		}
 		total := 0.0
 		for i, r := range results {
 			if d == perRun {
@@ -153,4 +159,35 @@ func TestLoadCluster(t *testing.T) {
 		one["POST /tokens"]/peb["POST /tokens"], one["GET /tokens/{id}"]/peb["GET /tokens/{id}"])
 	report(t, "postgres 2 nodes / 1 node: create %.2f, read %.2f, bare %.2f (target >= 1.6 when the database is not the bottleneck)",
 		two["POST /tokens"]/one["POST /tokens"], two["GET /tokens/{id}"]/one["GET /tokens/{id}"], two["GET /bare"]/one["GET /bare"])
+}
+
+// cpuSample is the CPU time used so far by each node of a target, by
+// PostgreSQL and by the test process (the load generator): a run's
+// figures mean something only if PostgreSQL and the generator had
+// headroom while the capped nodes were saturated.
+type cpuSample struct {
+	at       time.Time
+	nodes    []time.Duration
+	db, load time.Duration
+}
+
+func cpuNow(tg *clusterTarget, db *pgtest.Server) cpuSample {
+	c := cpuSample{at: time.Now()}
+	for _, n := range tg.nodes {
+		d, _ := n.CPUTime()
+		c.nodes = append(c.nodes, d)
+	}
+	c.db, _ = db.CPUTime()
+	c.load, _ = harness.SelfCPU()
+	return c
+}
+
+// since formats the cores each used between before and c.
+func (c cpuSample) since(before cpuSample) string {
+	cores := func(a, b time.Duration) float64 { return (a - b).Seconds() / c.at.Sub(before.at).Seconds() }
+	out := ""
+	for i := range c.nodes {
+		out += fmt.Sprintf("node %d %.2f, ", i, cores(c.nodes[i], before.nodes[i]))
+	}
+	return out + fmt.Sprintf("postgres %.2f, load generator %.2f", cores(c.db, before.db), cores(c.load, before.load))
 }

@@ -39,3 +39,6 @@ func processCPU(pid int) (time.Duration, bool) {
 	}
 	return time.Duration(utime+stime) * 10 * time.Millisecond, true
 }
+
+// SelfCPU is the CPU time the test process (the load generator) has used.
+func SelfCPU() (time.Duration, bool) { return processCPU(os.Getpid()) }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -18,6 +19,11 @@ import (
 // cacheSize is the block cache: enough to keep the hot token records and
 // their indexes in memory.
 const cacheSize = 256 << 20
+
+// walSyncInterval is the least time between two syncs of the WAL: the
+// commits that arrive meanwhile share the next one. It bounds what a
+// synced write waits extra; a lone write still syncs at once.
+const walSyncInterval = time.Millisecond
 
 // Pebble is the embedded Store.
 type Pebble struct {
@@ -53,6 +59,12 @@ func openPebble(dir string, mustExist bool, popts ...PebbleOption) (*Pebble, err
 		MemTableSize:     64 << 20,
 		ErrorIfNotExists: mustExist,
 	}
+	// Creates wait for the WAL sync, and each fdatasync costs the process
+	// kernel CPU (a third of a CPU-capped node's time under 64 concurrent
+	// creates): waiting walSyncInterval between syncs lets each one carry
+	// many commits. Measured at 0.35 CPU: 2.5x the creates per second and a
+	// p99 of tens of milliseconds instead of a second.
+	opts.WALMinSyncInterval = func() time.Duration { return walSyncInterval }
 	space := newSpaceGuard(dir, popts)
 	if _, err := os.Stat(dir); err == nil && space.full() {
 		opts.ReadOnly = true

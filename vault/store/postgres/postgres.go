@@ -34,8 +34,10 @@ type Config struct {
 	// Default 5s.
 	Timeout time.Duration
 	// Committers is how many group commits (group.go) may be in flight at
-	// once, each on a connection of its own. Default: a quarter of the
-	// pool, at least 1; negative: every batch commits on its own.
+	// once, each on a connection of its own. Default: half the pool, at
+	// least 1 (a quarter left a one-core node waiting on commits with CPU
+	// to spare: 0.28 of its 0.35 CPU used under 64 creating clients);
+	// negative: every batch commits on its own.
 	Committers int
 }
 
@@ -94,7 +96,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	if n := cfg.Committers; n >= 0 {
 		if n == 0 {
-			n = max(1, int(pc.MaxConns)/4)
+			n = max(1, int(pc.MaxConns)/2)
 		}
 		s.group = &committer{}
 		s.group.start(s, n)

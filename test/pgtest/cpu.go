@@ -1,10 +1,7 @@
 package pgtest
 
 import (
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -32,16 +29,8 @@ func (s *Server) CPUTime() (d time.Duration, ok bool) {
 // the children the process has waited for) from /proc/<pid>/stat, in
 // ticks of 1/100 s (USER_HZ is 100 on every Linux Go supports).
 func processTicks(pid int, reaped bool) (time.Duration, bool) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0, false
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 15 {
+	f, ok := statFields(pid)
+	if !ok || len(f) < 15 {
 		return 0, false
 	}
 	fields := f[11:13] // utime, stime

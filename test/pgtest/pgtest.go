@@ -260,19 +260,10 @@ func childrenOf(pid int) []int {
 	return out
 }
 
-// parentOf reads a process's parent pid from /proc/<pid>/stat (the field
-// after the parenthesised command name, which may itself hold spaces).
+// parentOf reads a process's parent pid from /proc/<pid>/stat.
 func parentOf(pid int) (int, bool) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0, false
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 {
+	f, ok := statFields(pid)
+	if !ok || len(f) < 2 {
 		return 0, false
 	}
 	ppid, err := strconv.Atoi(f[1])
@@ -282,12 +273,22 @@ func parentOf(pid int) (int, bool) {
 // alive reports whether pid still runs (a zombie awaiting its reaper has
 // stopped running and counts as gone).
 func alive(pid int) bool {
+	f, ok := statFields(pid)
+	return ok && len(f) > 0 && f[0] != "Z"
+}
+
+// statFields are the fields of /proc/<pid>/stat after the parenthesised
+// command name (which may itself hold spaces): state, ppid, …
+func statFields(pid int) ([]string, bool) {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
 	if err != nil {
-		return false
+		return nil, false
 	}
 	i := strings.LastIndexByte(string(b), ')')
-	return i >= 0 && !strings.HasPrefix(strings.TrimSpace(string(b[i+1:])), "Z")
+	if i < 0 {
+		return nil, false
+	}
+	return strings.Fields(string(b[i+1:])), true
 }
 
 // Restart starts the server again on the same port after Kill: it runs

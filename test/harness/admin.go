@@ -33,7 +33,12 @@ func (s *Server) Load(t testing.TB, cfg map[string]any) (int, []byte) {
 	if err != nil {
 		t.Fatalf("harness: encode config: %v", err)
 	}
-	return s.admin(t, http.MethodPost, "/load", b)
+	before := s.listeners(t)
+	status, out := s.admin(t, http.MethodPost, "/load", b)
+	if status == http.StatusOK {
+		s.settleReload(t, before)
+	}
+	return status, out
 }
 
 // ReloadCaddyfile loads src (a Caddyfile) through POST /load, even when it
@@ -49,6 +54,7 @@ func (s *Server) ReloadCaddyfile(t testing.TB, src []byte) {
 	}
 	req.Header.Set("Content-Type", "text/caddyfile")
 	req.Header.Set("Cache-Control", "must-revalidate")
+	before := s.listeners(t)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("harness: reload: %v", err)
@@ -57,6 +63,17 @@ func (s *Server) ReloadCaddyfile(t testing.TB, src []byte) {
 	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK {
 		t.Fatalf("harness: reload: admin /load answered %d: %s", resp.StatusCode, b)
 	}
+	s.settleReload(t, before)
+}
+
+// listeners counts the sockets listening on the API port now.
+func (s *Server) listeners(t testing.TB) int {
+	t.Helper()
+	n, err := listening(s.Port)
+	if err != nil {
+		t.Fatalf("harness: count listeners: %v", err)
+	}
+	return n
 }
 
 func (s *Server) admin(t testing.TB, method, path string, body []byte) (int, []byte) {

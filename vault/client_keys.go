@@ -81,7 +81,7 @@ func (v *Vault) CreateClientKey(p *access.Principal, req ClientKeyRequest) (*Cli
 	if err != nil {
 		return nil, err
 	}
-	k, err := v.tenantKey(p.TenantID)
+	k, err := v.TenantKey(p.TenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (v *Vault) DecryptPayload(tenantID, field, compact string) (json.RawMessage
 	if rec.ExpiresAt != nil && !kernel.Now().Before(rec.ExpiresAt.Time) {
 		return nil, bad("The JWE's client encryption key has expired.")
 	}
-	k, err := v.tenantKey(tenantID)
+	k, err := v.TenantKey(tenantID)
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func (c *Core) flushCaches() {
 	c.auth.Clear()
 	c.tokens.clear()
 	c.projects.invalidate()
-	c.tenantKeys.Clear()
+	c.base.Keys.Tenant.Clear()
 	c.tenantSettingsCache.Clear()
 	c.tenantSecretsCache.Clear()
 	c.base.Outbox.InvalidateAll()

@@ -39,7 +39,7 @@ func (c *Core) followFeed() {
 	}
 	c.base.Follow(f)
 	c.auth.Fresh = c.base.Fresh
-	c.tenantKeys.Fresh = c.base.Fresh
+	c.base.Keys.Tenant.Fresh = c.base.Fresh
 	c.tenantSettingsCache.Fresh = c.base.Fresh
 	c.tenantSecretsCache.Fresh = c.base.Fresh
 	f.Follow(feedFilter, c.applyChanges)
@@ -111,7 +111,7 @@ func (c *Core) applyChange(ch store.Change) {
 		c.auth.Clear()
 		forget(&c.tenantSettingsCache, id)
 	case kernel.TenantKeyCollection:
-		forget(&c.tenantKeys, id)
+		forget(&c.base.Keys.Tenant, id)
 		forget(&c.tenantSecretsCache, id)
 	case kernel.ProjectCollection, kernel.ProjectKeyIndex, kernel.ProjectTenantIndex, kernel.PublicKeyIndex:
 		c.projects.invalidate()

@@ -158,7 +158,7 @@ func (v *Vault) loadAnswer(tenantID string, rk []byte) (*idemAnswer, error) {
 	if !rec.ExpiresAt.After(kernel.Now()) {
 		return nil, nil
 	}
-	k, err := v.tenantKey(tenantID)
+	k, err := v.TenantKey(tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +179,7 @@ func (v *Vault) keepAnswer(p *access.Principal, rk []byte, ans Answer) error {
 	if err != nil {
 		return err
 	}
-	k, err := v.tenantKey(p.TenantID)
+	k, err := v.TenantKey(p.TenantID)
 	if err != nil {
 		return err
 	}

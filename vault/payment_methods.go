@@ -194,7 +194,7 @@ func (v *Vault) CreatePaymentMethod(c *ProjectCaller, req PaymentMethodRequest) 
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	k, err := v.tenantKey(c.TenantID)
+	k, err := v.TenantKey(c.TenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +272,7 @@ func (v *Vault) openCard(r *paymentMethodRecord) (sealedCard, error) {
 	if r.AD != tokenADVersion {
 		return card, errTokenIntegrity
 	}
-	k, err := v.tenantKey(r.TenantID)
+	k, err := v.TenantKey(r.TenantID)
 	if err != nil {
 		return card, err
 	}

@@ -191,7 +191,7 @@ func nullToNil(raw json.RawMessage) json.RawMessage {
 func (v *Vault) saveProxy(b store.Batch, rec *proxyRecord) error {
 	rec.SealedConfig = nil
 	if len(rec.Configuration) > 0 {
-		k, err := v.tenantKey(rec.TenantID)
+		k, err := v.TenantKey(rec.TenantID)
 		if err != nil {
 			return err
 		}
@@ -210,7 +210,7 @@ func (v *Vault) loadProxy(tenantID, id string) (*proxyRecord, error) {
 		return nil, err
 	}
 	if rec.SealedConfig != nil {
-		k, err := v.tenantKey(tenantID)
+		k, err := v.TenantKey(tenantID)
 		if err != nil {
 			return nil, err
 		}

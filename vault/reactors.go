@@ -119,7 +119,7 @@ func (v *Vault) validateReactor(p *access.Principal, req *ReactorRequest) error 
 func (v *Vault) saveReactor(b store.Batch, r *reactorRecord) error {
 	r.SealedConfig = nil
 	if len(r.config) > 0 {
-		k, err := v.tenantKey(r.TenantID)
+		k, err := v.TenantKey(r.TenantID)
 		if err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func (v *Vault) loadReactor(tenantID, id string) (*reactorRecord, error) {
 	}
 	r.config = map[string]string{}
 	if r.SealedConfig != nil {
-		k, err := v.tenantKey(tenantID)
+		k, err := v.TenantKey(tenantID)
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,6 @@ package vault
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"strconv"
 
 	"github.com/strongroom/strongroom/vault/audit"
@@ -43,21 +42,21 @@ type MasterKeyVersion struct {
 
 // MasterKeyStatus counts tenant keys by master key version.
 func (v *Vault) MasterKeyStatus() (*MasterKeyStatus, error) {
-	reg, err := v.loadMasterRegistry()
+	reg, err := v.LoadMasterRegistry()
 	if err != nil || reg == nil {
 		return nil, errors.Join(err, errors.New("vault: no master key registry"))
 	}
 	count := map[uint32]int{}
 	total := 0
 	err = v.Store().Scan(store.Prefix(kernel.TenantKeyCollection), nil, func(_, val []byte) bool {
-		count[parseTenantKeyRecord(val).Master]++
+		count[kernel.ParseTenantKeyRecord(val).Master]++
 		total++
 		return true
 	})
 	if err != nil {
 		return nil, err
 	}
-	st := &MasterKeyStatus{Current: reg.Current, Rotating: reg.rotating(), TenantKeys: total, Rewrapped: count[reg.Current]}
+	st := &MasterKeyStatus{Current: reg.Current, Rotating: reg.Rotating(), TenantKeys: total, Rewrapped: count[reg.Current]}
 	for _, mv := range reg.Versions {
 		st.Versions = append(st.Versions, MasterKeyVersion{Version: mv.Version, Name: mv.Name, Added: mv.Added,
 			Retired: mv.Retired, TenantKeys: count[mv.Version]})
@@ -69,7 +68,7 @@ func (v *Vault) MasterKeyStatus() (*MasterKeyStatus, error) {
 // label) the current master key and re-wraps every tenant key under it.
 // Given the key of a rotation in progress, it finishes that rotation.
 func (v *Vault) RotateMasterKey(ref string) (*MasterKeyStatus, error) {
-	k, err := v.keys.wrapper.Load(ref)
+	k, err := v.Keys.Wrapper().Load(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -88,49 +87,38 @@ func (v *Vault) RotateMasterKey(ref string) (*MasterKeyStatus, error) {
 // startRotation registers k as the new current version, or checks that
 // it is the current one of an unfinished rotation.
 func (v *Vault) startRotation(k keywrap.Key) error {
-	v.keys.mu.Lock()
-	defer v.keys.mu.Unlock()
-	reg, err := v.loadMasterRegistry()
+	v.Keys.Rewrite.Lock()
+	defer v.Keys.Rewrite.Unlock()
+	reg, err := v.LoadMasterRegistry()
 	if err != nil {
 		return err
 	}
-	switch n := reg.match(k); {
+	switch n := reg.Match(k); {
 	case n == reg.Current && n != 0:
-		v.addMasterKey(n, k) // resuming: this process may lack it
+		v.Keys.AddMaster(n, k) // resuming: this process may lack it
 		return nil
 	case n != 0:
 		return fmt.Errorf("vault: %s is master key version %d, older than the current version %d", k.Name(), n, reg.Current)
-	case reg.rotating():
+	case reg.Rotating():
 		return fmt.Errorf("vault: a rotation to master key version %d (%s) is unfinished: run it again with that key to finish it first",
-			reg.Current, reg.version(reg.Current).Name)
+			reg.Current, reg.Version(reg.Current).Name)
 	}
 	n := uint32(0)
 	for _, mv := range reg.Versions {
 		n = max(n, mv.Version)
 	}
 	n++
-	check, err := k.Seal(masterCheckPlain, checkAD(n))
+	check, err := k.Seal(kernel.MasterCheckPlain, kernel.CheckAD(n))
 	if err != nil {
 		return err
 	}
 	ts := kernel.Now()
-	reg.Versions = append(reg.Versions, masterVersion{Version: n, Name: k.Name(), Check: check, Added: Time{Time: ts}})
+	reg.Versions = append(reg.Versions, kernel.MasterVersion{Version: n, Name: k.Name(), Check: check, Added: Time{Time: ts}})
 	reg.Current = n
 	// The ring holds the new version before any record is wrapped with it.
-	v.addMasterKey(n, k)
-	return v.saveRegistry(reg, kernel.LogEntry(nil, audit.VaultLog, "master_key", strconv.Itoa(int(n)), "create",
+	v.Keys.AddMaster(n, k)
+	return v.SaveRegistry(reg, kernel.LogEntry(nil, audit.VaultLog, "master_key", strconv.Itoa(int(n)), "create",
 		fmt.Sprintf("Master key rotation to version %d started (%s)", n, k.Name()), ts))
-}
-
-// addMasterKey adds version n to the ring and makes it current, once
-// every seal under the previous current version has committed.
-func (v *Vault) addMasterKey(n uint32, k keywrap.Key) {
-	v.keys.sealing.Lock()
-	defer v.keys.sealing.Unlock()
-	old := v.keys.ring.Load()
-	ring := &masterRing{current: n, keys: maps.Clone(old.keys)}
-	ring.keys[n] = k
-	v.keys.ring.Store(ring)
 }
 
 // rewrapAll re-wraps tenant key records until none is left under an older
@@ -146,7 +134,7 @@ func (v *Vault) rewrapAll() error {
 
 func (v *Vault) rewrapPass() (rewrapped int, err error) {
 	pfx := store.Prefix(kernel.TenantKeyCollection)
-	current := v.keys.ring.Load().current
+	current := v.Keys.Current()
 	var start []byte
 	for {
 		var ids []string
@@ -156,7 +144,7 @@ func (v *Vault) rewrapPass() (rewrapped int, err error) {
 				next = append([]byte(nil), k...)
 				return false
 			}
-			if parseTenantKeyRecord(val).Master != current {
+			if kernel.ParseTenantKeyRecord(val).Master != current {
 				ids = append(ids, string(k[len(pfx):]))
 			}
 			return true
@@ -178,8 +166,8 @@ func (v *Vault) rewrapTenants(ids []string, current uint32) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	v.keys.mu.Lock()
-	defer v.keys.mu.Unlock()
+	v.Keys.Rewrite.Lock()
+	defer v.Keys.Rewrite.Unlock()
 	b := v.Store().NewBatch()
 	n := 0
 	for _, id := range ids {
@@ -191,16 +179,16 @@ func (v *Vault) rewrapTenants(ids []string, current uint32) (int, error) {
 			b.Close()
 			return 0, err
 		}
-		rec := parseTenantKeyRecord(val)
+		rec := kernel.ParseTenantKeyRecord(val)
 		if rec.Master == current {
 			continue
 		}
-		keys, _, err := v.unwrapTenantKeys(id, rec)
+		keys, _, err := v.Keys.UnwrapTenantKeys(id, rec)
 		if err != nil {
 			b.Close()
 			return 0, fmt.Errorf("tenant %s: %w", id, err)
 		}
-		wrapped, err := v.wrapTenantKeys(id, keys, rec.Current)
+		wrapped, err := v.Keys.WrapTenantKeys(id, keys, rec.Current)
 		for _, k := range keys {
 			clear(k)
 		}
@@ -220,13 +208,13 @@ var masterSealedKeys = []string{kernel.SigningKeyKey}
 // finishRotation re-seals the vault-wide secrets and retires every older
 // version: from now on the server starts with the current key alone.
 func (v *Vault) finishRotation() error {
-	v.keys.mu.Lock()
-	defer v.keys.mu.Unlock()
-	reg, err := v.loadMasterRegistry()
+	v.Keys.Rewrite.Lock()
+	defer v.Keys.Rewrite.Unlock()
+	reg, err := v.LoadMasterRegistry()
 	if err != nil {
 		return err
 	}
-	if !reg.rotating() {
+	if !reg.Rotating() {
 		return nil
 	}
 	b := v.Store().NewBatch()
@@ -237,11 +225,11 @@ func (v *Vault) finishRotation() error {
 		}
 		var plain []byte
 		if err == nil {
-			plain, err = v.openMaster(sealed, []byte(key))
+			plain, err = v.Keys.OpenMaster(sealed, []byte(key))
 		}
 		if err == nil {
 			var release func()
-			sealed, release, err = v.sealMaster(plain, []byte(key))
+			sealed, release, err = v.Keys.SealMaster(plain, []byte(key))
 			clear(plain)
 			if err == nil {
 				defer release() // after the commit below

@@ -56,7 +56,7 @@ func TestMasterKeyRotationInterruptedAndResumed(t *testing.T) {
 	}
 
 	// Start, re-wrap one batch, stop.
-	k, err := v.keys.wrapper.Load(newKey)
+	k, err := v.Keys.Wrapper().Load(newKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestMasterKeyRotationInterruptedAndResumed(t *testing.T) {
 		t.Fatalf("webhook signing key after the rotation: %v", err)
 	}
 	if err := v.Store().Scan(store.Prefix("tkey"), nil, func(_, val []byte) bool {
-		if m := parseTenantKeyRecord(val).Master; m != 2 {
+		if m := kernel.ParseTenantKeyRecord(val).Master; m != 2 {
 			t.Errorf("a tenant key is wrapped under version %d", m)
 		}
 		return true
@@ -121,14 +121,14 @@ func TestLegacyDataDirRotates(t *testing.T) {
 	e := newEnv(t)
 	w := e.writer()
 	tok := mustCreate(t, e.v, w, tokReq("social_security_number", `"123-45-6789"`))
-	keys, err := e.v.tenantKey(w.TenantID)
+	keys, err := e.v.TenantKey(w.TenantID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := e.v.Store().NewBatch()
-	b.Set(store.Key("tkey", w.TenantID), crypto.Seal(testMaster, keys.Root(), tenantKeyAD(w.TenantID)))
+	b.Set(store.Key("tkey", w.TenantID), crypto.Seal(testMaster, keys.Root(), kernel.TenantKeyAD(w.TenantID)))
 	b.Delete([]byte(kernel.MasterRegistryKey))
-	b.Set([]byte(kernel.MasterCheckKey), crypto.Seal(testMaster, masterCheckPlain, []byte(kernel.MasterCheckKey)))
+	b.Set([]byte(kernel.MasterCheckKey), crypto.Seal(testMaster, kernel.MasterCheckPlain, []byte(kernel.MasterCheckKey)))
 	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestMasterKeyRotationWithConcurrentTenants(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tn := range tenants {
-		if _, err := v.tenantKey(tn.ID); err != nil {
+		if _, err := v.TenantKey(tn.ID); err != nil {
 			t.Fatalf("tenant %s: %v", tn.ID, err)
 		}
 	}

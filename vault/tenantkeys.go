@@ -60,15 +60,15 @@ func (v *Vault) TenantKeyStatus(tenantID string) (*TenantKeyStatus, error) {
 	return st, nil
 }
 
-func (v *Vault) tenantKeyRecord(tenantID string) (tenantKeyRecord, error) {
+func (v *Vault) tenantKeyRecord(tenantID string) (kernel.TenantKeyRecord, error) {
 	b, err := v.Store().Get(kernel.TenantKeyRecordKey(tenantID))
 	if errors.Is(err, store.ErrNotFound) {
-		return tenantKeyRecord{}, problem.NotFound("Tenant")
+		return kernel.TenantKeyRecord{}, problem.NotFound("Tenant")
 	}
 	if err != nil {
-		return tenantKeyRecord{}, err
+		return kernel.TenantKeyRecord{}, err
 	}
-	return parseTenantKeyRecord(b), nil
+	return kernel.ParseTenantKeyRecord(b), nil
 }
 
 // RotateTenantKey adds a new tenant key version and makes it current.
@@ -80,13 +80,13 @@ func (v *Vault) RotateTenantKey(tenantID string) (*TenantKeyStatus, error) {
 }
 
 func (v *Vault) rotateTenantKey(tenantID string) error {
-	v.keys.mu.Lock()
-	defer v.keys.mu.Unlock()
+	v.Keys.Rewrite.Lock()
+	defer v.Keys.Rewrite.Unlock()
 	rec, err := v.tenantKeyRecord(tenantID)
 	if err != nil {
 		return err
 	}
-	keys, _, err := v.unwrapTenantKeys(tenantID, rec)
+	keys, _, err := v.Keys.UnwrapTenantKeys(tenantID, rec)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (v *Vault) rotateTenantKey(tenantID string) error {
 	}()
 	n := slices.Max(slices.Collect(maps.Keys(keys))) + 1
 	keys[n] = crypto.NewKey()
-	wrapped, err := v.wrapTenantKeys(tenantID, keys, n)
+	wrapped, err := v.Keys.WrapTenantKeys(tenantID, keys, n)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (v *Vault) ReencryptTenant(tenantID string, batch int) (*TenantKeyStatus, e
 	if batch <= 0 {
 		batch = DefaultReencryptBatch
 	}
-	ks, err := v.tenantKey(tenantID)
+	ks, err := v.TenantKey(tenantID)
 	if err != nil {
 		return nil, err
 	}

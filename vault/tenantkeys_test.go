@@ -25,7 +25,7 @@ func TestTenantKeyRotationAndReencryption(t *testing.T) {
 	if r, _ := e.v.loadToken(w.TenantID, fresh.ID); r.Data.Version != 2 {
 		t.Errorf("a token created after the rotation is under version %d", r.Data.Version)
 	}
-	ks, _ := e.v.tenantKey(w.TenantID)
+	ks, _ := e.v.TenantKey(w.TenantID)
 	p := ReencryptProgress{Version: 2}
 	if err := e.v.reencryptBatch(w.TenantID, ks, &p, 3); err != nil || p.Finished || p.Cursor == nil {
 		t.Fatalf("one batch: %+v %v", p, err)

@@ -133,7 +133,7 @@ func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
 	}
 	v.auth.Clear()
 	v.projects.invalidate()
-	v.tenantKeys.Delete(id)
+	v.Keys.Tenant.Delete(id)
 	v.tenantSettingsCache.Delete(id)
 	v.tenantSecretsCache.Delete(id)
 	v.tokens.clear()
@@ -168,7 +168,7 @@ func (v *Vault) createTenant(name, typ, secret string, conditions ...func(b stor
 	app.Created(nil, ts)
 	b := v.Store().NewBatch()
 	kernel.SetJSON(b, kernel.TenantRecordKey(t.ID), t)
-	release, err := v.newTenantKey(b, t.ID) // keyring.go
+	release, err := v.Keys.NewTenantKey(b, t.ID) // keyring.go
 	if err != nil {
 		b.Close()
 		return nil, nil, err

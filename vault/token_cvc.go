@@ -101,7 +101,7 @@ func (v *Vault) dropTokenCVC(indexKey []byte, tenantID, id string, t time.Time) 
 		b.Close()
 		return err
 	}
-	k, err := v.tenantKey(tenantID)
+	k, err := v.TenantKey(tenantID)
 	if err != nil {
 		b.Close()
 		return err

@@ -184,7 +184,7 @@ func (v *Vault) fromIntent(p *access.Principal, req *TokenRequest, prefix string
 	if err != nil {
 		return "", err
 	}
-	k, err := v.tenantKey(p.TenantID)
+	k, err := v.TenantKey(p.TenantID)
 	if err != nil {
 		return "", err
 	}

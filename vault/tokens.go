@@ -131,7 +131,7 @@ func (v *Vault) secrets(tenantID string) (tenantSecrets, error) {
 		return s, nil
 	}
 	gen := v.tenantSecretsCache.Generation()
-	k, err := v.tenantKey(tenantID)
+	k, err := v.TenantKey(tenantID)
 	if err != nil {
 		return tenantSecrets{}, err
 	}
@@ -157,7 +157,7 @@ func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
 	}
 	dk := r.dataKey.Load()
 	if dk == nil {
-		k, err := v.tenantKey(r.TenantID)
+		k, err := v.TenantKey(r.TenantID)
 		if err != nil {
 			return nil, err
 		}
@@ -216,7 +216,7 @@ func decodeData(raw []byte) (any, error) {
 // fresh: the record is a create under a generated id (putTokenRecord).
 func (v *Vault) writeToken(b store.Batch, plan *tokenPlan, fresh bool) error {
 	r := plan.rec
-	k, err := v.tenantKey(r.TenantID)
+	k, err := v.TenantKey(r.TenantID)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
-	"github.com/strongroom/strongroom/vault/keywrap"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -25,7 +24,7 @@ import (
 //
 // Records of earlier versions bound only tenant and id (AD version 0).
 // Open upgrades them once, tenant by tenant, and then rewraps the tenant
-// key under tenantKeyAD: a tenant key wrapped that way says every record
+// key under kernel.TenantKeyAD: a tenant key wrapped that way says every record
 // of the tenant is sealed with the full associated data, so an old-style
 // record found later is refused, never upgraded. Reads accept only the
 // current version.
@@ -64,24 +63,6 @@ func adFields(fields ...string) []byte {
 
 func legacyTokenAD(tenantID, id string) []byte { return store.Key("token", tenantID, id) }
 
-// tenantKeyAD binds the tenant key's wrapping to the tenant's token
-// records being sealed with the full associated data; legacyTenantKeyAD
-// is the wrapping of earlier versions.
-func tenantKeyAD(tenantID string) []byte {
-	return store.Key(kernel.TenantKeyCollection, tenantID, "token-ad-v2")
-}
-func legacyTenantKeyAD(tenantID string) []byte { return kernel.TenantKeyRecordKey(tenantID) }
-
-// openTenantKey unwraps a stored tenant key; legacy reports the wrapping
-// of an earlier version.
-func openTenantKey(master keywrap.Key, wrapped []byte, tenantID string) (key []byte, legacy bool, err error) {
-	if k, err := master.Open(wrapped, tenantKeyAD(tenantID)); err == nil {
-		return k, false, nil
-	}
-	k, err := master.Open(wrapped, legacyTenantKeyAD(tenantID))
-	return k, err == nil, err
-}
-
 // upgradeTokenAD reseals the token records of every tenant whose key is
 // still wrapped the old way, then rewraps that key. It resumes where it
 // stopped: records already upgraded are skipped.
@@ -97,11 +78,11 @@ func (v *Vault) upgradeTokenAD() error {
 		return err
 	}
 	for _, wk := range legacy {
-		rec := parseTenantKeyRecord([]byte(wk.wrapped))
-		if !rec.raw {
+		rec := kernel.ParseTenantKeyRecord([]byte(wk.wrapped))
+		if !rec.Raw {
 			continue // written with versions, so with the full associated data
 		}
-		keys, old, err := v.unwrapTenantKeys(wk.tenantID, rec) // keyring.go
+		keys, old, err := v.Keys.UnwrapTenantKeys(wk.tenantID, rec) // keyring.go
 		if err != nil {
 			return fmt.Errorf("tenant key of %s: %w", wk.tenantID, err)
 		}
@@ -115,7 +96,7 @@ func (v *Vault) upgradeTokenAD() error {
 		if err := v.upgradeTenantPaymentMethods(wk.tenantID, key); err != nil {
 			return fmt.Errorf("upgrade payment methods of tenant %s: %w", wk.tenantID, err)
 		}
-		wrapped, err := v.wrapTenantKeys(wk.tenantID, keys, 1)
+		wrapped, err := v.Keys.WrapTenantKeys(wk.tenantID, keys, 1)
 		if err != nil {
 			return err
 		}

@@ -83,7 +83,7 @@ func TestLegacyRecordsUpgraded(t *testing.T) {
 		ids = append(ids, mustCreate(t, e.v, w, tokReq("card_number", `"`+n+`"`)).ID)
 	}
 	tenantID := w.TenantID
-	keys, err := e.v.tenantKey(tenantID)
+	keys, err := e.v.TenantKey(tenantID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,8 @@ func TestLegacyRecordsUpgraded(t *testing.T) {
 		})
 	}
 	b := e.v.Store().NewBatch()
-	b.Set(store.Key("tkey", tenantID), crypto.Seal(testMaster, key, legacyTenantKeyAD(tenantID)))
+	// Wrapped the way of before the full associated data.
+	b.Set(store.Key("tkey", tenantID), crypto.Seal(testMaster, key, kernel.TenantKeyRecordKey(tenantID)))
 	if err := b.Commit(); err != nil {
 		t.Fatal(err)
 	}
@@ -122,9 +123,9 @@ func TestLegacyRecordsUpgraded(t *testing.T) {
 		}
 	}
 	wrapped, _ := e.v.Store().Get(store.Key("tkey", tenantID))
-	rec := parseTenantKeyRecord(wrapped)
-	if _, legacy, err := e.v.unwrapTenantKeys(tenantID, rec); err != nil || legacy || rec.raw {
-		t.Errorf("tenant key after the upgrade: legacy %v, raw %v, %v", legacy, rec.raw, err)
+	rec := kernel.ParseTenantKeyRecord(wrapped)
+	if _, legacy, err := e.v.Keys.UnwrapTenantKeys(tenantID, rec); err != nil || legacy || rec.Raw {
+		t.Errorf("tenant key after the upgrade: legacy %v, raw %v, %v", legacy, rec.Raw, err)
 	}
 }
 

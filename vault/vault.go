@@ -18,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/egress"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jwtauth"
@@ -79,10 +78,8 @@ type Settings struct {
 // through its own Vault, made by Bind.
 type Core struct {
 	base  *kernel.Base // store, locks, read-audit queue, webhook outbox
-	keys  keyRing      // keyring.go: master key versions
 	ident identity
 
-	tenantKeys          kernel.CacheMap[*crypto.KeySet]    // tenant id → unwrapped tenant key
 	tenantSettingsCache kernel.CacheMap[map[string]string] // tenant id → settings
 	tenantSecretsCache  kernel.CacheMap[tenantSecrets]     // tenant id → tenantSecrets
 	auth                kernel.CacheMap[authEntry]         // principals by key hash (keys.go)
@@ -147,11 +144,9 @@ type Startup struct {
 	StoreReadOnly bool
 }
 
-var masterCheckPlain = []byte("strongroom master key check v1")
-
 // ErrWrongMasterKey is returned by Open when the master key does not match
 // the one the data was written with.
-var ErrWrongMasterKey = errors.New("the master key does not match the one this data directory was created with")
+var ErrWrongMasterKey = kernel.ErrWrongMasterKey
 
 // Open opens (creating if needed) the vault in opts.DataDir.
 func Open(opts Options) (*Core, error) {
@@ -190,7 +185,7 @@ func Open(opts Options) (*Core, error) {
 	v := c.Bind(nil, egress.Policy{}, Settings{})
 	v.Start()
 	c.followFeed()                        // feedcache.go: on a shared store
-	if err := v.openKeys(w); err != nil { // keyring.go
+	if err := v.OpenKeys(w); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -285,7 +280,7 @@ func refuseNewKeyForData(keyPath, storeDir string) error {
 
 // Close flushes pending audit entries and releases the store.
 func (c *Core) Close() error {
-	return errors.Join(c.base.Close(), c.keys.close())
+	return errors.Join(c.base.Close(), c.base.Keys.Close())
 }
 
 // Store exposes the store to sibling packages' tests and tools.

@@ -74,7 +74,7 @@ func (v *Vault) WebhookSigner() (*webhook.Signer, error) {
 		if der, err = webhook.NewKey(); err != nil {
 			return nil, err
 		}
-		sealed, release, err := v.sealMaster(der, key)
+		sealed, release, err := v.Keys.SealMaster(der, key)
 		if err != nil {
 			return nil, err
 		}
@@ -85,7 +85,7 @@ func (v *Vault) WebhookSigner() (*webhook.Signer, error) {
 		if errors.Is(err, store.ErrConflict) { // another node made it first: use theirs
 			var theirs []byte
 			if theirs, err = v.Store().Get(key); err == nil {
-				der, err = v.openMaster(theirs, key)
+				der, err = v.Keys.OpenMaster(theirs, key)
 			}
 		}
 		if err != nil {
@@ -94,7 +94,7 @@ func (v *Vault) WebhookSigner() (*webhook.Signer, error) {
 	case err != nil:
 		return nil, err
 	default:
-		if der, err = v.openMaster(sealed, key); err != nil {
+		if der, err = v.Keys.OpenMaster(sealed, key); err != nil {
 			return nil, fmt.Errorf("webhook signing key: %w", err)
 		}
 	}

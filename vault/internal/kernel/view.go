@@ -24,6 +24,8 @@ type Base struct {
 	Locks Locks
 	// Outbox is the webhook subscriptions cache and dispatcher wake-up.
 	Outbox Outbox
+	// Keys is the master key ring and the tenant key cache (keyring.go).
+	Keys Keys
 
 	feed      store.Feed // a shared store's change feed, else nil
 	audits    chan audit.Entry

@@ -184,7 +184,7 @@ func Open(opts Options) (*Core, error) {
 	// Start-up work runs under a view of its own with the default settings.
 	v := c.Bind(nil, egress.Policy{}, Settings{})
 	v.Start()
-	c.followFeed()                        // feedcache.go: on a shared store
+	c.followFeed() // feedcache.go: on a shared store
 	if err := v.OpenKeys(w); err != nil {
 		c.Close()
 		return nil, err

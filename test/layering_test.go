@@ -29,6 +29,7 @@ var layers = []struct {
 		"vault/urlpath", "vault/webhook"}},
 	{"traffic", []string{"vault/traffic"}},
 	{"kernel", []string{"vault/internal/kernel"}},
+	{"tenants", []string{"vault/tenants"}},
 	{"use cases", []string{"vault"}},
 	{"wire", []string{"vault/httpapi"}},
 }

@@ -300,13 +300,13 @@ func TestExpiringApplication(t *testing.T) {
 		}
 	}
 	// Sweep purges the record and the keys.
-	if _, err := e.v.Store().Get(appRecordKey(a.TenantID, a.ID)); err != nil {
+	if _, err := e.v.Store().Get(kernel.AppRecordKey(a.TenantID, a.ID)); err != nil {
 		t.Fatalf("record gone before Sweep: %v", err)
 	}
 	if err := e.v.Sweep(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.v.Store().Get(appRecordKey(a.TenantID, a.ID)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.v.Store().Get(kernel.AppRecordKey(a.TenantID, a.ID)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("expired application not purged: %v", err)
 	}
 	e.v.Store().Scan(store.Prefix("akey", a.TenantID, a.ID), nil, func(k, _ []byte) bool {

@@ -102,7 +102,7 @@ func (v *Vault) checkTestCard(p *access.Principal, k AtomicKind, obj json.RawMes
 	if k != AtomicCard {
 		return nil
 	}
-	t, err := v.tenant(p.TenantID)
+	t, err := v.Tenant(p.TenantID)
 	if err != nil || t.Type != TenantTest {
 		return err
 	}

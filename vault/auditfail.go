@@ -15,6 +15,7 @@ import (
 	"github.com/strongroom/strongroom/vault/jwtauth"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
+	"github.com/strongroom/strongroom/vault/tenants"
 )
 
 // Refused requests are audit entries: a failed authentication goes to the
@@ -60,13 +61,13 @@ func (v *Vault) AuthenticateFrom(apiKey string, o Origin) (*access.Principal, er
 
 // keyRefusal names what a refused key belongs to, when anything.
 func (v *Vault) keyRefusal(apiKey string, o Origin) audit.Entry {
-	var ref keyRef
-	if kernel.GetJSON(v.Store(), keyHashKey(crypto.HashAPIKey(apiKey)), "key", &ref) != nil {
+	var ref tenants.KeyRef
+	if kernel.GetJSON(v.Store(), kernel.KeyHashKey(crypto.HashAPIKey(apiKey)), "key", &ref) != nil {
 		return refusal(o, audit.VaultLog, EntityAuthentication, "api_key", "Authentication failed: unknown API key")
 	}
 	msg := "Authentication failed: the application no longer exists"
 	var app Application
-	if kernel.GetJSON(v.Store(), appRecordKey(ref.TenantID, ref.ApplicationID), "Application", &app) == nil && app.expired(kernel.Now()) {
+	if kernel.GetJSON(v.Store(), kernel.AppRecordKey(ref.TenantID, ref.ApplicationID), "Application", &app) == nil && app.Expired(kernel.Now()) {
 		msg = "Authentication failed: the application has expired"
 	}
 	e := refusal(o, ref.TenantID, EntityAuthentication, ref.ApplicationID, msg)

@@ -13,6 +13,7 @@ import (
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/store"
+	"github.com/strongroom/strongroom/vault/tenants"
 )
 
 // bootstrapFile holds a generated management key, shown once at first start.
@@ -41,16 +42,16 @@ func (v *Vault) bootstrap(opts Options) error {
 var bootstrapClaim = []byte("meta\x00bootstrap")
 
 func (v *Vault) bootstrapOnce(opts Options) error {
-	tenants, err := v.Tenants()
+	existing, err := v.Tenants()
 	if err != nil {
 		return err
 	}
-	if len(tenants) == 0 {
+	if len(existing) == 0 {
 		claim, err := kernel.ReadVersion(v.Store(), bootstrapClaim)
 		if err != nil {
 			return err
 		}
-		t, app, err := v.createTenant("Default Tenant", TenantProduction, opts.ManagementKey, func(b store.Batch, _ string) {
+		t, app, err := v.CreateTenantWith("Default Tenant", TenantProduction, opts.ManagementKey, func(b store.Batch, _ string) {
 			kernel.ClaimVersion(b, bootstrapClaim, claim)
 		})
 		if err != nil {
@@ -69,42 +70,20 @@ func (v *Vault) bootstrapOnce(opts Options) error {
 		}
 		return nil
 	}
-	v.Events.TenantID = tenants[0].ID
-	if err := v.grantNewManagementPermissions(tenants); err != nil {
+	v.Events.TenantID = existing[0].ID
+	if err := v.grantNewManagementPermissions(existing); err != nil {
 		return err
 	}
 	if opts.ManagementKey == "" {
 		return nil
 	}
-	if _, err := v.Store().Get(keyHashKey(crypto.HashAPIKey(opts.ManagementKey))); err == nil {
+	if _, err := v.Store().Get(kernel.KeyHashKey(crypto.HashAPIKey(opts.ManagementKey))); err == nil {
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	_, err = v.AddManagementKey(tenants[0].ID, opts.ManagementKey)
+	_, err = v.AddManagementKey(existing[0].ID, opts.ManagementKey)
 	return err
-}
-
-// AddManagementKey creates a management application with every management
-// permission in the tenant, keyed by secret (generated when empty), and
-// returns the key. It is the operator's way in (CLI and bootstrap).
-func (v *Vault) AddManagementKey(tenantID, secret string) (string, error) {
-	if _, err := v.tenant(tenantID); err != nil {
-		return "", err
-	}
-	ts := kernel.Now()
-	app := &Application{ID: kernel.NewID(), TenantID: tenantID, Name: "Management", Type: access.TypeManagement,
-		Permissions: access.ManagementPermissions(), Rules: []access.Rule{}}
-	app.Created(nil, ts)
-	b := v.Store().NewBatch()
-	kernel.SetJSON(b, appRecordKey(tenantID, app.ID), app)
-	key, rec := v.addKey(b, nil, app, ts, secret)
-	if err := v.Commit(b, applicationChanged(kernel.LogEntry(nil, tenantID, "application", app.ID, "create", "Management application created by the operator", ts), app),
-		kernel.LogEntry(nil, tenantID, "key", rec.ID, "create", "Management key minted by the operator", ts)); err != nil {
-		return "", err
-	}
-	v.auth.Clear()
-	return key, nil
 }
 
 // Management permissions added after a store was created (keys:*,
@@ -126,7 +105,7 @@ var laterManagementPermissions = []string{
 	"webhooks:create", "webhooks:delete", "webhooks:read", "webhooks:update",
 }
 
-func (v *Vault) grantNewManagementPermissions(tenants []Tenant) error {
+func (v *Vault) grantNewManagementPermissions(existing []Tenant) error {
 	all := access.ManagementPermissions()
 	var known []string
 	switch raw, err := v.Store().Get([]byte(managementCatalogKey)); {
@@ -146,7 +125,7 @@ func (v *Vault) grantNewManagementPermissions(tenants []Tenant) error {
 	ts := kernel.Now()
 	b := v.Store().NewBatch()
 	var entries []audit.Entry
-	for _, t := range tenants {
+	for _, t := range existing {
 		apps, err := v.systemManagementApps(t.ID)
 		if err != nil {
 			b.Close()
@@ -159,8 +138,8 @@ func (v *Vault) grantNewManagementPermissions(tenants []Tenant) error {
 			}
 			app.Permissions = slices.Sorted(slices.Values(append(app.Permissions, missing...)))
 			app.Modified(nil, ts)
-			kernel.SetJSON(b, appRecordKey(app.TenantID, app.ID), app)
-			entries = append(entries, applicationChanged(kernel.LogEntry(nil, app.TenantID, "application", app.ID, "update",
+			kernel.SetJSON(b, kernel.AppRecordKey(app.TenantID, app.ID), app)
+			entries = append(entries, tenants.ApplicationChanged(kernel.LogEntry(nil, app.TenantID, "application", app.ID, "update",
 				"Management permissions added by the upgrade: "+strings.Join(missing, ", "), ts), app))
 		}
 	}
@@ -168,7 +147,7 @@ func (v *Vault) grantNewManagementPermissions(tenants []Tenant) error {
 	if err := v.Commit(b, entries...); err != nil {
 		return err
 	}
-	v.auth.Clear()
+	v.AuthCache.Clear()
 	return nil
 }
 

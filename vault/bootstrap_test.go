@@ -39,7 +39,7 @@ func TestBootstrapApplicationGetsNewManagementPermissions(t *testing.T) {
 	stored := *owner
 	stored.Permissions = old
 	b := e.v.Store().NewBatch()
-	kernel.SetJSON(b, appRecordKey(stored.TenantID, stored.ID), &stored)
+	kernel.SetJSON(b, kernel.AppRecordKey(stored.TenantID, stored.ID), &stored)
 	b.Delete([]byte(managementCatalogKey))
 	if err := e.v.Commit(b); err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func TestBootstrapApplicationGetsNewManagementPermissions(t *testing.T) {
 	stored = *got
 	stored.Permissions = slices.DeleteFunc(slices.Clone(got.Permissions), func(p string) bool { return p == "webhooks:delete" })
 	b = e.v.Store().NewBatch()
-	kernel.SetJSON(b, appRecordKey(stored.TenantID, stored.ID), &stored)
+	kernel.SetJSON(b, kernel.AppRecordKey(stored.TenantID, stored.ID), &stored)
 	if err := e.v.Commit(b); err != nil {
 		t.Fatal(err)
 	}

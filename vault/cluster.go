@@ -51,11 +51,11 @@ func fingerprintVersionKey(tenantID, typ, fingerprint string) []byte {
 
 // flushCaches drops every cached record, principal and key.
 func (c *Core) flushCaches() {
-	c.auth.Clear()
+	c.tenantCaches.AuthCache.Clear()
 	c.tokens.clear()
 	c.projects.invalidate()
 	c.base.Keys.Tenant.Clear()
-	c.tenantSettingsCache.Clear()
+	c.tenantCaches.SettingsCache.Clear()
 	c.tenantSecretsCache.Clear()
 	c.base.Outbox.InvalidateAll()
 }

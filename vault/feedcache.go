@@ -2,8 +2,9 @@ package vault
 
 import (
 	"bytes"
-	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"time"
+
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -38,9 +39,9 @@ func (c *Core) followFeed() {
 		return
 	}
 	c.base.Follow(f)
-	c.auth.Fresh = c.base.Fresh
+	c.tenantCaches.AuthCache.Fresh = c.base.Fresh
 	c.base.Keys.Tenant.Fresh = c.base.Fresh
-	c.tenantSettingsCache.Fresh = c.base.Fresh
+	c.tenantCaches.SettingsCache.Fresh = c.base.Fresh
 	c.tenantSecretsCache.Fresh = c.base.Fresh
 	f.Follow(feedFilter, c.applyChanges)
 }
@@ -108,8 +109,8 @@ func (c *Core) applyChange(ch store.Change) {
 			c.tokens.clear()
 		}
 	case kernel.TenantCollection:
-		c.auth.Clear()
-		forget(&c.tenantSettingsCache, id)
+		c.tenantCaches.AuthCache.Clear()
+		forget(&c.tenantCaches.SettingsCache, id)
 	case kernel.TenantKeyCollection:
 		forget(&c.base.Keys.Tenant, id)
 		forget(&c.tenantSecretsCache, id)
@@ -122,7 +123,7 @@ func (c *Core) applyChange(ch store.Change) {
 			c.base.Outbox.InvalidateAll()
 		}
 	default: // applications, their keys, sessions: principals
-		c.auth.Clear()
+		c.tenantCaches.AuthCache.Clear()
 	}
 }
 

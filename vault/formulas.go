@@ -62,7 +62,7 @@ var settingTypes = []string{"string", "boolean", "number"}
 
 func (v *Vault) validateFormula(req *FormulaRequest) error {
 	f := problem.Fields{}
-	validateName(f, req.Name)
+	kernel.ValidateName(f, req.Name)
 	if req.Type == nil || (*req.Type != "official" && *req.Type != "private") {
 		f.Add("type", "The type must be official or private.")
 	}

@@ -3,6 +3,7 @@ package vault
 import (
 	"encoding/base64"
 	"errors"
+
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 
 	"github.com/strongroom/strongroom/vault/access"

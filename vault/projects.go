@@ -213,7 +213,7 @@ func (v *Vault) OperatorCreateProject(tenantID string, req ProjectRequest) (*Pro
 
 func (v *Vault) operatorTenant(id string) (string, error) {
 	if id != "" {
-		if _, err := v.tenant(id); err != nil {
+		if _, err := v.Tenant(id); err != nil {
 			return "", err
 		}
 		return id, nil
@@ -234,7 +234,7 @@ func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectR
 		name := "Project"
 		req.Name = &name
 	}
-	validateName(f, req.Name)
+	kernel.ValidateName(f, req.Name)
 	id := kernel.Deref(req.ID)
 	if id == "" {
 		id = kernel.NewID()
@@ -324,7 +324,7 @@ func (v *Vault) UpdateProject(p *access.Principal, id string, req ProjectRequest
 		return nil, err
 	}
 	f := problem.Fields{}
-	validateName(f, req.Name)
+	kernel.ValidateName(f, req.Name)
 	if req.ID != nil && *req.ID != id {
 		f.Add("id", "The id of a project cannot be changed.")
 	}

@@ -99,11 +99,11 @@ func newProxyKey() string {
 
 func (v *Vault) validateProxy(tenantID string, req *ProxyRequest) error {
 	f := problem.Fields{}
-	validateName(f, req.Name)
+	kernel.ValidateName(f, req.Name)
 	// The application a proxy acts as must exist in the tenant (as a
 	// reactor's must), or an anonymous proxy would fail only when invoked.
 	if req.Application != nil && req.Application.ID != "" {
-		if _, err := v.application(tenantID, req.Application.ID); problem.Is(err, 404) {
+		if _, err := v.Application(tenantID, req.Application.ID); problem.Is(err, 404) {
 			f.Add("application.id", "No application has this id.")
 		} else if err != nil {
 			return err

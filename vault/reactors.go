@@ -83,7 +83,7 @@ func reactorKey(tenantID, id string) []byte { return store.Key(kernel.ReactorCol
 // inline code that compiles, an existing application.
 func (v *Vault) validateReactor(p *access.Principal, req *ReactorRequest) error {
 	f := problem.Fields{}
-	validateName(f, req.Name)
+	kernel.ValidateName(f, req.Name)
 	hasFormula := req.Formula != nil && req.Formula.ID != ""
 	hasCode := req.Code != nil && strings.TrimSpace(*req.Code) != ""
 	switch {
@@ -99,7 +99,7 @@ func (v *Vault) validateReactor(p *access.Principal, req *ReactorRequest) error 
 		}
 	}
 	if req.Application != nil && req.Application.ID != "" {
-		if _, err := v.application(p.TenantID, req.Application.ID); problem.Is(err, 404) {
+		if _, err := v.Application(p.TenantID, req.Application.ID); problem.Is(err, 404) {
 			f.Add("application.id", "No application has this id.")
 		} else if err != nil {
 			return err

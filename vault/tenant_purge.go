@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"time"
+
+	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
+	"github.com/strongroom/strongroom/vault/tenants"
 
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -38,9 +41,8 @@ var revokedCollections = []string{kernel.AppCollection, kernel.AppKeyCollection,
 // keys, and the tombstone that makes the rest a resumable job.
 func (v *Vault) deleteTenantHead(b store.Batch, id string, t time.Time) error {
 	err := v.Store().Scan(store.Prefix(kernel.AppKeyCollection, id), nil, func(_, val []byte) bool {
-		var k appKey
-		if jsonUnmarshal(val, &k) == nil {
-			b.Delete(keyHashKey(k.Hash))
+		if k := tenants.KeyIndexEntry(val); k != nil {
+			b.Delete(k)
 		}
 		return true
 	})
@@ -124,9 +126,8 @@ func (v *Vault) purgeChunk(pfx []byte) (int, error) {
 func globalEntries(pfx, val []byte) [][]byte {
 	switch c := string(pfx[:bytes.IndexByte(pfx, 0)]); c {
 	case kernel.SessionCollection:
-		var s sessionRecord
-		if json.Unmarshal(val, &s) == nil && s.KeyHash != "" {
-			return [][]byte{store.Key(kernel.SessionKeyIndex, s.KeyHash)}
+		if k := tenants.SessionIndexEntry(val); k != nil {
+			return [][]byte{k}
 		}
 	case kernel.ProjectKeyIndex:
 		var r projectKeyRecord
@@ -173,4 +174,51 @@ func (v *Vault) finishTenantPurge(id string) {
 			_, _ = v.purgeTenant(id, 0)
 		}
 	}()
+}
+
+// DeleteTenant removes the tenant and everything it owns; its keys stop
+// working at once.
+func (v *Vault) DeleteTenant(p *access.Principal) error {
+	if err := kernel.Require(p, "tenant:delete"); err != nil {
+		return err
+	}
+	return v.deleteTenantBy(p, p.TenantID)
+}
+
+func (v *Vault) deleteTenant(id string) error { return v.deleteTenantBy(nil, id) }
+
+func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
+	defer v.Locks.Lock("tenant", id)()
+	if _, err := v.Tenant(id); err != nil {
+		return err
+	}
+	b := v.Store().NewBatch()
+	defer b.Close()
+	ts := kernel.Now()
+	if err := v.deleteTenantHead(b, id, ts); err != nil { // tenant_purge.go
+		return err
+	}
+	v.retireTenantLog(b, id, ts)
+	b.Delete(kernel.TenantRecordKey(id))
+	b.Delete(kernel.TenantKeyRecordKey(id))
+	b.Delete(reencryptKey(id))                    // tenantkeys.go
+	queued, err := v.queueTenantDeleted(b, p, id) // webhook_tenant_deleted.go
+	if err != nil {
+		return err
+	}
+	if err := v.SyncCommit(b); err != nil {
+		return err
+	}
+	v.Outbox.Invalidate(id)
+	if queued {
+		v.Outbox.Signal()
+	}
+	v.AuthCache.Clear()
+	v.projects.invalidate()
+	v.Keys.Tenant.Delete(id)
+	v.SettingsCache.Delete(id)
+	v.tenantSecretsCache.Delete(id)
+	v.tokens.clear()
+	v.finishTenantPurge(id)
+	return nil
 }

@@ -2,9 +2,10 @@ package vault
 
 import (
 	"errors"
-	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"strings"
 	"testing"
+
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 
 	"github.com/strongroom/strongroom/vault/store"
 )

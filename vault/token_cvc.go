@@ -6,9 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"slices"
 	"time"
+
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"

@@ -2,10 +2,11 @@ package vault
 
 import (
 	"encoding/json"
-	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 )
 
 // A card token's cvc is removed from its sealed data once the CVC

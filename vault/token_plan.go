@@ -188,7 +188,7 @@ func (v *Vault) deriveToken(p *access.Principal, req *TokenRequest, in *tokenInp
 	if err != nil {
 		return nil, err
 	}
-	settings := v.settings(p.TenantID)
+	settings := v.Settings(p.TenantID)
 	vars := map[string]any{"data": in.normalized, "metadata": metadataMap(in.metadata)}
 	if err := fingerprintToken(plan, req, in, secrets, settings, vars, prefix); err != nil {
 		return nil, err

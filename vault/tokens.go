@@ -347,7 +347,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 				return nil, "", err
 			}
 			if existing != nil {
-				if v.settings(p.TenantID)["token_deduplication_behavior"] == "update_existing" {
+				if v.Settings(p.TenantID)["token_deduplication_behavior"] == "update_existing" {
 					if !locks.holds("token", p.TenantID, existing.ID) {
 						return nil, existing.ID, nil
 					}

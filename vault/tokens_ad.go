@@ -82,7 +82,7 @@ func (v *Vault) upgradeTokenAD() error {
 		if !rec.Raw {
 			continue // written with versions, so with the full associated data
 		}
-		keys, old, err := v.Keys.UnwrapTenantKeys(wk.tenantID, rec) // keyring.go
+		keys, old, err := v.Keys.UnwrapTenantKeys(wk.tenantID, rec) // kernel/tenantkeys.go
 		if err != nil {
 			return fmt.Errorf("tenant key of %s: %w", wk.tenantID, err)
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/strongroom/strongroom/vault/metrics"
 	"github.com/strongroom/strongroom/vault/reactor"
 	"github.com/strongroom/strongroom/vault/store"
+	"github.com/strongroom/strongroom/vault/tenants"
 )
 
 // Options configure Open: what identifies a Core and stays fixed while it is
@@ -80,13 +81,12 @@ type Core struct {
 	base  *kernel.Base // store, locks, read-audit queue, webhook outbox
 	ident identity
 
-	tenantSettingsCache kernel.CacheMap[map[string]string] // tenant id → settings
-	tenantSecretsCache  kernel.CacheMap[tenantSecrets]     // tenant id → tenantSecrets
-	auth                kernel.CacheMap[authEntry]         // principals by key hash (keys.go)
-	tokens              tokenCache
-	projects            projectState // projects.go: project keys cache
-	idemFlights         inFlight     // idempotency.go: keys whose first request runs
-	home                storeHome    // health.go
+	tenantCaches       *tenants.Caches                // settings, principals by key hash
+	tenantSecretsCache kernel.CacheMap[tenantSecrets] // tenant id → tenantSecrets
+	tokens             tokenCache
+	projects           projectState // projects.go: project keys cache
+	idemFlights        inFlight     // idempotency.go: keys whose first request runs
+	home               storeHome    // health.go
 
 	// Events reports notable start-up facts (generated keys) for the host
 	// to log; it never carries a secret except BootstrapKey, shown once.
@@ -101,6 +101,7 @@ type Core struct {
 type Vault struct {
 	*Core
 	*kernel.View
+	*tenants.Service
 }
 
 // Store is the store this view reads and writes (a background job's is
@@ -127,7 +128,8 @@ func (c *Core) Bind(rt *reactor.Runtime, out egress.Policy, s Settings) *Vault {
 	}
 	kv.CVCRetention = cmp.Or(s.CVCRetention, DefaultCVCRetention)
 	kv.AuditRetention = cmp.Or(s.AuditRetention, DefaultAuditRetention)
-	return &Vault{Core: c, View: c.base.Bind(kv)}
+	view := c.base.Bind(kv)
+	return &Vault{Core: c, View: view, Service: &tenants.Service{View: view, Caches: c.tenantCaches}}
 }
 
 // Startup describes what Open did that an operator must know.
@@ -161,8 +163,7 @@ func Open(opts Options) (*Core, error) {
 	if err := os.Chmod(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("vault: make the data dir private: %w", err)
 	}
-	c := &Core{ident: identify(opts)}
-	c.auth.Limit = maxCachedPrincipals
+	c := &Core{ident: identify(opts), tenantCaches: tenants.NewCaches()}
 	w := opts.KeyWrapper
 	if w == nil {
 		local, err := c.localWrapper(opts) // keyring.go
@@ -293,7 +294,7 @@ func (v *Vault) Sweep() error {
 	if !held {
 		return err
 	}
-	return errors.Join(v.purgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(), v.purgeTokenCVCs(),
-		v.purgeExpiredIdempotencyKeys(), v.purgeExpiredSessions(), v.purgeExpiredTokenIntents(), v.purgeAudit(),
+	return errors.Join(v.PurgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(), v.purgeTokenCVCs(),
+		v.purgeExpiredIdempotencyKeys(), v.PurgeExpiredSessions(), v.purgeExpiredTokenIntents(), v.purgeAudit(),
 		v.purgeDeletedTenants(), v.pruneFeed())
 }

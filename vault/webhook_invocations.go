@@ -1,10 +1,11 @@
 package vault
 
 import (
-	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"

@@ -2,8 +2,9 @@ package vault
 
 import (
 	"errors"
-	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"time"
+
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"

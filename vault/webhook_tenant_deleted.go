@@ -2,6 +2,8 @@ package vault
 
 import (
 	"encoding/json"
+	"slices"
+
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 
 	"github.com/google/uuid"
@@ -35,7 +37,7 @@ func (v *Vault) queueTenantDeleted(b store.Batch, p *access.Principal, tenantID 
 	var eventID string
 	queued := false
 	for _, w := range hooks {
-		if w.Status != "enabled" || !contains(w.Events, "tenant.deleted") {
+		if w.Status != "enabled" || !slices.Contains(w.Events, "tenant.deleted") {
 			continue
 		}
 		ts := kernel.Now()

@@ -44,7 +44,7 @@ func webhookRecordKey(tenantID, id string) []byte {
 
 func (v *Vault) validateWebhook(req *WebhookRequest) error {
 	f := problem.Fields{}
-	validateName(f, req.Name)
+	kernel.ValidateName(f, req.Name)
 	switch {
 	case req.URL == nil || strings.TrimSpace(*req.URL) == "":
 		f.Add("url", "The url field is required.")

@@ -307,3 +307,16 @@ func (v *View) writeReads(entries []audit.Entry) {
 	}
 	b.Close()
 }
+
+// Changed tags a create or update entry with <name>.created or .updated.
+func Changed(e audit.Entry, name string, object any) audit.Entry {
+	if e.Operation == "create" {
+		return WithEvent(e, name+".created", name, object)
+	}
+	return WithEvent(e, name+".updated", name, object)
+}
+
+// Deleted tags a delete entry with <name>.deleted, carrying only the id.
+func Deleted(e audit.Entry, name, id string) audit.Entry {
+	return WithEvent(e, name+".deleted", name, IDOnly{ID: id})
+}

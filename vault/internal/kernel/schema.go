@@ -91,6 +91,15 @@ func TenantPrefixes(id string) [][]byte {
 }
 
 // TenantRecordKey is the store key of a tenant's record; TenantKeyRecordKey
-// is the store key of its wrapped encryption key (Core.tenantKey).
+// is the store key of its wrapped encryption key (View.TenantKey).
 func TenantRecordKey(id string) []byte    { return store.Key(TenantCollection, id) }
 func TenantKeyRecordKey(id string) []byte { return store.Key(TenantKeyCollection, id) }
+
+// AppRecordKey is the store key of an application.
+func AppRecordKey(tenantID, appID string) []byte {
+	return store.Key(AppCollection, tenantID, appID)
+}
+
+// KeyHashKey indexes keys by hash for authentication; global because a key
+// names its tenant.
+func KeyHashKey(hash string) []byte { return store.Key(KeyHashIndex, hash) }

@@ -1,4 +1,4 @@
-package vault
+package tenants
 
 import (
 	"crypto/rand"
@@ -39,12 +39,12 @@ type sessionRecord struct {
 	ApplicationID string        `json:"application_id"` // the public application that created it
 	KeyHash       string        `json:"key_hash"`
 	Nonce         string        `json:"nonce"`
-	ExpiresAt     Time          `json:"expires_at"`
+	ExpiresAt     kernel.Time   `json:"expires_at"`
 	Authorized    bool          `json:"authorized"`
 	Permissions   []string      `json:"permissions,omitempty"`
 	Rules         []access.Rule `json:"rules,omitempty"`
 	AuthorizedBy  string        `json:"authorized_by,omitempty"`
-	Audited
+	kernel.Audited
 }
 
 type sessionRef struct {
@@ -52,13 +52,13 @@ type sessionRef struct {
 	ID       string `json:"id"`
 }
 
-func (s *sessionRecord) expired(t time.Time) bool { return !s.ExpiresAt.After(t) }
+func (s *sessionRecord) Expired(t time.Time) bool { return !s.ExpiresAt.After(t) }
 
 // CreateSessionResponse is the answer of POST /sessions.
 type CreateSessionResponse struct {
-	SessionKey string `json:"session_key"`
-	Nonce      string `json:"nonce"`
-	ExpiresAt  Time   `json:"expires_at"`
+	SessionKey string      `json:"session_key"`
+	Nonce      string      `json:"nonce"`
+	ExpiresAt  kernel.Time `json:"expires_at"`
 }
 
 // AuthorizeSessionRequest is the body of POST /sessions/authorize.
@@ -66,7 +66,7 @@ type AuthorizeSessionRequest struct {
 	Nonce       *string       `json:"nonce"`
 	Permissions []string      `json:"permissions"`
 	Rules       []access.Rule `json:"rules"`
-	ExpiresAt   *Time         `json:"expires_at"`
+	ExpiresAt   *kernel.Time  `json:"expires_at"`
 }
 
 func isPublicType(t string) bool  { return t == access.TypePublic || t == access.TypeElements }
@@ -81,14 +81,14 @@ func randomCode(n int) string {
 }
 
 // CreateSession starts a session for a public application.
-func (v *Vault) CreateSession(p *access.Principal) (*CreateSessionResponse, error) {
+func (v *Service) CreateSession(p *access.Principal) (*CreateSessionResponse, error) {
 	if !isPublicType(p.AppType) {
 		return nil, problem.Forbidden("Sessions are created with the key of a public application.")
 	}
 	ts := kernel.Now()
 	secret := "key_sess_" + randomCode(24)
 	s := &sessionRecord{ID: kernel.NewID(), TenantID: p.TenantID, ApplicationID: p.ApplicationID,
-		KeyHash: crypto.HashAPIKey(secret), Nonce: randomCode(16), ExpiresAt: Time{Time: ts.Add(SessionLifetime)}}
+		KeyHash: crypto.HashAPIKey(secret), Nonce: randomCode(16), ExpiresAt: kernel.Time{Time: ts.Add(SessionLifetime)}}
 	s.Created(p, ts)
 	b := v.Store().NewBatch()
 	kernel.SetJSON(b, store.Key(kernel.SessionCollection, s.TenantID, s.ID), s)
@@ -103,7 +103,7 @@ func (v *Vault) CreateSession(p *access.Principal) (*CreateSessionResponse, erro
 // AuthorizeSession grants the session of req.Nonce what req lists. The
 // caller must be a private application holding every grant itself; the
 // nonce works once.
-func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionRequest) error {
+func (v *Service) AuthorizeSession(p *access.Principal, req AuthorizeSessionRequest) error {
 	if !isPrivateType(p.AppType) {
 		return problem.Forbidden("Sessions are authorized with the key of a private application.")
 	}
@@ -135,7 +135,7 @@ func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionReques
 		return err
 	}
 	ts := kernel.Now()
-	if s.expired(ts) || s.Authorized {
+	if s.Expired(ts) || s.Authorized {
 		return invalid
 	}
 	if req.ExpiresAt != nil {
@@ -155,7 +155,7 @@ func (v *Vault) AuthorizeSession(p *access.Principal, req AuthorizeSessionReques
 	} else if err != nil {
 		return err
 	}
-	v.auth.Clear()
+	v.AuthCache.Clear()
 	return nil
 }
 
@@ -218,7 +218,7 @@ func sessionGrantsHeld(p *access.Principal, req *AuthorizeSessionRequest) error 
 // authenticateSession resolves a session key (called by Authenticate when
 // the key is no application key). An unauthorized session acts with no
 // grant at all, so every protected call is a 403.
-func (v *Vault) authenticateSession(hash string, gen uint64) (*access.Principal, error) {
+func (v *Service) authenticateSession(hash string, gen uint64) (*access.Principal, error) {
 	invalid := problem.Unauthorized("The API key is invalid.")
 	var ref sessionRef
 	if err := kernel.GetJSON(v.Store(), store.Key(kernel.SessionKeyIndex, hash), "Session", &ref); err != nil {
@@ -234,25 +234,25 @@ func (v *Vault) authenticateSession(hash string, gen uint64) (*access.Principal,
 		}
 		return nil, err
 	}
-	if s.expired(kernel.Now()) {
+	if s.Expired(kernel.Now()) {
 		return nil, invalid
 	}
-	if _, err := v.application(s.TenantID, s.ApplicationID); err != nil {
+	if _, err := v.Application(s.TenantID, s.ApplicationID); err != nil {
 		if problem.Is(err, 404) {
 			return nil, invalid
 		}
 		return nil, err
 	}
 	pr := access.NewPrincipal(s.TenantID, s.ApplicationID, SessionAppType, s.ID, s.Permissions, s.Rules)
-	v.auth.StoreIf(hash, authEntry{principal: pr, expiresAt: s.ExpiresAt.Time}, gen)
+	v.AuthCache.StoreIf(hash, authEntry{principal: pr, expiresAt: s.ExpiresAt.Time}, gen)
 	return pr, nil
 }
 
-// purgeExpiredSessions deletes expired sessions with their indexes.
-func (v *Vault) purgeExpiredSessions() error {
+// PurgeExpiredSessions deletes expired sessions with their indexes.
+func (v *Service) PurgeExpiredSessions() error {
 	return kernel.PurgeCollection(v.Store(), kernel.SessionCollection, func(b store.Batch, k, val []byte, t time.Time) {
 		var s sessionRecord
-		if json.Unmarshal(val, &s) != nil || !s.expired(t) {
+		if json.Unmarshal(val, &s) != nil || !s.Expired(t) {
 			return
 		}
 		b.Delete(k)

@@ -1,4 +1,4 @@
-package vault
+package tenants
 
 import (
 	"encoding/json"
@@ -23,9 +23,9 @@ type Application struct {
 	Type                          string        `json:"type"`
 	Permissions                   []string      `json:"permissions"`
 	Rules                         []access.Rule `json:"rules"`
-	ExpiresAt                     *Time         `json:"expires_at,omitempty"`
+	ExpiresAt                     *kernel.Time  `json:"expires_at,omitempty"`
 	CanCreateExpiringApplications *bool         `json:"can_create_expiring_applications,omitempty"`
-	Audited
+	kernel.Audited
 }
 
 // ApplicationRequest is the body of POST and PUT /applications.
@@ -35,12 +35,8 @@ type ApplicationRequest struct {
 	Permissions                   []string      `json:"permissions"`
 	Rules                         []access.Rule `json:"rules"`
 	CreateKey                     *bool         `json:"create_key"`
-	ExpiresAt                     *Time         `json:"expires_at"`
+	ExpiresAt                     *kernel.Time  `json:"expires_at"`
 	CanCreateExpiringApplications *bool         `json:"can_create_expiring_applications"`
-}
-
-func appRecordKey(tenantID, appID string) []byte {
-	return store.Key(kernel.AppCollection, tenantID, appID)
 }
 
 // maxExpiringLifetime bounds an expiring application's life (seed 003).
@@ -49,7 +45,7 @@ const maxExpiringLifetime = 24 * time.Hour
 // validateApplication checks req for an application of type typ.
 func validateApplication(req *ApplicationRequest, typ string, creating bool, ts time.Time) error {
 	f := problem.Fields{}
-	validateName(f, req.Name)
+	kernel.ValidateName(f, req.Name)
 	if !access.ValidAppType(typ) {
 		if typ == "" {
 			f.Add("type", "The type field is required.")
@@ -91,7 +87,7 @@ func validateRule(f problem.Fields, prefix string, r *access.Rule, typ string) {
 	if r.Priority < 1 {
 		f.Add(prefix+"priority", "Must be an integer of at least 1.")
 	}
-	if !contains(transforms, r.Transform) {
+	if !slices.Contains(transforms, r.Transform) {
 		f.Add(prefix+"transform", "Must be one of redact, mask, reveal.")
 	}
 	if len(r.Permissions) == 0 {
@@ -132,7 +128,7 @@ func validateRule(f problem.Fields, prefix string, r *access.Rule, typ string) {
 
 // CreateApplication creates an application and, unless create_key is false,
 // its first key (returned only in this response).
-func (v *Vault) CreateApplication(p *access.Principal, req ApplicationRequest) (*Application, error) {
+func (v *Service) CreateApplication(p *access.Principal, req ApplicationRequest) (*Application, error) {
 	if err := kernel.Require(p, "application:create"); err != nil {
 		return nil, err
 	}
@@ -152,11 +148,11 @@ func (v *Vault) CreateApplication(p *access.Principal, req ApplicationRequest) (
 	}
 	app.Created(p, ts)
 	b := v.Store().NewBatch()
-	kernel.SetJSON(b, appRecordKey(app.TenantID, app.ID), app)
+	kernel.SetJSON(b, kernel.AppRecordKey(app.TenantID, app.ID), app)
 	if req.CreateKey == nil || *req.CreateKey {
-		app.Key, _ = v.addKey(b, p, app, ts, "")
+		app.Key, _ = v.AddKey(b, p, app, ts, "")
 	}
-	return app, v.Commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "create", "Application created", ts), app))
+	return app, v.Commit(b, ApplicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "create", "Application created", ts), app))
 }
 
 func nonNil(s []string) []string {
@@ -177,35 +173,35 @@ func nonNilRules(r []access.Rule) []access.Rule {
 }
 
 // application loads an application of the tenant; expired ones are gone.
-func (v *Vault) application(tenantID, id string) (*Application, error) {
+func (v *Service) Application(tenantID, id string) (*Application, error) {
 	var app Application
-	if err := kernel.GetJSON(v.Store(), appRecordKey(tenantID, id), "Application", &app); err != nil {
+	if err := kernel.GetJSON(v.Store(), kernel.AppRecordKey(tenantID, id), "Application", &app); err != nil {
 		return nil, err
 	}
-	if app.expired(kernel.Now()) {
+	if app.Expired(kernel.Now()) {
 		return nil, problem.NotFound("Application")
 	}
 	return &app, nil
 }
 
-func (a *Application) expired(t time.Time) bool {
+func (a *Application) Expired(t time.Time) bool {
 	return a.ExpiresAt != nil && !a.ExpiresAt.After(t)
 }
 
 // GetApplication returns one application.
-func (v *Vault) GetApplication(p *access.Principal, id string) (*Application, error) {
+func (v *Service) GetApplication(p *access.Principal, id string) (*Application, error) {
 	if err := kernel.Require(p, "application:read"); err != nil {
 		return nil, err
 	}
-	return v.application(p.TenantID, id)
+	return v.Application(p.TenantID, id)
 }
 
 // GetApplicationByKey returns the application of the calling key.
-func (v *Vault) GetApplicationByKey(p *access.Principal) (*Application, error) {
+func (v *Service) GetApplicationByKey(p *access.Principal) (*Application, error) {
 	if err := kernel.Require(p, "application:read"); err != nil {
 		return nil, err
 	}
-	return v.application(p.TenantID, p.ApplicationID)
+	return v.Application(p.TenantID, p.ApplicationID)
 }
 
 // ApplicationFilter selects applications to list.
@@ -215,9 +211,9 @@ type ApplicationFilter struct {
 }
 
 // ListApplications lists the tenant's applications in creation order.
-func (v *Vault) ListApplications(p *access.Principal, f ApplicationFilter, pg Page) (Paginated[Application], error) {
+func (v *Service) ListApplications(p *access.Principal, f ApplicationFilter, pg kernel.Page) (kernel.Paginated[Application], error) {
 	if err := kernel.Require(p, "application:read"); err != nil {
-		return Paginated[Application]{}, err
+		return kernel.Paginated[Application]{}, err
 	}
 	var all []Application
 	var derr error
@@ -227,7 +223,7 @@ func (v *Vault) ListApplications(p *access.Principal, f ApplicationFilter, pg Pa
 		if derr = json.Unmarshal(val, &a); derr != nil {
 			return false
 		}
-		if a.expired(t) || (len(f.IDs) > 0 && !slices.Contains(f.IDs, a.ID)) || (len(f.Types) > 0 && !slices.Contains(f.Types, a.Type)) {
+		if a.Expired(t) || (len(f.IDs) > 0 && !slices.Contains(f.IDs, a.ID)) || (len(f.Types) > 0 && !slices.Contains(f.Types, a.Type)) {
 			return true
 		}
 		all = append(all, a)
@@ -240,7 +236,7 @@ func (v *Vault) ListApplications(p *access.Principal, f ApplicationFilter, pg Pa
 }
 
 // UpdateApplication replaces name, permissions and rules (PUT).
-func (v *Vault) UpdateApplication(p *access.Principal, id string, req ApplicationRequest) (*Application, error) {
+func (v *Service) UpdateApplication(p *access.Principal, id string, req ApplicationRequest) (*Application, error) {
 	if err := kernel.Require(p, "application:update"); err != nil {
 		return nil, err
 	}
@@ -248,12 +244,12 @@ func (v *Vault) UpdateApplication(p *access.Principal, id string, req Applicatio
 	return kernel.RetryUnchanged(func() (*Application, error) { return v.updateApplication(p, id, req) })
 }
 
-func (v *Vault) updateApplication(p *access.Principal, id string, req ApplicationRequest) (*Application, error) {
-	raw, err := kernel.ReadVersion(v.Store(), appRecordKey(p.TenantID, id))
+func (v *Service) updateApplication(p *access.Principal, id string, req ApplicationRequest) (*Application, error) {
+	raw, err := kernel.ReadVersion(v.Store(), kernel.AppRecordKey(p.TenantID, id))
 	if err != nil {
 		return nil, err
 	}
-	app, err := v.application(p.TenantID, id)
+	app, err := v.Application(p.TenantID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -277,17 +273,17 @@ func (v *Vault) updateApplication(p *access.Principal, id string, req Applicatio
 	}
 	app.Modified(p, ts)
 	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
-	kernel.SetJSON(b, appRecordKey(app.TenantID, app.ID), app)
-	if err := v.Commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts), app)); err != nil {
+	kernel.ExpectUnchanged(b, kernel.AppRecordKey(app.TenantID, app.ID), raw)
+	kernel.SetJSON(b, kernel.AppRecordKey(app.TenantID, app.ID), app)
+	if err := v.Commit(b, ApplicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts), app)); err != nil {
 		return nil, err
 	}
-	v.auth.Clear()
+	v.AuthCache.Clear()
 	return app, nil
 }
 
 // RegenerateKey replaces every key of the application with a new one.
-func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, error) {
+func (v *Service) RegenerateKey(p *access.Principal, id string) (*Application, error) {
 	if err := kernel.Require(p, "application:update"); err != nil {
 		return nil, err
 	}
@@ -295,12 +291,12 @@ func (v *Vault) RegenerateKey(p *access.Principal, id string) (*Application, err
 	return kernel.RetryUnchanged(func() (*Application, error) { return v.regenerateKey(p, id) })
 }
 
-func (v *Vault) regenerateKey(p *access.Principal, id string) (*Application, error) {
-	raw, err := kernel.ReadVersion(v.Store(), appRecordKey(p.TenantID, id))
+func (v *Service) regenerateKey(p *access.Principal, id string) (*Application, error) {
+	raw, err := kernel.ReadVersion(v.Store(), kernel.AppRecordKey(p.TenantID, id))
 	if err != nil {
 		return nil, err
 	}
-	app, err := v.application(p.TenantID, id)
+	app, err := v.Application(p.TenantID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -309,25 +305,25 @@ func (v *Vault) regenerateKey(p *access.Principal, id string) (*Application, err
 	}
 	ts := kernel.Now()
 	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
+	kernel.ExpectUnchanged(b, kernel.AppRecordKey(app.TenantID, app.ID), raw)
 	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
 		b.Close()
 		return nil, err
 	}
-	app.Key, _ = v.addKey(b, p, app, ts, "")
+	app.Key, _ = v.AddKey(b, p, app, ts, "")
 	app.Modified(p, ts)
 	stored := *app
 	stored.Key = ""
-	kernel.SetJSON(b, appRecordKey(app.TenantID, app.ID), &stored)
-	if err := v.Commit(b, applicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application key regenerated", ts), &stored)); err != nil {
+	kernel.SetJSON(b, kernel.AppRecordKey(app.TenantID, app.ID), &stored)
+	if err := v.Commit(b, ApplicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application key regenerated", ts), &stored)); err != nil {
 		return nil, err
 	}
-	v.auth.Clear()
+	v.AuthCache.Clear()
 	return app, nil
 }
 
 // DeleteApplication removes the application and its keys.
-func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
+func (v *Service) DeleteApplication(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "application:delete"); err != nil {
 		return err
 	}
@@ -335,12 +331,12 @@ func (v *Vault) DeleteApplication(p *access.Principal, id string) error {
 	return kernel.RetryUnchangedErr(func() error { return v.deleteApplication(p, id) })
 }
 
-func (v *Vault) deleteApplication(p *access.Principal, id string) error {
-	raw, err := kernel.ReadVersion(v.Store(), appRecordKey(p.TenantID, id))
+func (v *Service) deleteApplication(p *access.Principal, id string) error {
+	raw, err := kernel.ReadVersion(v.Store(), kernel.AppRecordKey(p.TenantID, id))
 	if err != nil {
 		return err
 	}
-	app, err := v.application(p.TenantID, id)
+	app, err := v.Application(p.TenantID, id)
 	if err != nil {
 		return err
 	}
@@ -349,26 +345,26 @@ func (v *Vault) deleteApplication(p *access.Principal, id string) error {
 	}
 	ts := kernel.Now()
 	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, appRecordKey(app.TenantID, app.ID), raw)
+	kernel.ExpectUnchanged(b, kernel.AppRecordKey(app.TenantID, app.ID), raw)
 	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
 		b.Close()
 		return err
 	}
-	b.Delete(appRecordKey(app.TenantID, app.ID))
+	b.Delete(kernel.AppRecordKey(app.TenantID, app.ID))
 	if err := v.Commit(b, applicationDeleted(kernel.LogEntry(p, app.TenantID, "application", app.ID, "delete", "Application deleted", ts), app.ID)); err != nil {
 		return err
 	}
-	v.auth.Clear()
+	v.AuthCache.Clear()
 	return nil
 }
 
-// purgeExpiredApplications deletes expired applications of every tenant.
-func (v *Vault) purgeExpiredApplications() error {
+// PurgeExpiredApplications deletes expired applications of every tenant.
+func (v *Service) PurgeExpiredApplications() error {
 	t := kernel.Now()
 	var expired []Application
 	err := v.Store().Scan(store.Prefix(kernel.AppCollection), nil, func(_, val []byte) bool {
 		var a Application
-		if json.Unmarshal(val, &a) == nil && a.expired(t) {
+		if json.Unmarshal(val, &a) == nil && a.Expired(t) {
 			expired = append(expired, a)
 		}
 		return true
@@ -382,21 +378,21 @@ func (v *Vault) purgeExpiredApplications() error {
 			b.Close()
 			return err
 		}
-		b.Delete(appRecordKey(a.TenantID, a.ID))
+		b.Delete(kernel.AppRecordKey(a.TenantID, a.ID))
 		if err := v.Commit(b, applicationDeleted(kernel.LogEntry(nil, a.TenantID, "application", a.ID, "delete", "Expired application deleted", t), a.ID)); err != nil {
 			return err
 		}
 	}
 	if len(expired) > 0 {
-		v.auth.Clear()
+		v.AuthCache.Clear()
 	}
 	return nil
 }
 
 // ApplicationPrincipal is the principal of an application, for a
 // pre-configured proxy or reactor that acts as its application.
-func (v *Vault) ApplicationPrincipal(tenantID, appID string) (*access.Principal, error) {
-	app, err := v.application(tenantID, appID)
+func (v *Service) ApplicationPrincipal(tenantID, appID string) (*access.Principal, error) {
+	app, err := v.Application(tenantID, appID)
 	if err != nil {
 		if problem.Is(err, 404) {
 			return nil, problem.Forbidden("The proxy's application no longer exists.")
@@ -404,4 +400,26 @@ func (v *Vault) ApplicationPrincipal(tenantID, appID string) (*access.Principal,
 		return nil, err
 	}
 	return access.NewPrincipal(app.TenantID, app.ID, app.Type, "", app.Permissions, app.Rules), nil
+}
+
+// AddManagementKey creates a management application with every management
+// permission in the tenant, keyed by secret (generated when empty), and
+// returns the key. It is the operator's way in (CLI and bootstrap).
+func (v *Service) AddManagementKey(tenantID, secret string) (string, error) {
+	if _, err := v.Tenant(tenantID); err != nil {
+		return "", err
+	}
+	ts := kernel.Now()
+	app := &Application{ID: kernel.NewID(), TenantID: tenantID, Name: "Management", Type: access.TypeManagement,
+		Permissions: access.ManagementPermissions(), Rules: []access.Rule{}}
+	app.Created(nil, ts)
+	b := v.Store().NewBatch()
+	kernel.SetJSON(b, kernel.AppRecordKey(tenantID, app.ID), app)
+	key, rec := v.AddKey(b, nil, app, ts, secret)
+	if err := v.Commit(b, ApplicationChanged(kernel.LogEntry(nil, tenantID, "application", app.ID, "create", "Management application created by the operator", ts), app),
+		kernel.LogEntry(nil, tenantID, "key", rec.ID, "create", "Management key minted by the operator", ts)); err != nil {
+		return "", err
+	}
+	v.AuthCache.Clear()
+	return key, nil
 }

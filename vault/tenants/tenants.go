@@ -1,7 +1,9 @@
-package vault
+package tenants
 
 import (
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/access"
@@ -17,7 +19,7 @@ type Tenant struct {
 	Name     string            `json:"name"`
 	Type     string            `json:"type"`
 	Settings map[string]string `json:"settings,omitempty"`
-	Audited
+	kernel.Audited
 }
 
 // Tenant types: a test tenant accepts only the documented test cards for
@@ -37,14 +39,14 @@ var tenantSettings = map[string][]string{
 }
 
 // GetTenant returns the caller's tenant.
-func (v *Vault) GetTenant(p *access.Principal) (*Tenant, error) {
+func (v *Service) GetTenant(p *access.Principal) (*Tenant, error) {
 	if err := kernel.Require(p, "tenant:read"); err != nil {
 		return nil, err
 	}
-	return v.tenant(p.TenantID)
+	return v.Tenant(p.TenantID)
 }
 
-func (v *Vault) tenant(id string) (*Tenant, error) {
+func (v *Service) Tenant(id string) (*Tenant, error) {
 	var t Tenant
 	if err := kernel.GetJSON(v.Store(), kernel.TenantRecordKey(id), "Tenant", &t); err != nil {
 		return nil, err
@@ -59,12 +61,12 @@ type TenantUpdate struct {
 }
 
 // UpdateTenant replaces the tenant's name and settings.
-func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, error) {
+func (v *Service) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, error) {
 	if err := kernel.Require(p, "tenant:update"); err != nil {
 		return nil, err
 	}
 	f := problem.Fields{}
-	validateName(f, req.Name)
+	kernel.ValidateName(f, req.Name)
 	for k, val := range req.Settings {
 		allowed, known := tenantSettings[k]
 		switch {
@@ -72,7 +74,7 @@ func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, er
 			f.Add("settings."+k, "'"+k+"' is not a tenant setting")
 		case allowed == nil && val != "true" && val != "false":
 			f.Add("settings."+k, "must be \"true\" or \"false\"")
-		case allowed != nil && !contains(allowed, val):
+		case allowed != nil && !slices.Contains(allowed, val):
 			f.Add("settings."+k, "must be one of "+strings.Join(allowed, ", "))
 		}
 	}
@@ -80,7 +82,7 @@ func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, er
 		return nil, err
 	}
 	defer v.Locks.Lock("tenant", p.TenantID)()
-	t, err := v.tenant(p.TenantID)
+	t, err := v.Tenant(p.TenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -90,67 +92,20 @@ func (v *Vault) UpdateTenant(p *access.Principal, req TenantUpdate) (*Tenant, er
 	b := v.Store().NewBatch()
 	kernel.SetJSON(b, kernel.TenantRecordKey(t.ID), t)
 	err = v.Commit(b, tenantUpdated(kernel.LogEntry(p, t.ID, "tenant", t.ID, "update", "Tenant updated", ts), t))
-	v.tenantSettingsCache.Delete(t.ID)
+	v.SettingsCache.Delete(t.ID)
 	return t, err
-}
-
-// DeleteTenant removes the tenant and everything it owns; its keys stop
-// working at once.
-func (v *Vault) DeleteTenant(p *access.Principal) error {
-	if err := kernel.Require(p, "tenant:delete"); err != nil {
-		return err
-	}
-	return v.deleteTenantBy(p, p.TenantID)
-}
-
-func (v *Vault) deleteTenant(id string) error { return v.deleteTenantBy(nil, id) }
-
-func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
-	defer v.Locks.Lock("tenant", id)()
-	if _, err := v.tenant(id); err != nil {
-		return err
-	}
-	b := v.Store().NewBatch()
-	defer b.Close()
-	ts := kernel.Now()
-	if err := v.deleteTenantHead(b, id, ts); err != nil { // tenant_purge.go
-		return err
-	}
-	v.retireTenantLog(b, id, ts)
-	b.Delete(kernel.TenantRecordKey(id))
-	b.Delete(kernel.TenantKeyRecordKey(id))
-	b.Delete(reencryptKey(id))                    // tenantkeys.go
-	queued, err := v.queueTenantDeleted(b, p, id) // webhook_tenant_deleted.go
-	if err != nil {
-		return err
-	}
-	if err := v.SyncCommit(b); err != nil {
-		return err
-	}
-	v.Outbox.Invalidate(id)
-	if queued {
-		v.Outbox.Signal()
-	}
-	v.auth.Clear()
-	v.projects.invalidate()
-	v.Keys.Tenant.Delete(id)
-	v.tenantSettingsCache.Delete(id)
-	v.tenantSecretsCache.Delete(id)
-	v.tokens.clear()
-	v.finishTenantPurge(id)
-	return nil
 }
 
 // CreateTenant creates a tenant with a management application and returns
 // the application's key (the CLI and bootstrap path; no principal).
-func (v *Vault) CreateTenant(name, typ string) (*Tenant, *Application, error) {
-	return v.createTenant(name, typ, "")
+func (v *Service) CreateTenant(name, typ string) (*Tenant, *Application, error) {
+	return v.CreateTenantWith(name, typ, "")
 }
 
-// createTenant is CreateTenant with an optional known management key.
-func (v *Vault) createTenant(name, typ, secret string, conditions ...func(b store.Batch, tenantID string)) (*Tenant, *Application, error) {
+// CreateTenantWith is CreateTenant with an optional known management key.
+func (v *Service) CreateTenantWith(name, typ, secret string, conditions ...func(b store.Batch, tenantID string)) (*Tenant, *Application, error) {
 	f := problem.Fields{}
-	validateName(f, &name)
+	kernel.ValidateName(f, &name)
 	if typ != TenantProduction && typ != TenantTest {
 		f.Add("type", "must be production or test")
 	}
@@ -174,8 +129,8 @@ func (v *Vault) createTenant(name, typ, secret string, conditions ...func(b stor
 		return nil, nil, err
 	}
 	defer release() // after the commit
-	kernel.SetJSON(b, appRecordKey(t.ID, app.ID), app)
-	key, rec := v.addKey(b, nil, app, ts, secret)
+	kernel.SetJSON(b, kernel.AppRecordKey(t.ID, app.ID), app)
+	key, rec := v.AddKey(b, nil, app, ts, secret)
 	app.Key = key
 	for _, c := range conditions {
 		c(b, t.ID)
@@ -191,12 +146,12 @@ func (v *Vault) createTenant(name, typ, secret string, conditions ...func(b stor
 }
 
 // Tenants lists every tenant (operator tooling).
-func (v *Vault) Tenants() ([]Tenant, error) {
+func (v *Service) Tenants() ([]Tenant, error) {
 	var out []Tenant
 	var derr error
 	err := v.Store().Scan(store.Prefix(kernel.TenantCollection), nil, func(_, val []byte) bool {
 		var t Tenant
-		if derr = jsonUnmarshal(val, &t); derr != nil {
+		if derr = json.Unmarshal(val, &t); derr != nil {
 			return false
 		}
 		out = append(out, t)
@@ -205,36 +160,18 @@ func (v *Vault) Tenants() ([]Tenant, error) {
 	return out, errors.Join(err, derr)
 }
 
-func validateName(f problem.Fields, name *string) {
-	switch {
-	case name == nil || strings.TrimSpace(*name) == "":
-		f.Add("name", "The name field is required.")
-	case len([]rune(*name)) > 200:
-		f.Add("name", "The name field has a maximum length of 200.")
-	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // TenantSetting returns one tenant setting ("" when unset).
-func (v *Vault) TenantSetting(tenantID, name string) string {
-	return v.settings(tenantID)[name]
+func (v *Service) TenantSetting(tenantID, name string) string {
+	return v.Settings(tenantID)[name]
 }
 
 // settings returns the caller's tenant settings (cached).
-func (v *Vault) settings(tenantID string) map[string]string {
-	if s, ok := v.tenantSettingsCache.Load(tenantID); ok {
+func (v *Service) Settings(tenantID string) map[string]string {
+	if s, ok := v.SettingsCache.Load(tenantID); ok {
 		return s
 	}
-	gen := v.tenantSettingsCache.Generation()
-	t, err := v.tenant(tenantID)
+	gen := v.SettingsCache.Generation()
+	t, err := v.Tenant(tenantID)
 	if err != nil {
 		return nil
 	}
@@ -242,6 +179,6 @@ func (v *Vault) settings(tenantID string) map[string]string {
 	if s == nil {
 		s = map[string]string{}
 	}
-	v.tenantSettingsCache.StoreIf(tenantID, s, gen)
+	v.SettingsCache.StoreIf(tenantID, s, gen)
 	return s
 }

@@ -1,4 +1,4 @@
-package vault
+package tenants
 
 import (
 	"fmt"

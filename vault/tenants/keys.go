@@ -1,4 +1,4 @@
-package vault
+package tenants
 
 import (
 	"encoding/json"
@@ -17,7 +17,7 @@ type ApplicationKey struct {
 	ID       string `json:"id"`
 	TenantID string `json:"tenant_id"`
 	Key      string `json:"key,omitempty"`
-	Audited
+	kernel.Audited
 }
 
 // appKey is the stored form of a key.
@@ -26,7 +26,7 @@ type appKey struct {
 	TenantID      string `json:"tenant_id"`
 	ApplicationID string `json:"application_id"`
 	Hash          string `json:"hash"`
-	Audited
+	kernel.Audited
 }
 
 func (k appKey) public() ApplicationKey {
@@ -37,15 +37,9 @@ func appKeyRecordKey(tenantID, appID, keyID string) []byte {
 	return store.Key(kernel.AppKeyCollection, tenantID, appID, keyID)
 }
 
-// keyHashKey indexes keys by hash for authentication; global because a key
-// names its tenant.
-func keyHashKey(hash string) []byte { return store.Key(kernel.KeyHashIndex, hash) }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
 // addKey adds a new key for app to b and returns the secret. When secret is
 // non-empty it is used instead of a generated one (a known bootstrap key).
-func (v *Vault) addKey(b store.Batch, p *access.Principal, app *Application, ts time.Time, secret string) (string, ApplicationKey) {
+func (v *Service) AddKey(b store.Batch, p *access.Principal, app *Application, ts time.Time, secret string) (string, ApplicationKey) {
 	if secret == "" {
 		secret = crypto.NewAPIKey()
 	}
@@ -53,20 +47,21 @@ func (v *Vault) addKey(b store.Batch, p *access.Principal, app *Application, ts 
 	k.Created(p, ts)
 	kernel.SetJSON(b, appKeyRecordKey(k.TenantID, k.ApplicationID, k.ID), k)
 	// Insert: a known key registered by two nodes at once lands once.
-	ref, _ := json.Marshal(keyRef{TenantID: k.TenantID, ApplicationID: k.ApplicationID, KeyID: k.ID})
-	b.Insert(keyHashKey(k.Hash), ref)
+	ref, _ := json.Marshal(KeyRef{TenantID: k.TenantID, ApplicationID: k.ApplicationID, KeyID: k.ID})
+	b.Insert(kernel.KeyHashKey(k.Hash), ref)
 	pub := k.public()
 	pub.Key = secret
 	return secret, pub
 }
 
-type keyRef struct {
+// KeyRef is what the authentication index holds for a key hash.
+type KeyRef struct {
 	TenantID      string `json:"tenant_id"`
 	ApplicationID string `json:"application_id"`
 	KeyID         string `json:"key_id"`
 }
 
-func (v *Vault) appKeys(tenantID, appID string) ([]appKey, error) {
+func (v *Service) appKeys(tenantID, appID string) ([]appKey, error) {
 	var out []appKey
 	var derr error
 	err := v.Store().Scan(store.Prefix(kernel.AppKeyCollection, tenantID, appID), nil, func(_, val []byte) bool {
@@ -83,25 +78,25 @@ func (v *Vault) appKeys(tenantID, appID string) ([]appKey, error) {
 	return out, err
 }
 
-func (v *Vault) deleteKeys(b store.Batch, tenantID, appID string) error {
+func (v *Service) deleteKeys(b store.Batch, tenantID, appID string) error {
 	keys, err := v.appKeys(tenantID, appID)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
 		b.Delete(appKeyRecordKey(k.TenantID, k.ApplicationID, k.ID))
-		b.Delete(keyHashKey(k.Hash))
+		b.Delete(kernel.KeyHashKey(k.Hash))
 	}
 	return nil
 }
 
 // CreateApplicationKey adds a key to an application.
-func (v *Vault) CreateApplicationKey(p *access.Principal, appID string) (*ApplicationKey, error) {
+func (v *Service) CreateApplicationKey(p *access.Principal, appID string) (*ApplicationKey, error) {
 	if err := kernel.Require(p, "application:create"); err != nil {
 		return nil, err
 	}
 	defer v.Locks.Lock("app", appID)()
-	app, err := v.application(p.TenantID, appID)
+	app, err := v.Application(p.TenantID, appID)
 	if err != nil {
 		return nil, err
 	}
@@ -110,16 +105,16 @@ func (v *Vault) CreateApplicationKey(p *access.Principal, appID string) (*Applic
 	}
 	ts := kernel.Now()
 	b := v.Store().NewBatch()
-	_, k := v.addKey(b, p, app, ts, "")
+	_, k := v.AddKey(b, p, app, ts, "")
 	return &k, v.Commit(b, applicationKeyCreated(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application key created", ts), app.ID, k))
 }
 
 // ListApplicationKeys lists an application's keys (without secrets).
-func (v *Vault) ListApplicationKeys(p *access.Principal, appID string) ([]ApplicationKey, error) {
+func (v *Service) ListApplicationKeys(p *access.Principal, appID string) ([]ApplicationKey, error) {
 	if err := kernel.Require(p, "application:read"); err != nil {
 		return nil, err
 	}
-	if _, err := v.application(p.TenantID, appID); err != nil {
+	if _, err := v.Application(p.TenantID, appID); err != nil {
 		return nil, err
 	}
 	keys, err := v.appKeys(p.TenantID, appID)
@@ -131,11 +126,11 @@ func (v *Vault) ListApplicationKeys(p *access.Principal, appID string) ([]Applic
 }
 
 // GetApplicationKey returns one key (without its secret).
-func (v *Vault) GetApplicationKey(p *access.Principal, appID, keyID string) (*ApplicationKey, error) {
+func (v *Service) GetApplicationKey(p *access.Principal, appID, keyID string) (*ApplicationKey, error) {
 	if err := kernel.Require(p, "application:read"); err != nil {
 		return nil, err
 	}
-	if _, err := v.application(p.TenantID, appID); err != nil {
+	if _, err := v.Application(p.TenantID, appID); err != nil {
 		return nil, err
 	}
 	var k appKey
@@ -148,12 +143,12 @@ func (v *Vault) GetApplicationKey(p *access.Principal, appID, keyID string) (*Ap
 
 // DeleteApplicationKey revokes one key at once; the application's other
 // keys keep working.
-func (v *Vault) DeleteApplicationKey(p *access.Principal, appID, keyID string) error {
+func (v *Service) DeleteApplicationKey(p *access.Principal, appID, keyID string) error {
 	if err := kernel.Require(p, "application:delete"); err != nil {
 		return err
 	}
 	defer v.Locks.Lock("app", appID)()
-	app, err := v.application(p.TenantID, appID)
+	app, err := v.Application(p.TenantID, appID)
 	if err != nil {
 		return err
 	}
@@ -167,18 +162,18 @@ func (v *Vault) DeleteApplicationKey(p *access.Principal, appID, keyID string) e
 	ts := kernel.Now()
 	b := v.Store().NewBatch()
 	b.Delete(appKeyRecordKey(k.TenantID, k.ApplicationID, k.ID))
-	b.Delete(keyHashKey(k.Hash))
+	b.Delete(kernel.KeyHashKey(k.Hash))
 	if err := v.Commit(b, applicationKeyDeleted(kernel.LogEntry(p, k.TenantID, "application", appID, "update", "Application key deleted", ts), appID, k.ID)); err != nil {
 		return err
 	}
-	v.auth.Clear()
+	v.AuthCache.Clear()
 	return nil
 }
 
 // Authenticate resolves an API key to its principal. Unknown, revoked or
 // expired keys are a 401 (counted as an auth failure). Hits are served
 // from memory; every change to applications or keys invalidates the cache.
-func (v *Vault) Authenticate(apiKey string) (*access.Principal, error) {
+func (v *Service) Authenticate(apiKey string) (*access.Principal, error) {
 	p, err := v.authenticate(apiKey)
 	if problem.Is(err, 401) {
 		v.Metrics().AuthFailure()
@@ -186,23 +181,23 @@ func (v *Vault) Authenticate(apiKey string) (*access.Principal, error) {
 	return p, err
 }
 
-func (v *Vault) authenticate(apiKey string) (*access.Principal, error) {
+func (v *Service) authenticate(apiKey string) (*access.Principal, error) {
 	if apiKey == "" {
 		return nil, problem.Unauthorized("The BT-API-KEY header is required.")
 	}
 	hash := crypto.HashAPIKey(apiKey)
-	if e, ok := v.auth.Load(hash); ok && (e.expiresAt.IsZero() || kernel.Now().Before(e.expiresAt)) {
+	if e, ok := v.AuthCache.Load(hash); ok && (e.expiresAt.IsZero() || kernel.Now().Before(e.expiresAt)) {
 		return e.principal, nil
 	}
-	gen := v.auth.Generation()
-	var ref keyRef
-	if err := kernel.GetJSON(v.Store(), keyHashKey(hash), "key", &ref); err != nil {
+	gen := v.AuthCache.Generation()
+	var ref KeyRef
+	if err := kernel.GetJSON(v.Store(), kernel.KeyHashKey(hash), "key", &ref); err != nil {
 		if problem.Is(err, 404) {
 			return v.authenticateSession(hash, gen) // sessions.go
 		}
 		return nil, err
 	}
-	app, err := v.application(ref.TenantID, ref.ApplicationID)
+	app, err := v.Application(ref.TenantID, ref.ApplicationID)
 	if err != nil {
 		if problem.Is(err, 404) {
 			return nil, problem.Unauthorized("The API key is invalid.")
@@ -214,15 +209,6 @@ func (v *Vault) authenticate(apiKey string) (*access.Principal, error) {
 	if app.ExpiresAt != nil {
 		e.expiresAt = app.ExpiresAt.Time
 	}
-	v.auth.StoreIf(hash, e, gen)
+	v.AuthCache.StoreIf(hash, e, gen)
 	return pr, nil
-}
-
-// maxCachedPrincipals bounds the principal cache: a flood of distinct keys
-// starts it anew rather than growing it.
-const maxCachedPrincipals = 100_000
-
-type authEntry struct {
-	principal *access.Principal
-	expiresAt time.Time
 }

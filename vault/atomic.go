@@ -154,7 +154,7 @@ func (v *Vault) atomicData(k AtomicKind, r *tokenRecord, tr string, decrypt bool
 	if err != nil {
 		return nil, err
 	}
-	data, err := decodeData(plain)
+	data, err := kernel.DecodeData(plain)
 	if err != nil {
 		return nil, err
 	}

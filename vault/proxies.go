@@ -372,7 +372,7 @@ func patchedProxy(rec *proxyRecord, patch []byte) (ProxyRequest, error) {
 	if current.ApplicationID != "" {
 		cur["application"] = map[string]string{"id": current.ApplicationID}
 	}
-	return patchRequest[ProxyRequest](cur, patch, "proxy")
+	return kernel.PatchRequest[ProxyRequest](cur, patch, "proxy")
 }
 
 // DeleteProxy deletes a proxy; its key stops working at once.

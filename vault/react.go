@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/reactor"
@@ -48,7 +49,7 @@ func (v *Vault) React(ctx context.Context, p *access.Principal, id string, req R
 	}
 	var args any = map[string]any{}
 	if len(req.Args) > 0 && string(req.Args) != "null" {
-		if args, err = decodeData(req.Args); err != nil {
+		if args, err = kernel.DecodeData(req.Args); err != nil {
 			return nil, problem.Invalid("args", "The args must be JSON.")
 		}
 	}
@@ -101,7 +102,7 @@ func (v *Vault) AtomicReact(ctx context.Context, p *access.Principal, k AtomicKi
 	}
 	var params any = map[string]any{}
 	if len(req.RequestParameters) > 0 && string(req.RequestParameters) != "null" {
-		if params, err = decodeData(req.RequestParameters); err != nil {
+		if params, err = kernel.DecodeData(req.RequestParameters); err != nil {
 			return nil, problem.Invalid("request_parameters", "The request_parameters must be a JSON object.")
 		}
 	}
@@ -301,7 +302,7 @@ func toGeneric(v any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeData(raw)
+	return kernel.DecodeData(raw)
 }
 
 // btClient is the vault seen by reactor code as its application (req.bt).
@@ -324,7 +325,7 @@ func (c *btClient) CreateToken(_ context.Context, req any) (any, error) {
 		return nil, problem.BadRequest("The token request is not JSON.")
 	}
 	var tr TokenRequest
-	if err := decodeStrict(raw, &tr); err != nil {
+	if err := kernel.DecodeStrict(raw, &tr); err != nil {
 		return nil, problem.BadRequest(err.Error())
 	}
 	t, err := c.v.CreateToken(c.p, tr)

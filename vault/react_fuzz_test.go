@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 )
 
@@ -23,7 +24,7 @@ func FuzzValidateArgs(f *testing.F) {
 		{Name: "capture", Type: "boolean", Optional: true},
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		args, err := decodeData([]byte(in))
+		args, err := kernel.DecodeData([]byte(in))
 		if err != nil {
 			return
 		}

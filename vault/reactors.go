@@ -331,7 +331,7 @@ func (v *Vault) patchedReactor(rec *reactorRecord, patch []byte) (ReactorRequest
 	if cur.Application != nil {
 		m["application"] = map[string]string{"id": cur.Application.ID}
 	}
-	return patchRequest[ReactorRequest](m, patch, "reactor")
+	return kernel.PatchRequest[ReactorRequest](m, patch, "reactor")
 }
 
 // DeleteReactor deletes a reactor.

@@ -82,7 +82,7 @@ func (v *Vault) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	data, err := decodeData(req.Data)
+	data, err := kernel.DecodeData(req.Data)
 	if err != nil {
 		return nil, problem.Invalid("data", "The data field is not valid JSON.")
 	}

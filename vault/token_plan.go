@@ -92,7 +92,7 @@ func validateToken(req *TokenRequest, prefix string, ts time.Time) (*tokenInput,
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	data, err := decodeData(req.Data)
+	data, err := kernel.DecodeData(req.Data)
 	if err != nil {
 		return nil, problem.Invalid(prefix+"data", "The data field is not valid JSON.")
 	}
@@ -172,7 +172,7 @@ func (v *Vault) deriveToken(p *access.Principal, req *TokenRequest, in *tokenInp
 
 	// Mask: the token's own expression, or the type's default.
 	if len(req.Mask) > 0 && string(req.Mask) != "null" {
-		m, err := decodeData(req.Mask)
+		m, err := kernel.DecodeData(req.Mask)
 		if err != nil {
 			return nil, problem.Invalid(prefix+"mask", "The mask is not valid JSON.")
 		}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/expr"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/token"
 )
@@ -108,7 +109,7 @@ func (v *Vault) data(r *tokenRecord, tr string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	decoded, err := decodeData(plain)
+	decoded, err := kernel.DecodeData(plain)
 	if err != nil || tr == access.Reveal {
 		return decoded, err
 	}
@@ -118,7 +119,7 @@ func (v *Vault) data(r *tokenRecord, tr string) (any, error) {
 // recordMask evaluates the token's mask over its current data.
 func recordMask(r *tokenRecord, data any) (any, error) {
 	if len(r.Mask) > 0 {
-		m, err := decodeData(r.Mask)
+		m, err := kernel.DecodeData(r.Mask)
 		if err != nil {
 			return nil, err
 		}

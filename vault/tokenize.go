@@ -68,7 +68,7 @@ func (w *tokenizeWalk) walk(val any, path string, set func(any)) (any, error) {
 				return nil, err
 			}
 			var req TokenRequest
-			if err := decodeStrict(raw, &req); err != nil {
+			if err := kernel.DecodeStrict(raw, &req); err != nil {
 				return nil, problem.Invalid(path, err.Error())
 			}
 			w.add(&req, path, func(t *Token) { set(t) })
@@ -175,7 +175,7 @@ func tokenObject(r *tokenRecord, data any) (map[string]any, error) {
 		"privacy": map[string]any{"classification": r.Privacy.Classification,
 			"impact_level": r.Privacy.ImpactLevel, "restriction_policy": r.Privacy.RestrictionPolicy}}
 	if len(r.Metadata) > 0 {
-		md, err := decodeData(r.Metadata)
+		md, err := kernel.DecodeData(r.Metadata)
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -17,7 +16,6 @@ import (
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
-	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/token"
@@ -189,27 +187,6 @@ func (v *Vault) loadToken(tenantID, id string) (*tokenRecord, error) {
 		return nil, problem.NotFound("Token")
 	}
 	return r, nil
-}
-
-// decodeData parses raw JSON into generic values with json.Number numbers.
-func decodeData(raw []byte) (any, error) {
-	if n := len(raw); n >= 2 && raw[0] == '"' {
-		// Most token data is one string (card numbers, SSNs): one without
-		// escapes is its own text; others skip the general decoder.
-		if jsonorder.PlainASCII(raw[1 : n-1]) {
-			return string(raw[1 : n-1]), nil
-		}
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return s, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
 }
 
 // writeToken adds plan's record, its indexes and its sealed data to b;

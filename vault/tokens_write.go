@@ -124,13 +124,13 @@ func patchedRequest(r *tokenRecord, plain json.RawMessage, patch tokenPatch) (To
 		rm := json.RawMessage(raw)
 		req.ExpiresAt = &rm
 	}
-	if req.Data, err = mergeRaw(req.Data, patch.Data, "data"); err != nil {
+	if req.Data, err = kernel.MergeRaw(req.Data, patch.Data, "data"); err != nil {
 		return req, err
 	}
-	if req.Metadata, err = mergeRaw(req.Metadata, patch.Metadata, "metadata"); err != nil {
+	if req.Metadata, err = kernel.MergeRaw(req.Metadata, patch.Metadata, "metadata"); err != nil {
 		return req, err
 	}
-	if req.Mask, err = mergeRaw(req.Mask, patch.Mask, "mask"); err != nil {
+	if req.Mask, err = kernel.MergeRaw(req.Mask, patch.Mask, "mask"); err != nil {
 		return req, err
 	}
 	if patch.Privacy != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/crypto"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 )
 
 func listApps(t *testing.T, v *Vault, p *access.Principal) []Application {
@@ -186,7 +187,7 @@ func TestMergePatch(t *testing.T) {
 		{`"x"`, `"y"`, `"y"`},
 	}
 	for _, c := range cases {
-		got, err := mergeRaw(raw(c.target), raw(c.patch), "data")
+		got, err := kernel.MergeRaw(raw(c.target), raw(c.patch), "data")
 		if err != nil || !jsonEq(string(got), c.want) {
 			t.Errorf("merge(%s, %s) = %s, %v; want %s", c.target, c.patch, got, err, c.want)
 		}

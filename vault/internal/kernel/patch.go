@@ -1,4 +1,4 @@
-package vault
+package kernel
 
 import (
 	"bytes"
@@ -7,14 +7,15 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 )
 
 // Request bodies: strict decoding and RFC 7386 merge patches (the PATCH of
 // tokens, proxies and reactors).
 
-// decodeStrict decodes raw into v, describing a type mismatch by field.
-func decodeStrict(raw []byte, v any) error {
+// DecodeStrict decodes raw into v, describing a type mismatch by field.
+func DecodeStrict(raw []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
@@ -27,16 +28,16 @@ func decodeStrict(raw []byte, v any) error {
 	return nil
 }
 
-// patchRequest applies a PATCH body (a merge patch) to a resource's
+// PatchRequest applies a PATCH body (a merge patch) to a resource's
 // current fields, given in its request shape, and decodes the result as
 // that request, for the PUT path to validate and store.
-func patchRequest[T any](current map[string]any, patch []byte, what string) (T, error) {
+func PatchRequest[T any](current map[string]any, patch []byte, what string) (T, error) {
 	var req T
 	raw, err := json.Marshal(current)
 	if err != nil {
 		return req, err
 	}
-	merged, err := mergeRaw(raw, patch, "body")
+	merged, err := MergeRaw(raw, patch, "body")
 	if err != nil {
 		return req, err
 	}
@@ -46,18 +47,18 @@ func patchRequest[T any](current map[string]any, patch []byte, what string) (T, 
 	return req, nil
 }
 
-// mergeRaw applies an RFC 7386 merge patch to a raw JSON value.
-func mergeRaw(target, patch json.RawMessage, field string) (json.RawMessage, error) {
+// MergeRaw applies an RFC 7386 merge patch to a raw JSON value.
+func MergeRaw(target, patch json.RawMessage, field string) (json.RawMessage, error) {
 	if len(patch) == 0 {
 		return target, nil
 	}
-	pv, err := decodeData(patch)
+	pv, err := DecodeData(patch)
 	if err != nil {
 		return nil, problem.Invalid(field, "Not valid JSON.")
 	}
 	var tv any
 	if len(target) > 0 {
-		if tv, err = decodeData(target); err != nil {
+		if tv, err = DecodeData(target); err != nil {
 			return nil, err
 		}
 	}
@@ -89,4 +90,25 @@ func MergePatch(target, patch any) any {
 		tm[k] = MergePatch(tm[k], pv)
 	}
 	return tm
+}
+
+// DecodeData parses raw JSON into generic values with json.Number numbers.
+func DecodeData(raw []byte) (any, error) {
+	if n := len(raw); n >= 2 && raw[0] == '"' {
+		// Most token data is one string (card numbers, SSNs): one without
+		// escapes is its own text; others skip the general decoder.
+		if jsonorder.PlainASCII(raw[1 : n-1]) {
+			return string(raw[1 : n-1]), nil
+		}
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }

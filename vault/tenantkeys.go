@@ -153,15 +153,12 @@ func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptP
 	if err != nil {
 		return err
 	}
-	locks := &lockSet{v: v, held: map[int]bool{}}
+	locks := v.Locks.Set()
 	for _, id := range ids {
-		locks.held[v.Locks.Index("token", tenantID, id)] = true
+		locks.Add("token", tenantID, id)
 	}
-	locks.order = slices.Sorted(maps.Keys(locks.held))
-	for _, i := range locks.order {
-		v.Locks[i].Lock()
-	}
-	defer locks.unlock()
+	locks.Lock()
+	defer locks.Unlock()
 	b := v.Store().NewBatch()
 	var changed []string
 	for _, id := range ids {

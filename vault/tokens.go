@@ -301,7 +301,7 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 // its id as busy, for the caller to retry holding it.
 func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes []string, entity string, ts time.Time, also []string) (_ []*Token, busy string, _ error) {
 	locks := v.lockCreate(p.TenantID, plans, also)
-	defer locks.unlock()
+	defer locks.Unlock()
 
 	out := make([]*Token, len(plans))
 	b := v.Store().NewBatch()
@@ -325,7 +325,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 			}
 			if existing != nil {
 				if v.Settings(p.TenantID)["token_deduplication_behavior"] == "update_existing" {
-					if !locks.holds("token", p.TenantID, existing.ID) {
+					if !locks.Holds("token", p.TenantID, existing.ID) {
 						return nil, existing.ID, nil
 					}
 					if existing, err = v.overwriteDuplicate(b, p, existing, plan, ts); err != nil {

@@ -2,8 +2,6 @@ package vault
 
 import (
 	"bytes"
-	"maps"
-	"slices"
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
@@ -26,43 +24,24 @@ import (
 // A generated id takes no lock: no other writer can name it yet, and as
 // the locks are held across the synced commit, 64 concurrent creates on
 // 64 stripes made about a third of them wait for another's sync.
-func (v *Vault) lockCreate(tenantID string, plans []*tokenPlan, also []string) *lockSet {
-	l := &lockSet{v: v, held: map[int]bool{}}
+func (v *Vault) lockCreate(tenantID string, plans []*tokenPlan, also []string) *kernel.LockSet {
+	l := v.Locks.Set()
 	for _, plan := range plans {
 		if plan.clientID { // a generated id is new: no other writer can name it yet
-			l.held[v.Locks.Index("token", tenantID, plan.rec.ID)] = true
+			l.Add("token", tenantID, plan.rec.ID)
 		}
 		if plan.dedupe {
-			l.held[v.Locks.Index("fingerprint", tenantID, plan.rec.Type, plan.rec.Fingerprint)] = true
+			l.Add("fingerprint", tenantID, plan.rec.Type, plan.rec.Fingerprint)
 		}
 		if plan.intentID != "" { // an intent converts into one token only
-			l.held[v.Locks.Index("token", tenantID, intentLock(plan.intentID))] = true
+			l.Add("token", tenantID, intentLock(plan.intentID))
 		}
 	}
 	for _, id := range also {
-		l.held[v.Locks.Index("token", tenantID, id)] = true
+		l.Add("token", tenantID, id)
 	}
-	l.order = slices.Sorted(maps.Keys(l.held))
-	for _, i := range l.order {
-		v.Locks[i].Lock()
-	}
+	l.Lock()
 	return l
-}
-
-// lockSet is a set of entity locks held together.
-type lockSet struct {
-	v     *Vault
-	held  map[int]bool
-	order []int
-}
-
-// holds reports whether the lock of the entity named by parts is held.
-func (l *lockSet) holds(parts ...string) bool { return l.held[l.v.Locks.Index(parts...)] }
-
-func (l *lockSet) unlock() {
-	for _, i := range l.order {
-		l.v.Locks[i].Unlock()
-	}
 }
 
 // findDuplicate returns the oldest live token with the plan's type and

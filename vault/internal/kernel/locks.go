@@ -32,20 +32,45 @@ func (l *Locks) Index(parts ...string) int {
 }
 
 // Each takes the locks of several entities (each named by its parts)
-// together, in stripe order and each stripe once, so two callers naming
-// the same entities never deadlock; the returned func releases them.
+// together (LockSet); the returned func releases them.
 func (l *Locks) Each(entities ...[]string) func() {
-	held := map[int]bool{}
+	s := l.Set()
 	for _, parts := range entities {
-		held[l.Index(parts...)] = true
+		s.Add(parts...)
 	}
-	order := slices.Sorted(maps.Keys(held))
-	for _, i := range order {
-		l[i].Lock()
+	s.Lock()
+	return s.Unlock
+}
+
+// Set starts an empty set of this node's entity locks.
+func (l *Locks) Set() *LockSet { return &LockSet{locks: l, held: map[int]bool{}} }
+
+// LockSet is a set of entity locks held together: taken in stripe order
+// and each stripe once, so two callers naming the same entities never
+// deadlock.
+type LockSet struct {
+	locks *Locks
+	held  map[int]bool
+	order []int
+}
+
+// Add names one more entity; call it before Lock.
+func (s *LockSet) Add(parts ...string) { s.held[s.locks.Index(parts...)] = true }
+
+// Lock takes every lock of the set.
+func (s *LockSet) Lock() {
+	s.order = slices.Sorted(maps.Keys(s.held))
+	for _, i := range s.order {
+		s.locks[i].Lock()
 	}
-	return func() {
-		for _, i := range order {
-			l[i].Unlock()
-		}
+}
+
+// Holds reports whether the lock of the entity named by parts is held.
+func (s *LockSet) Holds(parts ...string) bool { return s.held[s.locks.Index(parts...)] }
+
+// Unlock releases what Lock took.
+func (s *LockSet) Unlock() {
+	for _, i := range s.order {
+		s.locks[i].Unlock()
 	}
 }

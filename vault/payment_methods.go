@@ -77,17 +77,17 @@ type paymentMethodRecord struct {
 // aad binds the card to its owner: the subject (entity) decides which
 // JWT may read it, so a record moved to another entity fails to open.
 func (r *paymentMethodRecord) aad() []byte {
-	if r.AD < tokenADVersion {
+	if r.AD < kernel.RecordADVersion {
 		return store.Key("payment_method", r.TenantID, r.ProjectID, r.ID)
 	}
-	return adFields("strongroom/payment_method/v2", r.TenantID, r.ProjectID, r.ID, r.EntityID)
+	return kernel.ADFields("strongroom/payment_method/v2", r.TenantID, r.ProjectID, r.ID, r.EntityID)
 }
 
 func (r *paymentMethodRecord) cvcAAD() []byte {
-	if r.AD < tokenADVersion {
+	if r.AD < kernel.RecordADVersion {
 		return store.Key("payment_method_cvc", r.TenantID, r.ProjectID, r.ID)
 	}
-	return adFields("strongroom/payment_method_cvc/v2", r.TenantID, r.ProjectID, r.ID, r.EntityID)
+	return kernel.ADFields("strongroom/payment_method_cvc/v2", r.TenantID, r.ProjectID, r.ID, r.EntityID)
 }
 
 func (r *paymentMethodRecord) subKey() []byte {
@@ -206,7 +206,7 @@ func (v *Vault) CreatePaymentMethod(c *ProjectCaller, req PaymentMethodRequest) 
 	r := &paymentMethodRecord{ID: kernel.NewID(), TenantID: c.TenantID, ProjectID: c.ProjectID, EntityID: entity, Order: orderKey(ts)}
 	r.CreatedAt = kernel.TimePtr(ts)
 	r.CreatedBy = c.actorID()
-	r.AD = tokenADVersion
+	r.AD = kernel.RecordADVersion
 	r.Card = k.SealEnvelope(plain, r.aad())
 	retain := v.CVCRetention
 	if cvc != "" && retain > 0 {
@@ -269,8 +269,8 @@ func (v *Vault) loadPaymentMethod(c *ProjectCaller, id string) (*paymentMethodRe
 
 func (v *Vault) openCard(r *paymentMethodRecord) (sealedCard, error) {
 	var card sealedCard
-	if r.AD != tokenADVersion {
-		return card, errTokenIntegrity
+	if r.AD != kernel.RecordADVersion {
+		return card, kernel.ErrIntegrity
 	}
 	k, err := v.TenantKey(r.TenantID)
 	if err != nil {

@@ -169,13 +169,13 @@ func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptP
 			b.Close()
 			return err
 		}
-		if r.AD != tokenADVersion {
+		if r.AD != kernel.RecordADVersion {
 			continue // an old layout is upgraded at start-up, not here
 		}
 		env, resealed, err := ks.Reseal(r.Data, r.aad())
 		if err != nil {
 			b.Close()
-			return fmt.Errorf("%w: token %s: %w", errTokenIntegrity, id, err)
+			return fmt.Errorf("%w: token %s: %w", kernel.ErrIntegrity, id, err)
 		}
 		if resealed {
 			r.Data = env

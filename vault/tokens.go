@@ -150,8 +150,8 @@ func indexMAC(key []byte, value string) string {
 // record (which the token cache may keep), so a hot token is unwrapped
 // once; the tenant key that unwraps it is in memory anyway.
 func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
-	if r.AD != tokenADVersion {
-		return nil, fmt.Errorf("%w: token %s has an old layout", errTokenIntegrity, r.ID)
+	if r.AD != kernel.RecordADVersion {
+		return nil, fmt.Errorf("%w: token %s has an old layout", kernel.ErrIntegrity, r.ID)
 	}
 	dk := r.dataKey.Load()
 	if dk == nil {
@@ -160,13 +160,13 @@ func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
 			return nil, err
 		}
 		if dk, err = k.OpenDataKey(r.Data, r.aad()); err != nil {
-			return nil, fmt.Errorf("%w: token %s: %w", errTokenIntegrity, r.ID, err)
+			return nil, fmt.Errorf("%w: token %s: %w", kernel.ErrIntegrity, r.ID, err)
 		}
 		r.dataKey.Store(dk)
 	}
 	plain, err := dk.Open(r.Data, r.aad())
 	if err != nil {
-		return nil, fmt.Errorf("%w: token %s: %w", errTokenIntegrity, r.ID, err)
+		return nil, fmt.Errorf("%w: token %s: %w", kernel.ErrIntegrity, r.ID, err)
 	}
 	return plain, nil
 }
@@ -197,7 +197,7 @@ func (v *Vault) writeToken(b store.Batch, plan *tokenPlan, fresh bool) error {
 	if err != nil {
 		return err
 	}
-	r.AD = tokenADVersion
+	r.AD = kernel.RecordADVersion
 	r.Data = k.SealEnvelope(plan.plain, r.aad())
 	putTokenRecord(b, r, fresh)
 	b.Set(store.Key(kernel.OrderIndex, r.TenantID, r.Order), []byte(r.ID))

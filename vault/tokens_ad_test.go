@@ -118,7 +118,7 @@ func TestLegacyRecordsUpgraded(t *testing.T) {
 			t.Fatalf("legacy token %s after upgrade: %v", id, err)
 		}
 		var r tokenRecord
-		if err := kernel.GetJSON(e.v.Store(), tokenRecordKey(tenantID, id), "Token", &r); err != nil || r.AD != tokenADVersion {
+		if err := kernel.GetJSON(e.v.Store(), tokenRecordKey(tenantID, id), "Token", &r); err != nil || r.AD != kernel.RecordADVersion {
 			t.Errorf("record %s has AD version %d after the upgrade (%v)", id, r.AD, err)
 		}
 	}

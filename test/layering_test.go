@@ -30,6 +30,7 @@ var layers = []struct {
 	{"traffic", []string{"vault/traffic"}},
 	{"kernel", []string{"vault/internal/kernel"}},
 	{"tenants", []string{"vault/tenants"}},
+	{"tokens", []string{"vault/tokens"}},
 	{"use cases", []string{"vault"}},
 	{"wire", []string{"vault/httpapi"}},
 }

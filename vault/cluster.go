@@ -42,21 +42,14 @@ func sharedStoreMasterKey(opts Options) ([]byte, error) {
 	return k, nil
 }
 
-// fingerprintVersionKey is moved on by every create that found no
-// duplicate of a deduplicated value, so racing creates of one value
-// cannot both miss each other.
-func fingerprintVersionKey(tenantID, typ, fingerprint string) []byte {
-	return store.Key(kernel.FingerprintVersions, tenantID, typ, fingerprint)
-}
-
 // flushCaches drops every cached record, principal and key.
 func (c *Core) flushCaches() {
 	c.tenantCaches.AuthCache.Clear()
-	c.tokens.clear()
+	c.tokenCaches.Records.Clear()
 	c.projects.invalidate()
 	c.base.Keys.Tenant.Clear()
 	c.tenantCaches.SettingsCache.Clear()
-	c.tenantSecretsCache.Clear()
+	c.tokenCaches.SecretsCache.Clear()
 	c.base.Outbox.InvalidateAll()
 }
 
@@ -75,7 +68,7 @@ func (v *Vault) lease(name string, ttl time.Duration) (*Vault, bool, error) {
 	if kv == v.View {
 		return v, held, err
 	}
-	return &Vault{Core: v.Core, View: kv}, held, err
+	return v.on(kv), held, err
 }
 
 // flightTTL frees the claim of a node that died while running the write.

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/strongroom/strongroom/test/pgtest"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
+	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/store/postgres"
 )
 
@@ -52,5 +55,36 @@ func TestClusterFirstRegistryWriteIsInsertIfAbsent(t *testing.T) {
 		if !(opened == [2]int{nodes / 2, 0} || opened == [2]int{0, nodes / 2}) {
 			t.Fatalf("round %d: nodes opened by key = %v; want every node of one key and none of the other", round, opened)
 		}
+	}
+}
+
+// Sweep on a shared store runs every purge on the lease's fenced view, and
+// that view carries every domain service (a bare view once panicked here).
+func TestClusterSweepPurgesOnTheFencedView(t *testing.T) {
+	s, err := postgres.Open(postgres.Config{DSN: pgtest.Shared(t).NewDatabase(t), MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := openView(Options{DataDir: t.TempDir(), MasterKey: testMaster, ManagementKey: testMgmtKey, Store: s}, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	e := &env{t: t, v: v, closed: true}
+	mgmt := e.auth(testMgmtKey)
+	t0 := kernel.Now()
+	move := setClock(t, t0)
+	name := "short"
+	a, err := v.CreateApplication(mgmt, ApplicationRequest{Name: &name, Type: ptr("expiring"),
+		Permissions: []string{"token:read"}, ExpiresAt: kernel.TimePtr(t0.Add(time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	move(t0.Add(time.Hour))
+	if err := v.Sweep(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Store().Get(kernel.AppRecordKey(a.TenantID, a.ID)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("expired application not purged by the lease holder's sweep: %v", err)
 	}
 }

@@ -23,10 +23,6 @@ import (
 // confirming it has every other node's changes (kernel.FreshnessBound).
 const FreshnessBound = kernel.FreshnessBound
 
-// tokenSyncWait bounds how long a token read waits for the feed to confirm
-// its cached record before reading the store instead.
-const tokenSyncWait = 250 * time.Millisecond
-
 // feedRetention is how long feed rows are kept (pruned on the sweep's
 // lease holder): far beyond FreshnessBound, since a node that stayed
 // behind longer drops its caches anyway.
@@ -42,22 +38,8 @@ func (c *Core) followFeed() {
 	c.tenantCaches.AuthCache.Fresh = c.base.Fresh
 	c.base.Keys.Tenant.Fresh = c.base.Fresh
 	c.tenantCaches.SettingsCache.Fresh = c.base.Fresh
-	c.tenantSecretsCache.Fresh = c.base.Fresh
+	c.tokenCaches.SecretsCache.Fresh = c.base.Fresh
 	f.Follow(feedFilter, c.applyChanges)
-}
-
-// cachedToken returns the cached record of a token if it is confirmed
-// current, with the epoch a fill passes to put. A miss costs no sync.
-func (c *Core) cachedToken(key tokenKey) (*tokenRecord, uint64) {
-	r, epoch := c.tokens.get(key)
-	feed := c.base.Feed()
-	if r == nil || feed == nil {
-		return r, epoch
-	}
-	if !c.base.Fresh() || !feed.Sync(tokenSyncWait) {
-		return nil, epoch
-	}
-	return c.tokens.get(key) // the sync may have invalidated it
 }
 
 // wakeCollections are the records whose change is a revocation or
@@ -104,16 +86,16 @@ func (c *Core) applyChange(ch store.Change) {
 	switch coll := string(parts[0]); coll {
 	case kernel.TokenCollection:
 		if len(parts) == 3 && !ch.Prefix {
-			c.tokens.invalidate(cacheKey(id, string(parts[2])))
+			c.tokenCaches.Records.Invalidate(id, string(parts[2]))
 		} else {
-			c.tokens.clear()
+			c.tokenCaches.Records.Clear()
 		}
 	case kernel.TenantCollection:
 		c.tenantCaches.AuthCache.Clear()
 		forget(&c.tenantCaches.SettingsCache, id)
 	case kernel.TenantKeyCollection:
 		forget(&c.base.Keys.Tenant, id)
-		forget(&c.tenantSecretsCache, id)
+		forget(&c.tokenCaches.SecretsCache, id)
 	case kernel.ProjectCollection, kernel.ProjectKeyIndex, kernel.ProjectTenantIndex, kernel.PublicKeyIndex:
 		c.projects.invalidate()
 	case kernel.WebhookCollection:

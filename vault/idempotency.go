@@ -198,7 +198,7 @@ func (v *Vault) replay(p *access.Principal, a *idemAnswer) (Answer, error) {
 		return Answer{}, stale
 	}
 	for id, rev := range a.Tokens {
-		if got, ok := v.tokenRevision(p.TenantID, id); !ok || got != rev {
+		if got, ok := v.TokenRevision(p.TenantID, id); !ok || got != rev {
 			return Answer{}, stale
 		}
 	}
@@ -226,7 +226,7 @@ func (v *Vault) tokenRevisions(tenantID string, body []byte) map[string]string {
 			tenant, _ := x["tenant_id"].(string)
 			typ, _ := x["type"].(string)
 			if _, isToken := token.Lookup(typ); isToken && id != "" && tenant == tenantID {
-				if rev, ok := v.tokenRevision(tenantID, id); ok {
+				if rev, ok := v.TokenRevision(tenantID, id); ok {
 					out[id] = rev
 				}
 			}
@@ -241,22 +241,6 @@ func (v *Vault) tokenRevisions(tenantID string, body []byte) map[string]string {
 	}
 	walk(doc)
 	return out
-}
-
-// tokenRevision names the state of a live token: its last change.
-func (v *Vault) tokenRevision(tenantID, id string) (string, bool) {
-	r, err := v.loadToken(tenantID, id)
-	if err != nil {
-		return "", false
-	}
-	at := r.CreatedAt
-	if r.ModifiedAt != nil {
-		at = r.ModifiedAt
-	}
-	if at == nil {
-		return "", true
-	}
-	return at.Format(time.RFC3339Nano), true
 }
 
 // purgeExpiredIdempotencyKeys deletes the answers past their retention.

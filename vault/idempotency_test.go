@@ -123,7 +123,7 @@ func TestTokenIntentExpiry(t *testing.T) {
 	if err := e.v.Sweep(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.v.Store().Get(tokenIntentKey(p.TenantID, it.ID)); err == nil {
+	if _, err := e.v.Store().Get(kernel.TokenIntentKey(p.TenantID, it.ID)); err == nil {
 		t.Error("expired intent still stored after a sweep")
 	}
 }

@@ -11,12 +11,6 @@ import (
 // The key ring (master key versions, tenant key records) is the kernel's
 // (internal/kernel/keyring.go); this is where a Core's keys come from.
 
-// forgetTenantKeys drops a tenant's cached keys after they changed.
-func (v *Vault) forgetTenantKeys(tenantID string) {
-	v.Keys.Tenant.Delete(tenantID)
-	v.tenantSecretsCache.Delete(tenantID)
-}
-
 // localWrapper is the default: the master key from opts, or the key file
 // (generated, 0600, only for an empty store).
 func (c *Core) localWrapper(opts Options) (*keywrap.Local, error) {

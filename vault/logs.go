@@ -31,32 +31,3 @@ func (v *Vault) LogEntityTypes(p *access.Principal) ([]EntityType, error) {
 		{"Webhook", "webhook"}, {"Client Encryption Key", "key"},
 	}, nil
 }
-
-// UsageReport is the tenant usage report (seed 001).
-type UsageReport struct {
-	TokenReport TokenReport `json:"token_report"`
-	// TotalTokens is the current API generation's (node-sdk) view of the
-	// same count.
-	TotalTokens int64 `json:"total_tokens"`
-}
-
-// TokenReport counts the tenant's tokens by type.
-type TokenReport struct {
-	MetricsByType               map[string]TokenTypeMetrics `json:"metrics_by_type"`
-	IncludedMonthlyActiveTokens int64                       `json:"included_monthly_active_tokens"`
-	MonthlyActiveTokens         int64                       `json:"monthly_active_tokens"`
-}
-
-// TokenTypeMetrics is one type's count.
-type TokenTypeMetrics struct {
-	Count         int64 `json:"count"`
-	LastCreatedAt *Time `json:"last_created_at,omitempty"`
-}
-
-// UsageReport reports the tenant's token counts.
-func (v *Vault) UsageReport(p *access.Principal) (*UsageReport, error) {
-	if err := kernel.Require(p, "report:read"); err != nil {
-		return nil, err
-	}
-	return v.usage(p.TenantID)
-}

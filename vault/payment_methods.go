@@ -203,7 +203,7 @@ func (v *Vault) CreatePaymentMethod(c *ProjectCaller, req PaymentMethodRequest) 
 		return nil, err
 	}
 	ts := kernel.Now()
-	r := &paymentMethodRecord{ID: kernel.NewID(), TenantID: c.TenantID, ProjectID: c.ProjectID, EntityID: entity, Order: orderKey(ts)}
+	r := &paymentMethodRecord{ID: kernel.NewID(), TenantID: c.TenantID, ProjectID: c.ProjectID, EntityID: entity, Order: kernel.OrderKey(ts)}
 	r.CreatedAt = kernel.TimePtr(ts)
 	r.CreatedBy = c.actorID()
 	r.AD = kernel.RecordADVersion

@@ -78,16 +78,9 @@ func (v *Vault) AtomicReact(ctx context.Context, p *access.Principal, k AtomicKi
 	if req.ReactorID == "" {
 		return nil, problem.Invalid("reactor_id", "The reactor_id field is required.")
 	}
-	src, err := v.atomic(p, k, id)
+	view, err := v.AtomicForReactor(p, k, id)
 	if err != nil {
 		return nil, err
-	}
-	tr, err := useTransform(p, src, "reactor:invoke")
-	if err != nil {
-		return nil, err
-	}
-	if tr != access.Reveal {
-		return nil, problem.Forbidden("The API key may not use this " + string(k) + " in plaintext in a reactor.")
 	}
 	r, err := v.loadReactor(p.TenantID, req.ReactorID)
 	if problem.Is(err, 404) {
@@ -110,10 +103,6 @@ func (v *Vault) AtomicReact(ctx context.Context, p *access.Principal, k AtomicKi
 		if params, err = validateArgs(formula.RequestParameters, params, "request_parameters"); err != nil {
 			return nil, err
 		}
-	}
-	view, err := v.view(src, access.Reveal)
-	if err != nil {
-		return nil, err
 	}
 	source, err := toGeneric(view)
 	if err != nil {

@@ -42,7 +42,7 @@ func (v *Vault) upgradeTokenAD() error {
 			continue
 		}
 		key := keys[1]
-		if err := v.upgradeTenantTokens(wk.tenantID, key); err != nil {
+		if err := v.UpgradeTenantTokens(wk.tenantID, key); err != nil {
 			return fmt.Errorf("upgrade tokens of tenant %s: %w", wk.tenantID, err)
 		}
 		if err := v.upgradeTenantPaymentMethods(wk.tenantID, key); err != nil {

@@ -201,7 +201,7 @@ func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
 	v.retireTenantLog(b, id, ts)
 	b.Delete(kernel.TenantRecordKey(id))
 	b.Delete(kernel.TenantKeyRecordKey(id))
-	b.Delete(reencryptKey(id))                    // tenantkeys.go
+	b.Delete(kernel.ReencryptJobKey(id))          // tenantkeys.go
 	queued, err := v.queueTenantDeleted(b, p, id) // webhook_tenant_deleted.go
 	if err != nil {
 		return err
@@ -217,8 +217,8 @@ func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
 	v.projects.invalidate()
 	v.Keys.Tenant.Delete(id)
 	v.SettingsCache.Delete(id)
-	v.tenantSecretsCache.Delete(id)
-	v.tokens.clear()
+	v.SecretsCache.Delete(id)
+	v.Records.Clear()
 	v.finishTenantPurge(id)
 	return nil
 }

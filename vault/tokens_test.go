@@ -624,14 +624,14 @@ func TestExpiresAt(t *testing.T) {
 	if d.ID == tok.ID {
 		t.Fatal("deduplicated to an expired token")
 	}
-	if _, err := e.v.Store().Get(tokenRecordKey(w.TenantID, tok.ID)); err != nil {
+	if _, err := e.v.Store().Get(kernel.TokenRecordKey(w.TenantID, tok.ID)); err != nil {
 		t.Fatalf("record gone before Sweep: %v", err)
 	}
 	move(t0.Add(time.Hour + time.Second))
 	if err := e.v.Sweep(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.v.Store().Get(tokenRecordKey(w.TenantID, tok.ID)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.v.Store().Get(kernel.TokenRecordKey(w.TenantID, tok.ID)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("expired token not purged: %v", err)
 	}
 	for _, pfx := range []string{kernel.ExpiryIndex} {
@@ -673,7 +673,7 @@ func TestSweepAtExactExpiry(t *testing.T) {
 	if err := e.v.Sweep(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.v.Store().Get(tokenRecordKey(w.TenantID, tok.ID)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.v.Store().Get(kernel.TokenRecordKey(w.TenantID, tok.ID)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("token unreadable since expires_at == now, but Sweep at that instant kept it (err %v)", err)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/strongroom/strongroom/vault/reactor"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/tenants"
+	"github.com/strongroom/strongroom/vault/tokens"
 )
 
 // Options configure Open: what identifies a Core and stays fixed while it is
@@ -81,12 +82,11 @@ type Core struct {
 	base  *kernel.Base // store, locks, read-audit queue, webhook outbox
 	ident identity
 
-	tenantCaches       *tenants.Caches                // settings, principals by key hash
-	tenantSecretsCache kernel.CacheMap[tenantSecrets] // tenant id → tenantSecrets
-	tokens             tokenCache
-	projects           projectState // projects.go: project keys cache
-	idemFlights        inFlight     // idempotency.go: keys whose first request runs
-	home               storeHome    // health.go
+	tenantCaches *tenants.Caches // settings, principals by key hash
+	tokenCaches  *tokens.Caches  // token records, tenants' derived keys
+	projects     projectState    // projects.go: project keys cache
+	idemFlights  inFlight        // idempotency.go: keys whose first request runs
+	home         storeHome       // health.go
 
 	// Events reports notable start-up facts (generated keys) for the host
 	// to log; it never carries a secret except BootstrapKey, shown once.
@@ -101,7 +101,7 @@ type Core struct {
 type Vault struct {
 	*Core
 	*kernel.View
-	*tenants.Service
+	*tokens.Service // and, below it, *tenants.Service
 }
 
 // Store is the store this view reads and writes (a background job's is
@@ -128,8 +128,14 @@ func (c *Core) Bind(rt *reactor.Runtime, out egress.Policy, s Settings) *Vault {
 	}
 	kv.CVCRetention = cmp.Or(s.CVCRetention, DefaultCVCRetention)
 	kv.AuditRetention = cmp.Or(s.AuditRetention, DefaultAuditRetention)
-	view := c.base.Bind(kv)
-	return &Vault{Core: c, View: view, Service: &tenants.Service{View: view, Caches: c.tenantCaches}}
+	return c.on(c.base.Bind(kv))
+}
+
+// on is the vault over view: every domain service reads and writes through
+// it, so a job's fenced view fences all of them.
+func (c *Core) on(view *kernel.View) *Vault {
+	tn := &tenants.Service{View: view, Caches: c.tenantCaches}
+	return &Vault{Core: c, View: view, Service: &tokens.Service{Service: tn, Caches: c.tokenCaches}}
 }
 
 // Startup describes what Open did that an operator must know.
@@ -163,7 +169,7 @@ func Open(opts Options) (*Core, error) {
 	if err := os.Chmod(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("vault: make the data dir private: %w", err)
 	}
-	c := &Core{ident: identify(opts), tenantCaches: tenants.NewCaches()}
+	c := &Core{ident: identify(opts), tenantCaches: tenants.NewCaches(), tokenCaches: &tokens.Caches{}}
 	w := opts.KeyWrapper
 	if w == nil {
 		local, err := c.localWrapper(opts) // keyring.go
@@ -294,7 +300,7 @@ func (v *Vault) Sweep() error {
 	if !held {
 		return err
 	}
-	return errors.Join(v.PurgeExpiredApplications(), v.purgeExpiredTokens(), v.purgeExpiredCVCs(), v.purgeTokenCVCs(),
-		v.purgeExpiredIdempotencyKeys(), v.PurgeExpiredSessions(), v.purgeExpiredTokenIntents(), v.purgeAudit(),
+	return errors.Join(v.PurgeExpiredApplications(), v.PurgeExpiredTokens(), v.purgeExpiredCVCs(), v.PurgeTokenCVCs(),
+		v.purgeExpiredIdempotencyKeys(), v.PurgeExpiredSessions(), v.PurgeExpiredTokenIntents(), v.purgeAudit(),
 		v.purgeDeletedTenants(), v.pruneFeed())
 }

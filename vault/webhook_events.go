@@ -1,9 +1,6 @@
 package vault
 
 import (
-	"time"
-
-	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 )
@@ -59,35 +56,3 @@ func reactorDeleted(e audit.Entry, id string) audit.Entry {
 // The event types of sessions and token intents.
 var sessionEventTypes = []string{"session.created", "session.authorized",
 	"token-intent.created", "token-intent.deleted", "token-intent.converted"}
-
-// tokenIntentEvent is a token intent in token-intent.created: never its
-// data nor its card summary.
-type tokenIntentEvent struct {
-	ID          string `json:"id"`
-	Type        string `json:"type"`
-	Fingerprint string `json:"fingerprint,omitempty"`
-	CreatedBy   string `json:"created_by,omitempty"`
-	CreatedAt   *Time  `json:"created_at,omitempty"`
-	ExpiresAt   Time   `json:"expires_at"`
-}
-
-func tokenIntentCreated(e audit.Entry, it *TokenIntent) audit.Entry {
-	return kernel.WithEvent(e, "token-intent.created", "token_intent", &tokenIntentEvent{ID: it.ID, Type: it.Type,
-		Fingerprint: it.Fingerprint, CreatedBy: it.CreatedBy, CreatedAt: it.CreatedAt, ExpiresAt: it.ExpiresAt})
-}
-
-func tokenIntentDeleted(e audit.Entry, id string) audit.Entry {
-	return kernel.WithEvent(e, "token-intent.deleted", "token_intent", kernel.IDOnly{ID: id})
-}
-
-// tokenIntentConverted is the audit entry (and token-intent.converted
-// event) of an intent consumed by the token it became.
-func tokenIntentConverted(p *access.Principal, intentID string, tok *tokenRecord, t time.Time) audit.Entry {
-	e := kernel.LogEntry(p, tok.TenantID, "token_intent", intentID, "delete", "Token intent converted into token "+tok.ID, t)
-	type ref struct {
-		ID   string `json:"id"`
-		Type string `json:"type"`
-	}
-	return kernel.WithObjects(e, "token-intent.converted", map[string]any{
-		"token_intent": ref{intentID, tok.Type}, "token": ref{tok.ID, tok.Type}})
-}

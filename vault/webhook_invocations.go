@@ -8,7 +8,6 @@ import (
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 
 	"github.com/strongroom/strongroom/vault/access"
-	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/problem"
 )
 
@@ -23,20 +22,6 @@ import (
 
 var invocationEventTypes = []string{"token.read", "proxy.invoked",
 	"reactor.invoked", "reactor.completed", "reactor.failed"}
-
-type idType struct {
-	ID   string `json:"id"`
-	Type string `json:"type"`
-}
-
-// tokenRead tags a token read's audit entry with token.read when the
-// tenant listens to it.
-func (v *Vault) tokenRead(e audit.Entry, r *tokenRecord) audit.Entry {
-	if !v.Subscribed(r.TenantID, "token.read") {
-		return e
-	}
-	return kernel.WithEvent(e, "token.read", "token", idType{r.ID, r.Type})
-}
 
 // statusRecorder remembers the status a proxied answer started with.
 type statusRecorder struct {

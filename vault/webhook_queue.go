@@ -16,7 +16,6 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/apitime"
-	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
@@ -43,19 +42,6 @@ type (
 
 // deliveryRetention is how long finished deliveries stay visible.
 const deliveryRetention = 72 * time.Hour
-
-// eventToken is the token of an event: everything but its data.
-func eventToken(r *tokenRecord) *Token {
-	return &Token{ID: r.ID, TenantID: r.TenantID, Type: r.Type, Fingerprint: r.Fingerprint,
-		FingerprintExpression: r.FingerprintExpression, Containers: r.Containers, Metadata: r.Metadata,
-		SearchIndexes: r.SearchIndexes, ExpiresAt: r.ExpiresAt, Audited: r.Audited}
-}
-
-// withToken attaches the token an entry is about, for its webhook event.
-func withToken(e audit.Entry, r *tokenRecord) audit.Entry {
-	e.Subject = eventToken(r)
-	return e
-}
 
 // WebhookSigner returns the vault's webhook signing key, creating it
 // (sealed with the master key) on first use.

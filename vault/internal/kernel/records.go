@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math"
@@ -167,4 +169,12 @@ func PurgeCollection(s store.Store, collection string, drop func(b store.Batch, 
 		return err
 	}
 	return b.Commit()
+}
+
+// OrderKey sorts records (tokens, payment methods) by creation time; the random suffix keeps tokens
+// created in the same nanosecond apart.
+func OrderKey(t time.Time) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(t.UnixNano()))
+	return hex.EncodeToString(b[:]) + uuid.NewString()[:8]
 }

@@ -103,3 +103,23 @@ func AppRecordKey(tenantID, appID string) []byte {
 // KeyHashKey indexes keys by hash for authentication; global because a key
 // names its tenant.
 func KeyHashKey(hash string) []byte { return store.Key(KeyHashIndex, hash) }
+
+// FingerprintVersionKey is moved on by every create that found no
+// duplicate of a deduplicated value, so racing creates of one value
+// cannot both miss each other.
+func FingerprintVersionKey(tenantID, typ, fingerprint string) []byte {
+	return store.Key(FingerprintVersions, tenantID, typ, fingerprint)
+}
+
+// ReencryptJobKey is the store key of a tenant's re-encryption cursor.
+func ReencryptJobKey(tenantID string) []byte { return store.Key(ReencryptJobIndex, tenantID) }
+
+// TokenRecordKey is the store key of a token record.
+func TokenRecordKey(tenantID, id string) []byte {
+	return store.Key(TokenCollection, tenantID, id)
+}
+
+// TokenIntentKey is the store key of a token intent.
+func TokenIntentKey(tenantID, id string) []byte {
+	return store.Key(TokenIntentCollection, tenantID, id)
+}

@@ -1,6 +1,9 @@
-package vault
+package tokens
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // tokenCache keeps decoded token records (sealed data and all, never
 // plaintext) so hot reads skip the store lookup and the JSON decode.
@@ -74,8 +77,11 @@ func (c *tokenCache) invalidate(key tokenKey) {
 	s.mu.Unlock()
 }
 
-// clear drops everything (tenant deletion).
-func (c *tokenCache) clear() {
+// Invalidate drops a token another node changed (the change feed).
+func (c *tokenCache) Invalidate(tenantID, id string) { c.invalidate(cacheKey(tenantID, id)) }
+
+// Clear drops everything (tenant deletion, a feed gap).
+func (c *tokenCache) Clear() {
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()
@@ -83,4 +89,22 @@ func (c *tokenCache) clear() {
 		s.entries = nil
 		s.mu.Unlock()
 	}
+}
+
+// tokenSyncWait bounds how long a token read waits for the feed to confirm
+// its cached record before reading the store instead.
+const tokenSyncWait = 250 * time.Millisecond
+
+// cachedToken returns the cached record of a token if it is confirmed
+// current, with the epoch a fill passes to put. A miss costs no sync.
+func (v *Service) cachedToken(key tokenKey) (*tokenRecord, uint64) {
+	r, epoch := v.Records.get(key)
+	feed := v.Feed()
+	if r == nil || feed == nil {
+		return r, epoch
+	}
+	if !v.Fresh() || !feed.Sync(tokenSyncWait) {
+		return nil, epoch
+	}
+	return v.Records.get(key) // the sync may have invalidated it
 }

@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/tenants"
 	"github.com/strongroom/strongroom/vault/token"
 )
 
@@ -32,7 +33,7 @@ type Atomic struct {
 	Bank        any             `json:"bank,omitempty"`
 	Fingerprint string          `json:"fingerprint,omitempty"`
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
-	Audited
+	kernel.Audited
 }
 
 // AtomicRequest is the body of POST and PATCH /atomic/{cards|banks}.
@@ -78,7 +79,7 @@ func (k AtomicKind) renameData(err error) error {
 }
 
 // CreateAtomic creates an atomic card or bank.
-func (v *Vault) CreateAtomic(p *access.Principal, k AtomicKind, req AtomicRequest) (*Atomic, error) {
+func (v *Service) CreateAtomic(p *access.Principal, k AtomicKind, req AtomicRequest) (*Atomic, error) {
 	obj := k.object(&req)
 	if len(obj) == 0 || string(obj) == "null" {
 		return nil, problem.Invalid(string(k), "The "+string(k)+" field is required.")
@@ -98,12 +99,12 @@ func (v *Vault) CreateAtomic(p *access.Principal, k AtomicKind, req AtomicReques
 
 // checkTestCard enforces that a test tenant stores only the documented
 // test card numbers.
-func (v *Vault) checkTestCard(p *access.Principal, k AtomicKind, obj json.RawMessage) error {
+func (v *Service) checkTestCard(p *access.Principal, k AtomicKind, obj json.RawMessage) error {
 	if k != AtomicCard {
 		return nil
 	}
 	t, err := v.Tenant(p.TenantID)
-	if err != nil || t.Type != TenantTest {
+	if err != nil || t.Type != tenants.TenantTest {
 		return err
 	}
 	var c struct {
@@ -116,7 +117,7 @@ func (v *Vault) checkTestCard(p *access.Principal, k AtomicKind, obj json.RawMes
 }
 
 // atomic loads a token of the atomic kind.
-func (v *Vault) atomic(p *access.Principal, k AtomicKind, id string) (*tokenRecord, error) {
+func (v *Service) atomic(p *access.Principal, k AtomicKind, id string) (*tokenRecord, error) {
 	r, err := v.loadToken(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -131,7 +132,7 @@ func (v *Vault) atomic(p *access.Principal, k AtomicKind, id string) (*tokenReco
 // read:high and masked below, and a card always masked (plaintext only
 // through the decrypt endpoint, which needs the reveal level). A read
 // never shows a cvc.
-func (v *Vault) atomicView(p *access.Principal, k AtomicKind, r *tokenRecord, decrypt bool) (*Atomic, error) {
+func (v *Service) atomicView(p *access.Principal, k AtomicKind, r *tokenRecord, decrypt bool) (*Atomic, error) {
 	tr, err := readTransform(p, r, "token:read")
 	if err != nil {
 		return nil, err
@@ -146,7 +147,7 @@ func (v *Vault) atomicView(p *access.Principal, k AtomicKind, r *tokenRecord, de
 }
 
 // atomicData renders r with the transform tr (a cvc only when decrypting).
-func (v *Vault) atomicData(k AtomicKind, r *tokenRecord, tr string, decrypt bool) (*Atomic, error) {
+func (v *Service) atomicData(k AtomicKind, r *tokenRecord, tr string, decrypt bool) (*Atomic, error) {
 	if tr == access.Redact {
 		return k.view(r, nil), nil
 	}
@@ -172,7 +173,7 @@ func (v *Vault) atomicData(k AtomicKind, r *tokenRecord, tr string, decrypt bool
 }
 
 // GetAtomic reads one atomic card or bank, masked or decrypted.
-func (v *Vault) GetAtomic(p *access.Principal, k AtomicKind, id string, decrypt bool) (*Atomic, error) {
+func (v *Service) GetAtomic(p *access.Principal, k AtomicKind, id string, decrypt bool) (*Atomic, error) {
 	r, err := v.atomic(p, k, id)
 	if err != nil {
 		return nil, err
@@ -186,16 +187,16 @@ func (v *Vault) GetAtomic(p *access.Principal, k AtomicKind, id string, decrypt 
 }
 
 // ListAtomic lists atomic cards or banks, masked.
-func (v *Vault) ListAtomic(p *access.Principal, k AtomicKind, ids []string, pg Page) (Paginated[Atomic], error) {
+func (v *Service) ListAtomic(p *access.Principal, k AtomicKind, ids []string, pg kernel.Page) (kernel.Paginated[Atomic], error) {
 	page, total, err := v.pageTokens(p, &TokenFilter{IDs: ids, Types: []string{string(k)}}, pg)
 	if err != nil {
-		return Paginated[Atomic]{}, err
+		return kernel.Paginated[Atomic]{}, err
 	}
 	items := make([]Atomic, 0, len(page))
 	for _, r := range page {
 		a, err := v.atomicView(p, k, r, false)
 		if err != nil {
-			return Paginated[Atomic]{}, err
+			return kernel.Paginated[Atomic]{}, err
 		}
 		items = append(items, *a)
 	}
@@ -204,7 +205,7 @@ func (v *Vault) ListAtomic(p *access.Principal, k AtomicKind, ids []string, pg P
 
 // UpdateAtomic merges the given object fields (and metadata) into the
 // atomic card or bank. At least one property is required.
-func (v *Vault) UpdateAtomic(p *access.Principal, k AtomicKind, id string, req AtomicRequest) (*Atomic, error) {
+func (v *Service) UpdateAtomic(p *access.Principal, k AtomicKind, id string, req AtomicRequest) (*Atomic, error) {
 	obj := k.object(&req)
 	if (len(obj) == 0 || string(obj) == "null") && len(req.Metadata) == 0 {
 		return nil, problem.Invalid(string(k), "At least one property is required.")
@@ -237,9 +238,26 @@ func (v *Vault) UpdateAtomic(p *access.Principal, k AtomicKind, id string, req A
 }
 
 // DeleteAtomic deletes an atomic card or bank.
-func (v *Vault) DeleteAtomic(p *access.Principal, k AtomicKind, id string) error {
+func (v *Service) DeleteAtomic(p *access.Principal, k AtomicKind, id string) error {
 	if _, err := v.atomic(p, k, id); err != nil {
 		return err
 	}
 	return v.DeleteToken(p, id)
+}
+
+// AtomicForReactor is an atomic card or bank revealed for a reactor: the
+// caller must be allowed to use it in plaintext (reactor:invoke).
+func (v *Service) AtomicForReactor(p *access.Principal, k AtomicKind, id string) (*Token, error) {
+	src, err := v.atomic(p, k, id)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := useTransform(p, src, "reactor:invoke")
+	if err != nil {
+		return nil, err
+	}
+	if tr != access.Reveal {
+		return nil, problem.Forbidden("The API key may not use this " + string(k) + " in plaintext in a reactor.")
+	}
+	return v.view(src, access.Reveal)
 }

@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"fmt"
@@ -13,14 +13,14 @@ func TestTenantKeyRotationAndReencryption(t *testing.T) {
 	w := e.writer()
 	want := map[string]string{}
 	for i := range 7 {
-		tok := mustCreate(t, e.v, w, tokReq("token", fmt.Sprintf(`"old-%d"`, i)))
+		tok := e.create(w, "token", fmt.Sprintf(`"old-%d"`, i))
 		want[tok.ID] = fmt.Sprintf(`"old-%d"`, i)
 	}
 	st, err := e.v.RotateTenantKey(w.TenantID)
 	if err != nil || st.Current != 2 || len(st.Versions) != 2 {
 		t.Fatalf("rotate: %+v %v", st, err)
 	}
-	fresh := mustCreate(t, e.v, w, tokReq("token", `"new"`))
+	fresh := e.create(w, "token", `"new"`)
 	want[fresh.ID] = `"new"`
 	if r, _ := e.v.loadToken(w.TenantID, fresh.ID); r.Data.Version != 2 {
 		t.Errorf("a token created after the rotation is under version %d", r.Data.Version)

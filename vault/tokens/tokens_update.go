@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"bytes"
@@ -82,7 +82,7 @@ func updateTransform(p *access.Principal, old, n *tokenRecord) (tr string, ok bo
 }
 
 // updatedView is the answer of PATCH /tokens/{id}.
-func (v *Vault) updatedView(p *access.Principal, old, n *tokenRecord) (*Token, error) {
+func (v *Service) updatedView(p *access.Principal, old, n *tokenRecord) (*Token, error) {
 	tr, ok := updateTransform(p, old, n)
 	if !ok {
 		return baseView(n), nil

@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"crypto/rand"
@@ -34,9 +34,9 @@ const (
 // ClientKey is a client encryption key. PublicKeyPEM is set only in the
 // answer to its creation.
 type ClientKey struct {
-	KeyID        string `json:"key_id"`
-	PublicKeyPEM string `json:"public_key_pem,omitempty"`
-	ExpiresAt    *Time  `json:"expires_at"`
+	KeyID        string       `json:"key_id"`
+	PublicKeyPEM string       `json:"public_key_pem,omitempty"`
+	ExpiresAt    *kernel.Time `json:"expires_at"`
 }
 
 // ClientKeyRequest is the body of POST /keys.
@@ -47,9 +47,9 @@ type ClientKeyRequest struct {
 type clientKeyRecord struct {
 	ID        string          `json:"id"`
 	TenantID  string          `json:"tenant_id"`
-	ExpiresAt *Time           `json:"expires_at"`
+	ExpiresAt *kernel.Time    `json:"expires_at"`
 	Private   crypto.Envelope `json:"private"` // the X25519 seed, sealed
-	Audited
+	kernel.Audited
 }
 
 func clientKeyRecordKey(tenantID, id string) []byte {
@@ -59,7 +59,7 @@ func clientKeyRecordKey(tenantID, id string) []byte {
 func (r *clientKeyRecord) public() ClientKey { return ClientKey{KeyID: r.ID, ExpiresAt: r.ExpiresAt} }
 
 // CreateClientKey generates a key pair and returns the public key, once.
-func (v *Vault) CreateClientKey(p *access.Principal, req ClientKeyRequest) (*ClientKey, error) {
+func (v *Service) CreateClientKey(p *access.Principal, req ClientKeyRequest) (*ClientKey, error) {
 	if err := kernel.Require(p, "keys:create"); err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func (v *Vault) CreateClientKey(p *access.Principal, req ClientKeyRequest) (*Cli
 	return &out, nil
 }
 
-func (v *Vault) loadClientKey(tenantID, id string) (*clientKeyRecord, error) {
+func (v *Service) loadClientKey(tenantID, id string) (*clientKeyRecord, error) {
 	var rec clientKeyRecord
 	if err := kernel.GetJSON(v.Store(), clientKeyRecordKey(tenantID, id), "Key", &rec); err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (v *Vault) loadClientKey(tenantID, id string) (*clientKeyRecord, error) {
 }
 
 // GetClientKey returns a key's id and expiry (never the key itself).
-func (v *Vault) GetClientKey(p *access.Principal, id string) (*ClientKey, error) {
+func (v *Service) GetClientKey(p *access.Principal, id string) (*ClientKey, error) {
 	if err := kernel.Require(p, "keys:read"); err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (v *Vault) GetClientKey(p *access.Principal, id string) (*ClientKey, error)
 }
 
 // ListClientKeys lists the tenant's keys (a bare array, as node-sdk reads).
-func (v *Vault) ListClientKeys(p *access.Principal) ([]ClientKey, error) {
+func (v *Service) ListClientKeys(p *access.Principal) ([]ClientKey, error) {
 	if err := kernel.Require(p, "keys:read"); err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (v *Vault) ListClientKeys(p *access.Principal) ([]ClientKey, error) {
 
 // DeleteClientKey deletes a key: payloads encrypted to it are refused
 // from then on.
-func (v *Vault) DeleteClientKey(p *access.Principal, id string) error {
+func (v *Service) DeleteClientKey(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "keys:delete"); err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ const maxEncryptedLen = 1 << 20
 // client keys and returns the plaintext JSON. Every failure is the same
 // 400 naming field: it never says which check failed beyond what the
 // client sent, and never echoes any of it.
-func (v *Vault) DecryptPayload(tenantID, field, compact string) (json.RawMessage, error) {
+func (v *Service) DecryptPayload(tenantID, field, compact string) (json.RawMessage, error) {
 	bad := func(msg string) error { return problem.Invalid(field, msg) }
 	if len(compact) > maxEncryptedLen || strings.Count(compact, ".") != 4 {
 		return nil, bad("Must be a compact JWE (five base64url parts).")
@@ -219,7 +219,7 @@ func (v *Vault) DecryptPayload(tenantID, field, compact string) (json.RawMessage
 
 // openEncrypted replaces an encrypted token request's ciphertext with its
 // data (in memory only), so the rest of the create path sees plain data.
-func (v *Vault) openEncrypted(tenantID string, req *TokenRequest, prefix string) error {
+func (v *Service) openEncrypted(tenantID string, req *TokenRequest, prefix string) error {
 	if req.Encrypted == nil {
 		return nil
 	}

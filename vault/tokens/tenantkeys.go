@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"errors"
@@ -41,10 +41,8 @@ type ReencryptProgress struct {
 	Cursor   []byte `json:"cursor,omitempty"` // last token record key handled
 }
 
-func reencryptKey(tenantID string) []byte { return store.Key(kernel.ReencryptJobIndex, tenantID) }
-
 // TenantKeyStatus reports a tenant's key versions.
-func (v *Vault) TenantKeyStatus(tenantID string) (*TenantKeyStatus, error) {
+func (v *Service) TenantKeyStatus(tenantID string) (*TenantKeyStatus, error) {
 	rec, err := v.tenantKeyRecord(tenantID)
 	if err != nil {
 		return nil, err
@@ -52,7 +50,7 @@ func (v *Vault) TenantKeyStatus(tenantID string) (*TenantKeyStatus, error) {
 	st := &TenantKeyStatus{TenantID: tenantID, Current: rec.Current, MasterKeyVersion: rec.Master,
 		Versions: slices.Sorted(maps.Keys(rec.Keys))}
 	var p ReencryptProgress
-	if err := kernel.GetJSON(v.Store(), reencryptKey(tenantID), "job", &p); err == nil {
+	if err := kernel.GetJSON(v.Store(), kernel.ReencryptJobKey(tenantID), "job", &p); err == nil {
 		st.Reencrypt = &p
 	} else if !problem.Is(err, 404) {
 		return nil, err
@@ -60,7 +58,7 @@ func (v *Vault) TenantKeyStatus(tenantID string) (*TenantKeyStatus, error) {
 	return st, nil
 }
 
-func (v *Vault) tenantKeyRecord(tenantID string) (kernel.TenantKeyRecord, error) {
+func (v *Service) tenantKeyRecord(tenantID string) (kernel.TenantKeyRecord, error) {
 	b, err := v.Store().Get(kernel.TenantKeyRecordKey(tenantID))
 	if errors.Is(err, store.ErrNotFound) {
 		return kernel.TenantKeyRecord{}, problem.NotFound("Tenant")
@@ -72,14 +70,14 @@ func (v *Vault) tenantKeyRecord(tenantID string) (kernel.TenantKeyRecord, error)
 }
 
 // RotateTenantKey adds a new tenant key version and makes it current.
-func (v *Vault) RotateTenantKey(tenantID string) (*TenantKeyStatus, error) {
+func (v *Service) RotateTenantKey(tenantID string) (*TenantKeyStatus, error) {
 	if err := v.rotateTenantKey(tenantID); err != nil {
 		return nil, err
 	}
 	return v.TenantKeyStatus(tenantID)
 }
 
-func (v *Vault) rotateTenantKey(tenantID string) error {
+func (v *Service) rotateTenantKey(tenantID string) error {
 	v.Keys.Rewrite.Lock()
 	defer v.Keys.Rewrite.Unlock()
 	rec, err := v.tenantKeyRecord(tenantID)
@@ -112,7 +110,7 @@ func (v *Vault) rotateTenantKey(tenantID string) error {
 
 // ReencryptTenant moves the tenant's tokens to the current tenant key
 // version, batch tokens per commit, resuming a job left unfinished.
-func (v *Vault) ReencryptTenant(tenantID string, batch int) (*TenantKeyStatus, error) {
+func (v *Service) ReencryptTenant(tenantID string, batch int) (*TenantKeyStatus, error) {
 	if batch <= 0 {
 		batch = DefaultReencryptBatch
 	}
@@ -121,7 +119,7 @@ func (v *Vault) ReencryptTenant(tenantID string, batch int) (*TenantKeyStatus, e
 		return nil, err
 	}
 	var p ReencryptProgress
-	if err := kernel.GetJSON(v.Store(), reencryptKey(tenantID), "job", &p); err != nil && !problem.Is(err, 404) {
+	if err := kernel.GetJSON(v.Store(), kernel.ReencryptJobKey(tenantID), "job", &p); err != nil && !problem.Is(err, 404) {
 		return nil, err
 	}
 	if p.Version != ks.Current() {
@@ -137,7 +135,7 @@ func (v *Vault) ReencryptTenant(tenantID string, batch int) (*TenantKeyStatus, e
 
 // reencryptBatch reseals the next batch of tokens after p.Cursor and
 // commits them with the advanced cursor (and, at the end, the audit entry).
-func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptProgress, batch int) error {
+func (v *Service) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptProgress, batch int) error {
 	pfx := store.Prefix(kernel.TokenCollection, tenantID)
 	var start []byte
 	if p.Cursor != nil {
@@ -163,7 +161,7 @@ func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptP
 	var changed []string
 	for _, id := range ids {
 		r := new(tokenRecord)
-		if err := kernel.GetJSON(v.Store(), tokenRecordKey(tenantID, id), "Token", r); problem.Is(err, 404) {
+		if err := kernel.GetJSON(v.Store(), kernel.TokenRecordKey(tenantID, id), "Token", r); problem.Is(err, 404) {
 			continue // deleted meanwhile
 		} else if err != nil {
 			b.Close()
@@ -179,7 +177,7 @@ func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptP
 		}
 		if resealed {
 			r.Data = env
-			kernel.SetJSON(b, tokenRecordKey(tenantID, id), r)
+			kernel.SetJSON(b, kernel.TokenRecordKey(tenantID, id), r)
 			changed = append(changed, id)
 		}
 	}
@@ -191,12 +189,18 @@ func (v *Vault) reencryptBatch(tenantID string, ks *crypto.KeySet, p *ReencryptP
 		entries = append(entries, kernel.LogEntry(nil, tenantID, "tenant", tenantID, "update",
 			fmt.Sprintf("Tenant data re-encrypted under tenant key version %d (%d tokens)", p.Version, p.Resealed), kernel.Now()))
 	}
-	kernel.SetJSON(b, reencryptKey(tenantID), p)
+	kernel.SetJSON(b, kernel.ReencryptJobKey(tenantID), p)
 	if err := v.Commit(b, entries...); err != nil {
 		return err
 	}
 	for _, id := range changed {
-		v.tokens.invalidate(cacheKey(tenantID, id))
+		v.Records.invalidate(cacheKey(tenantID, id))
 	}
 	return nil
+}
+
+// forgetTenantKeys drops a tenant's cached keys after they changed.
+func (v *Service) forgetTenantKeys(tenantID string) {
+	v.Keys.Tenant.Delete(tenantID)
+	v.SecretsCache.Delete(tenantID)
 }

@@ -1,9 +1,10 @@
-package vault
+package tokens
 
 import (
 	"encoding/json"
 	"time"
 
+	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -14,7 +15,7 @@ const includedMonthlyActiveTokens = 0
 
 // usage counts the tenant's tokens by type. Monthly active tokens are those
 // created or modified in the current calendar month (UTC).
-func (v *Vault) usage(tenantID string) (*UsageReport, error) {
+func (v *Service) usage(tenantID string) (*UsageReport, error) {
 	rep := &UsageReport{TokenReport: TokenReport{
 		MetricsByType:               map[string]TokenTypeMetrics{},
 		IncludedMonthlyActiveTokens: includedMonthlyActiveTokens,
@@ -24,9 +25,9 @@ func (v *Vault) usage(tenantID string) (*UsageReport, error) {
 	var derr error
 	err := v.Store().Scan(store.Prefix(kernel.TokenCollection, tenantID), nil, func(_, val []byte) bool {
 		var h struct {
-			Type       string `json:"type"`
-			CreatedAt  *Time  `json:"created_at"`
-			ModifiedAt *Time  `json:"modified_at"`
+			Type       string       `json:"type"`
+			CreatedAt  *kernel.Time `json:"created_at"`
+			ModifiedAt *kernel.Time `json:"modified_at"`
 		}
 		if derr = json.Unmarshal(val, &h); derr != nil {
 			return false
@@ -51,4 +52,33 @@ func (v *Vault) usage(tenantID string) (*UsageReport, error) {
 		err = derr
 	}
 	return rep, err
+}
+
+// UsageReport is the tenant usage report (seed 001).
+type UsageReport struct {
+	TokenReport TokenReport `json:"token_report"`
+	// TotalTokens is the current API generation's (node-sdk) view of the
+	// same count.
+	TotalTokens int64 `json:"total_tokens"`
+}
+
+// TokenReport counts the tenant's tokens by type.
+type TokenReport struct {
+	MetricsByType               map[string]TokenTypeMetrics `json:"metrics_by_type"`
+	IncludedMonthlyActiveTokens int64                       `json:"included_monthly_active_tokens"`
+	MonthlyActiveTokens         int64                       `json:"monthly_active_tokens"`
+}
+
+// TokenTypeMetrics is one type's count.
+type TokenTypeMetrics struct {
+	Count         int64        `json:"count"`
+	LastCreatedAt *kernel.Time `json:"last_created_at,omitempty"`
+}
+
+// UsageReport reports the tenant's token counts.
+func (v *Service) UsageReport(p *access.Principal) (*UsageReport, error) {
+	if err := kernel.Require(p, "report:read"); err != nil {
+		return nil, err
+	}
+	return v.usage(p.TenantID)
 }

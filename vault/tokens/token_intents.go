@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"encoding/json"
@@ -28,8 +28,8 @@ type TokenIntent struct {
 	Type        string       `json:"type"`
 	Fingerprint string       `json:"fingerprint,omitempty"`
 	Card        *CardSummary `json:"card,omitempty"`
-	ExpiresAt   Time         `json:"expires_at"`
-	Audited
+	ExpiresAt   kernel.Time  `json:"expires_at"`
+	kernel.Audited
 }
 
 // CardSummary is what a card intent shows of its card.
@@ -52,10 +52,6 @@ type TokenIntentRequest struct {
 	Data json.RawMessage `json:"data"`
 }
 
-func tokenIntentKey(tenantID, id string) []byte {
-	return store.Key(kernel.TokenIntentCollection, tenantID, id)
-}
-
 func tokenIntentAAD(tenantID, id string) []byte { return store.Key("token-intent", tenantID, id) }
 
 // intentLock names an intent in the token lock space, so converting it and
@@ -63,7 +59,7 @@ func tokenIntentAAD(tenantID, id string) []byte { return store.Key("token-intent
 func intentLock(id string) string { return "intent\x00" + id }
 
 // CreateTokenIntent validates and seals data as a token of its type would.
-func (v *Vault) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (*TokenIntent, error) {
+func (v *Service) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (*TokenIntent, error) {
 	if err := kernel.Require(p, "token-intent:create"); err != nil {
 		return nil, err
 	}
@@ -103,7 +99,7 @@ func (v *Vault) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (
 		return nil, err
 	}
 	ts := kernel.Now()
-	it := TokenIntent{ID: kernel.NewID(), TenantID: p.TenantID, Type: typeName, ExpiresAt: Time{Time: ts.Add(TokenIntentLifetime)}}
+	it := TokenIntent{ID: kernel.NewID(), TenantID: p.TenantID, Type: typeName, ExpiresAt: kernel.Time{Time: ts.Add(TokenIntentLifetime)}}
 	it.Created(p, ts)
 	if fp, ok := token.DefaultFingerprintValue(typeName, normalized); ok {
 		it.Fingerprint = token.Fingerprint(secrets.fingerprint, typeName, fp)
@@ -118,16 +114,16 @@ func (v *Vault) CreateTokenIntent(p *access.Principal, req TokenIntentRequest) (
 	rec := tokenIntentRecord{TokenIntent: it,
 		Data: secrets.data.SealEnvelope(plain, tokenIntentAAD(it.TenantID, it.ID))}
 	b := v.Store().NewBatch()
-	kernel.SetJSON(b, tokenIntentKey(it.TenantID, it.ID), &rec)
+	kernel.SetJSON(b, kernel.TokenIntentKey(it.TenantID, it.ID), &rec)
 	if err := v.Commit(b, tokenIntentCreated(kernel.LogEntry(p, it.TenantID, "token_intent", it.ID, "create", "Token intent created", ts), &it)); err != nil {
 		return nil, err
 	}
 	return &it, nil
 }
 
-func (v *Vault) tokenIntent(tenantID, id string) (*tokenIntentRecord, error) {
+func (v *Service) tokenIntent(tenantID, id string) (*tokenIntentRecord, error) {
 	var rec tokenIntentRecord
-	if err := kernel.GetJSON(v.Store(), tokenIntentKey(tenantID, id), "Token intent", &rec); err != nil {
+	if err := kernel.GetJSON(v.Store(), kernel.TokenIntentKey(tenantID, id), "Token intent", &rec); err != nil {
 		return nil, err
 	}
 	if !rec.ExpiresAt.After(kernel.Now()) {
@@ -137,7 +133,7 @@ func (v *Vault) tokenIntent(tenantID, id string) (*tokenIntentRecord, error) {
 }
 
 // GetTokenIntent returns an intent, never its data.
-func (v *Vault) GetTokenIntent(p *access.Principal, id string) (*TokenIntent, error) {
+func (v *Service) GetTokenIntent(p *access.Principal, id string) (*TokenIntent, error) {
 	if err := kernel.Require(p, "token-intent:read"); err != nil {
 		return nil, err
 	}
@@ -149,7 +145,7 @@ func (v *Vault) GetTokenIntent(p *access.Principal, id string) (*TokenIntent, er
 }
 
 // DeleteTokenIntent deletes an intent.
-func (v *Vault) DeleteTokenIntent(p *access.Principal, id string) error {
+func (v *Service) DeleteTokenIntent(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "token-intent:delete"); err != nil {
 		return err
 	}
@@ -159,14 +155,14 @@ func (v *Vault) DeleteTokenIntent(p *access.Principal, id string) error {
 	}
 	ts := kernel.Now()
 	b := v.Store().NewBatch()
-	b.Delete(tokenIntentKey(p.TenantID, id))
+	b.Delete(kernel.TokenIntentKey(p.TenantID, id))
 	return v.Commit(b, tokenIntentDeleted(kernel.LogEntry(p, p.TenantID, "token_intent", id, "delete", "Token intent deleted", ts), id))
 }
 
 // fromIntent fills a token request naming token_intent_id with the intent's
 // type and data (a card without its cvc, which is never kept on a token).
 // It returns the intent's id so the write consumes it.
-func (v *Vault) fromIntent(p *access.Principal, req *TokenRequest, prefix string) (string, error) {
+func (v *Service) fromIntent(p *access.Principal, req *TokenRequest, prefix string) (string, error) {
 	if req.TokenIntentID == nil {
 		return "", nil
 	}
@@ -209,23 +205,23 @@ func (v *Vault) fromIntent(p *access.Principal, req *TokenRequest, prefix string
 
 // consumeIntent deletes a converted intent in the token's batch; the caller
 // holds the intent's lock, so an intent converts into one token only.
-func (v *Vault) consumeIntent(b store.Batch, tenantID, id, prefix string) error {
+func (v *Service) consumeIntent(b store.Batch, tenantID, id, prefix string) error {
 	if id == "" {
 		return nil
 	}
-	_, err := v.Store().Get(tokenIntentKey(tenantID, id))
+	_, err := v.Store().Get(kernel.TokenIntentKey(tenantID, id))
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.Invalid(prefix+"token_intent_id", "The token intent does not exist or has expired.")
 	}
 	if err != nil {
 		return err
 	}
-	b.Delete(tokenIntentKey(tenantID, id))
+	b.Delete(kernel.TokenIntentKey(tenantID, id))
 	return nil
 }
 
-// purgeExpiredTokenIntents deletes intents past their lifetime.
-func (v *Vault) purgeExpiredTokenIntents() error {
+// PurgeExpiredTokenIntents deletes intents past their lifetime.
+func (v *Service) PurgeExpiredTokenIntents() error {
 	return kernel.PurgeCollection(v.Store(), kernel.TokenIntentCollection, func(b store.Batch, k, val []byte, t time.Time) {
 		var rec tokenIntentRecord
 		if json.Unmarshal(val, &rec) != nil || !rec.ExpiresAt.After(t) {

@@ -1,10 +1,11 @@
-package vault
+package tokens
 
 import (
 	"errors"
 	"slices"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/search"
 )
@@ -62,7 +63,7 @@ func (s *searchFields) DataMatches(v string) bool {
 	return slices.Contains(s.r.IndexMACs, indexMAC(s.key, v))
 }
 
-func (v *Vault) searchFilter(p *access.Principal, query string) (*TokenFilter, search.Query, error) {
+func (v *Service) searchFilter(p *access.Principal, query string) (*TokenFilter, search.Query, error) {
 	q, err := search.Parse(query)
 	if err != nil {
 		var se *search.SyntaxError
@@ -94,8 +95,8 @@ func (v *Vault) searchFilter(p *access.Principal, query string) (*TokenFilter, s
 }
 
 // SearchTokens is the v1 search with offset pagination.
-func (v *Vault) SearchTokens(p *access.Principal, req SearchRequest) (Paginated[Token], error) {
-	pg := Page{Number: 1, Size: 20}
+func (v *Service) SearchTokens(p *access.Principal, req SearchRequest) (kernel.Paginated[Token], error) {
+	pg := kernel.Page{Number: 1, Size: 20}
 	fe := problem.Fields{}
 	if req.Page != nil {
 		if *req.Page < 1 {
@@ -110,18 +111,18 @@ func (v *Vault) SearchTokens(p *access.Principal, req SearchRequest) (Paginated[
 		pg.Size = min(*req.Size, 100)
 	}
 	if err := fe.Err(); err != nil {
-		return Paginated[Token]{}, err
+		return kernel.Paginated[Token]{}, err
 	}
 	f, _, err := v.searchFilter(p, req.Query)
 	if err != nil {
-		return Paginated[Token]{}, err
+		return kernel.Paginated[Token]{}, err
 	}
 	return v.ListTokens(p, *f, pg)
 }
 
 // SearchTokensV2 is the v2 search: one term (plus an optional container
 // term), cursor pagination.
-func (v *Vault) SearchTokensV2(p *access.Principal, req SearchRequest) (CursorPage[Token], error) {
+func (v *Service) SearchTokensV2(p *access.Principal, req SearchRequest) (CursorPage[Token], error) {
 	size := 20
 	if req.Size != nil {
 		if *req.Size < 1 {

@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ import (
 // A generated id takes no lock: no other writer can name it yet, and as
 // the locks are held across the synced commit, 64 concurrent creates on
 // 64 stripes made about a third of them wait for another's sync.
-func (v *Vault) lockCreate(tenantID string, plans []*tokenPlan, also []string) *kernel.LockSet {
+func (v *Service) lockCreate(tenantID string, plans []*tokenPlan, also []string) *kernel.LockSet {
 	l := v.Locks.Set()
 	for _, plan := range plans {
 		if plan.clientID { // a generated id is new: no other writer can name it yet
@@ -47,7 +47,7 @@ func (v *Vault) lockCreate(tenantID string, plans []*tokenPlan, also []string) *
 // findDuplicate returns the oldest live token with the plan's type and
 // fingerprint that p may read: one already stored, else one created
 // earlier in the same batch (earlier). The caller holds the fingerprint's lock.
-func (v *Vault) findDuplicate(p *access.Principal, plan *tokenPlan, earlier []*tokenPlan) (*tokenRecord, error) {
+func (v *Service) findDuplicate(p *access.Principal, plan *tokenPlan, earlier []*tokenPlan) (*tokenRecord, error) {
 	r := plan.rec
 	var ids []string
 	err := v.Store().Scan(store.Prefix(kernel.FingerprintIndex, r.TenantID, r.Type, r.Fingerprint), nil, func(k, _ []byte) bool {
@@ -85,7 +85,7 @@ func (v *Vault) findDuplicate(p *access.Principal, plan *tokenPlan, earlier []*t
 
 // dedupedView answers a deduplicated create with the existing token, as
 // the caller may read it.
-func (v *Vault) dedupedView(p *access.Principal, r *tokenRecord) (*Token, error) {
+func (v *Service) dedupedView(p *access.Principal, r *tokenRecord) (*Token, error) {
 	t, err := v.readView(p, r)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"encoding/binary"
@@ -9,8 +9,6 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/audit"
@@ -35,9 +33,9 @@ type Token struct {
 	Containers            []string         `json:"containers,omitempty"`
 	Metadata              json.RawMessage  `json:"metadata,omitempty"`
 	SearchIndexes         []string         `json:"search_indexes,omitempty"`
-	ExpiresAt             *Time            `json:"expires_at,omitempty"`
+	ExpiresAt             *kernel.Time     `json:"expires_at,omitempty"`
 	Extras                *TokenExtras     `json:"_extras,omitempty"`
-	Audited
+	kernel.Audited
 }
 
 // TokenExtras reports what a create did (deduplication).
@@ -82,17 +80,13 @@ type tokenRecord struct {
 	// IndexMACs are keyed digests of the evaluated search indexes: search
 	// matches them without the index values ever being stored in clear.
 	IndexMACs []string        `json:"index_macs,omitempty"`
-	ExpiresAt *Time           `json:"expires_at,omitempty"`
+	ExpiresAt *kernel.Time    `json:"expires_at,omitempty"`
 	Order     string          `json:"order"`
 	Data      crypto.Envelope `json:"data"`
 	AD        int             `json:"ad,omitempty"` // associated-data layout (tokens_ad.go)
-	Audited
+	kernel.Audited
 
 	dataKey atomic.Pointer[crypto.DataKey] // unwrapped on first read
-}
-
-func tokenRecordKey(tenantID, id string) []byte {
-	return store.Key(kernel.TokenCollection, tenantID, id)
 }
 
 func (r *tokenRecord) container() string {
@@ -110,25 +104,17 @@ func (r *tokenRecord) expired(t time.Time) bool {
 	return r.ExpiresAt != nil && !r.ExpiresAt.After(t)
 }
 
-// orderKey sorts tokens by creation time; the random suffix keeps tokens
-// created in the same nanosecond apart.
-func orderKey(t time.Time) string {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(t.UnixNano()))
-	return hex.EncodeToString(b[:]) + uuid.NewString()[:8]
-}
-
 // tenantSecrets are the tenant-scoped keys derived once per tenant.
 type tenantSecrets struct {
 	data                *crypto.KeySet
 	fingerprint, search []byte
 }
 
-func (v *Vault) secrets(tenantID string) (tenantSecrets, error) {
-	if s, ok := v.tenantSecretsCache.Load(tenantID); ok {
+func (v *Service) secrets(tenantID string) (tenantSecrets, error) {
+	if s, ok := v.SecretsCache.Load(tenantID); ok {
 		return s, nil
 	}
-	gen := v.tenantSecretsCache.Generation()
+	gen := v.SecretsCache.Generation()
 	k, err := v.TenantKey(tenantID)
 	if err != nil {
 		return tenantSecrets{}, err
@@ -138,7 +124,7 @@ func (v *Vault) secrets(tenantID string) (tenantSecrets, error) {
 		fingerprint: crypto.DeriveKey(k.Root(), "fingerprint"),
 		search:      crypto.DeriveKey(k.Root(), "search-index"),
 	}
-	v.tenantSecretsCache.StoreIf(tenantID, s, gen)
+	v.SecretsCache.StoreIf(tenantID, s, gen)
 	return s, nil
 }
 
@@ -149,7 +135,7 @@ func indexMAC(key []byte, value string) string {
 // decrypt opens a token's data. The unwrapped data key stays with the
 // record (which the token cache may keep), so a hot token is unwrapped
 // once; the tenant key that unwraps it is in memory anyway.
-func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
+func (v *Service) decrypt(r *tokenRecord) (json.RawMessage, error) {
 	if r.AD != kernel.RecordADVersion {
 		return nil, fmt.Errorf("%w: token %s has an old layout", kernel.ErrIntegrity, r.ID)
 	}
@@ -173,15 +159,15 @@ func (v *Vault) decrypt(r *tokenRecord) (json.RawMessage, error) {
 
 // loadToken reads a live token of the tenant; expired tokens are gone.
 // The record may be shared through the cache: callers never modify it.
-func (v *Vault) loadToken(tenantID, id string) (*tokenRecord, error) {
+func (v *Service) loadToken(tenantID, id string) (*tokenRecord, error) {
 	key := cacheKey(tenantID, id)
 	r, epoch := v.cachedToken(key) // feedcache.go: confirmed current on a shared store
 	if r == nil {
 		r = new(tokenRecord)
-		if err := kernel.GetJSON(v.Store(), tokenRecordKey(tenantID, id), "Token", r); err != nil {
+		if err := kernel.GetJSON(v.Store(), kernel.TokenRecordKey(tenantID, id), "Token", r); err != nil {
 			return nil, err
 		}
-		v.tokens.put(key, r, epoch)
+		v.Records.put(key, r, epoch)
 	}
 	if r.expired(kernel.Now()) {
 		return nil, problem.NotFound("Token")
@@ -191,7 +177,7 @@ func (v *Vault) loadToken(tenantID, id string) (*tokenRecord, error) {
 
 // writeToken adds plan's record, its indexes and its sealed data to b;
 // fresh: the record is a create under a generated id (putTokenRecord).
-func (v *Vault) writeToken(b store.Batch, plan *tokenPlan, fresh bool) error {
+func (v *Service) writeToken(b store.Batch, plan *tokenPlan, fresh bool) error {
 	r := plan.rec
 	k, err := v.TenantKey(r.TenantID)
 	if err != nil {
@@ -223,13 +209,13 @@ func expiryKey(r *tokenRecord) []byte {
 // unindexToken removes r, every index entry pointing at it and its
 // associations.
 func unindexToken(b store.Batch, r *tokenRecord) {
-	b.Delete(tokenRecordKey(r.TenantID, r.ID))
+	b.Delete(kernel.TokenRecordKey(r.TenantID, r.ID))
 	removeIndexes(b, r)
 	b.DeletePrefix(store.Prefix(kernel.ChildIndex, r.TenantID, r.ID))
 }
 
 // CreateToken creates one token (POST /tokens).
-func (v *Vault) CreateToken(p *access.Principal, req TokenRequest) (*Token, error) {
+func (v *Service) CreateToken(p *access.Principal, req TokenRequest) (*Token, error) {
 	out, err := v.createTokens(p, []*TokenRequest{&req}, []string{""}, "token")
 	if err != nil {
 		return nil, err
@@ -239,8 +225,8 @@ func (v *Vault) CreateToken(p *access.Principal, req TokenRequest) (*Token, erro
 
 // createTokens validates every request, then writes all new tokens in one
 // batch: either every token is created or none is.
-func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes []string, entity string) ([]*Token, error) {
-	if len(reqs) > MaxTokensPerRequest {
+func (v *Service) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes []string, entity string) ([]*Token, error) {
+	if len(reqs) > kernel.MaxTokensPerRequest {
 		return nil, kernel.TooManyTokens(len(reqs))
 	}
 	ts := kernel.Now()
@@ -299,7 +285,7 @@ func (v *Vault) createTokens(p *access.Principal, reqs []*TokenRequest, prefixes
 // commitCreates writes the plans in one batch under their locks (and those
 // of also). An overwrite of a matched token whose lock is not held returns
 // its id as busy, for the caller to retry holding it.
-func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes []string, entity string, ts time.Time, also []string) (_ []*Token, busy string, _ error) {
+func (v *Service) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes []string, entity string, ts time.Time, also []string) (_ []*Token, busy string, _ error) {
 	locks := v.lockCreate(p.TenantID, plans, also)
 	defer locks.Unlock()
 
@@ -314,7 +300,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 			return nil, "", err
 		}
 		if plan.dedupe {
-			fpKey := fingerprintVersionKey(p.TenantID, plan.rec.Type, plan.rec.Fingerprint)
+			fpKey := kernel.FingerprintVersionKey(p.TenantID, plan.rec.Type, plan.rec.Fingerprint)
 			ver, err := kernel.ReadVersion(v.Store(), fpKey) // before the search: cluster.go
 			if err != nil {
 				return nil, "", err
@@ -346,7 +332,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 			kernel.ClaimVersion(b, fpKey, ver)
 		}
 		if plan.clientID {
-			if _, err := v.Store().Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
+			if _, err := v.Store().Get(kernel.TokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
 				return nil, "", problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return nil, "", err
@@ -356,7 +342,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 			return nil, "", err
 		}
 		if plan.clientID {
-			kernel.ClaimNew(b, tokenRecordKey(p.TenantID, plan.rec.ID), plan.rec)
+			kernel.ClaimNew(b, kernel.TokenRecordKey(p.TenantID, plan.rec.ID), plan.rec)
 		}
 		written++
 		entries = append(entries, withToken(kernel.LogEntry(p, p.TenantID, entity, plan.rec.ID, "create", "Token created", ts), plan.rec))
@@ -370,7 +356,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 	}
 	err := v.Commit(b, entries...)
 	for _, id := range changed {
-		v.tokens.invalidate(cacheKey(p.TenantID, id))
+		v.Records.invalidate(cacheKey(p.TenantID, id))
 	}
 	if err == nil {
 		v.Metrics().TokensCreated(written)
@@ -379,7 +365,7 @@ func (v *Vault) commitCreates(p *access.Principal, plans []*tokenPlan, prefixes 
 }
 
 // GetToken reads one token (GET /tokens/{id}).
-func (v *Vault) GetToken(p *access.Principal, id string) (*Token, error) {
+func (v *Service) GetToken(p *access.Principal, id string) (*Token, error) {
 	r, err := v.loadToken(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -394,7 +380,7 @@ func (v *Vault) GetToken(p *access.Principal, id string) (*Token, error) {
 }
 
 // DeleteToken deletes a token and its associations.
-func (v *Vault) DeleteToken(p *access.Principal, id string) error {
+func (v *Service) DeleteToken(p *access.Principal, id string) error {
 	defer v.Locks.Lock("token", p.TenantID, id)()
 	r, err := v.loadToken(p.TenantID, id)
 	if err != nil {
@@ -407,14 +393,14 @@ func (v *Vault) DeleteToken(p *access.Principal, id string) error {
 	b := v.Store().NewBatch()
 	unindexToken(b, r)
 	err = v.Commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", r.ID, "delete", "Token deleted", ts), r))
-	v.tokens.invalidate(cacheKey(p.TenantID, r.ID))
+	v.Records.invalidate(cacheKey(p.TenantID, r.ID))
 	return err
 }
 
 // overwriteDuplicate replaces the data and metadata of the existing token
 // with the new request's (tenant setting update_existing), keeping its
 // identity; it needs token:update on the existing token.
-func (v *Vault) overwriteDuplicate(b store.Batch, p *access.Principal, existing *tokenRecord, plan *tokenPlan, ts time.Time) (*tokenRecord, error) {
+func (v *Service) overwriteDuplicate(b store.Batch, p *access.Principal, existing *tokenRecord, plan *tokenPlan, ts time.Time) (*tokenRecord, error) {
 	if _, ok := p.TokenTransform("token:update", existing.ref()); !ok {
 		return nil, problem.Forbidden("The API key does not have permission to update the existing token in " + existing.container())
 	}
@@ -435,10 +421,26 @@ func (v *Vault) overwriteDuplicate(b store.Batch, p *access.Principal, existing 
 // CreateTokens creates several tokens in one atomic batch (the tokenize
 // middleware's path): every token is created or none is. fields names each
 // request in error messages.
-func (v *Vault) CreateTokens(p *access.Principal, reqs []*TokenRequest, fields []string) ([]*Token, error) {
+func (v *Service) CreateTokens(p *access.Principal, reqs []*TokenRequest, fields []string) ([]*Token, error) {
 	prefixes := make([]string, len(fields))
 	for i, f := range fields {
 		prefixes[i] = f + "."
 	}
 	return v.createTokens(p, reqs, prefixes, "token")
+}
+
+// TokenRevision names the state of a live token: its last change.
+func (v *Service) TokenRevision(tenantID, id string) (string, bool) {
+	r, err := v.loadToken(tenantID, id)
+	if err != nil {
+		return "", false
+	}
+	at := r.CreatedAt
+	if r.ModifiedAt != nil {
+		at = r.ModifiedAt
+	}
+	if at == nil {
+		return "", true
+	}
+	return at.Format(time.RFC3339Nano), true
 }

@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"encoding/json"
@@ -65,7 +65,7 @@ func restrict(r *tokenRecord, tr string, legacy bool) string {
 var jsonNull = json.RawMessage("null")
 
 // readView renders a token for p with data per its read transform.
-func (v *Vault) readView(p *access.Principal, r *tokenRecord) (*Token, error) {
+func (v *Service) readView(p *access.Principal, r *tokenRecord) (*Token, error) {
 	tr, err := readTransform(p, r, "token:read")
 	if err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func (v *Vault) readView(p *access.Principal, r *tokenRecord) (*Token, error) {
 }
 
 // view renders a token with its data revealed, masked or redacted.
-func (v *Vault) view(r *tokenRecord, tr string) (*Token, error) {
+func (v *Service) view(r *tokenRecord, tr string) (*Token, error) {
 	t := baseView(r)
 	if tr == access.Reveal {
 		plain, err := v.decrypt(r)
@@ -101,7 +101,7 @@ func (v *Vault) view(r *tokenRecord, tr string) (*Token, error) {
 
 // data is the token's data, decoded, as the transform lets it be seen:
 // whole, masked, or nil when redacted (or when no mask applies).
-func (v *Vault) data(r *tokenRecord, tr string) (any, error) {
+func (v *Service) data(r *tokenRecord, tr string) (any, error) {
 	if tr == access.Redact {
 		return nil, nil
 	}

@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"encoding/json"
@@ -41,13 +41,13 @@ type tokenInput struct {
 	privacy    token.Privacy
 	containers []string
 	metadata   json.RawMessage
-	expiresAt  *Time
+	expiresAt  *kernel.Time
 }
 
 // planToken validates req and computes everything derived from its data.
 // prefix names fields inside a larger body (tokenize); perm is the
 // permission the caller needs on the token's container.
-func (v *Vault) planToken(p *access.Principal, req *TokenRequest, prefix string, ts time.Time, perm string) (*tokenPlan, error) {
+func (v *Service) planToken(p *access.Principal, req *TokenRequest, prefix string, ts time.Time, perm string) (*tokenPlan, error) {
 	if err := v.openEncrypted(p.TenantID, req, prefix); err != nil {
 		return nil, err
 	}
@@ -135,11 +135,11 @@ func validateContainers(f problem.Fields, requested []string, privacy token.Priv
 }
 
 // validateExpiry parses expires_at: a future time within the bound, or nil.
-func validateExpiry(f problem.Fields, raw *json.RawMessage, prefix string, ts time.Time) *Time {
+func validateExpiry(f problem.Fields, raw *json.RawMessage, prefix string, ts time.Time) *kernel.Time {
 	if raw == nil || string(*raw) == "null" {
 		return nil
 	}
-	var t Time
+	var t kernel.Time
 	switch {
 	case json.Unmarshal(*raw, &t) != nil:
 		f.Add(prefix+"expires_at", "Must be an ISO 8601 date-time with a time zone.")
@@ -156,7 +156,7 @@ func validateExpiry(f problem.Fields, raw *json.RawMessage, prefix string, ts ti
 // deriveToken builds the record and computes what follows from the
 // normalised data: the stored bytes, the mask, the fingerprint (and whether
 // to deduplicate on it) and the search indexes.
-func (v *Vault) deriveToken(p *access.Principal, req *TokenRequest, in *tokenInput, prefix string, ts time.Time) (*tokenPlan, error) {
+func (v *Service) deriveToken(p *access.Principal, req *TokenRequest, in *tokenInput, prefix string, ts time.Time) (*tokenPlan, error) {
 	typeName := in.typ.Name
 	plain, err := json.Marshal(in.normalized)
 	if err != nil {
@@ -166,7 +166,7 @@ func (v *Vault) deriveToken(p *access.Principal, req *TokenRequest, in *tokenInp
 		plain = req.Data // free-form data is kept byte for byte as sent
 	}
 	rec := &tokenRecord{TenantID: p.TenantID, Type: typeName, Privacy: in.privacy, Containers: in.containers,
-		Metadata: in.metadata, ExpiresAt: in.expiresAt, Order: orderKey(ts)}
+		Metadata: in.metadata, ExpiresAt: in.expiresAt, Order: kernel.OrderKey(ts)}
 	rec.Created(p, ts)
 	plan := &tokenPlan{rec: rec, plain: plain}
 

@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"bytes"
@@ -31,7 +31,7 @@ type tokenPatch struct {
 
 // UpdateToken applies a merge patch to a token. Derived values
 // (fingerprint, mask, search indexes) are recomputed from the new data.
-func (v *Vault) UpdateToken(p *access.Principal, id string, body []byte) (*Token, error) {
+func (v *Service) UpdateToken(p *access.Principal, id string, body []byte) (*Token, error) {
 	old, n, err := v.updateToken(p, id, body)
 	if err != nil {
 		return nil, err
@@ -41,7 +41,7 @@ func (v *Vault) UpdateToken(p *access.Principal, id string, body []byte) (*Token
 
 // updateToken applies the patch under the token's lock and returns the
 // token before and after it.
-func (v *Vault) updateToken(p *access.Principal, id string, body []byte) (old, n *tokenRecord, err error) {
+func (v *Service) updateToken(p *access.Principal, id string, body []byte) (old, n *tokenRecord, err error) {
 	var patch tokenPatch
 	if err := json.Unmarshal(body, &patch); err != nil {
 		return nil, nil, problem.Invalid("body", "The merge patch must be a JSON object.")
@@ -60,8 +60,8 @@ func (v *Vault) updateToken(p *access.Principal, id string, body []byte) (old, n
 	}
 }
 
-func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch) (old, n *tokenRecord, err error) {
-	raw, err := kernel.ReadVersion(v.Store(), tokenRecordKey(p.TenantID, id))
+func (v *Service) updateTokenOnce(p *access.Principal, id string, patch tokenPatch) (old, n *tokenRecord, err error) {
+	raw, err := kernel.ReadVersion(v.Store(), kernel.TokenRecordKey(p.TenantID, id))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -93,7 +93,7 @@ func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch
 	}
 	b := v.Store().NewBatch()
 	if raw != nil {
-		b.Expect(tokenRecordKey(p.TenantID, id), raw)
+		b.Expect(kernel.TokenRecordKey(p.TenantID, id), raw)
 	}
 	removeIndexes(b, r)
 	if err := v.writeToken(b, plan, false); err != nil {
@@ -101,7 +101,7 @@ func (v *Vault) updateTokenOnce(p *access.Principal, id string, patch tokenPatch
 		return nil, nil, err
 	}
 	err = v.Commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts), n))
-	v.tokens.invalidate(cacheKey(p.TenantID, r.ID))
+	v.Records.invalidate(cacheKey(p.TenantID, r.ID))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -179,7 +179,7 @@ func removeIndexes(b store.Batch, r *tokenRecord) {
 }
 
 // readable loads a token and checks the caller may read it.
-func (v *Vault) readable(p *access.Principal, id string) (*tokenRecord, error) {
+func (v *Service) readable(p *access.Principal, id string) (*tokenRecord, error) {
 	r, err := v.loadToken(p.TenantID, id)
 	if err != nil {
 		return nil, err
@@ -192,7 +192,7 @@ func (v *Vault) readable(p *access.Principal, id string) (*tokenRecord, error) {
 
 // AssociateTokens links child under parent; reading both is required. It
 // holds the parent's lock, so a parent deleted meanwhile keeps no link.
-func (v *Vault) AssociateTokens(p *access.Principal, parentID, childID string) error {
+func (v *Service) AssociateTokens(p *access.Principal, parentID, childID string) error {
 	defer v.Locks.Lock("token", p.TenantID, parentID)()
 	parent, err := v.readable(p, parentID)
 	if err != nil {
@@ -208,7 +208,7 @@ func (v *Vault) AssociateTokens(p *access.Principal, parentID, childID string) e
 }
 
 // DissociateTokens removes the link; deleting on the parent is required.
-func (v *Vault) DissociateTokens(p *access.Principal, parentID, childID string) error {
+func (v *Service) DissociateTokens(p *access.Principal, parentID, childID string) error {
 	defer v.Locks.Lock("token", p.TenantID, parentID)()
 	parent, err := v.loadToken(p.TenantID, parentID)
 	if err != nil {
@@ -231,7 +231,7 @@ func (v *Vault) DissociateTokens(p *access.Principal, parentID, childID string) 
 
 // CreateChildToken creates a token associated under parent in one batch,
 // holding the parent's lock (and the new id's) from the parent's check on.
-func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req TokenRequest) (*Token, error) {
+func (v *Service) CreateChildToken(p *access.Principal, parentID string, req TokenRequest) (*Token, error) {
 	if _, err := v.readable(p, parentID); err != nil {
 		return nil, err // refused before any plaintext is planned
 	}
@@ -245,7 +245,7 @@ func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req Token
 	if err != nil {
 		return nil, err
 	}
-	if _, err := v.Store().Get(tokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
+	if _, err := v.Store().Get(kernel.TokenRecordKey(p.TenantID, plan.rec.ID)); err == nil {
 		return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
 	}
 	b := v.Store().NewBatch()
@@ -254,7 +254,7 @@ func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req Token
 		return nil, err
 	}
 	b.Set(store.Key(kernel.ChildIndex, p.TenantID, parent.ID, plan.rec.ID), nil)
-	kernel.ClaimNew(b, tokenRecordKey(p.TenantID, plan.rec.ID), plan.rec) // cluster.go
+	kernel.ClaimNew(b, kernel.TokenRecordKey(p.TenantID, plan.rec.ID), plan.rec) // cluster.go
 	err = v.Commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", plan.rec.ID, "create", "Child token created", ts), plan.rec))
 	if errors.Is(err, store.ErrConflict) {
 		return nil, problem.Conflict("A token with the id '" + plan.rec.ID + "' already exists.")
@@ -263,9 +263,9 @@ func (v *Vault) CreateChildToken(p *access.Principal, parentID string, req Token
 }
 
 // ListChildTokens lists the tokens associated under parent.
-func (v *Vault) ListChildTokens(p *access.Principal, parentID string, f TokenFilter, pg Page) (Paginated[Token], error) {
+func (v *Service) ListChildTokens(p *access.Principal, parentID string, f TokenFilter, pg kernel.Page) (kernel.Paginated[Token], error) {
 	if _, err := v.readable(p, parentID); err != nil {
-		return Paginated[Token]{}, err
+		return kernel.Paginated[Token]{}, err
 	}
 	var ids []string
 	pfx := store.Prefix(kernel.ChildIndex, p.TenantID, parentID)
@@ -274,7 +274,7 @@ func (v *Vault) ListChildTokens(p *access.Principal, parentID string, f TokenFil
 		return true
 	})
 	if err != nil {
-		return Paginated[Token]{}, err
+		return kernel.Paginated[Token]{}, err
 	}
 	var recs []*tokenRecord
 	for _, id := range ids {
@@ -283,7 +283,7 @@ func (v *Vault) ListChildTokens(p *access.Principal, parentID string, f TokenFil
 			continue
 		}
 		if err != nil {
-			return Paginated[Token]{}, err
+			return kernel.Paginated[Token]{}, err
 		}
 		if _, ok := p.TokenTransform("token:read", r.ref()); ok && f.matches(r) {
 			recs = append(recs, r)
@@ -295,9 +295,9 @@ func (v *Vault) ListChildTokens(p *access.Principal, parentID string, f TokenFil
 	return kernel.Paginate(items, len(recs), pg), err
 }
 
-// purgeExpiredTokens deletes tokens whose expires_at has passed. Reads
+// PurgeExpiredTokens deletes tokens whose expires_at has passed. Reads
 // already treat them as gone; this reclaims their storage.
-func (v *Vault) purgeExpiredTokens() error {
+func (v *Service) PurgeExpiredTokens() error {
 	t := kernel.Now()
 	var ts [8]byte
 	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
@@ -319,13 +319,13 @@ func (v *Vault) purgeExpiredTokens() error {
 		tenantID, id := e[0], e[1]
 		unlock := v.Locks.Lock("token", tenantID, id)
 		var r tokenRecord
-		err := kernel.GetJSON(v.Store(), tokenRecordKey(tenantID, id), "Token", &r)
+		err := kernel.GetJSON(v.Store(), kernel.TokenRecordKey(tenantID, id), "Token", &r)
 		switch {
 		case err == nil && r.expired(t):
 			b := v.Store().NewBatch()
 			unindexToken(b, &r)
 			err = v.Commit(b, withToken(kernel.LogEntry(nil, tenantID, "token", id, "delete", "Expired token deleted", t), &r))
-			v.tokens.invalidate(cacheKey(tenantID, id))
+			v.Records.invalidate(cacheKey(tenantID, id))
 		case problem.Is(err, 404):
 			// The token is gone (deleted, or its tenant was): drop the
 			// orphaned index entry so no sweep scans it again.

@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 // Tokenize and detokenize: whole JSON bodies turned into tokens, and
 // expressions over tokens resolved for the caller.
@@ -24,7 +24,7 @@ import (
 // is replaced by its id; each object with `type` and `data` is a token
 // request replaced by the created token; other objects and arrays keep
 // their shape. Every token is written in one batch, or none.
-func (v *Vault) Tokenize(p *access.Principal, body any) (any, error) {
+func (v *Service) Tokenize(p *access.Principal, body any) (any, error) {
 	var w tokenizeWalk
 	var result any
 	top, err := w.walk(body, "", func(t any) { result = t })
@@ -140,7 +140,7 @@ func prefixFor(path string) string {
 // invocation it reads (POST /detokenize); with `proxy:invoke` or
 // `reactor:invoke` it uses tokens inside that invocation. Either way each
 // token's data is rendered with the transform the caller's rules give.
-func (v *Vault) Resolver(p *access.Principal, invocation string) expr.Resolver {
+func (v *Service) Resolver(p *access.Principal, invocation string) expr.Resolver {
 	return expr.ResolverFunc(func(_ context.Context, id string) (expr.Token, error) {
 		r, err := v.loadToken(p.TenantID, id)
 		if problem.Is(err, 404) {
@@ -200,7 +200,7 @@ func tokenObject(r *tokenRecord, data any) (map[string]any, error) {
 // Detokenize evaluates every expression in a JSON body (POST
 // /detokenize). Only the strings holding expressions change; everything
 // else comes back byte for byte.
-func (v *Vault) Detokenize(ctx context.Context, p *access.Principal, body []byte) ([]byte, error) {
+func (v *Service) Detokenize(ctx context.Context, p *access.Principal, body []byte) ([]byte, error) {
 	if err := requireAnyRead(p); err != nil {
 		return nil, err
 	}

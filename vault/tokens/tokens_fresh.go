@@ -1,8 +1,9 @@
-package vault
+package tokens
 
 import (
 	"encoding/json"
 
+	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -17,8 +18,8 @@ func putTokenRecord(b store.Batch, r *tokenRecord, fresh bool) {
 		panic(err) // a plain struct: this cannot fail
 	}
 	if fresh {
-		store.SetFresh(b, tokenRecordKey(r.TenantID, r.ID), data)
+		store.SetFresh(b, kernel.TokenRecordKey(r.TenantID, r.ID), data)
 		return
 	}
-	b.Set(tokenRecordKey(r.TenantID, r.ID), data)
+	b.Set(kernel.TokenRecordKey(r.TenantID, r.ID), data)
 }

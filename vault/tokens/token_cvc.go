@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ import (
 // A fingerprint or search index computed over the cvc keeps its value.
 
 // indexCVC adds to b the due entry of plan's cvc, if it holds one.
-func (v *Vault) indexCVC(b store.Batch, plan *tokenPlan) {
+func (v *Service) indexCVC(b store.Batch, plan *tokenPlan) {
 	r := plan.rec
 	if r.Type != "card" || !bytes.Contains(plan.plain, []byte(`"cvc"`)) {
 		return
@@ -44,8 +44,8 @@ func cvcDueKey(due time.Time, tenantID, id string) []byte {
 	return store.Key(kernel.TokenCVCIndex, hex.EncodeToString(ts[:]), tenantID, id)
 }
 
-// purgeTokenCVCs removes every card token cvc past its retention.
-func (v *Vault) purgeTokenCVCs() error {
+// PurgeTokenCVCs removes every card token cvc past its retention.
+func (v *Service) PurgeTokenCVCs() error {
 	t := kernel.Now()
 	limit := append(cvcDueKey(t, "", ""), 0xff)
 	due, err := kernel.DueKeys(v.Store(), kernel.TokenCVCIndex, limit)
@@ -63,12 +63,12 @@ func (v *Vault) purgeTokenCVCs() error {
 
 // dropTokenCVC removes the cvc of one token whose due entry is indexKey,
 // unless the token was written since (a later entry is its cvc's).
-func (v *Vault) dropTokenCVC(indexKey []byte, tenantID, id string, t time.Time) error {
+func (v *Service) dropTokenCVC(indexKey []byte, tenantID, id string, t time.Time) error {
 	defer v.Locks.Lock("token", tenantID, id)()
 	b := v.Store().NewBatch()
 	b.Delete(indexKey)
 	var r tokenRecord
-	err := kernel.GetJSON(v.Store(), tokenRecordKey(tenantID, id), "Token", &r)
+	err := kernel.GetJSON(v.Store(), kernel.TokenRecordKey(tenantID, id), "Token", &r)
 	if problem.Is(err, 404) {
 		return v.Commit(b) // deleted, or its tenant was
 	} else if err != nil {
@@ -108,12 +108,12 @@ func (v *Vault) dropTokenCVC(indexKey []byte, tenantID, id string, t time.Time) 
 		return err
 	}
 	r.Data = k.SealEnvelope(plain, r.aad())
-	kernel.SetJSON(b, tokenRecordKey(tenantID, id), &r)
+	kernel.SetJSON(b, kernel.TokenRecordKey(tenantID, id), &r)
 	e := kernel.LogEntry(nil, tenantID, "token", id, "update", "Token cvc expired", t)
 	err = v.Commit(b, kernel.WithEvent(e, "token.property.expired", "token", struct {
 		ID           string `json:"id"`
 		PropertyName string `json:"property_name"`
 	}{id, "cvc"}))
-	v.tokens.invalidate(cacheKey(tenantID, id))
+	v.Records.invalidate(cacheKey(tenantID, id))
 	return err
 }

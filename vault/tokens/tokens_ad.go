@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"encoding/json"
@@ -44,9 +44,9 @@ func (r *tokenRecord) aad() []byte {
 
 func legacyTokenAD(tenantID, id string) []byte { return store.Key("token", tenantID, id) }
 
-// upgradeTenantTokens reseals the tenant's old-layout records with the
+// UpgradeTenantTokens reseals the tenant's old-layout records with the
 // full associated data, in batches.
-func (v *Vault) upgradeTenantTokens(tenantID string, key []byte) error {
+func (v *Service) UpgradeTenantTokens(tenantID string, key []byte) error {
 	const batchSize = 256
 	pfx := store.Prefix(kernel.TokenCollection, tenantID)
 	var start []byte
@@ -82,7 +82,7 @@ func (v *Vault) upgradeTenantTokens(tenantID string, key []byte) error {
 				r.AD = kernel.RecordADVersion
 				r.Data = crypto.SealEnvelope(key, plain, r.aad())
 				clear(plain)
-				kernel.SetJSON(b, tokenRecordKey(r.TenantID, r.ID), r)
+				kernel.SetJSON(b, kernel.TokenRecordKey(r.TenantID, r.ID), r)
 			}
 			if err := v.Commit(b); err != nil {
 				return err

@@ -1,4 +1,4 @@
-package vault
+package tokens
 
 import (
 	"encoding/base64"
@@ -55,12 +55,12 @@ func (f *TokenFilter) matches(r *tokenRecord) bool {
 // key start (inclusive; nil = newest), calling fn with each readable token
 // that matches f. Tokens the caller may not read are skipped, not refused:
 // a list shows what the caller can see.
-func (v *Vault) scanTokens(p *access.Principal, f *TokenFilter, start []byte, fn func(orderKey []byte, r *tokenRecord) bool) error {
+func (v *Service) scanTokens(p *access.Principal, f *TokenFilter, start []byte, fn func(orderKey []byte, r *tokenRecord) bool) error {
 	t := kernel.Now()
 	var ferr error
 	err := v.Store().ScanReverse(store.Prefix(kernel.OrderIndex, p.TenantID), start, func(k, id []byte) bool {
 		var r tokenRecord
-		if ferr = kernel.GetJSON(v.Store(), tokenRecordKey(p.TenantID, string(id)), "Token", &r); ferr != nil {
+		if ferr = kernel.GetJSON(v.Store(), kernel.TokenRecordKey(p.TenantID, string(id)), "Token", &r); ferr != nil {
 			if problem.Is(ferr, 404) {
 				ferr = nil
 				return true
@@ -89,10 +89,10 @@ func requireAnyRead(p *access.Principal) error {
 }
 
 // ListTokens is the offset-paginated v1 list (GET /tokens).
-func (v *Vault) ListTokens(p *access.Principal, f TokenFilter, pg Page) (Paginated[Token], error) {
+func (v *Service) ListTokens(p *access.Principal, f TokenFilter, pg kernel.Page) (kernel.Paginated[Token], error) {
 	page, total, err := v.pageTokens(p, &f, pg)
 	if err != nil {
-		return Paginated[Token]{}, err
+		return kernel.Paginated[Token]{}, err
 	}
 	items, err := v.views(p, page)
 	return kernel.Paginate(items, total, pg), err
@@ -100,7 +100,7 @@ func (v *Vault) ListTokens(p *access.Principal, f TokenFilter, pg Page) (Paginat
 
 // pageTokens returns one offset page of the tokens p can read that match
 // f, newest first, and the number of all of them.
-func (v *Vault) pageTokens(p *access.Principal, f *TokenFilter, pg Page) ([]*tokenRecord, int, error) {
+func (v *Service) pageTokens(p *access.Principal, f *TokenFilter, pg kernel.Page) ([]*tokenRecord, int, error) {
 	if err := requireAnyRead(p); err != nil {
 		return nil, 0, err
 	}
@@ -116,7 +116,7 @@ func (v *Vault) pageTokens(p *access.Principal, f *TokenFilter, pg Page) ([]*tok
 	return page, total, err
 }
 
-func (v *Vault) views(p *access.Principal, recs []*tokenRecord) ([]Token, error) {
+func (v *Service) views(p *access.Principal, recs []*tokenRecord) ([]Token, error) {
 	out := make([]Token, 0, len(recs))
 	for _, r := range recs {
 		t, err := v.readView(p, r)
@@ -144,7 +144,7 @@ type CursorPagination struct {
 }
 
 // ListTokensV2 is the cursor-paginated list (GET /v2/tokens).
-func (v *Vault) ListTokensV2(p *access.Principal, f TokenFilter, cursor string, size int) (CursorPage[Token], error) {
+func (v *Service) ListTokensV2(p *access.Principal, f TokenFilter, cursor string, size int) (CursorPage[Token], error) {
 	if err := requireAnyRead(p); err != nil {
 		return CursorPage[Token]{}, err
 	}

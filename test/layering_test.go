@@ -31,6 +31,7 @@ var layers = []struct {
 	{"kernel", []string{"vault/internal/kernel"}},
 	{"tenants", []string{"vault/tenants"}},
 	{"tokens", []string{"vault/tokens"}},
+	{"projects", []string{"vault/projects"}},
 	{"use cases", []string{"vault"}},
 	{"wire", []string{"vault/httpapi"}},
 }

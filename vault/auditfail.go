@@ -88,7 +88,7 @@ func (v *Vault) AuthenticateJWTFrom(projectID, token string, err error, o Origin
 		return c, err
 	}
 	tenant := audit.VaultLog
-	if t := v.jwtRefusalTenant(projectID); t != "" {
+	if t := v.JWTRefusalTenant(projectID); t != "" {
 		tenant = t
 	}
 	v.AuditAsync(refusal(o, tenant, EntityAuthentication, projectID, "Authentication failed: "+je.Message))

@@ -46,7 +46,7 @@ func sharedStoreMasterKey(opts Options) ([]byte, error) {
 func (c *Core) flushCaches() {
 	c.tenantCaches.AuthCache.Clear()
 	c.tokenCaches.Records.Clear()
-	c.projects.invalidate()
+	c.projectCaches.Projects.Invalidate()
 	c.base.Keys.Tenant.Clear()
 	c.tenantCaches.SettingsCache.Clear()
 	c.tokenCaches.SecretsCache.Clear()

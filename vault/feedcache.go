@@ -97,7 +97,7 @@ func (c *Core) applyChange(ch store.Change) {
 		forget(&c.base.Keys.Tenant, id)
 		forget(&c.tokenCaches.SecretsCache, id)
 	case kernel.ProjectCollection, kernel.ProjectKeyIndex, kernel.ProjectTenantIndex, kernel.PublicKeyIndex:
-		c.projects.invalidate()
+		c.projectCaches.Projects.Invalidate()
 	case kernel.WebhookCollection:
 		if id != "" {
 			c.base.Outbox.Invalidate(id)

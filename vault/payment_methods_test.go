@@ -11,6 +11,7 @@ import (
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jwtauth"
 	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/store"
 )
 
 func cardReq(entity, number, month, year, cvc string) PaymentMethodRequest {
@@ -192,6 +193,21 @@ func TestPaymentMethodValidation(t *testing.T) {
 
 // TestCVCRetention: the cvc is sealed apart and dropped by Sweep after the
 // retention; a negative retention never stores it.
+// storedCVC reads the payment method's stored record: whether it holds a
+// cvc, and whether that cvc is within its retention now.
+func storedCVC(t *testing.T, v *Vault, tenantID, projectID, id string) (stored, retained bool) {
+	t.Helper()
+	var rec struct {
+		CVC          json.RawMessage `json:"cvc"`
+		CVCExpiresAt *time.Time      `json:"cvc_expires_at"`
+	}
+	if err := kernel.GetJSON(v.Store(), store.Key(kernel.PaymentMethodCollection, tenantID, projectID, id), "", &rec); err != nil {
+		t.Fatalf("payment method record: %v", err)
+	}
+	stored = rec.CVC != nil
+	return stored, stored && rec.CVCExpiresAt != nil && rec.CVCExpiresAt.After(kernel.Now())
+}
+
 func TestCVCRetention(t *testing.T) {
 	setPMClock := func(t *testing.T) func(time.Time) {
 		old := kernel.Now
@@ -209,26 +225,25 @@ func TestCVCRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := v.cvcRetained(c.TenantID, "p1", pm.ID); !ok {
+	if _, ok := storedCVC(t, v, c.TenantID, "p1", pm.ID); !ok {
 		t.Fatal("cvc not kept")
 	}
 	move(t0.Add(14 * time.Minute))
 	if err := v.Sweep(); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := v.cvcRetained(c.TenantID, "p1", pm.ID); !ok {
+	if _, ok := storedCVC(t, v, c.TenantID, "p1", pm.ID); !ok {
 		t.Fatal("cvc dropped before its retention")
 	}
 	move(t0.Add(16 * time.Minute))
-	if ok, _ := v.cvcRetained(c.TenantID, "p1", pm.ID); ok {
+	if _, ok := storedCVC(t, v, c.TenantID, "p1", pm.ID); ok {
 		t.Fatal("cvc readable after its retention")
 	}
 	if err := v.Sweep(); err != nil {
 		t.Fatal(err)
 	}
-	var rec paymentMethodRecord
-	if err := kernel.GetJSON(v.Store(), paymentMethodKey(c.TenantID, "p1", pm.ID), "", &rec); err != nil || rec.CVC != nil {
-		t.Fatalf("cvc still stored after Sweep: %v", err)
+	if held, _ := storedCVC(t, v, c.TenantID, "p1", pm.ID); held {
+		t.Fatal("cvc still stored after Sweep")
 	}
 	if _, err := v.GetPaymentMethod(jwtCaller(t, v, priv, "p1", "user-1", "private"), pm.ID); err != nil {
 		t.Fatalf("payment method gone with its cvc: %v", err)
@@ -241,9 +256,8 @@ func TestCVCRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec2 paymentMethodRecord
-	if err := kernel.GetJSON(v2.Store(), paymentMethodKey(c2.TenantID, "p1", pm2.ID), "", &rec2); err != nil || rec2.CVC != nil {
-		t.Fatalf("cvc stored with a negative retention: %v", err)
+	if held, _ := storedCVC(t, v2, c2.TenantID, "p1", pm2.ID); held {
+		t.Fatal("cvc stored with a negative retention")
 	}
 }
 

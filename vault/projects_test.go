@@ -20,6 +20,7 @@ import (
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/jwtauth"
 	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/projects"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -401,7 +402,7 @@ func TestRecreatedProjectStartsEmpty(t *testing.T) {
 	priv := projectWithKey(t, v, mgmt, "again", "k")
 	// What a key registration racing the delete would leave behind.
 	b := v.Store().NewBatch()
-	b.Set(projectKeyKey(mgmt.TenantID, "again", "late"), []byte(`{"kid":"late","public_key":"x"}`))
+	b.Set(store.Key(kernel.ProjectKeyIndex, mgmt.TenantID, "again", "late"), []byte(`{"kid":"late","public_key":"x"}`))
 	if err := v.DeleteProject(mgmt, "again"); err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +429,7 @@ func TestProjectIndexUpgrade(t *testing.T) {
 	priv := projectWithKey(t, v, mgmt, "legacy", "k")
 	// Rewrite the index as the earlier layout had it.
 	b := v.Store().NewBatch()
-	b.Delete(projectTenantKey("legacy", mgmt.TenantID))
+	b.Delete(projects.ProjectIndexEntry("legacy", mgmt.TenantID))
 	b.Set(store.Key(kernel.LegacyProjectPointer, "legacy"), []byte(`{"tenant_id":"`+mgmt.TenantID+`"}`))
 	if err := b.Commit(); err != nil {
 		t.Fatal(err)

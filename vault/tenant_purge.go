@@ -8,6 +8,7 @@ import (
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
+	"github.com/strongroom/strongroom/vault/projects"
 	"github.com/strongroom/strongroom/vault/tenants"
 
 	"github.com/strongroom/strongroom/vault/store"
@@ -51,7 +52,7 @@ func (v *Vault) deleteTenantHead(b store.Batch, id string, t time.Time) error {
 	}
 	pfx := store.Prefix(kernel.ProjectCollection, id)
 	err = v.Store().Scan(pfx, nil, func(k, _ []byte) bool {
-		b.Delete(projectTenantKey(string(k[len(pfx):]), id))
+		b.Delete(projects.ProjectIndexEntry(string(k[len(pfx):]), id))
 		return true
 	})
 	if err != nil {
@@ -130,9 +131,8 @@ func globalEntries(pfx, val []byte) [][]byte {
 			return [][]byte{k}
 		}
 	case kernel.ProjectKeyIndex:
-		var r projectKeyRecord
-		if json.Unmarshal(val, &r) == nil && r.Thumbprint != "" {
-			return [][]byte{publicKeyKey(r.Thumbprint)}
+		if k := projects.KeyIndexEntry(val); k != nil {
+			return [][]byte{k}
 		}
 	case kernel.ProxyCollection:
 		var rec proxyRecord
@@ -214,7 +214,7 @@ func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
 		v.Outbox.Signal()
 	}
 	v.AuthCache.Clear()
-	v.projects.invalidate()
+	v.projectCaches.Projects.Invalidate()
 	v.Keys.Tenant.Delete(id)
 	v.SettingsCache.Delete(id)
 	v.SecretsCache.Delete(id)

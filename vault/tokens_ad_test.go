@@ -166,7 +166,7 @@ func TestPaymentMethodBoundToEntity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := paymentMethodKey(alice.TenantID, "project-abc123", pm.ID)
+	key := store.Key(kernel.PaymentMethodCollection, alice.TenantID, "project-abc123", pm.ID)
 	b, _ := v.Store().Get(key)
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {

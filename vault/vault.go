@@ -23,6 +23,7 @@ import (
 	"github.com/strongroom/strongroom/vault/jwtauth"
 	"github.com/strongroom/strongroom/vault/keywrap"
 	"github.com/strongroom/strongroom/vault/metrics"
+	"github.com/strongroom/strongroom/vault/projects"
 	"github.com/strongroom/strongroom/vault/reactor"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/tenants"
@@ -82,11 +83,11 @@ type Core struct {
 	base  *kernel.Base // store, locks, read-audit queue, webhook outbox
 	ident identity
 
-	tenantCaches *tenants.Caches // settings, principals by key hash
-	tokenCaches  *tokens.Caches  // token records, tenants' derived keys
-	projects     projectState    // projects.go: project keys cache
-	idemFlights  inFlight        // idempotency.go: keys whose first request runs
-	home         storeHome       // health.go
+	tenantCaches  *tenants.Caches  // settings, principals by key hash
+	tokenCaches   *tokens.Caches   // token records, tenants' derived keys
+	projectCaches *projects.Caches // project key sets
+	idemFlights   inFlight         // idempotency.go: keys whose first request runs
+	home          storeHome        // health.go
 
 	// Events reports notable start-up facts (generated keys) for the host
 	// to log; it never carries a secret except BootstrapKey, shown once.
@@ -101,7 +102,7 @@ type Core struct {
 type Vault struct {
 	*Core
 	*kernel.View
-	*tokens.Service // and, below it, *tenants.Service
+	*projects.Service // and, below it, tokens and tenants
 }
 
 // Store is the store this view reads and writes (a background job's is
@@ -135,7 +136,8 @@ func (c *Core) Bind(rt *reactor.Runtime, out egress.Policy, s Settings) *Vault {
 // it, so a job's fenced view fences all of them.
 func (c *Core) on(view *kernel.View) *Vault {
 	tn := &tenants.Service{View: view, Caches: c.tenantCaches}
-	return &Vault{Core: c, View: view, Service: &tokens.Service{Service: tn, Caches: c.tokenCaches}}
+	tk := &tokens.Service{Service: tn, Caches: c.tokenCaches}
+	return &Vault{Core: c, View: view, Service: &projects.Service{Service: tk, Caches: c.projectCaches}}
 }
 
 // Startup describes what Open did that an operator must know.
@@ -169,7 +171,7 @@ func Open(opts Options) (*Core, error) {
 	if err := os.Chmod(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("vault: make the data dir private: %w", err)
 	}
-	c := &Core{ident: identify(opts), tenantCaches: tenants.NewCaches(), tokenCaches: &tokens.Caches{}}
+	c := &Core{ident: identify(opts), tenantCaches: tenants.NewCaches(), tokenCaches: &tokens.Caches{}, projectCaches: &projects.Caches{}}
 	w := opts.KeyWrapper
 	if w == nil {
 		local, err := c.localWrapper(opts) // keyring.go
@@ -200,7 +202,7 @@ func Open(opts Options) (*Core, error) {
 		c.Close()
 		return nil, fmt.Errorf("vault: %w", err)
 	}
-	if err := v.upgradeProjectIndex(); err != nil { // project_index.go
+	if err := v.UpgradeProjectIndex(); err != nil { // project_index.go
 		c.Close()
 		return nil, fmt.Errorf("vault: %w", err)
 	}
@@ -300,7 +302,7 @@ func (v *Vault) Sweep() error {
 	if !held {
 		return err
 	}
-	return errors.Join(v.PurgeExpiredApplications(), v.PurgeExpiredTokens(), v.purgeExpiredCVCs(), v.PurgeTokenCVCs(),
+	return errors.Join(v.PurgeExpiredApplications(), v.PurgeExpiredTokens(), v.PurgeExpiredCVCs(), v.PurgeTokenCVCs(),
 		v.purgeExpiredIdempotencyKeys(), v.PurgeExpiredSessions(), v.PurgeExpiredTokenIntents(), v.purgeAudit(),
 		v.purgeDeletedTenants(), v.pruneFeed())
 }

@@ -1,4 +1,4 @@
-package vault
+package projects
 
 import (
 	"time"
@@ -26,7 +26,7 @@ type ProjectCaller struct {
 // tenant is the one whose key of that project verifies it. Every failure
 // is a *jwtauth.Error; an unknown project fails the kid check, so a token
 // never learns more than "no such key".
-func (v *Vault) AuthenticateJWT(projectID, token string) (*ProjectCaller, error) {
+func (v *Service) AuthenticateJWT(projectID, token string) (*ProjectCaller, error) {
 	es, err := v.project(projectID)
 	if err != nil {
 		return nil, err
@@ -43,9 +43,9 @@ func (v *Vault) AuthenticateJWT(projectID, token string) (*ProjectCaller, error)
 	return &ProjectCaller{TenantID: es[i].tenantID, ProjectID: projectID, Claims: claims}, nil
 }
 
-// jwtRefusalTenant is the tenant whose log records a refused JWT for a
+// JWTRefusalTenant is the tenant whose log records a refused JWT for a
 // project id: the one tenant holding it, else "" (the vault log).
-func (v *Vault) jwtRefusalTenant(projectID string) string {
+func (v *Service) JWTRefusalTenant(projectID string) string {
 	if es, err := v.project(projectID); err == nil && len(es) == 1 {
 		return es[0].tenantID
 	}
@@ -54,7 +54,7 @@ func (v *Vault) jwtRefusalTenant(projectID string) string {
 
 // ProjectCallerForKey lets an API key call a project resource of its own
 // tenant; any other project is a 404.
-func (v *Vault) ProjectCallerForKey(p *access.Principal, projectID string) (*ProjectCaller, error) {
+func (v *Service) ProjectCallerForKey(p *access.Principal, projectID string) (*ProjectCaller, error) {
 	if p == nil {
 		return nil, problem.Unauthorized("The BT-API-KEY header is required.")
 	}

@@ -1,4 +1,4 @@
-package vault
+package projects
 
 import (
 	"crypto/rsa"
@@ -17,7 +17,7 @@ import (
 
 // AddProjectKeys registers verification keys for a project of the
 // caller's tenant (see ProjectKeyRequest).
-func (v *Vault) AddProjectKeys(p *access.Principal, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
+func (v *Service) AddProjectKeys(p *access.Principal, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
 	if err := kernel.Require(p, "project:update"); err != nil {
 		return nil, err
 	}
@@ -29,7 +29,7 @@ func (v *Vault) AddProjectKeys(p *access.Principal, projectID string, req Projec
 
 // OperatorAddProjectKeys is AddProjectKeys for the CLI (tenantID may be
 // empty when one tenant holds the project id).
-func (v *Vault) OperatorAddProjectKeys(tenantID, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
+func (v *Service) OperatorAddProjectKeys(tenantID, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
 	tenantID, err := v.operatorProject(tenantID, projectID)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func (v *Vault) OperatorAddProjectKeys(tenantID, projectID string, req ProjectKe
 
 // operatorProject finds the tenant of a project id for the CLI: the given
 // one, which must hold it, or else the one tenant holding it.
-func (v *Vault) operatorProject(tenantID, id string) (string, error) {
+func (v *Service) operatorProject(tenantID, id string) (string, error) {
 	if tenantID != "" {
 		_, err := v.loadProject(tenantID, id)
 		return tenantID, err
@@ -56,7 +56,7 @@ func (v *Vault) operatorProject(tenantID, id string) (string, error) {
 	return tenants[0], nil
 }
 
-func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
+func (v *Service) addProjectKeys(p *access.Principal, tenantID, projectID string, req ProjectKeyRequest) ([]ProjectKey, error) {
 	keys, privatePEM, err := parseKeyRequest(req)
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, 
 	if _, err := v.loadProject(tenantID, projectID); err != nil {
 		return nil, err
 	}
-	defer v.projects.lockKeyRegistry()()
+	defer v.Projects.lockKeyRegistry()()
 	ts := kernel.Now()
 	b := v.Store().NewBatch()
 	out := make([]ProjectKey, 0, len(keys))
@@ -94,7 +94,7 @@ func (v *Vault) addProjectKeys(p *access.Principal, tenantID, projectID string, 
 	if err := v.Commit(b, projectLog(p, tenantID, projectID, "update", fmt.Sprintf("Project key(s) registered (%d)", len(out)), ts)); err != nil {
 		return nil, err
 	}
-	v.projects.invalidate()
+	v.Projects.Invalidate()
 	return out, nil
 }
 
@@ -151,7 +151,7 @@ func parseKeyRequest(req ProjectKeyRequest) (map[string]*rsa.PublicKey, string, 
 }
 
 // ListProjectKeys lists a project's keys.
-func (v *Vault) ListProjectKeys(p *access.Principal, projectID string) ([]ProjectKey, error) {
+func (v *Service) ListProjectKeys(p *access.Principal, projectID string) ([]ProjectKey, error) {
 	if err := kernel.Require(p, "project:read"); err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (v *Vault) ListProjectKeys(p *access.Principal, projectID string) ([]Projec
 }
 
 // OperatorListProjectKeys is ListProjectKeys for the CLI.
-func (v *Vault) OperatorListProjectKeys(tenantID, projectID string) ([]ProjectKey, error) {
+func (v *Service) OperatorListProjectKeys(tenantID, projectID string) ([]ProjectKey, error) {
 	tenantID, err := v.operatorProject(tenantID, projectID)
 	if err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func (v *Vault) OperatorListProjectKeys(tenantID, projectID string) ([]ProjectKe
 	return v.listProjectKeys(tenantID, projectID)
 }
 
-func (v *Vault) listProjectKeys(tenantID, projectID string) ([]ProjectKey, error) {
+func (v *Service) listProjectKeys(tenantID, projectID string) ([]ProjectKey, error) {
 	recs, err := v.loadProjectKeys(tenantID, projectID)
 	out := make([]ProjectKey, 0, len(recs))
 	for _, r := range recs {
@@ -181,7 +181,7 @@ func (v *Vault) listProjectKeys(tenantID, projectID string) ([]ProjectKey, error
 
 // RemoveProjectKey deletes one key; tokens signed with it are rejected from
 // the moment this returns, while the project's other keys keep working.
-func (v *Vault) RemoveProjectKey(p *access.Principal, projectID, kid string) error {
+func (v *Service) RemoveProjectKey(p *access.Principal, projectID, kid string) error {
 	if err := kernel.Require(p, "project:update"); err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func (v *Vault) RemoveProjectKey(p *access.Principal, projectID, kid string) err
 }
 
 // OperatorRemoveProjectKey is RemoveProjectKey for the CLI.
-func (v *Vault) OperatorRemoveProjectKey(tenantID, projectID, kid string) error {
+func (v *Service) OperatorRemoveProjectKey(tenantID, projectID, kid string) error {
 	tenantID, err := v.operatorProject(tenantID, projectID)
 	if err != nil {
 		return err
@@ -200,7 +200,7 @@ func (v *Vault) OperatorRemoveProjectKey(tenantID, projectID, kid string) error 
 	return v.removeProjectKey(nil, tenantID, projectID, kid)
 }
 
-func (v *Vault) removeProjectKey(p *access.Principal, tenantID, projectID, kid string) error {
+func (v *Service) removeProjectKey(p *access.Principal, tenantID, projectID, kid string) error {
 	defer v.Locks.Lock("project", tenantID, projectID)()
 	if !kidPattern.MatchString(kid) {
 		return problem.NotFound("Project key")
@@ -217,6 +217,6 @@ func (v *Vault) removeProjectKey(p *access.Principal, tenantID, projectID, kid s
 	if err := v.Commit(b, projectLog(p, tenantID, projectID, "update", "Project key removed", ts)); err != nil {
 		return err
 	}
-	v.projects.invalidate()
+	v.Projects.Invalidate()
 	return nil
 }

@@ -1,4 +1,4 @@
-package vault
+package projects
 
 import (
 	"crypto/rsa"
@@ -37,7 +37,7 @@ type Project struct {
 	ID       string `json:"id"`
 	TenantID string `json:"tenant_id"`
 	Name     string `json:"name"`
-	Audited
+	kernel.Audited
 }
 
 // ProjectRequest is the body of POST and PUT /projects. ID is optional on
@@ -59,7 +59,7 @@ type ProjectKey struct {
 	Thumbprint string `json:"thumbprint"`
 	PublicKey  string `json:"public_key"`
 	PrivateKey string `json:"private_key,omitempty"`
-	Audited
+	kernel.Audited
 }
 
 // ProjectKeyRequest registers keys: exactly one of PublicKey (PEM, with
@@ -98,7 +98,7 @@ type projectEntry struct {
 // Options.CVCRetention is zero.
 const DefaultCVCRetention = time.Hour
 
-func (s *projectState) invalidate() {
+func (s *projectState) Invalidate() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gen++
@@ -107,8 +107,8 @@ func (s *projectState) invalidate() {
 
 // project returns the cached entries of a project id, one per tenant
 // holding it, loading them on a miss; none when no tenant has it.
-func (v *Vault) project(id string) ([]*projectEntry, error) {
-	s := &v.projects
+func (v *Service) project(id string) ([]*projectEntry, error) {
+	s := &v.Projects
 	s.mu.RLock()
 	es, ok := s.entries[id]
 	gen := s.gen
@@ -147,7 +147,7 @@ func (v *Vault) project(id string) ([]*projectEntry, error) {
 	return es, nil
 }
 
-func (v *Vault) loadProject(tenantID, id string) (*Project, error) {
+func (v *Service) loadProject(tenantID, id string) (*Project, error) {
 	var p Project
 	if !projectIDPattern.MatchString(id) {
 		return nil, problem.NotFound("Project")
@@ -165,7 +165,7 @@ type projectKeyRecord struct {
 	Bits       int    `json:"bits"`
 	Thumbprint string `json:"thumbprint"`
 	PublicKey  string `json:"public_key"`
-	Audited
+	kernel.Audited
 }
 
 func (k projectKeyRecord) public() ProjectKey {
@@ -173,7 +173,7 @@ func (k projectKeyRecord) public() ProjectKey {
 		Bits: k.Bits, Thumbprint: k.Thumbprint, PublicKey: k.PublicKey, Audited: k.Audited}
 }
 
-func (v *Vault) loadProjectKeys(tenantID, id string) ([]projectKeyRecord, error) {
+func (v *Service) loadProjectKeys(tenantID, id string) ([]projectKeyRecord, error) {
 	var out []projectKeyRecord
 	var derr error
 	err := v.Store().Scan(store.Prefix(kernel.ProjectKeyIndex, tenantID, id), nil, func(_, val []byte) bool {
@@ -194,7 +194,7 @@ func projectLog(p *access.Principal, tenantID, projectID, op, msg string, ts tim
 }
 
 // CreateProject creates a project in the caller's tenant.
-func (v *Vault) CreateProject(p *access.Principal, req ProjectRequest) (*Project, error) {
+func (v *Service) CreateProject(p *access.Principal, req ProjectRequest) (*Project, error) {
 	if err := kernel.Require(p, "project:create"); err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func (v *Vault) CreateProject(p *access.Principal, req ProjectRequest) (*Project
 
 // OperatorCreateProject creates a project in a tenant (CLI). An empty
 // tenantID means the only tenant.
-func (v *Vault) OperatorCreateProject(tenantID string, req ProjectRequest) (*Project, error) {
+func (v *Service) OperatorCreateProject(tenantID string, req ProjectRequest) (*Project, error) {
 	tenantID, err := v.operatorTenant(tenantID)
 	if err != nil {
 		return nil, err
@@ -211,7 +211,7 @@ func (v *Vault) OperatorCreateProject(tenantID string, req ProjectRequest) (*Pro
 	return v.createProject(nil, tenantID, req)
 }
 
-func (v *Vault) operatorTenant(id string) (string, error) {
+func (v *Service) operatorTenant(id string) (string, error) {
 	if id != "" {
 		if _, err := v.Tenant(id); err != nil {
 			return "", err
@@ -228,7 +228,7 @@ func (v *Vault) operatorTenant(id string) (string, error) {
 	return tenants[0].ID, nil
 }
 
-func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectRequest) (*Project, error) {
+func (v *Service) createProject(p *access.Principal, tenantID string, req ProjectRequest) (*Project, error) {
 	f := problem.Fields{}
 	if req.Name == nil {
 		name := "Project"
@@ -262,12 +262,12 @@ func (v *Vault) createProject(p *access.Principal, tenantID string, req ProjectR
 	} else if err != nil {
 		return nil, err
 	}
-	v.projects.invalidate()
+	v.Projects.Invalidate()
 	return proj, nil
 }
 
 // GetProject returns one project of the caller's tenant.
-func (v *Vault) GetProject(p *access.Principal, id string) (*Project, error) {
+func (v *Service) GetProject(p *access.Principal, id string) (*Project, error) {
 	if err := kernel.Require(p, "project:read"); err != nil {
 		return nil, err
 	}
@@ -275,9 +275,9 @@ func (v *Vault) GetProject(p *access.Principal, id string) (*Project, error) {
 }
 
 // ListProjects lists the caller's projects by id.
-func (v *Vault) ListProjects(p *access.Principal, pg Page) (Paginated[Project], error) {
+func (v *Service) ListProjects(p *access.Principal, pg kernel.Page) (kernel.Paginated[Project], error) {
 	if err := kernel.Require(p, "project:read"); err != nil {
-		return Paginated[Project]{}, err
+		return kernel.Paginated[Project]{}, err
 	}
 	all, err := v.projectsOf(p.TenantID)
 	return kernel.PageOf(all, pg), err
@@ -285,7 +285,7 @@ func (v *Vault) ListProjects(p *access.Principal, pg Page) (Paginated[Project], 
 
 // OperatorListProjects lists the projects of a tenant, or of every tenant
 // when tenantID is empty (CLI).
-func (v *Vault) OperatorListProjects(tenantID string) ([]Project, error) {
+func (v *Service) OperatorListProjects(tenantID string) ([]Project, error) {
 	if tenantID != "" {
 		return v.projectsOf(tenantID)
 	}
@@ -304,7 +304,7 @@ func (v *Vault) OperatorListProjects(tenantID string) ([]Project, error) {
 	return out, nil
 }
 
-func (v *Vault) projectsOf(tenantID string) ([]Project, error) {
+func (v *Service) projectsOf(tenantID string) ([]Project, error) {
 	var out []Project
 	var derr error
 	err := v.Store().Scan(store.Prefix(kernel.ProjectCollection, tenantID), nil, func(_, val []byte) bool {
@@ -319,7 +319,7 @@ func (v *Vault) projectsOf(tenantID string) ([]Project, error) {
 }
 
 // UpdateProject renames a project.
-func (v *Vault) UpdateProject(p *access.Principal, id string, req ProjectRequest) (*Project, error) {
+func (v *Service) UpdateProject(p *access.Principal, id string, req ProjectRequest) (*Project, error) {
 	if err := kernel.Require(p, "project:update"); err != nil {
 		return nil, err
 	}
@@ -346,7 +346,7 @@ func (v *Vault) UpdateProject(p *access.Principal, id string, req ProjectRequest
 
 // DeleteProject removes a project, its keys and its payment methods; its
 // tokens stop authenticating at once.
-func (v *Vault) DeleteProject(p *access.Principal, id string) error {
+func (v *Service) DeleteProject(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "project:delete"); err != nil {
 		return err
 	}
@@ -363,6 +363,6 @@ func (v *Vault) DeleteProject(p *access.Principal, id string) error {
 	if err := v.Commit(b, projectLog(p, proj.TenantID, id, "delete", "Project deleted", ts)); err != nil {
 		return err
 	}
-	v.projects.invalidate()
+	v.Projects.Invalidate()
 	return nil
 }

@@ -1,4 +1,4 @@
-package vault
+package projects
 
 import (
 	"bytes"
@@ -36,7 +36,7 @@ type PaymentMethod struct {
 	EntityID        string            `json:"entityId"`
 	Card            PaymentMethodCard `json:"card"`
 	CredentialTypes []string          `json:"credentialTypes"`
-	CreatedAt       Time              `json:"createdAt"`
+	CreatedAt       kernel.Time       `json:"createdAt"`
 }
 
 // PaymentMethodCard is the card of a payment method.
@@ -69,9 +69,9 @@ type paymentMethodRecord struct {
 	Order        string           `json:"order"`
 	Card         crypto.Envelope  `json:"card"`
 	CVC          *crypto.Envelope `json:"cvc,omitempty"`
-	CVCExpiresAt *Time            `json:"cvc_expires_at,omitempty"`
+	CVCExpiresAt *kernel.Time     `json:"cvc_expires_at,omitempty"`
 	AD           int              `json:"ad,omitempty"` // associated-data layout (tokens_ad.go)
-	Audited
+	kernel.Audited
 }
 
 // aad binds the card to its owner: the subject (entity) decides which
@@ -175,7 +175,7 @@ func validatePaymentCard(f problem.Fields, in map[string]any) (sealedCard, strin
 
 // CreatePaymentMethod stores a card for the caller's subject (a JWT's sub;
 // for an API key, the body's entityId).
-func (v *Vault) CreatePaymentMethod(c *ProjectCaller, req PaymentMethodRequest) (*PaymentMethod, error) {
+func (v *Service) CreatePaymentMethod(c *ProjectCaller, req PaymentMethodRequest) (*PaymentMethod, error) {
 	if err := c.allow(pmCreate); err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func credentialTypes(brand string) []string {
 
 // loadPaymentMethod reads a payment method visible to c: of its project,
 // and for a JWT of its subject. Anything else is a 404.
-func (v *Vault) loadPaymentMethod(c *ProjectCaller, id string) (*paymentMethodRecord, error) {
+func (v *Service) loadPaymentMethod(c *ProjectCaller, id string) (*paymentMethodRecord, error) {
 	var r paymentMethodRecord
 	if id == "" || strings.IndexByte(id, 0) >= 0 {
 		return nil, problem.NotFound("Payment method")
@@ -267,7 +267,7 @@ func (v *Vault) loadPaymentMethod(c *ProjectCaller, id string) (*paymentMethodRe
 	return &r, nil
 }
 
-func (v *Vault) openCard(r *paymentMethodRecord) (sealedCard, error) {
+func (v *Service) openCard(r *paymentMethodRecord) (sealedCard, error) {
 	var card sealedCard
 	if r.AD != kernel.RecordADVersion {
 		return card, kernel.ErrIntegrity
@@ -284,7 +284,7 @@ func (v *Vault) openCard(r *paymentMethodRecord) (sealedCard, error) {
 }
 
 // GetPaymentMethod returns one payment method of the caller's subject.
-func (v *Vault) GetPaymentMethod(c *ProjectCaller, id string) (*PaymentMethod, error) {
+func (v *Service) GetPaymentMethod(c *ProjectCaller, id string) (*PaymentMethod, error) {
 	if err := c.allow(pmRead); err != nil {
 		return nil, err
 	}
@@ -317,7 +317,7 @@ func (p *PaymentMethodPage) HasPrevious() bool { return p.Offset > 0 && p.Total 
 // ListPaymentMethods lists a subject's payment methods in creation order:
 // a JWT's sub, or for an API key the entityId filter (all of the project's
 // when empty).
-func (v *Vault) ListPaymentMethods(c *ProjectCaller, entityID string, limit, offset int) (*PaymentMethodPage, error) {
+func (v *Service) ListPaymentMethods(c *ProjectCaller, entityID string, limit, offset int) (*PaymentMethodPage, error) {
 	if err := c.allow(pmRead); err != nil {
 		return nil, err
 	}
@@ -370,7 +370,7 @@ func (v *Vault) ListPaymentMethods(c *ProjectCaller, entityID string, limit, off
 }
 
 // DeletePaymentMethod deletes one payment method of the caller's subject.
-func (v *Vault) DeletePaymentMethod(c *ProjectCaller, id string) error {
+func (v *Service) DeletePaymentMethod(c *ProjectCaller, id string) error {
 	if err := c.allow(pmDelete); err != nil {
 		return err
 	}
@@ -378,7 +378,7 @@ func (v *Vault) DeletePaymentMethod(c *ProjectCaller, id string) error {
 	return kernel.RetryUnchangedErr(func() error { return v.deletePaymentMethod(c, id) })
 }
 
-func (v *Vault) deletePaymentMethod(c *ProjectCaller, id string) error {
+func (v *Service) deletePaymentMethod(c *ProjectCaller, id string) error {
 	raw, err := kernel.ReadVersion(v.Store(), paymentMethodKey(c.TenantID, c.ProjectID, id))
 	if err != nil {
 		return err
@@ -398,9 +398,9 @@ func (v *Vault) deletePaymentMethod(c *ProjectCaller, id string) error {
 	return v.Commit(b, c.entry("payment_method", r.ID, "delete", "Payment method deleted", ts))
 }
 
-// purgeExpiredCVCs drops every cvc past its retention. Reads never return
+// PurgeExpiredCVCs drops every cvc past its retention. Reads never return
 // a cvc; this bounds how long one exists at all.
-func (v *Vault) purgeExpiredCVCs() error {
+func (v *Service) PurgeExpiredCVCs() error {
 	var ts [8]byte
 	t := kernel.Now()
 	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
@@ -420,14 +420,14 @@ func (v *Vault) purgeExpiredCVCs() error {
 	return errors.Join(errs...)
 }
 
-func (v *Vault) dropCVC(indexKey []byte, tenantID, projectID, id string) error {
+func (v *Service) dropCVC(indexKey []byte, tenantID, projectID, id string) error {
 	defer v.Locks.Lock("payment_method", projectID, id)()
 	return kernel.RetryUnchangedErr(func() error { return v.dropCVCOnce(indexKey, tenantID, projectID, id) })
 }
 
 // dropCVCOnce commits only if the record is unchanged: rewritten over a
 // delete on another node, it would bring the card back.
-func (v *Vault) dropCVCOnce(indexKey []byte, tenantID, projectID, id string) error {
+func (v *Service) dropCVCOnce(indexKey []byte, tenantID, projectID, id string) error {
 	b := v.Store().NewBatch()
 	defer b.Close()
 	b.Delete(indexKey)
@@ -448,14 +448,4 @@ func (v *Vault) dropCVCOnce(indexKey []byte, tenantID, projectID, id string) err
 		kernel.SetJSON(b, paymentMethodKey(tenantID, projectID, id), &r)
 	}
 	return v.SyncCommit(b)
-}
-
-// cvcRetained reports whether a payment method still holds its cvc (for
-// tests and, later, purchase intents).
-func (v *Vault) cvcRetained(tenantID, projectID, id string) (bool, error) {
-	var r paymentMethodRecord
-	if err := kernel.GetJSON(v.Store(), paymentMethodKey(tenantID, projectID, id), "Payment method", &r); err != nil {
-		return false, err
-	}
-	return r.CVC != nil && r.CVCExpiresAt != nil && r.CVCExpiresAt.After(kernel.Now()), nil
 }

@@ -1,4 +1,4 @@
-package vault
+package projects
 
 import (
 	"encoding/json"
@@ -48,7 +48,7 @@ func (s *projectState) lockKeyRegistry() func() {
 // claimPublicKey records rec's tenant as the owner of its public key in b,
 // or refuses a key that a project of another tenant holds. The caller
 // holds the key registry lock.
-func (v *Vault) claimPublicKey(b store.Batch, rec projectKeyRecord) error {
+func (v *Service) claimPublicKey(b store.Batch, rec projectKeyRecord) error {
 	var owner publicKeyOwner
 	err := kernel.GetJSON(v.Store(), publicKeyKey(rec.Thumbprint), "Public key", &owner)
 	switch {
@@ -72,7 +72,7 @@ func (v *Vault) claimPublicKey(b store.Batch, rec projectKeyRecord) error {
 // tenantHoldsPublicKey reports whether a project key of the tenant has the
 // thumbprint: the tenant's records decide, so an owner entry outlives
 // neither the keys nor the tenant.
-func (v *Vault) tenantHoldsPublicKey(tenantID, thumbprint string) (bool, error) {
+func (v *Service) tenantHoldsPublicKey(tenantID, thumbprint string) (bool, error) {
 	held := false
 	var derr error
 	err := v.Store().Scan(store.Prefix(kernel.ProjectKeyIndex, tenantID), nil, func(_, val []byte) bool {
@@ -86,7 +86,7 @@ func (v *Vault) tenantHoldsPublicKey(tenantID, thumbprint string) (bool, error) 
 
 // projectTenants lists the tenants holding a project id. An index entry
 // whose project record is gone (its tenant was deleted) is skipped.
-func (v *Vault) projectTenants(id string) ([]string, error) {
+func (v *Service) projectTenants(id string) ([]string, error) {
 	if !projectIDPattern.MatchString(id) {
 		return nil, nil
 	}
@@ -110,11 +110,11 @@ func (v *Vault) projectTenants(id string) ([]string, error) {
 	return live, nil
 }
 
-// upgradeProjectIndex brings stores written before per-tenant project ids
+// UpgradeProjectIndex brings stores written before per-tenant project ids
 // up to date at open, in one batch (nothing when they are): the global
 // project pointers become kernel.ProjectTenantIndex entries, and every public key
 // without an owner gets its first holder as owner.
-func (v *Vault) upgradeProjectIndex() error {
+func (v *Service) UpgradeProjectIndex() error {
 	b := v.Store().NewBatch()
 	pfx := store.Prefix(kernel.LegacyProjectPointer)
 	var derr error

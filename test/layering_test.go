@@ -31,7 +31,8 @@ var layers = []struct {
 	{"kernel", []string{"vault/internal/kernel"}},
 	{"tenants", []string{"vault/tenants"}},
 	{"tokens", []string{"vault/tokens"}},
-	{"projects", []string{"vault/projects"}},
+	{"projects, reactors", []string{"vault/projects", "vault/reactors"}},
+	{"proxies", []string{"vault/proxies"}},
 	{"use cases", []string{"vault"}},
 	{"wire", []string{"vault/httpapi"}},
 }

@@ -2,13 +2,13 @@ package vault
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/strongroom/strongroom/vault/access"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/projects"
+	"github.com/strongroom/strongroom/vault/proxies"
 	"github.com/strongroom/strongroom/vault/tenants"
 
 	"github.com/strongroom/strongroom/vault/store"
@@ -59,9 +59,8 @@ func (v *Vault) deleteTenantHead(b store.Batch, id string, t time.Time) error {
 		return err
 	}
 	err = v.Store().Scan(store.Prefix(kernel.ProxyCollection, id), nil, func(_, val []byte) bool {
-		var rec proxyRecord
-		if json.Unmarshal(val, &rec) == nil && rec.Key != "" {
-			b.Delete(proxyKeyIndex(rec.Key))
+		if k := proxies.KeyIndexEntry(val); k != nil {
+			b.Delete(k)
 		}
 		return true
 	})
@@ -135,9 +134,8 @@ func globalEntries(pfx, val []byte) [][]byte {
 			return [][]byte{k}
 		}
 	case kernel.ProxyCollection:
-		var rec proxyRecord
-		if json.Unmarshal(val, &rec) == nil && rec.Key != "" {
-			return [][]byte{proxyKeyIndex(rec.Key)}
+		if k := proxies.KeyIndexEntry(val); k != nil {
+			return [][]byte{k}
 		}
 	}
 	return nil

@@ -24,7 +24,9 @@ import (
 	"github.com/strongroom/strongroom/vault/keywrap"
 	"github.com/strongroom/strongroom/vault/metrics"
 	"github.com/strongroom/strongroom/vault/projects"
+	"github.com/strongroom/strongroom/vault/proxies"
 	"github.com/strongroom/strongroom/vault/reactor"
+	"github.com/strongroom/strongroom/vault/reactors"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/tenants"
 	"github.com/strongroom/strongroom/vault/tokens"
@@ -102,8 +104,18 @@ type Core struct {
 type Vault struct {
 	*Core
 	*kernel.View
-	*projects.Service // and, below it, tokens and tenants
+	// The domains, each over the ones below it: projects and proxies over
+	// reactors share the tokens and tenants domains.
+	*projectsService
+	*proxiesService
 }
+
+// The domain services under field names of their own (an embedded field is
+// named for its type, and every domain's is Service).
+type (
+	projectsService = projects.Service
+	proxiesService  = proxies.Service
+)
 
 // Store is the store this view reads and writes (a background job's is
 // fenced by its lease).
@@ -137,7 +149,8 @@ func (c *Core) Bind(rt *reactor.Runtime, out egress.Policy, s Settings) *Vault {
 func (c *Core) on(view *kernel.View) *Vault {
 	tn := &tenants.Service{View: view, Caches: c.tenantCaches}
 	tk := &tokens.Service{Service: tn, Caches: c.tokenCaches}
-	return &Vault{Core: c, View: view, Service: &projects.Service{Service: tk, Caches: c.projectCaches}}
+	return &Vault{Core: c, View: view, projectsService: &projects.Service{Service: tk, Caches: c.projectCaches},
+		proxiesService: &proxies.Service{Service: &reactors.Service{Service: tk}}}
 }
 
 // Startup describes what Open did that an operator must know.

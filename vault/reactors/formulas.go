@@ -1,4 +1,4 @@
-package vault
+package reactors
 
 // Reactor formulas (seed 001): reusable reactor code that reactors name.
 
@@ -27,7 +27,7 @@ type Formula struct {
 	Code              string             `json:"code"`
 	Configuration     []FormulaSetting   `json:"configuration"`
 	RequestParameters []FormulaParameter `json:"request_parameters"`
-	Audited
+	kernel.Audited
 }
 
 // FormulaSetting declares one configuration value of a formula.
@@ -60,7 +60,7 @@ type FormulaRequest struct {
 // settingTypes are the types a formula setting or parameter may declare.
 var settingTypes = []string{"string", "boolean", "number"}
 
-func (v *Vault) validateFormula(req *FormulaRequest) error {
+func (v *Service) validateFormula(req *FormulaRequest) error {
 	f := problem.Fields{}
 	kernel.ValidateName(f, req.Name)
 	if req.Type == nil || (*req.Type != "official" && *req.Type != "private") {
@@ -107,7 +107,7 @@ func (f *Formula) apply(req *FormulaRequest) {
 }
 
 // CreateFormula creates a private reactor formula.
-func (v *Vault) CreateFormula(p *access.Principal, req FormulaRequest) (*Formula, error) {
+func (v *Service) CreateFormula(p *access.Principal, req FormulaRequest) (*Formula, error) {
 	if err := kernel.Require(p, "reactor:create"); err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (v *Vault) CreateFormula(p *access.Principal, req FormulaRequest) (*Formula
 	return f, v.Commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", f.ID, "create", "Reactor formula created", ts))
 }
 
-func (v *Vault) formula(tenantID, id string) (*Formula, error) {
+func (v *Service) formula(tenantID, id string) (*Formula, error) {
 	var f Formula
 	if err := kernel.GetJSON(v.Store(), formulaKey(tenantID, id), "Reactor formula", &f); err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func (v *Vault) formula(tenantID, id string) (*Formula, error) {
 }
 
 // GetFormula returns one formula.
-func (v *Vault) GetFormula(p *access.Principal, id string) (*Formula, error) {
+func (v *Service) GetFormula(p *access.Principal, id string) (*Formula, error) {
 	if err := kernel.Require(p, "reactor:read"); err != nil {
 		return nil, err
 	}
@@ -141,9 +141,9 @@ func (v *Vault) GetFormula(p *access.Principal, id string) (*Formula, error) {
 
 // ListFormulas lists the tenant's formulas, filtered by name (substring,
 // case-insensitive) and source token type.
-func (v *Vault) ListFormulas(p *access.Principal, name, sourceTokenType string, pg Page) (Paginated[Formula], error) {
+func (v *Service) ListFormulas(p *access.Principal, name, sourceTokenType string, pg kernel.Page) (kernel.Paginated[Formula], error) {
 	if err := kernel.Require(p, "reactor:read"); err != nil {
-		return Paginated[Formula]{}, err
+		return kernel.Paginated[Formula]{}, err
 	}
 	var all []Formula
 	var derr error
@@ -162,7 +162,7 @@ func (v *Vault) ListFormulas(p *access.Principal, name, sourceTokenType string, 
 }
 
 // UpdateFormula replaces a formula (PUT).
-func (v *Vault) UpdateFormula(p *access.Principal, id string, req FormulaRequest) (*Formula, error) {
+func (v *Service) UpdateFormula(p *access.Principal, id string, req FormulaRequest) (*Formula, error) {
 	if err := kernel.Require(p, "reactor:update"); err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func (v *Vault) UpdateFormula(p *access.Principal, id string, req FormulaRequest
 	return kernel.RetryUnchanged(func() (*Formula, error) { return v.updateFormula(p, id, req) })
 }
 
-func (v *Vault) updateFormula(p *access.Principal, id string, req FormulaRequest) (*Formula, error) {
+func (v *Service) updateFormula(p *access.Principal, id string, req FormulaRequest) (*Formula, error) {
 	raw, err := kernel.ReadVersion(v.Store(), formulaKey(p.TenantID, id))
 	if err != nil {
 		return nil, err
@@ -192,7 +192,7 @@ func (v *Vault) updateFormula(p *access.Principal, id string, req FormulaRequest
 }
 
 // DeleteFormula deletes a formula.
-func (v *Vault) DeleteFormula(p *access.Principal, id string) error {
+func (v *Service) DeleteFormula(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "reactor:delete"); err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func (v *Vault) DeleteFormula(p *access.Principal, id string) error {
 	return kernel.RetryUnchangedErr(func() error { return v.deleteFormula(p, id) })
 }
 
-func (v *Vault) deleteFormula(p *access.Principal, id string) error {
+func (v *Service) deleteFormula(p *access.Principal, id string) error {
 	raw, err := kernel.ReadVersion(v.Store(), formulaKey(p.TenantID, id))
 	if err != nil {
 		return err

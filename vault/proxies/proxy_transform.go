@@ -1,4 +1,4 @@
-package vault
+package proxies
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/reactor"
+	"github.com/strongroom/strongroom/vault/reactors"
 	"github.com/strongroom/strongroom/vault/traffic"
 )
 
@@ -22,7 +23,7 @@ const maxTransformedResponse = 8 << 20
 // requestTransform runs a pre-configured proxy's request transforms. It
 // returns the new body (headers are updated in place), or answered after
 // writing a CustomHttpResponseError's response itself.
-func (v *Vault) requestTransform(w http.ResponseWriter, r *http.Request, px *Proxy, body []byte) (_ []byte, answered bool, _ error) {
+func (v *Service) requestTransform(w http.ResponseWriter, r *http.Request, px *Proxy, body []byte) (_ []byte, answered bool, _ error) {
 	for _, raw := range px.RequestChain() {
 		code, err := transformCode(raw)
 		if err != nil {
@@ -30,13 +31,13 @@ func (v *Vault) requestTransform(w http.ResponseWriter, r *http.Request, px *Pro
 		}
 		args := map[string]any{"body": bodyValue(r.Header.Get("Content-Type"), body), "headers": flatHeaders(r.Header),
 			"method": r.Method, "path": strings.TrimPrefix(r.URL.Path, "/proxy"), "query": queryWithMark(r.URL.RawQuery)}
-		res, err := v.RunProxyTransform(r.Context(), px, code, args)
+		res, err := v.RunProxyTransform(r.Context(), px.transformer(), code, args)
 		if custom, ok := customResponse(err); ok {
 			writeCustom(w, custom)
 			return nil, true, nil
 		}
 		if err != nil {
-			return nil, false, ReactorProblem(err)
+			return nil, false, reactors.ReactorProblem(err)
 		}
 		if body, err = applyTransformResult(r.Header, body, res.Value); err != nil {
 			return nil, false, err
@@ -90,7 +91,7 @@ func responseSteps(px *Proxy) ([]responseStep, error) {
 // forwardTransformed sends the request and runs the response transforms
 // on the (buffered, decoded) answer: masks whatever its status, code on a
 // 2xx only (wire contract §4.3).
-func (v *Vault) forwardTransformed(w http.ResponseWriter, out *http.Request, px *Proxy, f *traffic.Forwarder) error {
+func (v *Service) forwardTransformed(w http.ResponseWriter, out *http.Request, px *Proxy, f *traffic.Forwarder) error {
 	steps, err := responseSteps(px)
 	if err != nil {
 		return err
@@ -128,13 +129,13 @@ func (v *Vault) forwardTransformed(w http.ResponseWriter, out *http.Request, px 
 			continue
 		}
 		args := map[string]any{"body": bodyValue(header.Get("Content-Type"), body), "headers": flatHeaders(header)}
-		res, err := v.RunProxyTransform(out.Context(), px, st.code, args)
+		res, err := v.RunProxyTransform(out.Context(), px.transformer(), st.code, args)
 		if custom, ok := customResponse(err); ok {
 			writeCustom(w, custom)
 			return nil
 		}
 		if err != nil {
-			return ReactorProblem(err)
+			return reactors.ReactorProblem(err)
 		}
 		if body, err = applyTransformResult(header, body, res.Value); err != nil {
 			return err

@@ -1,4 +1,4 @@
-package vault
+package reactors
 
 import (
 	"encoding/json"
@@ -26,7 +26,7 @@ type Reactor struct {
 	Application   *struct {
 		ID string `json:"id"`
 	} `json:"application,omitempty"`
-	Audited
+	kernel.Audited
 }
 
 // ReactorRequest is the body of POST and PUT /reactors.
@@ -52,13 +52,13 @@ type reactorRecord struct {
 	Code          string           `json:"code,omitempty"`
 	ApplicationID string           `json:"application_id,omitempty"`
 	SealedConfig  *crypto.Envelope `json:"sealed_configuration,omitempty"`
-	Audited
+	kernel.Audited
 	config map[string]string
 }
 
 // compile checks reactor code: 400 when it does not compile, 422 when it
 // does not export a function (seed 001 "Reactor Errors").
-func (v *Vault) compile(field, code string) (*reactor.Program, error) {
+func (v *Service) compile(field, code string) (*reactor.Program, error) {
 	if v.Runtime == nil {
 		return nil, problem.New(501, "Reactors are not enabled on this server.")
 	}
@@ -81,7 +81,7 @@ func reactorKey(tenantID, id string) []byte { return store.Key(kernel.ReactorCol
 
 // validateReactor checks a reactor request: a formula of the tenant or
 // inline code that compiles, an existing application.
-func (v *Vault) validateReactor(p *access.Principal, req *ReactorRequest) error {
+func (v *Service) validateReactor(p *access.Principal, req *ReactorRequest) error {
 	f := problem.Fields{}
 	kernel.ValidateName(f, req.Name)
 	hasFormula := req.Formula != nil && req.Formula.ID != ""
@@ -116,7 +116,7 @@ func (v *Vault) validateReactor(p *access.Principal, req *ReactorRequest) error 
 	return nil
 }
 
-func (v *Vault) saveReactor(b store.Batch, r *reactorRecord) error {
+func (v *Service) saveReactor(b store.Batch, r *reactorRecord) error {
 	r.SealedConfig = nil
 	if len(r.config) > 0 {
 		k, err := v.TenantKey(r.TenantID)
@@ -131,7 +131,7 @@ func (v *Vault) saveReactor(b store.Batch, r *reactorRecord) error {
 	return nil
 }
 
-func (v *Vault) loadReactor(tenantID, id string) (*reactorRecord, error) {
+func (v *Service) loadReactor(tenantID, id string) (*reactorRecord, error) {
 	var r reactorRecord
 	if err := kernel.GetJSON(v.Store(), reactorKey(tenantID, id), "Reactor", &r); err != nil {
 		return nil, err
@@ -153,7 +153,7 @@ func (v *Vault) loadReactor(tenantID, id string) (*reactorRecord, error) {
 	return &r, nil
 }
 
-func (v *Vault) reactorView(r *reactorRecord) (*Reactor, error) {
+func (v *Service) reactorView(r *reactorRecord) (*Reactor, error) {
 	out := &Reactor{ID: r.ID, TenantID: r.TenantID, Name: r.Name, Code: r.Code, Configuration: r.config, Audited: r.Audited}
 	if r.FormulaID != "" {
 		f, err := v.formula(r.TenantID, r.FormulaID)
@@ -185,7 +185,7 @@ func (r *reactorRecord) apply(req *ReactorRequest) {
 }
 
 // CreateReactor creates a reactor from a formula or inline code.
-func (v *Vault) CreateReactor(p *access.Principal, req ReactorRequest) (*Reactor, error) {
+func (v *Service) CreateReactor(p *access.Principal, req ReactorRequest) (*Reactor, error) {
 	if err := kernel.Require(p, "reactor:create"); err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func (v *Vault) CreateReactor(p *access.Principal, req ReactorRequest) (*Reactor
 }
 
 // GetReactor returns one reactor.
-func (v *Vault) GetReactor(p *access.Principal, id string) (*Reactor, error) {
+func (v *Service) GetReactor(p *access.Principal, id string) (*Reactor, error) {
 	if err := kernel.Require(p, "reactor:read"); err != nil {
 		return nil, err
 	}
@@ -221,9 +221,9 @@ func (v *Vault) GetReactor(p *access.Principal, id string) (*Reactor, error) {
 
 // ListReactors lists reactors, filtered by ids, name and (seed 001) the
 // source token type of their formula.
-func (v *Vault) ListReactors(p *access.Principal, ids []string, name, sourceTokenType string, pg Page) (Paginated[Reactor], error) {
+func (v *Service) ListReactors(p *access.Principal, ids []string, name, sourceTokenType string, pg kernel.Page) (kernel.Paginated[Reactor], error) {
 	if err := kernel.Require(p, "reactor:read"); err != nil {
-		return Paginated[Reactor]{}, err
+		return kernel.Paginated[Reactor]{}, err
 	}
 	var all []Reactor
 	pfx := store.Prefix(kernel.ReactorCollection, p.TenantID)
@@ -255,14 +255,14 @@ func (v *Vault) ListReactors(p *access.Principal, ids []string, name, sourceToke
 }
 
 // UpdateReactor replaces a reactor (PUT).
-func (v *Vault) UpdateReactor(p *access.Principal, id string, req ReactorRequest) (*Reactor, error) {
+func (v *Service) UpdateReactor(p *access.Principal, id string, req ReactorRequest) (*Reactor, error) {
 	return v.replaceReactor(p, id, func(*reactorRecord) (ReactorRequest, error) { return req, nil })
 }
 
 // replaceReactor is every reactor update: under the reactor's lock it
 // loads the reactor, asks next for the request that replaces it (a PATCH
 // merges onto what it is given), then validates and stores it.
-func (v *Vault) replaceReactor(p *access.Principal, id string, next func(*reactorRecord) (ReactorRequest, error)) (*Reactor, error) {
+func (v *Service) replaceReactor(p *access.Principal, id string, next func(*reactorRecord) (ReactorRequest, error)) (*Reactor, error) {
 	if err := kernel.Require(p, "reactor:update"); err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func (v *Vault) replaceReactor(p *access.Principal, id string, next func(*reacto
 	return kernel.RetryUnchanged(func() (*Reactor, error) { return v.replaceReactorOnce(p, id, next) })
 }
 
-func (v *Vault) replaceReactorOnce(p *access.Principal, id string, next func(*reactorRecord) (ReactorRequest, error)) (*Reactor, error) {
+func (v *Service) replaceReactorOnce(p *access.Principal, id string, next func(*reactorRecord) (ReactorRequest, error)) (*Reactor, error) {
 	raw, err := kernel.ReadVersion(v.Store(), reactorKey(p.TenantID, id))
 	if err != nil {
 		return nil, err
@@ -308,7 +308,7 @@ func (v *Vault) replaceReactorOnce(p *access.Principal, id string, next func(*re
 }
 
 // PatchReactor applies a merge patch to a reactor (PATCH, answered 204).
-func (v *Vault) PatchReactor(p *access.Principal, id string, patch []byte) error {
+func (v *Service) PatchReactor(p *access.Principal, id string, patch []byte) error {
 	_, err := v.replaceReactor(p, id, func(rec *reactorRecord) (ReactorRequest, error) {
 		return v.patchedReactor(rec, patch)
 	})
@@ -316,7 +316,7 @@ func (v *Vault) PatchReactor(p *access.Principal, id string, patch []byte) error
 }
 
 // patchedReactor merges patch onto the reactor rec's fields.
-func (v *Vault) patchedReactor(rec *reactorRecord, patch []byte) (ReactorRequest, error) {
+func (v *Service) patchedReactor(rec *reactorRecord, patch []byte) (ReactorRequest, error) {
 	cur, err := v.reactorView(rec)
 	if err != nil {
 		return ReactorRequest{}, err
@@ -335,7 +335,7 @@ func (v *Vault) patchedReactor(rec *reactorRecord, patch []byte) (ReactorRequest
 }
 
 // DeleteReactor deletes a reactor.
-func (v *Vault) DeleteReactor(p *access.Principal, id string) error {
+func (v *Service) DeleteReactor(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "reactor:delete"); err != nil {
 		return err
 	}
@@ -343,7 +343,7 @@ func (v *Vault) DeleteReactor(p *access.Principal, id string) error {
 	return kernel.RetryUnchangedErr(func() error { return v.deleteReactor(p, id) })
 }
 
-func (v *Vault) deleteReactor(p *access.Principal, id string) error {
+func (v *Service) deleteReactor(p *access.Principal, id string) error {
 	raw, err := kernel.ReadVersion(v.Store(), reactorKey(p.TenantID, id))
 	if err != nil {
 		return err

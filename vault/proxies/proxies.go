@@ -1,4 +1,4 @@
-package vault
+package proxies
 
 import (
 	"crypto/rand"
@@ -13,6 +13,7 @@ import (
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
+	"github.com/strongroom/strongroom/vault/reactors"
 	"github.com/strongroom/strongroom/vault/store"
 	"github.com/strongroom/strongroom/vault/traffic"
 )
@@ -36,7 +37,7 @@ type Proxy struct {
 	Configuration         map[string]string `json:"configuration,omitempty"`
 	RequireAuth           bool              `json:"require_auth"`
 	DisableDetokenization bool              `json:"disable_detokenization"`
-	Audited
+	kernel.Audited
 }
 
 // RequestChain is the proxy's request transforms in the order they run.
@@ -47,6 +48,11 @@ func (p *Proxy) RequestChain() []json.RawMessage {
 // ResponseChain is the proxy's response transforms in the order they run.
 func (p *Proxy) ResponseChain() []json.RawMessage {
 	return chain(p.ResponseTransform, p.ResponseTransforms)
+}
+
+// transformer is whose code the proxy's transforms run as.
+func (p *Proxy) transformer() reactors.Transformer {
+	return reactors.Transformer{TenantID: p.TenantID, ApplicationID: p.ApplicationID, Configuration: p.Configuration}
 }
 
 func chain(one json.RawMessage, list []json.RawMessage) []json.RawMessage {
@@ -97,7 +103,7 @@ func newProxyKey() string {
 	return hex.EncodeToString(b)
 }
 
-func (v *Vault) validateProxy(tenantID string, req *ProxyRequest) error {
+func (v *Service) validateProxy(tenantID string, req *ProxyRequest) error {
 	f := problem.Fields{}
 	kernel.ValidateName(f, req.Name)
 	// The application a proxy acts as must exist in the tenant (as a
@@ -167,7 +173,7 @@ func validateTransform(f problem.Fields, field string, raw json.RawMessage, resp
 	}
 }
 
-func (v *Vault) applyProxyRequest(rec *proxyRecord, req *ProxyRequest) {
+func (v *Service) applyProxyRequest(rec *proxyRecord, req *ProxyRequest) {
 	rec.Name, rec.DestinationURL = *req.Name, strings.TrimRight(*req.DestinationURL, "/")
 	rec.RequestTransform, rec.ResponseTransform = nullToNil(req.RequestTransform), nullToNil(req.ResponseTransform)
 	rec.RequestTransforms, rec.ResponseTransforms = req.RequestTransforms, req.ResponseTransforms
@@ -188,7 +194,7 @@ func nullToNil(raw json.RawMessage) json.RawMessage {
 	return raw
 }
 
-func (v *Vault) saveProxy(b store.Batch, rec *proxyRecord) error {
+func (v *Service) saveProxy(b store.Batch, rec *proxyRecord) error {
 	rec.SealedConfig = nil
 	if len(rec.Configuration) > 0 {
 		k, err := v.TenantKey(rec.TenantID)
@@ -204,7 +210,7 @@ func (v *Vault) saveProxy(b store.Batch, rec *proxyRecord) error {
 	return nil
 }
 
-func (v *Vault) loadProxy(tenantID, id string) (*proxyRecord, error) {
+func (v *Service) loadProxy(tenantID, id string) (*proxyRecord, error) {
 	var rec proxyRecord
 	if err := kernel.GetJSON(v.Store(), proxyRecordKey(tenantID, id), "Proxy", &rec); err != nil {
 		return nil, err
@@ -232,7 +238,7 @@ func (rec *proxyRecord) public() *Proxy {
 }
 
 // CreateProxy creates a pre-configured proxy with a generated key.
-func (v *Vault) CreateProxy(p *access.Principal, req ProxyRequest) (*Proxy, error) {
+func (v *Service) CreateProxy(p *access.Principal, req ProxyRequest) (*Proxy, error) {
 	if err := kernel.Require(p, "proxy:create"); err != nil {
 		return nil, err
 	}
@@ -253,7 +259,7 @@ func (v *Vault) CreateProxy(p *access.Principal, req ProxyRequest) (*Proxy, erro
 }
 
 // GetProxy returns one proxy.
-func (v *Vault) GetProxy(p *access.Principal, id string) (*Proxy, error) {
+func (v *Service) GetProxy(p *access.Principal, id string) (*Proxy, error) {
 	if err := kernel.Require(p, "proxy:read"); err != nil {
 		return nil, err
 	}
@@ -265,9 +271,9 @@ func (v *Vault) GetProxy(p *access.Principal, id string) (*Proxy, error) {
 }
 
 // ListProxies lists the tenant's proxies, filtered by ids and name.
-func (v *Vault) ListProxies(p *access.Principal, ids []string, name string, pg Page) (Paginated[Proxy], error) {
+func (v *Service) ListProxies(p *access.Principal, ids []string, name string, pg kernel.Page) (kernel.Paginated[Proxy], error) {
 	if err := kernel.Require(p, "proxy:read"); err != nil {
-		return Paginated[Proxy]{}, err
+		return kernel.Paginated[Proxy]{}, err
 	}
 	var all []Proxy
 	var ferr error
@@ -291,7 +297,7 @@ func (v *Vault) ListProxies(p *access.Principal, ids []string, name string, pg P
 }
 
 // UpdateProxy replaces a proxy's settings (PUT); the key is kept.
-func (v *Vault) UpdateProxy(p *access.Principal, id string, req ProxyRequest) (*Proxy, error) {
+func (v *Service) UpdateProxy(p *access.Principal, id string, req ProxyRequest) (*Proxy, error) {
 	if err := kernel.Require(p, "proxy:update"); err != nil {
 		return nil, err
 	}
@@ -304,7 +310,7 @@ func (v *Vault) UpdateProxy(p *access.Principal, id string, req ProxyRequest) (*
 // replaceProxy is every proxy update: under the proxy's lock it loads the
 // proxy and asks next for the validated request that replaces it (a PATCH
 // merges onto what it is given), then stores it.
-func (v *Vault) replaceProxy(p *access.Principal, id string, next func(*proxyRecord) (ProxyRequest, error)) (*Proxy, error) {
+func (v *Service) replaceProxy(p *access.Principal, id string, next func(*proxyRecord) (ProxyRequest, error)) (*Proxy, error) {
 	if err := kernel.Require(p, "proxy:update"); err != nil {
 		return nil, err
 	}
@@ -312,7 +318,7 @@ func (v *Vault) replaceProxy(p *access.Principal, id string, next func(*proxyRec
 	return kernel.RetryUnchanged(func() (*Proxy, error) { return v.replaceProxyOnce(p, id, next) })
 }
 
-func (v *Vault) replaceProxyOnce(p *access.Principal, id string, next func(*proxyRecord) (ProxyRequest, error)) (*Proxy, error) {
+func (v *Service) replaceProxyOnce(p *access.Principal, id string, next func(*proxyRecord) (ProxyRequest, error)) (*Proxy, error) {
 	raw, err := kernel.ReadVersion(v.Store(), proxyRecordKey(p.TenantID, id))
 	if err != nil {
 		return nil, err
@@ -338,7 +344,7 @@ func (v *Vault) replaceProxyOnce(p *access.Principal, id string, next func(*prox
 }
 
 // PatchProxy applies a merge patch to a proxy (PATCH, answered 204).
-func (v *Vault) PatchProxy(p *access.Principal, id string, patch []byte) error {
+func (v *Service) PatchProxy(p *access.Principal, id string, patch []byte) error {
 	_, err := v.replaceProxy(p, id, func(rec *proxyRecord) (ProxyRequest, error) {
 		req, err := patchedProxy(rec, patch)
 		if err == nil {
@@ -376,7 +382,7 @@ func patchedProxy(rec *proxyRecord, patch []byte) (ProxyRequest, error) {
 }
 
 // DeleteProxy deletes a proxy; its key stops working at once.
-func (v *Vault) DeleteProxy(p *access.Principal, id string) error {
+func (v *Service) DeleteProxy(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "proxy:delete"); err != nil {
 		return err
 	}
@@ -384,7 +390,7 @@ func (v *Vault) DeleteProxy(p *access.Principal, id string) error {
 	return kernel.RetryUnchangedErr(func() error { return v.deleteProxy(p, id) })
 }
 
-func (v *Vault) deleteProxy(p *access.Principal, id string) error {
+func (v *Service) deleteProxy(p *access.Principal, id string) error {
 	raw, err := kernel.ReadVersion(v.Store(), proxyRecordKey(p.TenantID, id))
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package vault
+package proxies
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
+	"github.com/strongroom/strongroom/vault/tokens"
 	"github.com/strongroom/strongroom/vault/traffic"
 )
 
@@ -56,7 +57,7 @@ func (rt *ProxyRoute) Anonymous() bool { return rt.Proxy != nil && !rt.Proxy.Req
 // AuthorizeProxy decides a `/proxy` call before anything is read: the
 // proxy key or the caller's `proxy:invoke`, the tenant's policy, and the
 // destination under the egress policy.
-func (v *Vault) AuthorizeProxy(call ProxyCall, gw *ProxyGateway) (*ProxyRoute, error) {
+func (v *Service) AuthorizeProxy(call ProxyCall, gw *ProxyGateway) (*ProxyRoute, error) {
 	if call.Key != "" {
 		return v.authorizeConfigured(call, gw)
 	}
@@ -83,7 +84,7 @@ func (v *Vault) AuthorizeProxy(call ProxyCall, gw *ProxyGateway) (*ProxyRoute, e
 // authorizeConfigured authorizes a call to a pre-configured proxy: with
 // require_auth a caller of its tenant holding `proxy:invoke`, else the
 // proxy's application (or nobody).
-func (v *Vault) authorizeConfigured(call ProxyCall, gw *ProxyGateway) (*ProxyRoute, error) {
+func (v *Service) authorizeConfigured(call ProxyCall, gw *ProxyGateway) (*ProxyRoute, error) {
 	px, err := v.proxyByKey(call.Key)
 	if problem.Is(err, http.StatusNotFound) {
 		return nil, problem.Unauthorized("The proxy key is invalid.")
@@ -124,7 +125,7 @@ func (v *Vault) authorizeConfigured(call ProxyCall, gw *ProxyGateway) (*ProxyRou
 // key and its headers no credential. Nothing reaches the destination
 // unless every step before it passed. An error after the answer started
 // is a *traffic.AnswerCutError.
-func (v *Vault) InvokeProxy(w http.ResponseWriter, r *http.Request, rt *ProxyRoute, gw *ProxyGateway) error {
+func (v *Service) InvokeProxy(w http.ResponseWriter, r *http.Request, rt *ProxyRoute, gw *ProxyGateway) error {
 	px := rt.Proxy
 	transformed := px != nil && len(px.RequestChain()) > 0
 	detokenize := px == nil || !px.DisableDetokenization
@@ -149,7 +150,7 @@ func (v *Vault) InvokeProxy(w http.ResponseWriter, r *http.Request, rt *ProxyRou
 	if detokenize {
 		d := traffic.NewDetokenizer(expr.Options{MaxTokens: gw.MaxTokens, StringPrimitives: true}, proxyResolver(v, rt.Principal))
 		if header, rawQuery, body, err = detokenizeProxied(r, d, body, stream); err != nil {
-			return ExprProblem(err)
+			return tokens.ExprProblem(err)
 		}
 	}
 	target, err := traffic.Target(rt.Destination, strings.TrimPrefix(r.URL.EscapedPath(), "/proxy"), rawQuery)
@@ -178,7 +179,7 @@ func (v *Vault) InvokeProxy(w http.ResponseWriter, r *http.Request, rt *ProxyRou
 // proxyResolver resolves tokens for a proxied request. Without a principal
 // (an anonymous pre-configured proxy with no application) no token can be
 // used.
-func proxyResolver(v *Vault, p *access.Principal) expr.Resolver {
+func proxyResolver(v *Service, p *access.Principal) expr.Resolver {
 	if p == nil {
 		return expr.ResolverFunc(func(context.Context, string) (expr.Token, error) {
 			return expr.Token{}, problem.Forbidden("This proxy has no application, so it cannot detokenize.")
@@ -233,7 +234,7 @@ func proxyVars(h http.Header, body []byte, streamed bool) map[string]any {
 }
 
 // proxyByKey finds the proxy a `BT-PROXY-KEY` names, for invocation.
-func (v *Vault) proxyByKey(key string) (*Proxy, error) {
+func (v *Service) proxyByKey(key string) (*Proxy, error) {
 	ref, err := v.Store().Get(proxyKeyIndex(key))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, problem.NotFound("Proxy")
@@ -251,7 +252,7 @@ func (v *Vault) proxyByKey(key string) (*Proxy, error) {
 
 // proxyInvoked records an invocation in the audit log (asynchronously:
 // the destination's answer is not held for it).
-func (v *Vault) proxyInvoked(p *access.Principal, tenantID, proxyID string) {
+func (v *Service) proxyInvoked(p *access.Principal, tenantID, proxyID string) {
 	v.AuditAsync(kernel.LogEntry(p, tenantID, "proxy", proxyID, "invoke", "Proxy invoked", kernel.Now()))
 	v.Metrics().ProxyRequest()
 }

@@ -1,4 +1,4 @@
-package vault
+package reactors
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/strongroom/strongroom/vault/jsonorder"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/reactor"
+	"github.com/strongroom/strongroom/vault/tokens"
 )
 
 // ReactRequest is the body of POST /reactors/{id}/react.
@@ -39,7 +40,7 @@ type ReactResponse struct {
 const maxReactTokens = 100
 
 // React runs a reactor with detokenized args (current API).
-func (v *Vault) React(ctx context.Context, p *access.Principal, id string, req ReactRequest) (*ReactResponse, error) {
+func (v *Service) React(ctx context.Context, p *access.Principal, id string, req ReactRequest) (*ReactResponse, error) {
 	if !p.Has("reactor:invoke") {
 		return nil, problem.Forbidden("The API key does not have permission to invoke reactors.")
 	}
@@ -57,7 +58,7 @@ func (v *Vault) React(ctx context.Context, p *access.Principal, id string, req R
 	// secrets): the code reads it as req.configuration.
 	opts := expr.Options{MaxTokens: maxReactTokens}
 	if args, err = expr.Detokenize(ctx, args, opts, v.Resolver(p, "reactor:invoke")); err != nil {
-		return nil, ExprProblem(err)
+		return nil, tokens.ExprProblem(err)
 	}
 	code, formula, err := v.reactorCode(r)
 	if err != nil {
@@ -74,7 +75,7 @@ func (v *Vault) React(ctx context.Context, p *access.Principal, id string, req R
 
 // AtomicReact runs a formula reactor with an atomic card or bank as its
 // source token (seed 001; `token:<class>:use:reactor`).
-func (v *Vault) AtomicReact(ctx context.Context, p *access.Principal, k AtomicKind, id string, req AtomicReactRequest) (*ReactResponse, error) {
+func (v *Service) AtomicReact(ctx context.Context, p *access.Principal, k tokens.AtomicKind, id string, req AtomicReactRequest) (*ReactResponse, error) {
 	if req.ReactorID == "" {
 		return nil, problem.Invalid("reactor_id", "The reactor_id field is required.")
 	}
@@ -120,7 +121,7 @@ func (v *Vault) AtomicReact(ctx context.Context, p *access.Principal, k AtomicKi
 }
 
 // reactorCode returns the code a reactor runs and its formula, if any.
-func (v *Vault) reactorCode(r *reactorRecord) (string, *Formula, error) {
+func (v *Service) reactorCode(r *reactorRecord) (string, *Formula, error) {
 	if r.FormulaID == "" {
 		return r.Code, nil, nil
 	}
@@ -136,7 +137,7 @@ func (v *Vault) reactorCode(r *reactorRecord) (string, *Formula, error) {
 
 // runReactor runs code with arg, then tokenizes its `tokenize` output in
 // one atomic batch, as POST /tokenize would.
-func (v *Vault) runReactor(ctx context.Context, p *access.Principal, r *reactorRecord, code string, arg map[string]any) (_ *ReactResponse, err error) {
+func (v *Service) runReactor(ctx context.Context, p *access.Principal, r *reactorRecord, code string, arg map[string]any) (_ *ReactResponse, err error) {
 	prog, err := v.compile("code", code)
 	if err != nil {
 		return nil, err
@@ -296,7 +297,7 @@ func toGeneric(v any) (any, error) {
 
 // btClient is the vault seen by reactor code as its application (req.bt).
 type btClient struct {
-	v *Vault
+	v *Service
 	p *access.Principal
 }
 
@@ -313,7 +314,7 @@ func (c *btClient) CreateToken(_ context.Context, req any) (any, error) {
 	if err != nil {
 		return nil, problem.BadRequest("The token request is not JSON.")
 	}
-	var tr TokenRequest
+	var tr tokens.TokenRequest
 	if err := kernel.DecodeStrict(raw, &tr); err != nil {
 		return nil, problem.BadRequest(err.Error())
 	}
@@ -337,7 +338,7 @@ func (c *btClient) DeleteToken(_ context.Context, id string) error {
 }
 
 func (c *btClient) SearchTokens(_ context.Context, query any) (any, error) {
-	var req SearchRequest
+	var req tokens.SearchRequest
 	switch q := query.(type) {
 	case string:
 		req.Query = q
@@ -356,11 +357,19 @@ func (c *btClient) SearchTokens(_ context.Context, query any) (any, error) {
 
 var _ reactor.BTClient = (*btClient)(nil)
 
+// Transformer is whose transform code runs: a pre-configured proxy's
+// tenant, the application its req.bt acts as (none: no bt) and its
+// configuration.
+type Transformer struct {
+	TenantID, ApplicationID string
+	Configuration           map[string]string
+}
+
 // RunProxyTransform runs a pre-configured proxy's request or response
 // transform (wire contract §5.4): the code gets {args, configuration, bt}
 // and returns {body, headers}. A thrown CustomHttpResponseError comes back
 // as *reactor.CustomHTTPResponse for the caller to send as is.
-func (v *Vault) RunProxyTransform(ctx context.Context, px *Proxy, code string, args map[string]any) (*reactor.Result, error) {
+func (v *Service) RunProxyTransform(ctx context.Context, px Transformer, code string, args map[string]any) (*reactor.Result, error) {
 	prog, err := v.compile("code", code)
 	if err != nil {
 		return nil, err

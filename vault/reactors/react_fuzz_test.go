@@ -1,4 +1,4 @@
-package vault
+package reactors
 
 import (
 	"encoding/json"

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
@@ -135,27 +136,18 @@ func (v *Vault) UpdateWebhook(p *access.Principal, id string, req WebhookRequest
 	if err := v.validateWebhook(&req); err != nil {
 		return nil, err
 	}
-	defer v.Locks.Lock("whook", p.TenantID, id)()
-	return kernel.RetryUnchanged(func() (*Webhook, error) { return v.updateWebhook(p, id, req) })
-}
-
-func (v *Vault) updateWebhook(p *access.Principal, id string, req WebhookRequest) (*Webhook, error) {
-	raw, err := kernel.ReadVersion(v.Store(), webhookRecordKey(p.TenantID, id))
-	if err != nil {
-		return nil, err
-	}
-	w, err := v.loadWebhook(p.TenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	ts := kernel.Now()
-	applyWebhook(w, &req)
-	w.Modified(p, ts)
-	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, webhookRecordKey(w.TenantID, w.ID), raw)
-	kernel.SetJSON(b, webhookRecordKey(w.TenantID, w.ID), w)
 	defer v.Outbox.Invalidate(p.TenantID)
-	return w, v.Commit(b, kernel.LogEntry(p, p.TenantID, "webhook", w.ID, "update", "Webhook updated", ts))
+	return kernel.Rewrite(v.View, webhookRecordKey(p.TenantID, id), []string{"whook", p.TenantID, id}, func(b store.Batch) (*Webhook, audit.Entry, error) {
+		w, err := v.loadWebhook(p.TenantID, id)
+		if err != nil {
+			return nil, audit.Entry{}, err
+		}
+		ts := kernel.Now()
+		applyWebhook(w, &req)
+		w.Modified(p, ts)
+		kernel.SetJSON(b, webhookRecordKey(w.TenantID, w.ID), w)
+		return w, kernel.LogEntry(p, p.TenantID, "webhook", w.ID, "update", "Webhook updated", ts), nil
+	})
 }
 
 // DeleteWebhook deletes a webhook and its pending deliveries.
@@ -163,25 +155,16 @@ func (v *Vault) DeleteWebhook(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "webhooks:delete"); err != nil {
 		return err
 	}
-	defer v.Locks.Lock("whook", p.TenantID, id)()
-	return kernel.RetryUnchangedErr(func() error { return v.deleteWebhook(p, id) })
-}
-
-func (v *Vault) deleteWebhook(p *access.Principal, id string) error {
-	raw, err := kernel.ReadVersion(v.Store(), webhookRecordKey(p.TenantID, id))
-	if err != nil {
-		return err
-	}
-	if _, err := v.loadWebhook(p.TenantID, id); err != nil {
-		return err
-	}
-	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, webhookRecordKey(p.TenantID, id), raw)
-	b.Delete(webhookRecordKey(p.TenantID, id))
-	// Queue entries of its deliveries are dropped when they come due.
-	b.DeletePrefix(store.Prefix(kernel.DeliveryCollection, p.TenantID, id))
 	defer v.Outbox.Invalidate(p.TenantID)
-	return v.Commit(b, kernel.LogEntry(p, p.TenantID, "webhook", id, "delete", "Webhook deleted", kernel.Now()))
+	return kernel.RewriteErr(v.View, webhookRecordKey(p.TenantID, id), []string{"whook", p.TenantID, id}, func(b store.Batch) (audit.Entry, error) {
+		if _, err := v.loadWebhook(p.TenantID, id); err != nil {
+			return audit.Entry{}, err
+		}
+		b.Delete(webhookRecordKey(p.TenantID, id))
+		// Queue entries of its deliveries are dropped when they come due.
+		b.DeletePrefix(store.Prefix(kernel.DeliveryCollection, p.TenantID, id))
+		return kernel.LogEntry(p, p.TenantID, "webhook", id, "delete", "Webhook deleted", kernel.Now()), nil
+	})
 }
 
 // EventTypes lists the webhook event types (any authenticated caller).

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
@@ -374,28 +375,18 @@ func (v *Service) DeletePaymentMethod(c *ProjectCaller, id string) error {
 	if err := c.allow(pmDelete); err != nil {
 		return err
 	}
-	defer v.Locks.Lock("payment_method", c.ProjectID, id)()
-	return kernel.RetryUnchangedErr(func() error { return v.deletePaymentMethod(c, id) })
-}
-
-func (v *Service) deletePaymentMethod(c *ProjectCaller, id string) error {
-	raw, err := kernel.ReadVersion(v.Store(), paymentMethodKey(c.TenantID, c.ProjectID, id))
-	if err != nil {
-		return err
-	}
-	r, err := v.loadPaymentMethod(c, id)
-	if err != nil {
-		return err
-	}
-	ts := kernel.Now()
-	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, paymentMethodKey(r.TenantID, r.ProjectID, r.ID), raw)
-	b.Delete(paymentMethodKey(r.TenantID, r.ProjectID, r.ID))
-	b.Delete(r.subKey())
-	if r.CVCExpiresAt != nil {
-		b.Delete(r.cvcExpiryKey())
-	}
-	return v.Commit(b, c.entry("payment_method", r.ID, "delete", "Payment method deleted", ts))
+	return kernel.RewriteErr(v.View, paymentMethodKey(c.TenantID, c.ProjectID, id), []string{"payment_method", c.ProjectID, id}, func(b store.Batch) (audit.Entry, error) {
+		r, err := v.loadPaymentMethod(c, id)
+		if err != nil {
+			return audit.Entry{}, err
+		}
+		b.Delete(paymentMethodKey(r.TenantID, r.ProjectID, r.ID))
+		b.Delete(r.subKey())
+		if r.CVCExpiresAt != nil {
+			b.Delete(r.cvcExpiryKey())
+		}
+		return c.entry("payment_method", r.ID, "delete", "Payment method deleted", kernel.Now()), nil
+	})
 }
 
 // PurgeExpiredCVCs drops every cvc past its retention. Reads never return

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
@@ -314,33 +315,23 @@ func (v *Service) replaceProxy(p *access.Principal, id string, next func(*proxyR
 	if err := kernel.Require(p, "proxy:update"); err != nil {
 		return nil, err
 	}
-	defer v.Locks.Lock("proxy", p.TenantID, id)()
-	return kernel.RetryUnchanged(func() (*Proxy, error) { return v.replaceProxyOnce(p, id, next) })
-}
-
-func (v *Service) replaceProxyOnce(p *access.Principal, id string, next func(*proxyRecord) (ProxyRequest, error)) (*Proxy, error) {
-	raw, err := kernel.ReadVersion(v.Store(), proxyRecordKey(p.TenantID, id))
-	if err != nil {
-		return nil, err
-	}
-	rec, err := v.loadProxy(p.TenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	req, err := next(rec)
-	if err != nil {
-		return nil, err
-	}
-	ts := kernel.Now()
-	v.applyProxyRequest(rec, &req)
-	rec.Modified(p, ts)
-	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, proxyRecordKey(p.TenantID, id), raw)
-	if err := v.saveProxy(b, rec); err != nil {
-		b.Close()
-		return nil, err
-	}
-	return rec.public(), v.Commit(b, proxyChanged(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "update", "Proxy updated", ts), &rec.Proxy))
+	return kernel.Rewrite(v.View, proxyRecordKey(p.TenantID, id), []string{"proxy", p.TenantID, id}, func(b store.Batch) (*Proxy, audit.Entry, error) {
+		rec, err := v.loadProxy(p.TenantID, id)
+		if err != nil {
+			return nil, audit.Entry{}, err
+		}
+		req, err := next(rec)
+		if err != nil {
+			return nil, audit.Entry{}, err
+		}
+		ts := kernel.Now()
+		v.applyProxyRequest(rec, &req)
+		rec.Modified(p, ts)
+		if err := v.saveProxy(b, rec); err != nil {
+			return nil, audit.Entry{}, err
+		}
+		return rec.public(), proxyChanged(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "update", "Proxy updated", ts), &rec.Proxy), nil
+	})
 }
 
 // PatchProxy applies a merge patch to a proxy (PATCH, answered 204).
@@ -386,23 +377,13 @@ func (v *Service) DeleteProxy(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "proxy:delete"); err != nil {
 		return err
 	}
-	defer v.Locks.Lock("proxy", p.TenantID, id)()
-	return kernel.RetryUnchangedErr(func() error { return v.deleteProxy(p, id) })
-}
-
-func (v *Service) deleteProxy(p *access.Principal, id string) error {
-	raw, err := kernel.ReadVersion(v.Store(), proxyRecordKey(p.TenantID, id))
-	if err != nil {
-		return err
-	}
-	rec, err := v.loadProxy(p.TenantID, id)
-	if err != nil {
-		return err
-	}
-	ts := kernel.Now()
-	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, proxyRecordKey(p.TenantID, id), raw)
-	b.Delete(proxyRecordKey(rec.TenantID, rec.ID))
-	b.Delete(proxyKeyIndex(rec.Key))
-	return v.Commit(b, proxyDeleted(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "delete", "Proxy deleted", ts), rec.ID))
+	return kernel.RewriteErr(v.View, proxyRecordKey(p.TenantID, id), []string{"proxy", p.TenantID, id}, func(b store.Batch) (audit.Entry, error) {
+		rec, err := v.loadProxy(p.TenantID, id)
+		if err != nil {
+			return audit.Entry{}, err
+		}
+		b.Delete(proxyRecordKey(rec.TenantID, rec.ID))
+		b.Delete(proxyKeyIndex(rec.Key))
+		return proxyDeleted(kernel.LogEntry(p, p.TenantID, "proxy", rec.ID, "delete", "Proxy deleted", kernel.Now()), rec.ID), nil
+	})
 }

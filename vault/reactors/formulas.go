@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
@@ -169,26 +170,17 @@ func (v *Service) UpdateFormula(p *access.Principal, id string, req FormulaReque
 	if err := v.validateFormula(&req); err != nil {
 		return nil, err
 	}
-	defer v.Locks.Lock("formula", p.TenantID, id)()
-	return kernel.RetryUnchanged(func() (*Formula, error) { return v.updateFormula(p, id, req) })
-}
-
-func (v *Service) updateFormula(p *access.Principal, id string, req FormulaRequest) (*Formula, error) {
-	raw, err := kernel.ReadVersion(v.Store(), formulaKey(p.TenantID, id))
-	if err != nil {
-		return nil, err
-	}
-	f, err := v.formula(p.TenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	ts := kernel.Now()
-	f.apply(&req)
-	f.Modified(p, ts)
-	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, formulaKey(p.TenantID, f.ID), raw)
-	kernel.SetJSON(b, formulaKey(p.TenantID, f.ID), f)
-	return f, v.Commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", f.ID, "update", "Reactor formula updated", ts))
+	return kernel.Rewrite(v.View, formulaKey(p.TenantID, id), []string{"formula", p.TenantID, id}, func(b store.Batch) (*Formula, audit.Entry, error) {
+		f, err := v.formula(p.TenantID, id)
+		if err != nil {
+			return nil, audit.Entry{}, err
+		}
+		ts := kernel.Now()
+		f.apply(&req)
+		f.Modified(p, ts)
+		kernel.SetJSON(b, formulaKey(p.TenantID, f.ID), f)
+		return f, kernel.LogEntry(p, p.TenantID, "reactor_formula", f.ID, "update", "Reactor formula updated", ts), nil
+	})
 }
 
 // DeleteFormula deletes a formula.
@@ -196,21 +188,11 @@ func (v *Service) DeleteFormula(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "reactor:delete"); err != nil {
 		return err
 	}
-	defer v.Locks.Lock("formula", p.TenantID, id)()
-	return kernel.RetryUnchangedErr(func() error { return v.deleteFormula(p, id) })
-}
-
-func (v *Service) deleteFormula(p *access.Principal, id string) error {
-	raw, err := kernel.ReadVersion(v.Store(), formulaKey(p.TenantID, id))
-	if err != nil {
-		return err
-	}
-	if _, err := v.formula(p.TenantID, id); err != nil {
-		return err
-	}
-	ts := kernel.Now()
-	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, formulaKey(p.TenantID, id), raw)
-	b.Delete(formulaKey(p.TenantID, id))
-	return v.Commit(b, kernel.LogEntry(p, p.TenantID, "reactor_formula", id, "delete", "Reactor formula deleted", ts))
+	return kernel.RewriteErr(v.View, formulaKey(p.TenantID, id), []string{"formula", p.TenantID, id}, func(b store.Batch) (audit.Entry, error) {
+		if _, err := v.formula(p.TenantID, id); err != nil {
+			return audit.Entry{}, err
+		}
+		b.Delete(formulaKey(p.TenantID, id))
+		return kernel.LogEntry(p, p.TenantID, "reactor_formula", id, "delete", "Reactor formula deleted", kernel.Now()), nil
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/crypto"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
@@ -266,42 +267,33 @@ func (v *Service) replaceReactor(p *access.Principal, id string, next func(*reac
 	if err := kernel.Require(p, "reactor:update"); err != nil {
 		return nil, err
 	}
-	defer v.Locks.Lock("reactor", p.TenantID, id)()
-	return kernel.RetryUnchanged(func() (*Reactor, error) { return v.replaceReactorOnce(p, id, next) })
-}
-
-func (v *Service) replaceReactorOnce(p *access.Principal, id string, next func(*reactorRecord) (ReactorRequest, error)) (*Reactor, error) {
-	raw, err := kernel.ReadVersion(v.Store(), reactorKey(p.TenantID, id))
+	r, err := kernel.Rewrite(v.View, reactorKey(p.TenantID, id), []string{"reactor", p.TenantID, id}, func(b store.Batch) (*reactorRecord, audit.Entry, error) {
+		r, err := v.loadReactor(p.TenantID, id)
+		if err != nil {
+			return nil, audit.Entry{}, err
+		}
+		req, err := next(r)
+		if err != nil {
+			return nil, audit.Entry{}, err
+		}
+		if req.Formula == nil && req.Code == nil && r.FormulaID != "" {
+			// The seed-001 PUT body has no formula: the reactor keeps its own.
+			req.Formula = &struct {
+				ID string `json:"id"`
+			}{r.FormulaID}
+		}
+		if err := v.validateReactor(p, &req); err != nil {
+			return nil, audit.Entry{}, err
+		}
+		ts := kernel.Now()
+		r.apply(&req)
+		r.Modified(p, ts)
+		if err := v.saveReactor(b, r); err != nil {
+			return nil, audit.Entry{}, err
+		}
+		return r, reactorChanged(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "update", "Reactor updated", ts), r), nil
+	})
 	if err != nil {
-		return nil, err
-	}
-	r, err := v.loadReactor(p.TenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	req, err := next(r)
-	if err != nil {
-		return nil, err
-	}
-	if req.Formula == nil && req.Code == nil && r.FormulaID != "" {
-		// The seed-001 PUT body has no formula: the reactor keeps its own.
-		req.Formula = &struct {
-			ID string `json:"id"`
-		}{r.FormulaID}
-	}
-	if err := v.validateReactor(p, &req); err != nil {
-		return nil, err
-	}
-	ts := kernel.Now()
-	r.apply(&req)
-	r.Modified(p, ts)
-	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, reactorKey(p.TenantID, id), raw)
-	if err := v.saveReactor(b, r); err != nil {
-		b.Close()
-		return nil, err
-	}
-	if err := v.Commit(b, reactorChanged(kernel.LogEntry(p, p.TenantID, "reactor", r.ID, "update", "Reactor updated", ts), r)); err != nil {
 		return nil, err
 	}
 	return v.reactorView(r)
@@ -339,21 +331,11 @@ func (v *Service) DeleteReactor(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "reactor:delete"); err != nil {
 		return err
 	}
-	defer v.Locks.Lock("reactor", p.TenantID, id)()
-	return kernel.RetryUnchangedErr(func() error { return v.deleteReactor(p, id) })
-}
-
-func (v *Service) deleteReactor(p *access.Principal, id string) error {
-	raw, err := kernel.ReadVersion(v.Store(), reactorKey(p.TenantID, id))
-	if err != nil {
-		return err
-	}
-	if _, err := v.loadReactor(p.TenantID, id); err != nil {
-		return err
-	}
-	ts := kernel.Now()
-	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, reactorKey(p.TenantID, id), raw)
-	b.Delete(reactorKey(p.TenantID, id))
-	return v.Commit(b, reactorDeleted(kernel.LogEntry(p, p.TenantID, "reactor", id, "delete", "Reactor deleted", ts), id))
+	return kernel.RewriteErr(v.View, reactorKey(p.TenantID, id), []string{"reactor", p.TenantID, id}, func(b store.Batch) (audit.Entry, error) {
+		if _, err := v.loadReactor(p.TenantID, id); err != nil {
+			return audit.Entry{}, err
+		}
+		b.Delete(reactorKey(p.TenantID, id))
+		return reactorDeleted(kernel.LogEntry(p, p.TenantID, "reactor", id, "delete", "Reactor deleted", kernel.Now()), id), nil
+	})
 }

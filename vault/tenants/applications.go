@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
@@ -240,42 +241,44 @@ func (v *Service) UpdateApplication(p *access.Principal, id string, req Applicat
 	if err := kernel.Require(p, "application:update"); err != nil {
 		return nil, err
 	}
-	defer v.Locks.Lock("app", id)()
-	return kernel.RetryUnchanged(func() (*Application, error) { return v.updateApplication(p, id, req) })
+	return v.rewriteApplication(p, id, func(b store.Batch, app *Application) (audit.Entry, error) {
+		ts := kernel.Now()
+		if req.Type != nil && *req.Type != app.Type {
+			return audit.Entry{}, problem.Invalid("type", "The type of an application cannot be changed.")
+		}
+		req.ExpiresAt = app.ExpiresAt
+		if err := validateApplication(&req, app.Type, false, ts); err != nil {
+			return audit.Entry{}, err
+		}
+		if err := authorizeGrant(p, req.Permissions, "permissions"); err != nil {
+			return audit.Entry{}, err
+		}
+		app.Name, app.Permissions, app.Rules = *req.Name, nonNil(req.Permissions), nonNilRules(req.Rules)
+		if req.CanCreateExpiringApplications != nil {
+			app.CanCreateExpiringApplications = req.CanCreateExpiringApplications
+		}
+		app.Modified(p, ts)
+		kernel.SetJSON(b, kernel.AppRecordKey(app.TenantID, app.ID), app)
+		return ApplicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts), app), nil
+	})
 }
 
-func (v *Service) updateApplication(p *access.Principal, id string, req ApplicationRequest) (*Application, error) {
-	raw, err := kernel.ReadVersion(v.Store(), kernel.AppRecordKey(p.TenantID, id))
+// rewriteApplication is every change of one of p's tenant's applications
+// (kernel.Rewrite): change gets the application p may manage and fills b;
+// principals cached from its keys are dropped once it commits.
+func (v *Service) rewriteApplication(p *access.Principal, id string, change func(b store.Batch, app *Application) (audit.Entry, error)) (*Application, error) {
+	app, err := kernel.Rewrite(v.View, kernel.AppRecordKey(p.TenantID, id), []string{"app", id}, func(b store.Batch) (*Application, audit.Entry, error) {
+		app, err := v.Application(p.TenantID, id)
+		if err != nil {
+			return nil, audit.Entry{}, err
+		}
+		if err := authorizeManage(p, app); err != nil {
+			return nil, audit.Entry{}, err
+		}
+		e, err := change(b, app)
+		return app, e, err
+	})
 	if err != nil {
-		return nil, err
-	}
-	app, err := v.Application(p.TenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := authorizeManage(p, app); err != nil {
-		return nil, err
-	}
-	ts := kernel.Now()
-	if req.Type != nil && *req.Type != app.Type {
-		return nil, problem.Invalid("type", "The type of an application cannot be changed.")
-	}
-	req.ExpiresAt = app.ExpiresAt
-	if err := validateApplication(&req, app.Type, false, ts); err != nil {
-		return nil, err
-	}
-	if err := authorizeGrant(p, req.Permissions, "permissions"); err != nil {
-		return nil, err
-	}
-	app.Name, app.Permissions, app.Rules = *req.Name, nonNil(req.Permissions), nonNilRules(req.Rules)
-	if req.CanCreateExpiringApplications != nil {
-		app.CanCreateExpiringApplications = req.CanCreateExpiringApplications
-	}
-	app.Modified(p, ts)
-	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, kernel.AppRecordKey(app.TenantID, app.ID), raw)
-	kernel.SetJSON(b, kernel.AppRecordKey(app.TenantID, app.ID), app)
-	if err := v.Commit(b, ApplicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application updated", ts), app)); err != nil {
 		return nil, err
 	}
 	v.AuthCache.Clear()
@@ -287,39 +290,18 @@ func (v *Service) RegenerateKey(p *access.Principal, id string) (*Application, e
 	if err := kernel.Require(p, "application:update"); err != nil {
 		return nil, err
 	}
-	defer v.Locks.Lock("app", id)()
-	return kernel.RetryUnchanged(func() (*Application, error) { return v.regenerateKey(p, id) })
-}
-
-func (v *Service) regenerateKey(p *access.Principal, id string) (*Application, error) {
-	raw, err := kernel.ReadVersion(v.Store(), kernel.AppRecordKey(p.TenantID, id))
-	if err != nil {
-		return nil, err
-	}
-	app, err := v.Application(p.TenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := authorizeManage(p, app); err != nil {
-		return nil, err
-	}
-	ts := kernel.Now()
-	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, kernel.AppRecordKey(app.TenantID, app.ID), raw)
-	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
-		b.Close()
-		return nil, err
-	}
-	app.Key, _ = v.AddKey(b, p, app, ts, "")
-	app.Modified(p, ts)
-	stored := *app
-	stored.Key = ""
-	kernel.SetJSON(b, kernel.AppRecordKey(app.TenantID, app.ID), &stored)
-	if err := v.Commit(b, ApplicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application key regenerated", ts), &stored)); err != nil {
-		return nil, err
-	}
-	v.AuthCache.Clear()
-	return app, nil
+	return v.rewriteApplication(p, id, func(b store.Batch, app *Application) (audit.Entry, error) {
+		ts := kernel.Now()
+		if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
+			return audit.Entry{}, err
+		}
+		app.Key, _ = v.AddKey(b, p, app, ts, "")
+		app.Modified(p, ts)
+		stored := *app
+		stored.Key = ""
+		kernel.SetJSON(b, kernel.AppRecordKey(app.TenantID, app.ID), &stored)
+		return ApplicationChanged(kernel.LogEntry(p, app.TenantID, "application", app.ID, "update", "Application key regenerated", ts), &stored), nil
+	})
 }
 
 // DeleteApplication removes the application and its keys.
@@ -327,35 +309,14 @@ func (v *Service) DeleteApplication(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "application:delete"); err != nil {
 		return err
 	}
-	defer v.Locks.Lock("app", id)()
-	return kernel.RetryUnchangedErr(func() error { return v.deleteApplication(p, id) })
-}
-
-func (v *Service) deleteApplication(p *access.Principal, id string) error {
-	raw, err := kernel.ReadVersion(v.Store(), kernel.AppRecordKey(p.TenantID, id))
-	if err != nil {
-		return err
-	}
-	app, err := v.Application(p.TenantID, id)
-	if err != nil {
-		return err
-	}
-	if err := authorizeManage(p, app); err != nil {
-		return err
-	}
-	ts := kernel.Now()
-	b := v.Store().NewBatch()
-	kernel.ExpectUnchanged(b, kernel.AppRecordKey(app.TenantID, app.ID), raw)
-	if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
-		b.Close()
-		return err
-	}
-	b.Delete(kernel.AppRecordKey(app.TenantID, app.ID))
-	if err := v.Commit(b, applicationDeleted(kernel.LogEntry(p, app.TenantID, "application", app.ID, "delete", "Application deleted", ts), app.ID)); err != nil {
-		return err
-	}
-	v.AuthCache.Clear()
-	return nil
+	_, err := v.rewriteApplication(p, id, func(b store.Batch, app *Application) (audit.Entry, error) {
+		if err := v.deleteKeys(b, app.TenantID, app.ID); err != nil {
+			return audit.Entry{}, err
+		}
+		b.Delete(kernel.AppRecordKey(app.TenantID, app.ID))
+		return applicationDeleted(kernel.LogEntry(p, app.TenantID, "application", app.ID, "delete", "Application deleted", kernel.Now()), app.ID), nil
+	})
+	return err
 }
 
 // PurgeExpiredApplications deletes expired applications of every tenant.

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/strongroom/strongroom/vault/access"
+	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/internal/kernel"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
@@ -47,65 +48,44 @@ func (v *Service) updateToken(p *access.Principal, id string, body []byte) (old,
 		return nil, nil, problem.Invalid("body", "The merge patch must be a JSON object.")
 	}
 	defer v.Locks.Lock("token", p.TenantID, id)()
-	// The lock orders this node's writers; another node's are caught by
-	// committing only if the record is still the one read (cluster.go).
-	for attempt := 0; ; attempt++ {
-		old, n, err = v.updateTokenOnce(p, id, patch)
-		if !errors.Is(err, store.ErrConflict) {
-			return old, n, err
+	// Under the lock, whether or not the commit held: the next writer
+	// loads the record this one wrote, never a cached one.
+	defer v.Records.invalidate(cacheKey(p.TenantID, id))
+	type update struct{ old, n *tokenRecord }
+	u, err := kernel.Rewrite(v.View, kernel.TokenRecordKey(p.TenantID, id), nil, func(b store.Batch) (update, audit.Entry, error) {
+		r, err := v.loadToken(p.TenantID, id)
+		if err != nil {
+			return update{}, audit.Entry{}, err
 		}
-		if attempt == 3 {
-			return nil, nil, problem.Conflict("The token keeps changing concurrently; retry the request.")
+		if _, ok := p.TokenTransform("token:update", r.ref()); !ok {
+			return update{}, audit.Entry{}, problem.Forbidden("The API key does not have permission to update tokens in " + r.container())
 		}
-	}
-}
-
-func (v *Service) updateTokenOnce(p *access.Principal, id string, patch tokenPatch) (old, n *tokenRecord, err error) {
-	raw, err := kernel.ReadVersion(v.Store(), kernel.TokenRecordKey(p.TenantID, id))
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := v.loadToken(p.TenantID, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, ok := p.TokenTransform("token:update", r.ref()); !ok {
-		return nil, nil, problem.Forbidden("The API key does not have permission to update tokens in " + r.container())
-	}
-	plain, err := v.decrypt(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	req, err := patchedRequest(r, plain, patch)
-	if err != nil {
-		return nil, nil, err
-	}
-	ts := kernel.Now()
-	plan, err := v.planToken(p, &req, "", ts, "token:update")
-	if err != nil {
-		return nil, nil, err
-	}
-	n = plan.rec
-	n.Order, n.Audited = r.Order, r.Audited
-	n.Modified(p, ts)
-	if err := authorizeUpdate(p, r, n); err != nil {
-		return nil, nil, err
-	}
-	b := v.Store().NewBatch()
-	if raw != nil {
-		b.Expect(kernel.TokenRecordKey(p.TenantID, id), raw)
-	}
-	removeIndexes(b, r)
-	if err := v.writeToken(b, plan, false); err != nil {
-		b.Close()
-		return nil, nil, err
-	}
-	err = v.Commit(b, withToken(kernel.LogEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts), n))
-	v.Records.invalidate(cacheKey(p.TenantID, r.ID))
-	if err != nil {
-		return nil, nil, err
-	}
-	return r, n, nil
+		plain, err := v.decrypt(r)
+		if err != nil {
+			return update{}, audit.Entry{}, err
+		}
+		req, err := patchedRequest(r, plain, patch)
+		if err != nil {
+			return update{}, audit.Entry{}, err
+		}
+		ts := kernel.Now()
+		plan, err := v.planToken(p, &req, "", ts, "token:update")
+		if err != nil {
+			return update{}, audit.Entry{}, err
+		}
+		n := plan.rec
+		n.Order, n.Audited = r.Order, r.Audited
+		n.Modified(p, ts)
+		if err := authorizeUpdate(p, r, n); err != nil {
+			return update{}, audit.Entry{}, err
+		}
+		removeIndexes(b, r)
+		if err := v.writeToken(b, plan, false); err != nil {
+			return update{}, audit.Entry{}, err
+		}
+		return update{r, n}, withToken(kernel.LogEntry(p, p.TenantID, "token", r.ID, "update", "Token updated", ts), n), nil
+	})
+	return u.old, u.n, err
 }
 
 // patchedRequest is the create request an update plans: the stored token

@@ -3,6 +3,7 @@ package kernel
 import (
 	"errors"
 
+	"github.com/strongroom/strongroom/vault/audit"
 	"github.com/strongroom/strongroom/vault/problem"
 	"github.com/strongroom/strongroom/vault/store"
 )
@@ -44,4 +45,42 @@ func ExpectUnchanged(b store.Batch, key, raw []byte) {
 	if raw != nil {
 		b.Expect(key, raw)
 	}
+}
+
+// Rewrite is one read-modify-write of the record at key, the shape of
+// every update and delete: under the entity lock named by lock (this
+// node's writers, in turn), change loads the record, decides, and fills b
+// with the writes and returns the answer and the audit entry; the commit
+// carries the entry and holds only if key still holds the bytes read before
+// change ran, else change runs again on the winner's write (RetryUnchanged).
+// A store of its own never conflicts; a shared one makes this the
+// conditional write that replaces the lock across nodes. A nil lock: the
+// caller holds it (to do more under it once the commit is done).
+func Rewrite[T any](v *View, key []byte, lock []string, change func(b store.Batch) (T, audit.Entry, error)) (T, error) {
+	if lock != nil {
+		defer v.Locks.Lock(lock...)()
+	}
+	return RetryUnchanged(func() (zero T, _ error) {
+		raw, err := ReadVersion(v.Store(), key)
+		if err != nil {
+			return zero, err
+		}
+		b := v.Store().NewBatch()
+		ExpectUnchanged(b, key, raw)
+		out, e, err := change(b)
+		if err != nil {
+			b.Close()
+			return zero, err
+		}
+		return out, v.Commit(b, e)
+	})
+}
+
+// RewriteErr is Rewrite for a change that answers nothing (a delete).
+func RewriteErr(v *View, key []byte, lock []string, change func(b store.Batch) (audit.Entry, error)) error {
+	_, err := Rewrite(v, key, lock, func(b store.Batch) (struct{}, audit.Entry, error) {
+		e, err := change(b)
+		return struct{}{}, e, err
+	})
+	return err
 }

@@ -245,11 +245,5 @@ func (v *Vault) tokenRevisions(tenantID string, body []byte) map[string]string {
 
 // purgeExpiredIdempotencyKeys deletes the answers past their retention.
 func (v *Vault) purgeExpiredIdempotencyKeys() error {
-	return kernel.PurgeCollection(v.Store(), kernel.IdemCollection, func(b store.Batch, k, val []byte, t time.Time) {
-		var rec idemRecord
-		if json.Unmarshal(val, &rec) != nil || !rec.ExpiresAt.After(t) {
-			b.Delete(k)
-		}
-	})
-
+	return kernel.PurgeExpired(v.Store(), kernel.IdemCollection)
 }

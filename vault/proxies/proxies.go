@@ -196,16 +196,11 @@ func nullToNil(raw json.RawMessage) json.RawMessage {
 }
 
 func (v *Service) saveProxy(b store.Batch, rec *proxyRecord) error {
-	rec.SealedConfig = nil
-	if len(rec.Configuration) > 0 {
-		k, err := v.TenantKey(rec.TenantID)
-		if err != nil {
-			return err
-		}
-		plain, _ := json.Marshal(rec.Configuration)
-		env := k.SealEnvelope(plain, store.Key(kernel.ProxyCollection, rec.TenantID, rec.ID))
-		rec.SealedConfig = &env
+	env, err := v.SealConfig(rec.TenantID, proxyRecordKey(rec.TenantID, rec.ID), rec.Configuration)
+	if err != nil {
+		return err
 	}
+	rec.SealedConfig = env
 	kernel.SetJSON(b, proxyRecordKey(rec.TenantID, rec.ID), rec)
 	b.Set(proxyKeyIndex(rec.Key), []byte(rec.TenantID+"\x00"+rec.ID))
 	return nil
@@ -216,18 +211,8 @@ func (v *Service) loadProxy(tenantID, id string) (*proxyRecord, error) {
 	if err := kernel.GetJSON(v.Store(), proxyRecordKey(tenantID, id), "Proxy", &rec); err != nil {
 		return nil, err
 	}
-	if rec.SealedConfig != nil {
-		k, err := v.TenantKey(tenantID)
-		if err != nil {
-			return nil, err
-		}
-		plain, err := k.OpenEnvelope(*rec.SealedConfig, store.Key(kernel.ProxyCollection, tenantID, id))
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(plain, &rec.Configuration); err != nil {
-			return nil, err
-		}
+	if err := v.OpenConfig(tenantID, proxyRecordKey(tenantID, id), rec.SealedConfig, &rec.Configuration); err != nil {
+		return nil, err
 	}
 	return &rec, nil
 }

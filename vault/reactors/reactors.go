@@ -1,7 +1,6 @@
 package reactors
 
 import (
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -118,16 +117,11 @@ func (v *Service) validateReactor(p *access.Principal, req *ReactorRequest) erro
 }
 
 func (v *Service) saveReactor(b store.Batch, r *reactorRecord) error {
-	r.SealedConfig = nil
-	if len(r.config) > 0 {
-		k, err := v.TenantKey(r.TenantID)
-		if err != nil {
-			return err
-		}
-		plain, _ := json.Marshal(r.config)
-		env := k.SealEnvelope(plain, store.Key(kernel.ReactorCollection, r.TenantID, r.ID))
-		r.SealedConfig = &env
+	env, err := v.SealConfig(r.TenantID, reactorKey(r.TenantID, r.ID), r.config)
+	if err != nil {
+		return err
 	}
+	r.SealedConfig = env
 	kernel.SetJSON(b, reactorKey(r.TenantID, r.ID), r)
 	return nil
 }
@@ -138,18 +132,8 @@ func (v *Service) loadReactor(tenantID, id string) (*reactorRecord, error) {
 		return nil, err
 	}
 	r.config = map[string]string{}
-	if r.SealedConfig != nil {
-		k, err := v.TenantKey(tenantID)
-		if err != nil {
-			return nil, err
-		}
-		plain, err := k.OpenEnvelope(*r.SealedConfig, store.Key(kernel.ReactorCollection, tenantID, id))
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(plain, &r.config); err != nil {
-			return nil, err
-		}
+	if err := v.OpenConfig(tenantID, reactorKey(tenantID, id), r.SealedConfig, &r.config); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }

@@ -259,5 +259,4 @@ func (v *Service) PurgeExpiredSessions() error {
 		b.Delete(store.Key(kernel.SessionKeyIndex, s.KeyHash))
 		b.Delete(store.Key(kernel.SessionNonceIndex, s.TenantID, s.Nonce))
 	})
-
 }

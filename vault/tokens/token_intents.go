@@ -222,11 +222,5 @@ func (v *Service) consumeIntent(b store.Batch, tenantID, id, prefix string) erro
 
 // PurgeExpiredTokenIntents deletes intents past their lifetime.
 func (v *Service) PurgeExpiredTokenIntents() error {
-	return kernel.PurgeCollection(v.Store(), kernel.TokenIntentCollection, func(b store.Batch, k, val []byte, t time.Time) {
-		var rec tokenIntentRecord
-		if json.Unmarshal(val, &rec) != nil || !rec.ExpiresAt.After(t) {
-			b.Delete(k)
-		}
-	})
-
+	return kernel.PurgeExpired(v.Store(), kernel.TokenIntentCollection)
 }

@@ -171,6 +171,20 @@ func PurgeCollection(s store.Store, collection string, drop func(b store.Batch, 
 	return b.Commit()
 }
 
+// PurgeExpired is PurgeCollection for records whose own expires_at is all
+// there is to their expiry: each one at or past it goes, and so does one
+// that does not decode (nothing could read it).
+func PurgeExpired(s store.Store, collection string) error {
+	return PurgeCollection(s, collection, func(b store.Batch, k, val []byte, t time.Time) {
+		var rec struct {
+			ExpiresAt Time `json:"expires_at"`
+		}
+		if json.Unmarshal(val, &rec) != nil || !rec.ExpiresAt.After(t) {
+			b.Delete(k)
+		}
+	})
+}
+
 // OrderKey sorts records (tokens, payment methods) by creation time; the random suffix keeps tokens
 // created in the same nanosecond apart.
 func OrderKey(t time.Time) string {

@@ -1,10 +1,13 @@
-// Package vault is Strongroom's use-case layer: every way in (REST API,
-// proxy, middleware, reactors, CLI) calls these methods, so validation,
-// permission checks, encryption and audit happen in exactly one place.
-// Open returns the Core (the kernel's Base, key ring, caches) that a host
-// keeps across config reloads; Core.Bind makes each config's immutable
-// view (a kernel.View), the Vault the methods run on. It has no Caddy
-// import.
+// Package vault composes Strongroom's use cases: every way in (REST API,
+// /proxy, middleware, reactors, CLI) calls a Vault, whose methods come from
+// the domain packages (tenants, tokens, projects, reactors, proxies, each
+// over the kernel) and, here, from what spans domains: webhooks,
+// idempotency, audit logs, backup, health, cluster leases and the change
+// feed, master key rotation and tenant deletion. Validation, permission
+// checks, encryption and audit therefore happen in exactly one place.
+// Open returns the Core (the kernel's Base, key ring, domain caches) that a
+// host keeps across config reloads; Core.Bind makes each config's
+// immutable view, the Vault the methods run on. It has no Caddy import.
 package vault
 
 import (

@@ -57,6 +57,48 @@ func parseGlobalVault(d *caddyfile.Dispenser, _ any) (any, error) {
 	return httpcaddyfile.App{Name: "vault", Value: caddyconfig.JSON(app, nil)}, nil
 }
 
+// vaultOptions parses each subdirective of the global vault option.
+var vaultOptions = map[string]func(*App, *caddyfile.Dispenser) error{
+	"data_dir":                    func(a *App, d *caddyfile.Dispenser) error { return oneArg(d, &a.DataDir) },
+	"master_key_file":             func(a *App, d *caddyfile.Dispenser) error { return oneArg(d, &a.MasterKeyFile) },
+	"key_wrapper":                 (*App).unmarshalKeyWrapper, // keywrap.go
+	"management_key":              (*App).unmarshalManagementKey,
+	"disk_reserve":                (*App).unmarshalDiskReserve,
+	"max_body_size":               (*App).unmarshalMaxBodySize,
+	"allow_insecure_destinations": (*App).unmarshalAllowInsecure,
+	"reactor":                     func(a *App, d *caddyfile.Dispenser) error { return a.Reactor.unmarshal(d) },
+	"rate_limit":                  (*App).unmarshalRateLimit,
+	"cors":                        (*App).unmarshalCORS,
+	"metrics":                     (*App).unmarshalMetrics,
+	"webhooks":                    func(a *App, d *caddyfile.Dispenser) error { return a.Webhooks.unmarshal(d) },
+	"storage":                     (*App).unmarshalStorage, // storage.go
+	"proxy_timeout":               (*App).unmarshalProxyTimeout,
+	"jwt_leeway":                  (*App).unmarshalOptionalDuration,
+	"cvc_retention":               (*App).unmarshalOptionalDuration,
+	"jwt_max_lifetime":            (*App).unmarshalOptionalDuration,
+	"audit_retention":             (*App).unmarshalOptionalDuration,
+}
+
+// oneArg reads the subdirective's single argument into dst.
+func oneArg(d *caddyfile.Dispenser, dst *string) error {
+	if !d.AllArgs(dst) {
+		return d.ArgErr()
+	}
+	return nil
+}
+
+// unmarshalManagementKey parses `management_key {env.NAME}|{file./path}`:
+// a placeholder, never the key itself (it would sit in the config file).
+func (a *App) unmarshalManagementKey(d *caddyfile.Dispenser) error {
+	if err := oneArg(d, &a.ManagementKey); err != nil {
+		return err
+	}
+	if !isPlaceholder(a.ManagementKey) {
+		return d.Err(errLiteralSecret.Error())
+	}
+	return nil
+}
+
 // UnmarshalCaddyfile sets up the app from Caddyfile tokens.
 func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // option name
@@ -64,72 +106,12 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	for d.NextBlock(0) {
-		switch d.Val() {
-		case "data_dir":
-			if !d.AllArgs(&a.DataDir) {
-				return d.ArgErr()
-			}
-		case "master_key_file":
-			if !d.AllArgs(&a.MasterKeyFile) {
-				return d.ArgErr()
-			}
-		case "key_wrapper":
-			if err := a.unmarshalKeyWrapper(d); err != nil { // keywrap.go
-				return err
-			}
-		case "management_key":
-			if !d.AllArgs(&a.ManagementKey) {
-				return d.ArgErr()
-			}
-			if !isPlaceholder(a.ManagementKey) {
-				return d.Err(errLiteralSecret.Error())
-			}
-		case "disk_reserve":
-			if err := a.unmarshalDiskReserve(d); err != nil {
-				return err
-			}
-		case "max_body_size":
-			if err := a.unmarshalMaxBodySize(d); err != nil {
-				return err
-			}
-		case "allow_insecure_destinations":
-			if err := a.unmarshalAllowInsecure(d); err != nil {
-				return err
-			}
-		case "reactor":
-			if err := a.Reactor.unmarshal(d); err != nil {
-				return err
-			}
-		case "rate_limit":
-			if err := a.unmarshalRateLimit(d); err != nil {
-				return err
-			}
-		case "cors":
-			if err := a.unmarshalCORS(d); err != nil {
-				return err
-			}
-		case "metrics":
-			if err := a.unmarshalMetrics(d); err != nil {
-				return err
-			}
-		case "webhooks":
-			if err := a.Webhooks.unmarshal(d); err != nil {
-				return err
-			}
-		case "storage":
-			if err := a.unmarshalStorage(d); err != nil { // storage.go
-				return err
-			}
-		case "proxy_timeout":
-			if err := a.unmarshalProxyTimeout(d); err != nil {
-				return err
-			}
-		case "jwt_leeway", "cvc_retention", "jwt_max_lifetime", "audit_retention":
-			if err := a.unmarshalOptionalDuration(d); err != nil {
-				return err
-			}
-		default:
+		parse, ok := vaultOptions[d.Val()]
+		if !ok {
 			return d.Errf("unknown subdirective %q", d.Val())
+		}
+		if err := parse(a, d); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -126,45 +126,89 @@ func (o openCore) Destruct() error { return o.Close() }
 // Provision opens (or joins) the vault Core for the data directory and binds
 // this config's view of it. A setting bound to the open Core (master key,
 // management key) that differs from the running one fails the config.
-// It stays one function (just over 80 lines) because its steps run in an
-// order that matters: options, validation-only exit, pool, then the bind.
+// The steps run in an order that matters: options, the validation-only
+// exit (which must open nothing), the pool, then the bind.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
-	if a.DataDir == "" {
-		a.DataDir = filepath.Join(caddy.AppDataDir(), "strongroom")
-	}
-	dir, err := filepath.Abs(a.DataDir)
+	backend, opts, err := a.coreOptions(ctx)
 	if err != nil {
-		return err
-	}
-	backend, err := a.storage(ctx)
-	if err != nil {
-		return err
-	}
-	a.DataDir, a.key = dir, backend.PoolKey(dir)
-	managementKey, err := resolveSecret("management_key", a.ManagementKey)
-	if err != nil {
-		return err
-	}
-	if managementKey == "" {
-		managementKey = os.Getenv(EnvManagementKey)
-	}
-	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: managementKey, DiskReserve: a.DiskReserve}
-	if s := os.Getenv(EnvMasterKey); s != "" {
-		k, err := crypto.ParseMasterKey(s)
-		if err != nil {
-			return fmt.Errorf("%s: %w", EnvMasterKey, err)
-		}
-		opts.MasterKey = k
-	}
-	if err := a.provisionKeyWrapper(ctx, &opts); err != nil { // keywrap.go
 		return err
 	}
 	if validating() { // validate.go
 		return a.checkWithoutOpening()
 	}
+	if err := a.joinCore(backend, opts); err != nil {
+		return err
+	}
+	if a.AllowInsecureDestinations {
+		a.logger.Warn("INSECURE: outbound destinations are not restricted (http, loopback and private addresses allowed); never use this in production")
+	}
+	rt, release, err := a.Reactor.runtime(ctx, a.Egress())
+	if err != nil {
+		return fmt.Errorf("reactor: %w", err)
+	}
+	a.releaseWorkers = release
+	if err := a.provisionOps(ctx); err != nil {
+		return err
+	}
+	a.vault = a.core.Bind(rt, a.Egress(), vault.Settings{
+		JWTLeeway: time.Duration(a.JWTLeeway), CVCRetention: time.Duration(a.CVCRetention),
+		JWTMaxLifetime: time.Duration(a.JWTMaxLifetime), AuditRetention: time.Duration(a.AuditRetention),
+		Metrics: a.ops.metrics,
+	})
+	return nil
+}
+
+// coreOptions settles the data directory and pool key and gathers what
+// opening a Core takes (keys, storage), without opening anything: a
+// `caddy validate` run stops right after it.
+func (a *App) coreOptions(ctx caddy.Context) (StorageBackend, vault.Options, error) {
+	if a.DataDir == "" {
+		a.DataDir = filepath.Join(caddy.AppDataDir(), "strongroom")
+	}
+	dir, err := filepath.Abs(a.DataDir)
+	if err != nil {
+		return nil, vault.Options{}, err
+	}
+	backend, err := a.storage(ctx)
+	if err != nil {
+		return nil, vault.Options{}, err
+	}
+	a.DataDir, a.key = dir, backend.PoolKey(dir)
+	managementKey, err := a.managementKey()
+	if err != nil {
+		return nil, vault.Options{}, err
+	}
+	opts := vault.Options{DataDir: dir, MasterKeyFile: a.MasterKeyFile, ManagementKey: managementKey, DiskReserve: a.DiskReserve}
+	if s := os.Getenv(EnvMasterKey); s != "" {
+		k, err := crypto.ParseMasterKey(s)
+		if err != nil {
+			return nil, vault.Options{}, fmt.Errorf("%s: %w", EnvMasterKey, err)
+		}
+		opts.MasterKey = k
+	}
+	if err := a.provisionKeyWrapper(ctx, &opts); err != nil { // keywrap.go
+		return nil, vault.Options{}, err
+	}
+	return backend, opts, nil
+}
+
+// managementKey is the configured placeholder resolved (secrets.go), else
+// the environment's key; empty lets the vault generate one on first start.
+func (a *App) managementKey() (string, error) {
+	key, err := resolveSecret("management_key", a.ManagementKey)
+	if err != nil || key != "" {
+		return key, err
+	}
+	return os.Getenv(EnvManagementKey), nil
+}
+
+// joinCore takes this config's hold on the pooled Core, opening it when no
+// running config has. Joining a Core opened by an earlier config is refused
+// when opts would have opened it differently (another master key, say).
+func (a *App) joinCore(backend StorageBackend, opts vault.Options) error {
 	val, loaded, err := vaults.LoadOrNew(a.key, func() (caddy.Destructor, error) {
-		s, err := backend.OpenStore(dir)
+		s, err := backend.OpenStore(opts.DataDir)
 		if err != nil {
 			return nil, fmt.Errorf("vault: %w", err)
 		}
@@ -187,26 +231,10 @@ func (a *App) Provision(ctx caddy.Context) error {
 		if err := a.core.Accepts(opts); err != nil {
 			return fmt.Errorf("config refused: %w", err)
 		}
-	} else {
-		version, commit := BuildVersion()
-		a.logger.Info("vault opened", zap.String("data_dir", dir), zap.String("version", version), zap.String("commit", commit))
+		return nil
 	}
-	if a.AllowInsecureDestinations {
-		a.logger.Warn("INSECURE: outbound destinations are not restricted (http, loopback and private addresses allowed); never use this in production")
-	}
-	rt, release, err := a.Reactor.runtime(ctx, a.Egress())
-	if err != nil {
-		return fmt.Errorf("reactor: %w", err)
-	}
-	a.releaseWorkers = release
-	if err := a.provisionOps(ctx); err != nil {
-		return err
-	}
-	a.vault = a.core.Bind(rt, a.Egress(), vault.Settings{
-		JWTLeeway: time.Duration(a.JWTLeeway), CVCRetention: time.Duration(a.CVCRetention),
-		JWTMaxLifetime: time.Duration(a.JWTMaxLifetime), AuditRetention: time.Duration(a.AuditRetention),
-		Metrics: a.ops.metrics,
-	})
+	version, commit := BuildVersion()
+	a.logger.Info("vault opened", zap.String("data_dir", opts.DataDir), zap.String("version", version), zap.String("commit", commit))
 	return nil
 }
 

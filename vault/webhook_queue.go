@@ -162,20 +162,40 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 	if !held {
 		return time.Time{}, err
 	}
-	var due []*dueDelivery
-	var next time.Time
+	due, next, err := v.dueDeliveries()
+	if err != nil || len(due) == 0 {
+		return next, err
+	}
+	// The signing key is created on first use: a vault without deliveries
+	// writes nothing in the background.
+	signer, err := v.WebhookSigner()
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := v.sendDue(ctx, o, signer, due); err != nil {
+		return next, err
+	}
+	if ctx.Err() != nil {
+		return next, nil // stopping: unsent deliveries stay due
+	}
+	at, err := v.recordAttempts(due, o.Retry) // webhook_record.go
+	if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+		next = at
+	}
+	return next, err
+}
+
+// dueDeliveries reads the queue up to the first entry not yet due, at most
+// deliveryBatch of them; next is when the following round should run
+// (zero when the queue is empty).
+func (v *Vault) dueDeliveries() (due []*dueDelivery, next time.Time, err error) {
 	nowNS := kernel.Now().UnixNano()
 	err = v.Store().Scan(store.Prefix(kernel.QueuePrefix), nil, func(k, _ []byte) bool {
 		parts := strings.Split(string(k), "\x00")
 		if len(parts) != 5 {
 			return true
 		}
-		raw, _ := hex.DecodeString(parts[1])
-		var at int64
-		for _, c := range raw {
-			at = at<<8 | int64(c)
-		}
-		if at > nowNS {
+		if at := queueDue(parts[1]); at > nowNS {
 			next = time.Unix(0, at)
 			return false
 		}
@@ -186,35 +206,33 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 		}
 		return true
 	})
-	if err != nil || len(due) == 0 {
-		return next, err
+	return due, next, err
+}
+
+// queueDue decodes the due time of a queue key (kernel.QueueKey): big-endian
+// nanoseconds in hex, so the queue sorts by due time.
+func queueDue(hexNS string) int64 {
+	raw, _ := hex.DecodeString(hexNS)
+	var at int64
+	for _, c := range raw {
+		at = at<<8 | int64(c)
 	}
-	// The signing key is created on first use: a vault without deliveries
-	// writes nothing in the background.
-	signer, err := v.WebhookSigner()
-	if err != nil {
-		return time.Time{}, err
-	}
+	return at
+}
+
+// sendDue loads each due delivery with its webhook and sends them all
+// concurrently (a slow receiver must not hold up the others), returning
+// when every attempt has ended. A store error while loading returns at
+// once, without waiting for the attempts already started.
+func (v *Vault) sendDue(ctx context.Context, o DeliveryOptions, signer *webhook.Signer, due []*dueDelivery) error {
 	var wg sync.WaitGroup
 	for _, dd := range due {
-		key := kernel.DeliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
-		err := kernel.GetJSON(v.Store(), key, "Delivery", dd.d)
-		if problem.Is(err, 404) {
-			final := finalDeliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
-			if err = kernel.GetJSON(v.Store(), final, "Delivery", dd.d); err == nil {
-				dd.final, dd.hook = true, &Webhook{URL: dd.d.Endpoint}
-			}
+		sendable, err := v.loadDue(dd)
+		if err != nil {
+			return err
 		}
-		if problem.Is(err, 404) {
-			dd.d = nil // the webhook was deleted: drop the queue entry
+		if !sendable {
 			continue
-		} else if err != nil {
-			return next, err
-		}
-		if !dd.final {
-			if dd.hook, err = v.loadWebhook(dd.d.TenantID, dd.d.WebhookID); err != nil {
-				continue // recordAttempts drops it
-			}
 		}
 		wg.Add(1)
 		go func() {
@@ -223,14 +241,34 @@ func (v *Vault) deliverDue(ctx context.Context, o DeliveryOptions) (time.Time, e
 		}()
 	}
 	wg.Wait()
-	if ctx.Err() != nil {
-		return next, nil // stopping: unsent deliveries stay due
+	return nil
+}
+
+// loadDue reads dd's delivery record and its webhook. A deleted tenant's
+// deliveries are final records with the endpoint kept in them. It reports
+// false when there is nothing to send: the webhook is gone (dd.d is then
+// nil, and recordAttempts drops the queue entry) or cannot be read.
+func (v *Vault) loadDue(dd *dueDelivery) (bool, error) {
+	key := kernel.DeliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
+	err := kernel.GetJSON(v.Store(), key, "Delivery", dd.d)
+	if problem.Is(err, 404) {
+		final := finalDeliveryKey(dd.d.TenantID, dd.d.WebhookID, dd.d.ID)
+		if err = kernel.GetJSON(v.Store(), final, "Delivery", dd.d); err == nil {
+			dd.final, dd.hook = true, &Webhook{URL: dd.d.Endpoint}
+		}
 	}
-	at, err := v.recordAttempts(due, o.Retry) // webhook_record.go
-	if !at.IsZero() && (next.IsZero() || at.Before(next)) {
-		next = at
+	if problem.Is(err, 404) {
+		dd.d = nil // the webhook was deleted: drop the queue entry
+		return false, nil
+	} else if err != nil {
+		return false, err
 	}
-	return next, err
+	if !dd.final {
+		if dd.hook, err = v.loadWebhook(dd.d.TenantID, dd.d.WebhookID); err != nil {
+			return false, nil // recordAttempts drops it
+		}
+	}
+	return true, nil
 }
 
 // maxReceiverAnswer bounds what is read of a receiver's answer.

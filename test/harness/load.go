@@ -54,98 +54,126 @@ func Load(ctx context.Context, url string, headers map[string]string, concurrenc
 // LoadRequests is Load for any request: newReq builds each request (a POST
 // with a fresh body, say); label names the target in the result.
 func LoadRequests(ctx context.Context, label string, newReq func(context.Context) (*http.Request, error), concurrency int, d time.Duration) LoadResult {
-	url := label
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	tr := &http.Transport{
+	client := loadHTTPClient(concurrency)
+	defer client.CloseIdleConnections()
+
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+
+	clients := make([]loadClient, concurrency)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range clients {
+		lc := &clients[i]
+		lc.statuses = map[int]int{}
+		lc.lat = make([]time.Duration, 0, 4096)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lc.run(ctx, client, newReq)
+		}()
+	}
+	wg.Wait()
+	res := LoadResult{URL: label, Concurrency: concurrency, Duration: time.Since(start), Statuses: map[int]int{}}
+	for _, lc := range clients {
+		res.add(len(lc.lat), lc.errors, lc.statuses, lc.firstErr, lc.lat)
+	}
+	res.summarise()
+	return res
+}
+
+// loadHTTPClient keeps an idle connection for every client (and some
+// spare), so a run measures the server, not connection set-up.
+func loadHTTPClient(concurrency int) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		Proxy:               nil,
 		MaxIdleConns:        concurrency * 2,
 		MaxIdleConnsPerHost: concurrency * 2,
 		IdleConnTimeout:     time.Minute,
 		DisableCompression:  true,
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-
-	type worker struct {
-		lat      []time.Duration
-		statuses map[int]int
-		errors   int
-		firstErr string
-	}
-	workers := make([]worker, concurrency)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := range workers {
-		w := &workers[i]
-		w.statuses = map[int]int{}
-		w.lat = make([]time.Duration, 0, 4096)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				req, err := newReq(context.WithoutCancel(ctx))
-				if err != nil {
-					w.errors++
-					w.firstErr = err.Error()
-					return
-				}
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					w.statuses[0]++
-					w.errors++
-					if w.firstErr == "" {
-						w.firstErr = err.Error()
-					}
-					continue
-				}
-				_, err = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				el := time.Since(t0)
-				w.statuses[resp.StatusCode]++
-				if err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
-					w.errors++
-					if w.firstErr == "" {
-						if err != nil {
-							w.firstErr = err.Error()
-						} else {
-							w.firstErr = fmt.Sprintf("status %d", resp.StatusCode)
-						}
-					}
-				}
-				w.lat = append(w.lat, el)
-			}
-		}()
-	}
-	wg.Wait()
-	res := LoadResult{URL: url, Concurrency: concurrency, Duration: time.Since(start), Statuses: map[int]int{}}
-	var all []time.Duration
-	for _, w := range workers {
-		all = append(all, w.lat...)
-		res.Errors += w.errors
-		for s, n := range w.statuses {
-			res.Statuses[s] += n
-		}
-		if res.FirstError == "" {
-			res.FirstError = w.firstErr
-		}
-	}
-	res.Requests = len(all)
-	if res.Duration > 0 {
-		res.RPS = float64(res.Requests) / res.Duration.Seconds()
-	}
-	slices.Sort(all)
-	res.lat = all
-	res.summarise()
-	return res
+	}}
 }
 
+// loadClient is what one of LoadRequests' goroutines counts; each has its
+// own, so the hot loop shares nothing.
+type loadClient struct {
+	lat      []time.Duration
+	statuses map[int]int
+	errors   int
+	firstErr string
+}
+
+// run sends requests one after the other until ctx ends. A request that
+// cannot be built ends this client: every next one would fail the same way.
+func (lc *loadClient) run(ctx context.Context, client *http.Client, newReq func(context.Context) (*http.Request, error)) {
+	for ctx.Err() == nil {
+		// Without ctx's deadline: the request in flight when the run
+		// ends completes instead of counting as a transport error.
+		req, err := newReq(context.WithoutCancel(ctx))
+		if err != nil {
+			lc.errors++
+			lc.firstErr = err.Error()
+			return
+		}
+		lc.send(client, req)
+	}
+}
+
+// send makes one request and reads its body to the end, so the connection
+// is reused; only requests that got an answer count for latency.
+func (lc *loadClient) send(client *http.Client, req *http.Request) {
+	t0 := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		lc.statuses[0]++
+		lc.fail(err.Error())
+		return
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	el := time.Since(t0)
+	lc.statuses[resp.StatusCode]++
+	switch {
+	case err != nil:
+		lc.fail(err.Error())
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		lc.fail(fmt.Sprintf("status %d", resp.StatusCode))
+	}
+	lc.lat = append(lc.lat, el)
+}
+
+// fail counts a failure and keeps the first one's text.
+func (lc *loadClient) fail(msg string) {
+	lc.errors++
+	if lc.firstErr == "" {
+		lc.firstErr = msg
+	}
+}
+
+// add counts another client's or run's share into r; the first error
+// seen is kept. Call summarise once everything is added.
+func (r *LoadResult) add(requests, errors int, statuses map[int]int, firstErr string, lat []time.Duration) {
+	r.Requests += requests
+	r.Errors += errors
+	for s, n := range statuses {
+		r.Statuses[s] += n
+	}
+	if r.FirstError == "" {
+		r.FirstError = firstErr
+	}
+	r.lat = append(r.lat, lat...)
+}
+
+// summarise computes the rates and percentiles from the counts and
+// latencies added.
 func (r *LoadResult) summarise() {
+	slices.Sort(r.lat)
+	if r.Duration > 0 {
+		r.RPS = float64(r.Requests) / r.Duration.Seconds()
+	}
 	r.P50, r.P99, r.Max = Percentile(r.lat, 0.50), Percentile(r.lat, 0.99), 0
 	if len(r.lat) > 0 {
 		r.Max = r.lat[len(r.lat)-1]
@@ -163,19 +191,7 @@ func Combine(rs ...LoadResult) LoadResult {
 			out.URL, out.Concurrency = r.URL, r.Concurrency
 		}
 		out.Duration += r.Duration
-		out.Requests += r.Requests
-		out.Errors += r.Errors
-		for s, n := range r.Statuses {
-			out.Statuses[s] += n
-		}
-		if out.FirstError == "" {
-			out.FirstError = r.FirstError
-		}
-		out.lat = append(out.lat, r.lat...)
-	}
-	slices.Sort(out.lat)
-	if out.Duration > 0 {
-		out.RPS = float64(out.Requests) / out.Duration.Seconds()
+		out.add(r.Requests, r.Errors, r.Statuses, r.FirstError, r.lat)
 	}
 	out.summarise()
 	return out

@@ -35,95 +35,105 @@ type BTClient interface {
 // are converted between camelCase and snake_case except the data and
 // metadata members, and tokenize passes both ways unconverted.
 func newBT(c *Call, client BTClient) goja.Value {
-	vm := c.VM
-	limit := c.rt.limits.MaxPayload
-
-	// body exports a JavaScript argument as a JSON value.
-	body := func(v goja.Value) (any, error) {
-		val, ok, err := newExporter(vm, limit).export("", v, 0)
-		if errors.Is(err, errTooLarge) {
-			return nil, Reject(vm.NewTypeError("The request body exceeds %d bytes", limit))
-		}
-		var ee *exportError
-		if errors.As(err, &ee) {
-			return nil, Reject(vm.NewTypeError("The request body is not JSON-serialisable: %s", ee.msg))
-		}
-		if err != nil {
-			return nil, err // a JavaScript exception or an interrupt: rethrown
-		}
-		if !ok {
-			return nil, nil
-		}
-		return val, nil
-	}
-	// call runs one vault call off the loop and converts its result there.
-	call := func(do func(ctx context.Context) (any, error), shape func(any) any) goja.Value {
-		return c.Async(func(ctx context.Context) func(*goja.Runtime) (goja.Value, error) {
-			res, err := do(ctx)
-			if err != nil {
-				return func(vm *goja.Runtime) (goja.Value, error) { return nil, Reject(apiError(c, err)) }
-			}
-			if res == nil {
-				return func(*goja.Runtime) (goja.Value, error) { return goja.Undefined(), nil }
-			}
-			b, err := encodeJSON(res, limit)
-			var d any
-			if err == nil {
-				d, err = jsonorder.Decode(b)
-			}
-			if err != nil {
-				return func(*goja.Runtime) (goja.Value, error) { return nil, Reject(apiError(c, err)) }
-			}
-			if shape != nil {
-				d = shape(d)
-			}
-			return func(vm *goja.Runtime) (goja.Value, error) { return decodedToJS(vm, d), nil }
-		})
-	}
-	fn := func(f func(call goja.FunctionCall) (goja.Value, error)) goja.Value { return c.Function(f) }
-
-	bt := vm.NewObject()
-	_ = bt.Set("tokenize", fn(func(fc goja.FunctionCall) (goja.Value, error) {
-		b, err := body(fc.Argument(0))
-		if err != nil {
-			return nil, err
-		}
-		return call(func(ctx context.Context) (any, error) { return client.Tokenize(ctx, b) }, nil), nil
-	}))
-	tokens := vm.NewObject()
-	_ = tokens.Set("create", fn(func(fc goja.FunctionCall) (goja.Value, error) {
-		b, err := body(fc.Argument(0))
-		if err != nil {
-			return nil, err
-		}
-		b = tokenKeys(b, snakeCase)
-		return call(func(ctx context.Context) (any, error) { return client.CreateToken(ctx, b) }, func(v any) any { return tokenKeys(v, camelCase) }), nil
-	}))
-	_ = tokens.Set("retrieve", fn(func(fc goja.FunctionCall) (goja.Value, error) {
-		id, err := tokenID(c, fc.Argument(0))
-		if err != nil {
-			return nil, err
-		}
-		return call(func(ctx context.Context) (any, error) { return client.GetToken(ctx, id) }, func(v any) any { return tokenKeys(v, camelCase) }), nil
-	}))
-	_ = tokens.Set("delete", fn(func(fc goja.FunctionCall) (goja.Value, error) {
-		id, err := tokenID(c, fc.Argument(0))
-		if err != nil {
-			return nil, err
-		}
-		return call(func(ctx context.Context) (any, error) { return nil, client.DeleteToken(ctx, id) }, nil), nil
-	}))
-	_ = tokens.Set("search", fn(func(fc goja.FunctionCall) (goja.Value, error) {
-		b, err := body(fc.Argument(0))
-		if err != nil {
-			return nil, err
-		}
-		b = deepKeys(b, snakeCase)
-		return call(func(ctx context.Context) (any, error) { return client.SearchTokens(ctx, b) }, pageKeys), nil
-	}))
+	b := &btBinding{c: c, limit: c.rt.limits.MaxPayload}
+	deleteToken := func(ctx context.Context, id string) (any, error) { return nil, client.DeleteToken(ctx, id) }
+	bt := c.VM.NewObject()
+	_ = bt.Set("tokenize", b.withBody(nil, client.Tokenize, nil))
+	tokens := c.VM.NewObject()
+	_ = tokens.Set("create", b.withBody(snakeToken, client.CreateToken, camelToken))
+	_ = tokens.Set("retrieve", b.withID(client.GetToken, camelToken))
+	_ = tokens.Set("delete", b.withID(deleteToken, nil))
+	_ = tokens.Set("search", b.withBody(snakeDeep, client.SearchTokens, pageKeys))
 	_ = bt.Set("tokens", tokens)
 	return bt
 }
+
+// btBinding builds req.bt's functions for one call; limit bounds what
+// crosses the sandbox either way.
+type btBinding struct {
+	c     *Call
+	limit int
+}
+
+// withBody is a bt function taking a request body: in renames the body's
+// members for the vault (nil: as given), out the result's for JavaScript.
+func (b *btBinding) withBody(in func(any) any, do func(ctx context.Context, body any) (any, error), out func(any) any) goja.Value {
+	return b.c.Function(func(fc goja.FunctionCall) (goja.Value, error) {
+		body, err := b.body(fc.Argument(0))
+		if err != nil {
+			return nil, err
+		}
+		if in != nil {
+			body = in(body)
+		}
+		return b.call(func(ctx context.Context) (any, error) { return do(ctx, body) }, out), nil
+	})
+}
+
+// withID is a bt function taking a token id; out renames the result's
+// members for JavaScript (nil: as given).
+func (b *btBinding) withID(do func(ctx context.Context, id string) (any, error), out func(any) any) goja.Value {
+	return b.c.Function(func(fc goja.FunctionCall) (goja.Value, error) {
+		id, err := tokenID(b.c, fc.Argument(0))
+		if err != nil {
+			return nil, err
+		}
+		return b.call(func(ctx context.Context) (any, error) { return do(ctx, id) }, out), nil
+	})
+}
+
+// body exports a JavaScript argument as a JSON value. A body too large or
+// without a JSON form is thrown as a TypeError the reactor can read; the
+// exporter's own errors never carry host details, so their text is kept.
+func (b *btBinding) body(v goja.Value) (any, error) {
+	vm := b.c.VM
+	val, ok, err := newExporter(vm, b.limit).export("", v, 0)
+	if errors.Is(err, errTooLarge) {
+		return nil, Reject(vm.NewTypeError("The request body exceeds %d bytes", b.limit))
+	}
+	var ee *exportError
+	if errors.As(err, &ee) {
+		return nil, Reject(vm.NewTypeError("The request body is not JSON-serialisable: %s", ee.msg))
+	}
+	if err != nil {
+		return nil, err // a JavaScript exception or an interrupt: rethrown
+	}
+	if !ok {
+		return nil, nil
+	}
+	return val, nil
+}
+
+// call runs one vault call off the event loop and returns its promise.
+// The result is converted to JSON shapes (and reshaped) off the loop too;
+// only building the JavaScript value needs the runtime's own goroutine.
+func (b *btBinding) call(do func(ctx context.Context) (any, error), shape func(any) any) goja.Value {
+	c := b.c
+	return c.Async(func(ctx context.Context) func(*goja.Runtime) (goja.Value, error) {
+		res, err := do(ctx)
+		if err != nil {
+			return func(vm *goja.Runtime) (goja.Value, error) { return nil, Reject(apiError(c, err)) }
+		}
+		if res == nil {
+			return func(*goja.Runtime) (goja.Value, error) { return goja.Undefined(), nil }
+		}
+		d, err := toDecoded(res, b.limit)
+		if err != nil {
+			return func(*goja.Runtime) (goja.Value, error) { return nil, Reject(apiError(c, err)) }
+		}
+		if shape != nil {
+			d = shape(d)
+		}
+		return func(vm *goja.Runtime) (goja.Value, error) { return decodedToJS(vm, d), nil }
+	})
+}
+
+// snakeToken, camelToken and snakeDeep are the renamings basis-theory-js
+// applies: a token's members but not its data and metadata, or (a search
+// query) every member.
+func snakeToken(v any) any { return tokenKeys(v, snakeCase) }
+func camelToken(v any) any { return tokenKeys(v, camelCase) }
+func snakeDeep(v any) any  { return deepKeys(v, snakeCase) }
 
 func tokenID(c *Call, v goja.Value) (string, error) {
 	if !goja.IsString(v) || v.String() == "" {

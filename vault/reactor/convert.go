@@ -45,15 +45,23 @@ func encodeJSON(v any, limit int) ([]byte, error) {
 // goToJS converts a Go value to a plain JavaScript value in vm, going
 // through JSON. limit bounds the encoded size.
 func goToJS(vm *goja.Runtime, v any, limit int) (goja.Value, error) {
-	b, err := encodeJSON(v, limit)
-	if err != nil {
-		return nil, err
-	}
-	d, err := jsonorder.Decode(b)
+	d, err := toDecoded(v, limit)
 	if err != nil {
 		return nil, err
 	}
 	return decodedToJS(vm, d), nil
+}
+
+// toDecoded round-trips a Go value through JSON into jsonorder shapes, so
+// nothing of the original Go value (no pointer, no method) survives.
+// Separate from goToJS because it may run off the event loop: only
+// decodedToJS needs the runtime.
+func toDecoded(v any, limit int) (any, error) {
+	b, err := encodeJSON(v, limit)
+	if err != nil {
+		return nil, err
+	}
+	return jsonorder.Decode(b)
 }
 
 // decodedToJS builds JavaScript values from jsonorder.Decode output (and
@@ -139,21 +147,72 @@ func (e *exporter) spend(n int) error {
 	return nil
 }
 
+// errBigInt is JSON.stringify's TypeError for a BigInt, primitive or wrapped.
+var errBigInt = &exportError{"a BigInt value cannot be serialised to JSON"}
+
 // export converts v, the value of key in its holder. ok is false when v
-// has no JSON form (undefined, a function, a symbol).
+// has no JSON form (undefined, a function, a symbol). The steps follow
+// JSON.stringify's SerializeJSONProperty: toJSON first, then wrappers
+// unwrapped, then primitives, then containers.
 func (e *exporter) export(key string, v goja.Value, depth int) (any, bool, error) {
 	if depth > maxDepth {
 		return nil, false, &exportError{fmt.Sprintf("the value nests deeper than %d levels", maxDepth)}
 	}
-	if o, isObj := v.(*goja.Object); isObj {
-		if toJSON, callable := goja.AssertFunction(o.Get("toJSON")); callable {
-			r, err := toJSON(o, e.vm.ToValue(key))
-			if err != nil {
-				return nil, false, err
-			}
-			v = r
+	v, err := e.callToJSON(key, v)
+	if err != nil {
+		return nil, false, err
+	}
+	v = e.unwrap(v)
+	o, isObj := v.(*goja.Object)
+	if !isObj {
+		return e.primitive(v)
+	}
+	if _, callable := goja.AssertFunction(o); callable {
+		return nil, false, nil
+	}
+	if o.ClassName() == "BigInt" {
+		return nil, false, errBigInt
+	}
+	return e.container(o, depth)
+}
+
+// callToJSON replaces an object by what its toJSON(key) returns, as
+// JSON.stringify does (Date relies on it). It runs reactor code.
+func (e *exporter) callToJSON(key string, v goja.Value) (goja.Value, error) {
+	o, isObj := v.(*goja.Object)
+	if !isObj {
+		return v, nil
+	}
+	toJSON, callable := goja.AssertFunction(o.Get("toJSON"))
+	if !callable {
+		return v, nil
+	}
+	return toJSON(o, e.vm.ToValue(key))
+}
+
+// unwrap turns Number, String and Boolean wrapper objects into their
+// primitives: JSON.stringify(new Number(1)) is 1, not {}.
+func (e *exporter) unwrap(v goja.Value) goja.Value {
+	o, isObj := v.(*goja.Object)
+	if !isObj {
+		return v
+	}
+	switch o.ClassName() {
+	case "Number":
+		return o.ToNumber()
+	case "String":
+		return o.ToString()
+	case "Boolean":
+		if b, isBool := o.Export().(bool); isBool {
+			return e.vm.ToValue(b)
 		}
 	}
+	return v
+}
+
+// primitive converts a value that is not an object. NaN and Infinity are
+// null, as in JSON.stringify.
+func (e *exporter) primitive(v goja.Value) (any, bool, error) {
 	if v == nil || goja.IsUndefined(v) {
 		return nil, false, nil
 	}
@@ -163,47 +222,30 @@ func (e *exporter) export(key string, v goja.Value, depth int) (any, bool, error
 	if _, isSym := v.(*goja.Symbol); isSym {
 		return nil, false, nil
 	}
-	o, isObj := v.(*goja.Object)
-	if isObj {
-		if _, callable := goja.AssertFunction(o); callable {
-			return nil, false, nil
+	switch {
+	case goja.IsBigInt(v):
+		return nil, false, errBigInt
+	case goja.IsString(v):
+		s := v.String()
+		return s, true, e.spend(len(s) + 2)
+	case goja.IsNumber(v):
+		f := v.ToFloat()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, true, e.spend(4)
 		}
-		switch o.ClassName() {
-		case "Number":
-			v = o.ToNumber()
-			isObj = false
-		case "String":
-			v = o.ToString()
-			isObj = false
-		case "Boolean":
-			if b, isBool := o.Export().(bool); isBool {
-				return b, true, e.spend(5)
-			}
-		case "BigInt":
-			return nil, false, &exportError{"a BigInt value cannot be serialised to JSON"}
-		}
+		s := v.String() // JavaScript's Number::toString is JSON's number text
+		return json.Number(s), true, e.spend(len(s))
 	}
-	if !isObj {
-		switch {
-		case goja.IsBigInt(v):
-			return nil, false, &exportError{"a BigInt value cannot be serialised to JSON"}
-		case goja.IsString(v):
-			s := v.String()
-			return s, true, e.spend(len(s) + 2)
-		case goja.IsNumber(v):
-			f := v.ToFloat()
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				return nil, true, e.spend(4)
-			}
-			s := v.String() // JavaScript's Number::toString is JSON's number text
-			return json.Number(s), true, e.spend(len(s))
-		}
-		if b, isBool := v.Export().(bool); isBool {
-			return b, true, e.spend(5)
-		}
-		return nil, false, nil
+	if b, isBool := v.Export().(bool); isBool {
+		return b, true, e.spend(5)
 	}
+	return nil, false, nil
+}
 
+// container converts an array or an object. path holds the objects being
+// converted above this one, so a cycle is an error instead of endless
+// recursion; an object met twice side by side is fine.
+func (e *exporter) container(o *goja.Object, depth int) (any, bool, error) {
 	if e.path[o] {
 		return nil, false, &exportError{"the value contains a circular reference"}
 	}
@@ -212,33 +254,44 @@ func (e *exporter) export(key string, v goja.Value, depth int) (any, bool, error
 	if err := e.spend(2); err != nil {
 		return nil, false, err
 	}
-
 	if o.ClassName() == "Array" {
-		n := o.Get("length").ToInteger()
-		if n < 0 || n > int64(e.budget) { // every element costs at least one byte
-			return nil, false, errTooLarge
-		}
-		arr := make([]any, 0, n)
-		for i := int64(0); i < n; i++ {
-			idx := strconv.FormatInt(i, 10)
-			item, ok, err := e.export(idx, o.Get(idx), depth+1)
-			if err != nil {
-				return nil, false, err
-			}
-			if !ok {
-				item = nil
-				if err := e.spend(4); err != nil {
-					return nil, false, err
-				}
-			}
-			if err := e.spend(1); err != nil {
-				return nil, false, err
-			}
-			arr = append(arr, item)
-		}
-		return arr, true, nil
+		return e.array(o, depth)
 	}
+	return e.members(o, depth)
+}
 
+// array converts an array's elements; one without a JSON form is null.
+// The length is checked against the budget first: a sparse array of a
+// billion holes must not be walked.
+func (e *exporter) array(o *goja.Object, depth int) (any, bool, error) {
+	n := o.Get("length").ToInteger()
+	if n < 0 || n > int64(e.budget) { // every element costs at least one byte
+		return nil, false, errTooLarge
+	}
+	arr := make([]any, 0, n)
+	for i := int64(0); i < n; i++ {
+		idx := strconv.FormatInt(i, 10)
+		item, ok, err := e.export(idx, o.Get(idx), depth+1)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			item = nil
+			if err := e.spend(4); err != nil {
+				return nil, false, err
+			}
+		}
+		if err := e.spend(1); err != nil {
+			return nil, false, err
+		}
+		arr = append(arr, item)
+	}
+	return arr, true, nil
+}
+
+// members converts an object's own enumerable members in their order; a
+// member without a JSON form is left out.
+func (e *exporter) members(o *goja.Object, depth int) (any, bool, error) {
 	keys := o.Keys()
 	out := &jsonorder.Object{Keys: make([]string, 0, len(keys)), Values: make(map[string]any, len(keys))}
 	for _, k := range keys {

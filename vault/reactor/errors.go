@@ -176,93 +176,113 @@ func truncate(s string, n int) string {
 // that it is replaced by the fallback.
 func (c *Call) normaliseErrors(v goja.Value) map[string][]string {
 	fallback := map[string][]string{"error": {fallbackMessage}}
-	budget := c.rt.limits.MaxPayload
-	text := func(x goja.Value) string {
-		var s string
-		switch sym, isSym := x.(*goja.Symbol); {
-		case x == nil || goja.IsUndefined(x) || goja.IsNull(x):
-			s = fallbackMessage
-		case isSym:
-			s = "Symbol(" + sym.String() + ")"
-		default:
-			if o, ok := x.(*goja.Object); ok {
-				if _, fn := goja.AssertFunction(o); !fn {
-					s = c.jsonText(o)
-					break
-				}
-			}
-			s = x.String()
-		}
-		s = truncate(s, maxDetail)
-		budget -= len(s)
-		return s
-	}
-	list := func(x goja.Value) []string {
-		if o, ok := x.(*goja.Object); ok && o.ClassName() == "Array" {
-			n := o.Get("length").ToInteger()
-			if n < 0 || n > int64(budget) {
-				budget = -1
-				return nil
-			}
-			out := make([]string, 0, n)
-			for i := int64(0); i < n && budget >= 0; i++ {
-				out = append(out, text(o.Get(strconv.FormatInt(i, 10))))
-			}
-			return out
-		}
-		return nil
-	}
-	truthy := v != nil && v.ToBoolean()
+	t := &errorTexts{c: c, budget: c.rt.limits.MaxPayload}
 	var out map[string][]string
 	switch o, isObj := v.(*goja.Object); {
 	case isObj && o.ClassName() == "Array":
-		out = map[string][]string{"error": list(o)}
+		out = map[string][]string{"error": t.list(o)}
 	case isObj && o.ClassName() == "Error":
-		msg := ""
-		for _, f := range []string{"message", "name"} {
-			if m := o.Get(f); m != nil && m.ToBoolean() {
-				msg = truncate(m.String(), maxDetail)
-				break
-			}
-		}
-		if msg == "" {
-			msg = fallbackMessage
-		}
-		out = map[string][]string{"error": {msg}}
+		out = map[string][]string{"error": {errorMessage(o)}}
 	case isObj:
 		if _, fn := goja.AssertFunction(o); fn {
-			out = map[string][]string{"error": {text(o)}}
+			out = map[string][]string{"error": {t.text(o)}}
 			break
 		}
-		out = map[string][]string{}
-		for _, k := range o.Keys() {
-			budget -= len(k)
-			if budget < 0 {
-				break
-			}
-			m := o.Get(k)
-			switch mo, ok := m.(*goja.Object); {
-			case ok && mo.ClassName() == "Array":
-				out[k] = list(mo)
-			case ok:
-				out[k] = []string{text(mo)}
-			case m != nil && m.ToBoolean():
-				out[k] = []string{text(m)}
-			default:
-				out[k] = []string{fallbackMessage}
-			}
-		}
-	case v != nil && goja.IsString(v):
-		out = map[string][]string{"error": {text(v)}}
-	case truthy:
-		out = map[string][]string{"error": {text(v)}}
+		out = t.members(o)
+	case v != nil && goja.IsString(v), v != nil && v.ToBoolean():
+		out = map[string][]string{"error": {t.text(v)}}
 	default:
 		return fallback
 	}
-	if budget < 0 {
+	if t.budget < 0 {
 		return fallback
 	}
 	return out
+}
+
+// errorTexts turns the parts of one thrown value into error texts. budget
+// is shared by every text of the value, so many small members cannot add
+// up past MaxPayload; once it is below zero the caller uses the fallback.
+type errorTexts struct {
+	c      *Call
+	budget int
+}
+
+// text is one value as the SDK prints it: objects as JSON, symbols
+// described, nothing as the fallback text.
+func (t *errorTexts) text(x goja.Value) string {
+	var s string
+	switch sym, isSym := x.(*goja.Symbol); {
+	case x == nil || goja.IsUndefined(x) || goja.IsNull(x):
+		s = fallbackMessage
+	case isSym:
+		s = "Symbol(" + sym.String() + ")"
+	default:
+		if o, ok := x.(*goja.Object); ok {
+			if _, fn := goja.AssertFunction(o); !fn {
+				s = t.c.jsonText(o)
+				break
+			}
+		}
+		s = x.String()
+	}
+	s = truncate(s, maxDetail)
+	t.budget -= len(s)
+	return s
+}
+
+// list is an array's items as texts; nil for anything else. The length is
+// checked first: a sparse array's length can be far beyond its items.
+func (t *errorTexts) list(x goja.Value) []string {
+	o, ok := x.(*goja.Object)
+	if !ok || o.ClassName() != "Array" {
+		return nil
+	}
+	n := o.Get("length").ToInteger()
+	if n < 0 || n > int64(t.budget) {
+		t.budget = -1
+		return nil
+	}
+	out := make([]string, 0, n)
+	for i := int64(0); i < n && t.budget >= 0; i++ {
+		out = append(out, t.text(o.Get(strconv.FormatInt(i, 10))))
+	}
+	return out
+}
+
+// members is an object's members, each as a list of texts: arrays item by
+// item, objects and truthy values as one text, falsy ones as the fallback.
+func (t *errorTexts) members(o *goja.Object) map[string][]string {
+	out := map[string][]string{}
+	for _, k := range o.Keys() {
+		t.budget -= len(k)
+		if t.budget < 0 {
+			break
+		}
+		m := o.Get(k)
+		switch mo, ok := m.(*goja.Object); {
+		case ok && mo.ClassName() == "Array":
+			out[k] = t.list(mo)
+		case ok:
+			out[k] = []string{t.text(mo)}
+		case m != nil && m.ToBoolean():
+			out[k] = []string{t.text(m)}
+		default:
+			out[k] = []string{fallbackMessage}
+		}
+	}
+	return out
+}
+
+// errorMessage is what the SDK shows for an Error: its message, else its
+// name, else the fallback text.
+func errorMessage(o *goja.Object) string {
+	for _, f := range []string{"message", "name"} {
+		if m := o.Get(f); m != nil && m.ToBoolean() {
+			return truncate(m.String(), maxDetail)
+		}
+	}
+	return fallbackMessage
 }
 
 // jsonText is JSON.stringify of an object for an error message, or

@@ -220,25 +220,25 @@ func queueDue(hexNS string) int64 {
 	return at
 }
 
-// sendDue loads each due delivery with its webhook and sends them all
+// sendDue loads each due delivery with its webhook, then sends them all
 // concurrently (a slow receiver must not hold up the others), returning
-// when every attempt has ended. A store error while loading returns at
-// once, without waiting for the attempts already started.
+// when every attempt has ended. Every load comes first: a store error
+// returns before anything is sent, so no attempt outlives the round's lock
+// (the next round would send it again, at the same time).
 func (v *Vault) sendDue(ctx context.Context, o DeliveryOptions, signer *webhook.Signer, due []*dueDelivery) error {
-	var wg sync.WaitGroup
+	var sendable []*dueDelivery
 	for _, dd := range due {
-		sendable, err := v.loadDue(dd)
+		ok, err := v.loadDue(dd)
 		if err != nil {
 			return err
 		}
-		if !sendable {
-			continue
+		if ok {
+			sendable = append(sendable, dd)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			dd.attempt, dd.ok = send(ctx, o.Client, signer, dd.hook.URL, dd.d.Event)
-		}()
+	}
+	var wg sync.WaitGroup
+	for _, dd := range sendable {
+		wg.Go(func() { dd.attempt, dd.ok = send(ctx, o.Client, signer, dd.hook.URL, dd.d.Event) })
 	}
 	wg.Wait()
 	return nil

@@ -9,7 +9,5 @@ import (
 
 func sysProcAttr() *syscall.SysProcAttr { return nil }
 
-func processCPU(int) (time.Duration, bool) { return 0, false }
-
 // SelfCPU is the CPU time the test process has used: unknown here.
 func SelfCPU() (time.Duration, bool) { return 0, false }

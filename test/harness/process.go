@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/strongroom/strongroom/test/procstat"
 )
 
 // stopTimeout bounds a graceful stop before the process is killed.
@@ -229,7 +231,7 @@ func (s *Server) CPUTime() (d time.Duration, ok bool) {
 	if cmd == nil || cmd.Process == nil {
 		return 0, false
 	}
-	return processCPU(cmd.Process.Pid)
+	return procstat.CPU(cmd.Process.Pid, false)
 }
 
 // Log returns the combined stdout/stderr of every process of this server.

@@ -1,8 +1,9 @@
 package pgtest
 
 import (
-	"strconv"
 	"time"
+
+	"github.com/strongroom/strongroom/test/procstat"
 )
 
 // CPUTime is the CPU time (user and system) the server has used so far:
@@ -17,33 +18,10 @@ func (s *Server) CPUTime() (d time.Duration, ok bool) {
 		return 0, false
 	}
 	pid := cmd.Process.Pid
-	d, ok = processTicks(pid, true)
-	for _, child := range childrenOf(pid) {
-		c, _ := processTicks(child, false)
+	d, ok = procstat.CPU(pid, true)
+	for _, child := range procstat.Children(pid) {
+		c, _ := procstat.CPU(child, false)
 		d += c
 	}
 	return d, ok
-}
-
-// processTicks reads utime and stime (and, with reaped, cutime and cstime:
-// the children the process has waited for) from /proc/<pid>/stat, in
-// ticks of 1/100 s (USER_HZ is 100 on every Linux Go supports).
-func processTicks(pid int, reaped bool) (time.Duration, bool) {
-	f, ok := statFields(pid)
-	if !ok || len(f) < 15 {
-		return 0, false
-	}
-	fields := f[11:13] // utime, stime
-	if reaped {
-		fields = f[11:15] // and cutime, cstime
-	}
-	var ticks int64
-	for _, v := range fields {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, false
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond, true
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/strongroom/strongroom/test/procstat"
 )
 
 // BinDir is where Debian's postgresql-15 installs the server programs.
@@ -231,64 +232,17 @@ func (s *Server) Kill() {
 	if cmd == nil {
 		return
 	}
-	children := childrenOf(cmd.Process.Pid)
+	children := procstat.Children(cmd.Process.Pid)
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	for _, pid := range children {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	<-done
 	for _, pid := range children {
-		for deadline := time.Now().Add(10 * time.Second); alive(pid) && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(10 * time.Second); procstat.Alive(pid) && time.Now().Before(deadline); {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-}
-
-// childrenOf lists the processes whose parent is pid (from /proc).
-func childrenOf(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, ok := parentOf(child); ok && ppid == pid {
-			out = append(out, child)
-		}
-	}
-	return out
-}
-
-// parentOf reads a process's parent pid from /proc/<pid>/stat.
-func parentOf(pid int) (int, bool) {
-	f, ok := statFields(pid)
-	if !ok || len(f) < 2 {
-		return 0, false
-	}
-	ppid, err := strconv.Atoi(f[1])
-	return ppid, err == nil
-}
-
-// alive reports whether pid still runs (a zombie awaiting its reaper has
-// stopped running and counts as gone).
-func alive(pid int) bool {
-	f, ok := statFields(pid)
-	return ok && len(f) > 0 && f[0] != "Z"
-}
-
-// statFields are the fields of /proc/<pid>/stat after the parenthesised
-// command name (which may itself hold spaces): state, ppid, …
-func statFields(pid int) ([]string, bool) {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return nil, false
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return nil, false
-	}
-	return strings.Fields(string(b[i+1:])), true
 }
 
 // Restart starts the server again on the same port after Kill: it runs

@@ -50,6 +50,7 @@ func (c *Core) flushCaches() {
 	c.base.Keys.Tenant.Clear()
 	c.tenantCaches.SettingsCache.Clear()
 	c.tokenCaches.SecretsCache.Clear()
+	c.reactorCaches.Clear()
 	c.base.Outbox.InvalidateAll()
 }
 

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/strongroom/strongroom/vault/internal/kernel"
-
+	"github.com/strongroom/strongroom/vault/reactors"
 	"github.com/strongroom/strongroom/vault/store"
 )
 
@@ -39,6 +39,8 @@ func (c *Core) followFeed() {
 	c.base.Keys.Tenant.Fresh = c.base.Fresh
 	c.tenantCaches.SettingsCache.Fresh = c.base.Fresh
 	c.tokenCaches.SecretsCache.Fresh = c.base.Fresh
+	c.reactorCaches.Reactors.Fresh = c.base.Fresh
+	c.reactorCaches.Formulas.Fresh = c.base.Fresh
 	f.Follow(feedFilter, c.applyChanges)
 }
 
@@ -59,6 +61,8 @@ func feedFilter(key []byte, created bool) store.FeedClass {
 	case wakeCollections[string(coll)]:
 		return store.FeedWake
 	case string(coll) == kernel.TokenCollection && !created:
+		return store.FeedRecord
+	case (string(coll) == kernel.ReactorCollection || string(coll) == kernel.FormulaCollection) && !created:
 		return store.FeedRecord
 	}
 	return store.FeedSkip
@@ -90,6 +94,10 @@ func (c *Core) applyChange(ch store.Change) {
 		} else {
 			c.tokenCaches.Records.Clear()
 		}
+	case kernel.ReactorCollection:
+		forgetRecord(&c.reactorCaches.Reactors, parts, ch.Prefix)
+	case kernel.FormulaCollection:
+		forgetRecord(&c.reactorCaches.Formulas, parts, ch.Prefix)
 	case kernel.TenantCollection:
 		c.tenantCaches.AuthCache.Clear()
 		forget(&c.tenantCaches.SettingsCache, id)
@@ -115,6 +123,17 @@ func forget[V any](m *kernel.CacheMap[V], id string) {
 		return
 	}
 	m.Delete(id)
+}
+
+// forgetRecord drops the record of a tenant's key (collection, tenant,
+// id) from m, which caches by reactors.CacheKey; a prefix or a malformed
+// key drops everything.
+func forgetRecord[V any](m *kernel.CacheMap[V], parts [][]byte, prefix bool) {
+	if len(parts) != 3 || prefix {
+		m.Clear()
+		return
+	}
+	m.Delete(reactors.CacheKey(string(parts[1]), string(parts[2])))
 }
 
 // pruneFeed drops old feed rows, fenced by the sweep's lease.

@@ -217,6 +217,7 @@ func (v *Vault) deleteTenantBy(p *access.Principal, id string) error {
 	v.SettingsCache.Delete(id)
 	v.SecretsCache.Delete(id)
 	v.Records.Clear()
+	v.reactorCaches.Clear()
 	v.finishTenantPurge(id)
 	return nil
 }

@@ -91,6 +91,7 @@ type Core struct {
 	tenantCaches  *tenants.Caches  // settings, principals by key hash
 	tokenCaches   *tokens.Caches   // token records, tenants' derived keys
 	projectCaches *projects.Caches // project key sets
+	reactorCaches *reactors.Caches // reactor records and formulas for the react path
 	idemFlights   inFlight         // idempotency.go: keys whose first request runs
 	home          storeHome        // health.go
 
@@ -153,7 +154,7 @@ func (c *Core) on(view *kernel.View) *Vault {
 	tn := &tenants.Service{View: view, Caches: c.tenantCaches}
 	tk := &tokens.Service{Service: tn, Caches: c.tokenCaches}
 	return &Vault{Core: c, View: view, projectsService: &projects.Service{Service: tk, Caches: c.projectCaches},
-		proxiesService: &proxies.Service{Service: &reactors.Service{Service: tk}}}
+		proxiesService: &proxies.Service{Service: &reactors.Service{Service: tk, Caches: c.reactorCaches}}}
 }
 
 // Startup describes what Open did that an operator must know.
@@ -187,7 +188,8 @@ func Open(opts Options) (*Core, error) {
 	if err := os.Chmod(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("vault: make the data dir private: %w", err)
 	}
-	c := &Core{ident: identify(opts), tenantCaches: tenants.NewCaches(), tokenCaches: &tokens.Caches{}, projectCaches: &projects.Caches{}}
+	c := &Core{ident: identify(opts), tenantCaches: tenants.NewCaches(), tokenCaches: &tokens.Caches{}, projectCaches: &projects.Caches{},
+		reactorCaches: reactors.NewCaches()}
 	w := opts.KeyWrapper
 	if w == nil {
 		local, err := c.localWrapper(opts) // keyring.go

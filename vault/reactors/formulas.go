@@ -170,6 +170,7 @@ func (v *Service) UpdateFormula(p *access.Principal, id string, req FormulaReque
 	if err := v.validateFormula(&req); err != nil {
 		return nil, err
 	}
+	defer v.forgetFormula(p.TenantID, id) // after the commit
 	return kernel.Rewrite(v.View, formulaKey(p.TenantID, id), []string{"formula", p.TenantID, id}, func(b store.Batch) (*Formula, audit.Entry, error) {
 		f, err := v.formula(p.TenantID, id)
 		if err != nil {
@@ -188,6 +189,7 @@ func (v *Service) DeleteFormula(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "reactor:delete"); err != nil {
 		return err
 	}
+	defer v.forgetFormula(p.TenantID, id) // after the commit
 	return kernel.RewriteErr(v.View, formulaKey(p.TenantID, id), []string{"formula", p.TenantID, id}, func(b store.Batch) (audit.Entry, error) {
 		if _, err := v.formula(p.TenantID, id); err != nil {
 			return audit.Entry{}, err

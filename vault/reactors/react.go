@@ -44,7 +44,7 @@ func (v *Service) React(ctx context.Context, p *access.Principal, id string, req
 	if !p.Has("reactor:invoke") {
 		return nil, problem.Forbidden("The API key does not have permission to invoke reactors.")
 	}
-	r, err := v.loadReactor(p.TenantID, id)
+	r, err := v.invocable(p.TenantID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (v *Service) AtomicReact(ctx context.Context, p *access.Principal, k tokens
 	if err != nil {
 		return nil, err
 	}
-	r, err := v.loadReactor(p.TenantID, req.ReactorID)
+	r, err := v.invocable(p.TenantID, req.ReactorID)
 	if problem.Is(err, 404) {
 		return nil, problem.Invalid("reactor_id", "No reactor has this id.")
 	}
@@ -125,7 +125,7 @@ func (v *Service) reactorCode(r *reactorRecord) (string, *Formula, error) {
 	if r.FormulaID == "" {
 		return r.Code, nil, nil
 	}
-	f, err := v.formula(r.TenantID, r.FormulaID)
+	f, err := v.invocableFormula(r.TenantID, r.FormulaID)
 	if problem.Is(err, 404) {
 		return "", nil, problem.New(422, "The reactor's formula no longer exists.")
 	}

@@ -126,16 +126,32 @@ func (v *Service) saveReactor(b store.Batch, r *reactorRecord) error {
 	return nil
 }
 
+// loadReactor reads a reactor from the store and opens its configuration.
 func (v *Service) loadReactor(tenantID, id string) (*reactorRecord, error) {
+	r, err := v.readReactor(tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.openReactorConfig(tenantID, id, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// readReactor reads a reactor from the store, its configuration sealed.
+func (v *Service) readReactor(tenantID, id string) (*reactorRecord, error) {
 	var r reactorRecord
 	if err := kernel.GetJSON(v.Store(), reactorKey(tenantID, id), "Reactor", &r); err != nil {
 		return nil, err
 	}
-	r.config = map[string]string{}
-	if err := v.OpenConfig(tenantID, reactorKey(tenantID, id), r.SealedConfig, &r.config); err != nil {
-		return nil, err
-	}
 	return &r, nil
+}
+
+// openReactorConfig opens the sealed configuration of r, read from the
+// reactor id of tenantID (the key it is sealed to), into a map of its own.
+func (v *Service) openReactorConfig(tenantID, id string, r *reactorRecord) error {
+	r.config = map[string]string{}
+	return v.OpenConfig(tenantID, reactorKey(tenantID, id), r.SealedConfig, &r.config)
 }
 
 func (v *Service) reactorView(r *reactorRecord) (*Reactor, error) {
@@ -251,6 +267,7 @@ func (v *Service) replaceReactor(p *access.Principal, id string, next func(*reac
 	if err := kernel.Require(p, "reactor:update"); err != nil {
 		return nil, err
 	}
+	defer v.forgetReactor(p.TenantID, id) // after the commit
 	r, err := kernel.Rewrite(v.View, reactorKey(p.TenantID, id), []string{"reactor", p.TenantID, id}, func(b store.Batch) (*reactorRecord, audit.Entry, error) {
 		r, err := v.loadReactor(p.TenantID, id)
 		if err != nil {
@@ -315,6 +332,7 @@ func (v *Service) DeleteReactor(p *access.Principal, id string) error {
 	if err := kernel.Require(p, "reactor:delete"); err != nil {
 		return err
 	}
+	defer v.forgetReactor(p.TenantID, id) // after the commit
 	return kernel.RewriteErr(v.View, reactorKey(p.TenantID, id), []string{"reactor", p.TenantID, id}, func(b store.Batch) (audit.Entry, error) {
 		if _, err := v.loadReactor(p.TenantID, id); err != nil {
 			return audit.Entry{}, err

@@ -11,4 +11,5 @@ import "github.com/strongroom/strongroom/vault/tokens"
 // Service is one config's reactors domain over its tokens domain.
 type Service struct {
 	*tokens.Service
+	*Caches
 }

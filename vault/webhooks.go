@@ -99,11 +99,7 @@ func (v *Vault) CreateWebhook(p *access.Principal, req WebhookRequest) (*Webhook
 }
 
 func (v *Vault) loadWebhook(tenantID, id string) (*Webhook, error) {
-	var w Webhook
-	if err := kernel.GetJSON(v.Store(), webhookRecordKey(tenantID, id), "Webhook", &w); err != nil {
-		return nil, err
-	}
-	return &w, nil
+	return kernel.Load[Webhook](v.Store(), webhookRecordKey(tenantID, id), "Webhook")
 }
 
 // GetWebhook returns one webhook.

@@ -148,14 +148,10 @@ func (v *Service) project(id string) ([]*projectEntry, error) {
 }
 
 func (v *Service) loadProject(tenantID, id string) (*Project, error) {
-	var p Project
 	if !projectIDPattern.MatchString(id) {
 		return nil, problem.NotFound("Project")
 	}
-	if err := kernel.GetJSON(v.Store(), projectRecordKey(tenantID, id), "Project", &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return kernel.Load[Project](v.Store(), projectRecordKey(tenantID, id), "Project")
 }
 
 type projectKeyRecord struct {

@@ -125,11 +125,7 @@ func (v *Service) CreateFormula(p *access.Principal, req FormulaRequest) (*Formu
 }
 
 func (v *Service) formula(tenantID, id string) (*Formula, error) {
-	var f Formula
-	if err := kernel.GetJSON(v.Store(), formulaKey(tenantID, id), "Reactor formula", &f); err != nil {
-		return nil, err
-	}
-	return &f, nil
+	return kernel.Load[Formula](v.Store(), formulaKey(tenantID, id), "Reactor formula")
 }
 
 // GetFormula returns one formula.

@@ -140,11 +140,7 @@ func (v *Service) loadReactor(tenantID, id string) (*reactorRecord, error) {
 
 // readReactor reads a reactor from the store, its configuration sealed.
 func (v *Service) readReactor(tenantID, id string) (*reactorRecord, error) {
-	var r reactorRecord
-	if err := kernel.GetJSON(v.Store(), reactorKey(tenantID, id), "Reactor", &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return kernel.Load[reactorRecord](v.Store(), reactorKey(tenantID, id), "Reactor")
 }
 
 // openReactorConfig opens the sealed configuration of r, read from the

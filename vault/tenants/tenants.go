@@ -47,11 +47,7 @@ func (v *Service) GetTenant(p *access.Principal) (*Tenant, error) {
 }
 
 func (v *Service) Tenant(id string) (*Tenant, error) {
-	var t Tenant
-	if err := kernel.GetJSON(v.Store(), kernel.TenantRecordKey(id), "Tenant", &t); err != nil {
-		return nil, err
-	}
-	return &t, nil
+	return kernel.Load[Tenant](v.Store(), kernel.TenantRecordKey(id), "Tenant")
 }
 
 // TenantUpdate is the body of PUT /tenants/self.

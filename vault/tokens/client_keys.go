@@ -101,11 +101,7 @@ func (v *Service) CreateClientKey(p *access.Principal, req ClientKeyRequest) (*C
 }
 
 func (v *Service) loadClientKey(tenantID, id string) (*clientKeyRecord, error) {
-	var rec clientKeyRecord
-	if err := kernel.GetJSON(v.Store(), clientKeyRecordKey(tenantID, id), "Key", &rec); err != nil {
-		return nil, err
-	}
-	return &rec, nil
+	return kernel.Load[clientKeyRecord](v.Store(), clientKeyRecordKey(tenantID, id), "Key")
 }
 
 // GetClientKey returns a key's id and expiry (never the key itself).

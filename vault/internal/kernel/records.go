@@ -71,6 +71,15 @@ func GetJSON(s store.Store, key []byte, entity string, v any) error {
 	return json.Unmarshal(b, v)
 }
 
+// Load is GetJSON into a new T.
+func Load[T any](s store.Store, key []byte, entity string) (*T, error) {
+	v := new(T)
+	if err := GetJSON(s, key, entity, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // SetJSON adds the JSON record v under key to b.
 func SetJSON(b store.Batch, key []byte, v any) {
 	data, err := json.Marshal(v)

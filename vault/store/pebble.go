@@ -22,8 +22,11 @@ const cacheSize = 256 << 20
 
 // walSyncInterval is the least time between two syncs of the WAL: the
 // commits that arrive meanwhile share the next one. It bounds what a
-// synced write waits extra; a lone write still syncs at once.
-const walSyncInterval = time.Millisecond
+// synced write waits extra; a lone write still syncs at once. 2ms rather
+// than 1ms: at 0.35 CPU under 64 creating clients, 4-12% more creates
+// per second in three of four alternating rounds (the fourth even) and a
+// lower p50, as each fdatasync carries twice the commits.
+const walSyncInterval = 2 * time.Millisecond
 
 // Pebble is the embedded Store.
 type Pebble struct {

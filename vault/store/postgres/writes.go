@@ -7,13 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// queueWrites queues ops (Set, Delete, DeleteRange; an Insert writes as a
-// Set) in order as few statements: each run of consecutive sets is one
-// multi-row upsert and each run of deletes one DELETE ... ANY, so a batch
-// (or a group of them) costs the server a few statements, not one per key.
-// Within a run the keys are distinct (the last write of a key wins, as it
-// would in order) and sorted, so concurrent transactions lock rows in one
-// order and seldom deadlock. It returns the number of statements queued.
 // queueChanges queues ops' writes and, in the same transaction, the
 // change-feed row naming what they changed (feed.go). It returns the
 // number of statements queued.
@@ -21,42 +14,71 @@ func (s *Store) queueChanges(q *pgx.Batch, ops []op) int {
 	return queueWrites(q, ops) + s.feed.Load().record(q, ops)
 }
 
+// queueWrites queues ops (Set, Delete, DeleteRange, SetOrdered; an Insert
+// writes as a Set) as few statements: between two range deletes, which
+// run in their place, the point writes are one multi-row upsert of the
+// keys whose last write is a Set and one DELETE ... ANY of those whose
+// last write is a Delete, and the ordered sets one insert. That is the
+// order's outcome: the last write of a key decides it, the two statements
+// touch distinct keys, and an ordered set's key is new (the database's
+// clock is in it). So a group of batches, whose writes interleave (a
+// token's record and indexes, then its audit entry, then the next
+// token's), costs the server three statements, not two per batch (a
+// group of creates had been as many statements as runs of one kind).
+// The keys of each statement are sorted, so concurrent
+// transactions lock rows in one order and seldom deadlock. It returns
+// the number of statements queued.
 func queueWrites(q *pgx.Batch, ops []op) int {
 	n := 0
-	for i := 0; i < len(ops); {
-		j := i + 1
-		kind := writeKind(ops[i].kind)
-		for j < len(ops) && writeKind(ops[j].kind) == kind && kind != opDeleteRange {
-			j++
+	for {
+		i := slices.IndexFunc(ops, func(o op) bool { return o.kind == opDeleteRange })
+		if i < 0 {
+			return n + queuePoints(q, ops)
 		}
-		switch kind {
-		case opSet:
-			queueSets(q, ops[i:j])
-		case opDelete:
-			queueDeletes(q, ops[i:j])
-		case opSetOrdered:
-			queueOrdered(q, ops[i:j])
-		case opDeleteRange:
-			if o := ops[i]; o.value == nil {
-				q.Queue(`DELETE FROM strongroom_kv WHERE k >= $1`, o.key)
-			} else {
-				q.Queue(`DELETE FROM strongroom_kv WHERE k >= $1 AND k < $2`, o.key, o.value)
-			}
-		default: // an Expect writes nothing
-			i = j
-			continue
+		n += queuePoints(q, ops[:i])
+		if o := ops[i]; o.value == nil {
+			q.Queue(`DELETE FROM strongroom_kv WHERE k >= $1`, o.key)
+		} else {
+			q.Queue(`DELETE FROM strongroom_kv WHERE k >= $1 AND k < $2`, o.key, o.value)
 		}
 		n++
-		i = j
+		ops = ops[i+1:]
 	}
-	return n
 }
 
-func writeKind(k opKind) opKind {
-	if k == opInsert {
-		return opSet
+// queuePoints queues writes without a range delete among them.
+func queuePoints(q *pgx.Batch, ops []op) int {
+	var point, ordered []op
+	for _, o := range ops {
+		switch o.kind {
+		case opSet, opInsert, opDelete:
+			point = append(point, o)
+		case opSetOrdered:
+			ordered = append(ordered, o)
+		} // an Expect writes nothing
 	}
-	return k
+	var sets, dels []op
+	for _, o := range lastByKey(point) {
+		if o.kind == opDelete {
+			dels = append(dels, o)
+		} else {
+			sets = append(sets, o)
+		}
+	}
+	n := 0
+	if len(sets) > 0 {
+		queueSets(q, sets)
+		n++
+	}
+	if len(dels) > 0 {
+		queueDeletes(q, dels)
+		n++
+	}
+	if len(ordered) > 0 {
+		queueOrdered(q, ordered)
+		n++
+	}
+	return n
 }
 
 // lastByKey keeps the last op of each key, sorted by key.
@@ -75,12 +97,12 @@ func lastByKey(ops []op) []op {
 	return out
 }
 
+// queueSets upserts ops, distinct keys in order.
 func queueSets(q *pgx.Batch, ops []op) {
 	if len(ops) == 1 {
 		q.Queue(`INSERT INTO strongroom_kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v`, ops[0].key, ops[0].value)
 		return
 	}
-	ops = lastByKey(ops)
 	ks, vs := make([][]byte, len(ops)), make([][]byte, len(ops))
 	for i, o := range ops {
 		ks[i], vs[i] = o.key, o.value
@@ -89,12 +111,12 @@ func queueSets(q *pgx.Batch, ops []op) {
 		ON CONFLICT (k) DO UPDATE SET v = excluded.v`, ks, vs)
 }
 
+// queueDeletes deletes ops, distinct keys in order.
 func queueDeletes(q *pgx.Batch, ops []op) {
 	if len(ops) == 1 {
 		q.Queue(`DELETE FROM strongroom_kv WHERE k = $1`, ops[0].key)
 		return
 	}
-	ops = lastByKey(ops)
 	ks := make([][]byte, len(ops))
 	for i, o := range ops {
 		ks[i] = o.key

@@ -16,9 +16,9 @@ import (
 // bound (the root's feedcache.go). Entries are read only by the react
 // path: updates and deletes read the store under the record's lock.
 type Caches struct {
-	// Reactors holds decoded reactor records by ReactorCacheKey.
+	// Reactors holds decoded reactor records by CacheKey.
 	Reactors kernel.CacheMap[*reactorRecord]
-	// Formulas holds decoded formulas by FormulaCacheKey.
+	// Formulas holds decoded formulas by CacheKey.
 	Formulas kernel.CacheMap[*Formula]
 }
 
@@ -45,15 +45,9 @@ func (c *Caches) Clear() {
 // invocable returns the reactor to invoke, from the cache when it holds
 // it, with its configuration opened for this call only.
 func (v *Service) invocable(tenantID, id string) (*reactorRecord, error) {
-	key := CacheKey(tenantID, id)
-	cached, ok := v.Reactors.Load(key)
-	if !ok {
-		gen := v.Reactors.Generation()
-		var err error
-		if cached, err = v.readReactor(tenantID, id); err != nil {
-			return nil, err
-		}
-		v.Reactors.StoreIf(key, cached, gen)
+	cached, err := v.Reactors.Get(CacheKey(tenantID, id), func() (*reactorRecord, error) { return v.readReactor(tenantID, id) })
+	if err != nil {
+		return nil, err
 	}
 	r := *cached // the cached record is shared: never written
 	if err := v.openReactorConfig(tenantID, id, &r); err != nil {
@@ -65,17 +59,7 @@ func (v *Service) invocable(tenantID, id string) (*reactorRecord, error) {
 // invocableFormula returns a formula for the react path, from the cache
 // when it holds it. The formula is shared: never written.
 func (v *Service) invocableFormula(tenantID, id string) (*Formula, error) {
-	key := CacheKey(tenantID, id)
-	if f, ok := v.Formulas.Load(key); ok {
-		return f, nil
-	}
-	gen := v.Formulas.Generation()
-	f, err := v.formula(tenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	v.Formulas.StoreIf(key, f, gen)
-	return f, nil
+	return v.Formulas.Get(CacheKey(tenantID, id), func() (*Formula, error) { return v.formula(tenantID, id) })
 }
 
 // forgetReactor drops a reactor from the cache after a change to it.

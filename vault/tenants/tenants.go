@@ -163,18 +163,18 @@ func (v *Service) TenantSetting(tenantID, name string) string {
 
 // settings returns the caller's tenant settings (cached).
 func (v *Service) Settings(tenantID string) map[string]string {
-	if s, ok := v.SettingsCache.Load(tenantID); ok {
-		return s
-	}
-	gen := v.SettingsCache.Generation()
-	t, err := v.Tenant(tenantID)
+	s, err := v.SettingsCache.Get(tenantID, func() (map[string]string, error) {
+		t, err := v.Tenant(tenantID)
+		if err != nil {
+			return nil, err
+		}
+		if t.Settings == nil {
+			return map[string]string{}, nil
+		}
+		return t.Settings, nil
+	})
 	if err != nil {
 		return nil
 	}
-	s := t.Settings
-	if s == nil {
-		s = map[string]string{}
-	}
-	v.SettingsCache.StoreIf(tenantID, s, gen)
 	return s
 }

@@ -111,21 +111,17 @@ type tenantSecrets struct {
 }
 
 func (v *Service) secrets(tenantID string) (tenantSecrets, error) {
-	if s, ok := v.SecretsCache.Load(tenantID); ok {
-		return s, nil
-	}
-	gen := v.SecretsCache.Generation()
-	k, err := v.TenantKey(tenantID)
-	if err != nil {
-		return tenantSecrets{}, err
-	}
-	s := tenantSecrets{
-		data:        k,
-		fingerprint: crypto.DeriveKey(k.Root(), "fingerprint"),
-		search:      crypto.DeriveKey(k.Root(), "search-index"),
-	}
-	v.SecretsCache.StoreIf(tenantID, s, gen)
-	return s, nil
+	return v.SecretsCache.Get(tenantID, func() (tenantSecrets, error) {
+		k, err := v.TenantKey(tenantID)
+		if err != nil {
+			return tenantSecrets{}, err
+		}
+		return tenantSecrets{
+			data:        k,
+			fingerprint: crypto.DeriveKey(k.Root(), "fingerprint"),
+			search:      crypto.DeriveKey(k.Root(), "search-index"),
+		}, nil
+	})
 }
 
 func indexMAC(key []byte, value string) string {

@@ -37,6 +37,22 @@ func (c *CacheMap[V]) Generation() uint64 {
 	return c.gen
 }
 
+// Get returns the cached value of key, or fills it: fill reads what is
+// stored, and its value is cached unless an invalidation ran meanwhile
+// (Generation, StoreIf). A fill's error is returned and nothing cached.
+func (c *CacheMap[V]) Get(key string, fill func() (V, error)) (V, error) {
+	if v, ok := c.Load(key); ok {
+		return v, nil
+	}
+	gen := c.Generation()
+	v, err := fill()
+	if err != nil {
+		return v, err
+	}
+	c.StoreIf(key, v, gen)
+	return v, nil
+}
+
 // StoreIf caches v unless an invalidation ran since gen.
 func (c *CacheMap[V]) StoreIf(key string, v V, gen uint64) {
 	c.mu.Lock()

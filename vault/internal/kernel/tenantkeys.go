@@ -100,25 +100,18 @@ func (k *Keys) WrapTenantKeys(tenantID string, keys map[uint32][]byte, current u
 // TenantKey returns the tenant's unwrapped key versions (cached in
 // Keys.Tenant).
 func (v *View) TenantKey(tenantID string) (*crypto.KeySet, error) {
-	if k, ok := v.Keys.Tenant.Load(tenantID); ok {
-		return k, nil
-	}
-	gen := v.Keys.Tenant.Generation()
-	b, err := v.Store().Get(TenantKeyRecordKey(tenantID))
-	if err != nil {
-		return nil, fmt.Errorf("tenant key: %w", err)
-	}
-	rec := ParseTenantKeyRecord(b)
-	keys, _, err := v.Keys.UnwrapTenantKeys(tenantID, rec)
-	if err != nil {
-		return nil, fmt.Errorf("tenant key: %w", err)
-	}
-	ks, err := crypto.NewKeySet(rec.Current, keys)
-	if err != nil {
-		return nil, err
-	}
-	v.Keys.Tenant.StoreIf(tenantID, ks, gen)
-	return ks, nil
+	return v.Keys.Tenant.Get(tenantID, func() (*crypto.KeySet, error) {
+		b, err := v.Store().Get(TenantKeyRecordKey(tenantID))
+		if err != nil {
+			return nil, fmt.Errorf("tenant key: %w", err)
+		}
+		rec := ParseTenantKeyRecord(b)
+		keys, _, err := v.Keys.UnwrapTenantKeys(tenantID, rec)
+		if err != nil {
+			return nil, fmt.Errorf("tenant key: %w", err)
+		}
+		return crypto.NewKeySet(rec.Current, keys)
+	})
 }
 
 // NewTenantKey adds a new tenant's first key to b; the caller commits b,

@@ -2,7 +2,6 @@ package vault
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -195,7 +194,7 @@ func (v *Vault) dueDeliveries() (due []*dueDelivery, next time.Time, err error) 
 		if len(parts) != 5 {
 			return true
 		}
-		if at := queueDue(parts[1]); at > nowNS {
+		if at := kernel.ParseDueStamp(parts[1]); at > nowNS {
 			next = time.Unix(0, at)
 			return false
 		}
@@ -207,17 +206,6 @@ func (v *Vault) dueDeliveries() (due []*dueDelivery, next time.Time, err error) 
 		return true
 	})
 	return due, next, err
-}
-
-// queueDue decodes the due time of a queue key (kernel.QueueKey): big-endian
-// nanoseconds in hex, so the queue sorts by due time.
-func queueDue(hexNS string) int64 {
-	raw, _ := hex.DecodeString(hexNS)
-	var at int64
-	for _, c := range raw {
-		at = at<<8 | int64(c)
-	}
-	return at
 }
 
 // sendDue loads each due delivery with its webhook, then sends them all

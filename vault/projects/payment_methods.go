@@ -2,8 +2,6 @@ package projects
 
 import (
 	"bytes"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,9 +94,7 @@ func (r *paymentMethodRecord) subKey() []byte {
 }
 
 func (r *paymentMethodRecord) cvcExpiryKey() []byte {
-	var ts [8]byte
-	binary.BigEndian.PutUint64(ts[:], uint64(r.CVCExpiresAt.UnixNano()))
-	return store.Key(kernel.CvcExpiryIndex, hex.EncodeToString(ts[:]), r.TenantID, r.ProjectID, r.ID)
+	return store.Key(kernel.CvcExpiryIndex, kernel.DueStamp(r.CVCExpiresAt.Time), r.TenantID, r.ProjectID, r.ID)
 }
 
 // sealedCard is the sealed part of a payment method.
@@ -392,10 +388,7 @@ func (v *Service) DeletePaymentMethod(c *ProjectCaller, id string) error {
 // PurgeExpiredCVCs drops every cvc past its retention. Reads never return
 // a cvc; this bounds how long one exists at all.
 func (v *Service) PurgeExpiredCVCs() error {
-	var ts [8]byte
-	t := kernel.Now()
-	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
-	limit := store.Key(kernel.CvcExpiryIndex, hex.EncodeToString(ts[:]))
+	limit := store.Key(kernel.CvcExpiryIndex, kernel.DueStamp(kernel.Now()))
 	due, err := kernel.DueKeys(v.Store(), kernel.CvcExpiryIndex, limit)
 	if err != nil {
 		return err

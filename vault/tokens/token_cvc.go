@@ -2,8 +2,6 @@ package tokens
 
 import (
 	"bytes"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -39,9 +37,7 @@ func (v *Service) indexCVC(b store.Batch, plan *tokenPlan) {
 }
 
 func cvcDueKey(due time.Time, tenantID, id string) []byte {
-	var ts [8]byte
-	binary.BigEndian.PutUint64(ts[:], uint64(due.UnixNano()))
-	return store.Key(kernel.TokenCVCIndex, hex.EncodeToString(ts[:]), tenantID, id)
+	return store.Key(kernel.TokenCVCIndex, kernel.DueStamp(due), tenantID, id)
 }
 
 // PurgeTokenCVCs removes every card token cvc past its retention.

@@ -1,7 +1,6 @@
 package tokens
 
 import (
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -197,9 +196,7 @@ func (v *Service) writeToken(b store.Batch, plan *tokenPlan, fresh bool) error {
 }
 
 func expiryKey(r *tokenRecord) []byte {
-	var ts [8]byte
-	binary.BigEndian.PutUint64(ts[:], uint64(r.ExpiresAt.UnixNano()))
-	return store.Key(kernel.ExpiryIndex, hex.EncodeToString(ts[:]), r.TenantID, r.ID)
+	return store.Key(kernel.ExpiryIndex, kernel.DueStamp(r.ExpiresAt.Time), r.TenantID, r.ID)
 }
 
 // unindexToken removes r, every index entry pointing at it and its

@@ -2,8 +2,6 @@ package tokens
 
 import (
 	"bytes"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"sort"
@@ -279,10 +277,8 @@ func (v *Service) ListChildTokens(p *access.Principal, parentID string, f TokenF
 // already treat them as gone; this reclaims their storage.
 func (v *Service) PurgeExpiredTokens() error {
 	t := kernel.Now()
-	var ts [8]byte
-	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixNano()))
 	// Keys of tokens expiring at exactly t sort just below limit.
-	limit := append(append(store.Prefix(kernel.ExpiryIndex), hex.EncodeToString(ts[:])...), 1)
+	limit := append(append(store.Prefix(kernel.ExpiryIndex), kernel.DueStamp(t)...), 1)
 	due, err := kernel.DueKeys(v.Store(), kernel.ExpiryIndex, limit)
 	if err != nil {
 		return err

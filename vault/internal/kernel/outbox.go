@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -211,11 +210,7 @@ func EventOnly(e audit.Entry, typ string, objects map[string]any) audit.Entry {
 
 // QueueKey is the queue entry of a delivery due at due.
 func QueueKey(due time.Time, d *Delivery) []byte {
-	var n [8]byte
-	for i, u := 0, uint64(due.UnixNano()); i < 8; i++ {
-		n[7-i] = byte(u >> (8 * i))
-	}
-	return store.Key(QueuePrefix, hex.EncodeToString(n[:]), d.TenantID, d.WebhookID, d.ID)
+	return store.Key(QueuePrefix, DueStamp(due), d.TenantID, d.WebhookID, d.ID)
 }
 
 // DeliveryKey is the store key of a delivery.

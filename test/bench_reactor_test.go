@@ -41,7 +41,8 @@ const benchReactorFn = `async function (req) {
 // that detokenizes a card in its args, in one run for each place reactor
 // code can run: in the vault process (`workers 0`, the baseline) and in
 // worker processes (the default). For each: the first call after create,
-// then warm p50/p99 at 1 and 64 concurrent callers. Against both, the wall
+// then warm p50/p99 at 1 and 64 concurrent callers, the two servers taking
+// turns in rounds (benchReactorRounds). Against both, the wall
 // time of a fresh `node -e` process running the same function once (the
 // cost a process-per-call sandbox would pay), measured at the same
 // concurrency as the calls it is compared with: one at a time against
@@ -54,8 +55,8 @@ func TestLoadReactor(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test skipped with -short")
 	}
-	inProc := benchReactorMode(t, "workers 0")
-	workers := benchReactorMode(t, "workers 2")
+	modes := benchReactorModes(t, "workers 0", "workers 2")
+	inProc, workers := modes[0], modes[1]
 
 	// Baselines: a fresh node process running the same function once, one
 	// at a time (against c=1) and 64 at once (against c=64).
@@ -70,7 +71,7 @@ func TestLoadReactor(t *testing.T) {
 		t.Logf("    warm c=1:  %s", m.c1)
 		t.Logf("    warm c=64: %s", m.c64)
 		if m.fanout[0] > 0 {
-			t.Logf("    worker processes: %d before the c=64 run, %d after", m.fanout[0], m.fanout[1])
+			t.Logf("    worker processes: %d before the c=64 rounds, %d after", m.fanout[0], m.fanout[1])
 		}
 	}
 	t.Logf("  workers / in process, warm p50: c=1 %.2fx, c=64 %.2fx", ratio(workers.c1.P50, inProc.c1.P50), ratio(workers.c64.P50, inProc.c64.P50))
@@ -175,17 +176,81 @@ type benchReactorResult struct {
 	coldOrder []time.Duration
 	c1, c64   harness.LoadResult
 	idle      string // memory of an idle worker
-	fanout    [2]int // worker processes before and after the c=64 run
+	fanout    [2]int // worker processes before and after the c=64 rounds
 }
 
-// benchReactorMode starts a server with the reactor setting where and
-// measures it.
-func benchReactorMode(t *testing.T, where string) benchReactorResult {
+// benchReactorServer is one server under test and the reactor it runs.
+type benchReactorServer struct {
+	s      *harness.Server
+	out    benchReactorResult
+	once   func() time.Duration // one call, timed
+	newReq func(context.Context) (*http.Request, error)
+}
+
+// benchReactorRounds is how many rounds each warm figure is split into:
+// the modes take turns, round by round, so a noisy spell on the shared
+// machine falls on both instead of on whichever ran then.
+const benchReactorRounds = 6
+
+// benchReactorModes starts one server per reactor setting in wheres,
+// measures each one's cold calls, then their warm calls at c=1 and at
+// c=64 in interleaved rounds.
+func benchReactorModes(t *testing.T, wheres ...string) []benchReactorResult {
 	t.Helper()
 	const perRun = 3 * time.Second
+	var servers []*benchReactorServer
+	for _, where := range wheres {
+		servers = append(servers, benchReactorStart(t, where))
+	}
+	run := func(m *benchReactorServer, c int, d time.Duration) harness.LoadResult {
+		t.Helper()
+		r := harness.LoadRequests(context.Background(), fmt.Sprintf("react c=%d", c), m.newReq, c, d)
+		if r.Errors > 0 || r.Requests == 0 {
+			t.Errorf("%s c=%d: %d errors of %d requests (statuses %v, first: %s)", m.out.mode, c, r.Errors, r.Requests, r.Statuses, r.FirstError)
+		}
+		return r
+	}
+	interleave := func(c int, each func(m *benchReactorServer, r harness.LoadResult)) {
+		runs := make([][]harness.LoadResult, len(servers))
+		for range benchReactorRounds {
+			for i, m := range servers {
+				runs[i] = append(runs[i], run(m, c, perRun/benchReactorRounds))
+			}
+		}
+		for i, m := range servers {
+			each(m, harness.Combine(runs[i]...))
+		}
+	}
+	for _, m := range servers {
+		if profiled := profileReactor(t, m.s, m.out.mode); profiled != nil {
+			run(m, 1, 3*time.Second)
+			profiled()
+		}
+	}
+	interleave(1, func(m *benchReactorServer, r harness.LoadResult) { m.out.c1 = r })
+	for _, m := range servers {
+		m.out.fanout[0] = len(workerPIDs(t, m.s.PID()))
+	}
+	interleave(64, func(m *benchReactorServer, r harness.LoadResult) { m.out.c64 = r })
+	var out []benchReactorResult
+	for _, m := range servers {
+		m.out.fanout[1] = len(workerPIDs(t, m.s.PID()))
+		m.once() // still answering correctly after the load
+		if pids := workerPIDs(t, m.s.PID()); len(pids) > 0 {
+			time.Sleep(500 * time.Millisecond)
+			m.out.idle = workerMemory(pids[0])
+		}
+		out = append(out, m.out)
+	}
+	return out
+}
+
+// benchReactorStart starts a server with the reactor setting where,
+// measures its cold calls and warms it up.
+func benchReactorStart(t *testing.T, where string) *benchReactorServer {
+	t.Helper()
 	s := harness.Start(t, harness.Options{Caddyfile: reactorCaddyfile(t, "max_per_tenant 64", "max_concurrent 64", where)})
-	defer s.Stop(t)
-	out := benchReactorResult{mode: where}
+	m := &benchReactorServer{s: s, out: benchReactorResult{mode: where}}
 	writer := writerKey(t, s)
 	_, invoker := privateAppWith(t, s, "bench invoker", "reactor:invoke", "token:use")
 	card := mkToken(t, s, writer, map[string]any{"type": "card", "data": cardData})
@@ -212,17 +277,17 @@ func benchReactorMode(t *testing.T, where string) benchReactorResult {
 	for i := range 5 {
 		code := "module.exports = " + benchReactorFn + ";\n// variant " + fmt.Sprint(i)
 		id := rxCode(t, s, "bench reactor", code, map[string]string{"MERCHANT": "m-1"})
-		out.cold = append(out.cold, reactOnce(id))
+		m.out.cold = append(m.out.cold, reactOnce(id))
 	}
 	id := rxCode(t, s, "bench reactor", "module.exports = "+benchReactorFn+";", map[string]string{"MERCHANT": "m-1"})
-	out.cold = append(out.cold, reactOnce(id))
-	out.coldOrder = slices.Clone(out.cold)
-	slices.Sort(out.cold)
+	m.out.cold = append(m.out.cold, reactOnce(id))
+	m.out.coldOrder = slices.Clone(m.out.cold)
+	slices.Sort(m.out.cold)
 	for range 50 { // warm up connections and caches
 		reactOnce(id)
 	}
-
-	newReq := func(ctx context.Context) (*http.Request, error) {
+	m.once = func() time.Duration { return reactOnce(id) }
+	m.newReq = func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, "POST", s.BaseURL+"/reactors/"+id+"/react", bytes.NewReader(body))
 		if err != nil {
 			return nil, err
@@ -231,26 +296,7 @@ func benchReactorMode(t *testing.T, where string) benchReactorResult {
 		req.Header.Set("BT-API-KEY", invoker)
 		return req, nil
 	}
-	run := func(c int) harness.LoadResult {
-		t.Helper()
-		r := harness.LoadRequests(context.Background(), fmt.Sprintf("react c=%d", c), newReq, c, perRun)
-		if r.Errors > 0 || r.Requests == 0 {
-			t.Errorf("%s c=%d: %d errors of %d requests (statuses %v, first: %s)", where, c, r.Errors, r.Requests, r.Statuses, r.FirstError)
-		}
-		return r
-	}
-	profiled := profileReactor(t, s, where)
-	out.c1 = run(1)
-	profiled()
-	before := len(workerPIDs(t, s.PID()))
-	out.c64 = run(64)
-	out.fanout = [2]int{before, len(workerPIDs(t, s.PID()))}
-	reactOnce(id) // still answering correctly after the load
-	if pids := workerPIDs(t, s.PID()); len(pids) > 0 {
-		time.Sleep(500 * time.Millisecond)
-		out.idle = workerMemory(pids[0])
-	}
-	return out
+	return m
 }
 
 // workerMemory describes a process's memory from smaps_rollup: resident,
@@ -273,21 +319,27 @@ func workerMemory(pid int) string {
 }
 
 // profileReactor, when STRONGROOM_PROFILE_DIR is set, takes a CPU profile
-// of the vault (pprof) and of its first worker (perf, if installed) over
-// the c=1 run, for performance investigations; the returned function waits
-// for them.
+// of the vault (pprof) and of its workers (perf, if installed) over the
+// next 3 s, for performance investigations; the returned function waits
+// for them. Without the variable it returns nil.
 func profileReactor(t *testing.T, s *harness.Server, where string) (wait func()) {
 	dir := os.Getenv("STRONGROOM_PROFILE_DIR")
 	if dir == "" {
-		return func() {}
+		return nil
 	}
 	name := strings.ReplaceAll(where, " ", "")
 	var wg sync.WaitGroup
 	wg.Go(func() { harness.SaveProfile(t, s, filepath.Join(dir, name+"-vault.pprof"), 3*time.Second) })
 	if perf, err := exec.LookPath("perf"); err == nil {
 		if pids := workerPIDs(t, s.PID()); len(pids) > 0 {
-			cmd := exec.Command(perf, "record", "-F", "2000", "-g", "-o", filepath.Join(dir, name+"-worker.perf"),
-				"-p", strconv.Itoa(pids[0]), "--", "sleep", "3")
+			// Every worker: which one serves the c=1 run is the pool's choice.
+			// cpu-clock: a virtual machine may have no hardware counters.
+			list := make([]string, len(pids))
+			for i, pid := range pids {
+				list[i] = strconv.Itoa(pid)
+			}
+			cmd := exec.Command(perf, "record", "-e", "cpu-clock", "-F", "2000", "-g", "-o", filepath.Join(dir, name+"-worker.perf"),
+				"-p", strings.Join(list, ","), "--", "sleep", "3")
 			wg.Go(func() {
 				if out, err := cmd.CombinedOutput(); err != nil {
 					t.Logf("perf: %v %s", err, out)

@@ -24,7 +24,7 @@ func (r *Runtime) exec(ctx context.Context, p *Program, tenant string, arg any, 
 		err error
 	}
 	out := make(chan outcome, 1)
-	go func() {
+	executors.run(func() {
 		var res *Result
 		err := r.sandbox(ctx, false, tenant, brk, func(c *Call) error {
 			var err error
@@ -35,7 +35,7 @@ func (r *Runtime) exec(ctx context.Context, p *Program, tenant string, arg any, 
 		// finds its slot free.
 		release()
 		out <- outcome{res, err}
-	}()
+	})
 	select {
 	case o := <-out:
 		return o.res, o.err
@@ -315,6 +315,7 @@ func (c *Call) classify(err error) error {
 func (r *Runtime) watchMemory(ctx context.Context, stop context.CancelCauseFunc, loop *Loop) (unwatch func()) {
 	low, _ := heapNow()
 	limit := uint64(r.limits.MaxMemory)
+	pacing := gcPacing()
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(memoryPollInterval)
@@ -339,7 +340,7 @@ func (r *Runtime) watchMemory(ctx context.Context, stop context.CancelCauseFunc,
 				// the heap held right now, garbage included, beyond what
 				// pacing allows a heap with this reactor at its limit,
 				// catches that in time.
-				if (now-low > limit || held > 2*(low+limit)) && mostlyBusy {
+				if (now-low > limit || held > pacing*(low+limit)) && mostlyBusy {
 					stop(errMemoryLimit)
 					return
 				}
@@ -352,6 +353,18 @@ func (r *Runtime) watchMemory(ctx context.Context, stop context.CancelCauseFunc,
 // memoryPollInterval is how often the watchdog reads the live heap (a
 // runtime/metrics read, no stop-the-world).
 const memoryPollInterval = 10 * time.Millisecond
+
+// gcPacing is how many times its live heap the collector lets the heap
+// grow to before collecting (1 + GOGC/100; 2 by default, and in a worker
+// see workerGCPercent).
+func gcPacing() uint64 {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[0].Value.Uint64() == 0 {
+		return 2
+	}
+	return 1 + s[0].Value.Uint64()/100
+}
 
 // heapNow reads the heap occupied by objects marked live by the last GC,
 // and the heap held by objects now, dead ones not yet swept included.

@@ -85,6 +85,12 @@ func startProcess(argv []string, hello []byte, report func(Exit)) (*process, err
 		return nil, err
 	}
 	parent, child := os.NewFile(uintptr(fds[0]), "reactor-channel"), os.NewFile(uintptr(fds[1]), "reactor-channel")
+	ch, err := newRawChannel(parent)
+	if err != nil {
+		parent.Close()
+		child.Close()
+		return nil, err
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = []string{} // nothing of the vault's environment
 	cmd.Dir = "/"
@@ -101,7 +107,7 @@ func startProcess(argv []string, hello []byte, report func(Exit)) (*process, err
 		parent.Close()
 		return nil, err
 	}
-	p := &process{cmd: cmd, f: parent, c: newConn(parent), dead: make(chan struct{}), decided: make(chan struct{}),
+	p := &process{cmd: cmd, f: parent, c: newConn(ch), dead: make(chan struct{}), decided: make(chan struct{}),
 		known: map[[32]byte]bool{}, started: time.Now(), stderr: stderr}
 	go p.wait()
 	ready := make(chan error, 1)

@@ -156,7 +156,7 @@ func (v *Service) decrypt(r *tokenRecord) (json.RawMessage, error) {
 // The record may be shared through the cache: callers never modify it.
 func (v *Service) loadToken(tenantID, id string) (*tokenRecord, error) {
 	key := cacheKey(tenantID, id)
-	r, epoch := v.cachedToken(key) // feedcache.go: confirmed current on a shared store
+	r, epoch := v.cachedToken(key) // tokencache.go: confirmed current on a shared store
 	if r == nil {
 		r = new(tokenRecord)
 		if err := kernel.GetJSON(v.Store(), kernel.TokenRecordKey(tenantID, id), "Token", r); err != nil {

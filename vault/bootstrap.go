@@ -154,17 +154,12 @@ func (v *Vault) grantNewManagementPermissions(existing []Tenant) error {
 // systemManagementApps are the tenant's management applications the vault
 // created itself (no creator).
 func (v *Vault) systemManagementApps(tenantID string) ([]*Application, error) {
-	var out []*Application
-	var derr error
-	err := v.Store().Scan(store.Prefix("app", tenantID), nil, func(_, val []byte) bool {
-		var a Application
-		if derr = json.Unmarshal(val, &a); derr != nil {
-			return false
-		}
-		if a.Type == access.TypeManagement && a.CreatedBy == "" {
-			out = append(out, &a)
-		}
-		return true
+	apps, err := kernel.LoadAll(v.Store(), store.Prefix(kernel.AppCollection, tenantID), func(a *Application) bool {
+		return a.Type == access.TypeManagement && a.CreatedBy == ""
 	})
-	return out, errors.Join(err, derr)
+	out := make([]*Application, len(apps))
+	for i := range apps {
+		out[i] = &apps[i]
+	}
+	return out, err
 }

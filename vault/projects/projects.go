@@ -170,17 +170,7 @@ func (k projectKeyRecord) public() ProjectKey {
 }
 
 func (v *Service) loadProjectKeys(tenantID, id string) ([]projectKeyRecord, error) {
-	var out []projectKeyRecord
-	var derr error
-	err := v.Store().Scan(store.Prefix(kernel.ProjectKeyIndex, tenantID, id), nil, func(_, val []byte) bool {
-		var k projectKeyRecord
-		if derr = json.Unmarshal(val, &k); derr != nil {
-			return false
-		}
-		out = append(out, k)
-		return true
-	})
-	return out, errors.Join(err, derr)
+	return kernel.LoadAll[projectKeyRecord](v.Store(), store.Prefix(kernel.ProjectKeyIndex, tenantID, id), nil)
 }
 
 // projectLog is the audit entry of an operator (p nil) or API-key action
@@ -301,17 +291,7 @@ func (v *Service) OperatorListProjects(tenantID string) ([]Project, error) {
 }
 
 func (v *Service) projectsOf(tenantID string) ([]Project, error) {
-	var out []Project
-	var derr error
-	err := v.Store().Scan(store.Prefix(kernel.ProjectCollection, tenantID), nil, func(_, val []byte) bool {
-		var p Project
-		if derr = json.Unmarshal(val, &p); derr != nil {
-			return false
-		}
-		out = append(out, p)
-		return true
-	})
-	return out, errors.Join(err, derr)
+	return kernel.LoadAll[Project](v.Store(), store.Prefix(kernel.ProjectCollection, tenantID), nil)
 }
 
 // UpdateProject renames a project.

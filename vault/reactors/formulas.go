@@ -3,8 +3,6 @@ package reactors
 // Reactor formulas (seed 001): reusable reactor code that reactors name.
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -142,20 +140,11 @@ func (v *Service) ListFormulas(p *access.Principal, name, sourceTokenType string
 	if err := kernel.Require(p, "reactor:read"); err != nil {
 		return kernel.Paginated[Formula]{}, err
 	}
-	var all []Formula
-	var derr error
-	err := v.Store().Scan(store.Prefix(kernel.FormulaCollection, p.TenantID), nil, func(_, val []byte) bool {
-		var f Formula
-		if derr = json.Unmarshal(val, &f); derr != nil {
-			return false
-		}
-		if (name == "" || strings.Contains(strings.ToLower(f.Name), strings.ToLower(name))) &&
-			(sourceTokenType == "" || f.SourceTokenType == sourceTokenType) {
-			all = append(all, f)
-		}
-		return true
+	all, err := kernel.LoadAll(v.Store(), store.Prefix(kernel.FormulaCollection, p.TenantID), func(f *Formula) bool {
+		return (name == "" || strings.Contains(strings.ToLower(f.Name), strings.ToLower(name))) &&
+			(sourceTokenType == "" || f.SourceTokenType == sourceTokenType)
 	})
-	return kernel.PageOf(all, pg), errors.Join(err, derr)
+	return kernel.PageOf(all, pg), err
 }
 
 // UpdateFormula replaces a formula (PUT).

@@ -216,23 +216,10 @@ func (v *Service) ListApplications(p *access.Principal, f ApplicationFilter, pg 
 	if err := kernel.Require(p, "application:read"); err != nil {
 		return kernel.Paginated[Application]{}, err
 	}
-	var all []Application
-	var derr error
 	t := kernel.Now()
-	err := v.Store().Scan(store.Prefix(kernel.AppCollection, p.TenantID), nil, func(_, val []byte) bool {
-		var a Application
-		if derr = json.Unmarshal(val, &a); derr != nil {
-			return false
-		}
-		if a.Expired(t) || (len(f.IDs) > 0 && !slices.Contains(f.IDs, a.ID)) || (len(f.Types) > 0 && !slices.Contains(f.Types, a.Type)) {
-			return true
-		}
-		all = append(all, a)
-		return true
+	all, err := kernel.LoadAll(v.Store(), store.Prefix(kernel.AppCollection, p.TenantID), func(a *Application) bool {
+		return !a.Expired(t) && (len(f.IDs) == 0 || slices.Contains(f.IDs, a.ID)) && (len(f.Types) == 0 || slices.Contains(f.Types, a.Type))
 	})
-	if err == nil {
-		err = derr
-	}
 	return kernel.PageOf(all, pg), err
 }
 

@@ -62,20 +62,7 @@ type KeyRef struct {
 }
 
 func (v *Service) appKeys(tenantID, appID string) ([]appKey, error) {
-	var out []appKey
-	var derr error
-	err := v.Store().Scan(store.Prefix(kernel.AppKeyCollection, tenantID, appID), nil, func(_, val []byte) bool {
-		var k appKey
-		if derr = json.Unmarshal(val, &k); derr != nil {
-			return false
-		}
-		out = append(out, k)
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
-	return out, err
+	return kernel.LoadAll[appKey](v.Store(), store.Prefix(kernel.AppKeyCollection, tenantID, appID), nil)
 }
 
 func (v *Service) deleteKeys(b store.Batch, tenantID, appID string) error {

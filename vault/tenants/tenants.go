@@ -1,8 +1,6 @@
 package tenants
 
 import (
-	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 
@@ -143,17 +141,7 @@ func (v *Service) CreateTenantWith(name, typ, secret string, conditions ...func(
 
 // Tenants lists every tenant (operator tooling).
 func (v *Service) Tenants() ([]Tenant, error) {
-	var out []Tenant
-	var derr error
-	err := v.Store().Scan(store.Prefix(kernel.TenantCollection), nil, func(_, val []byte) bool {
-		var t Tenant
-		if derr = json.Unmarshal(val, &t); derr != nil {
-			return false
-		}
-		out = append(out, t)
-		return true
-	})
-	return out, errors.Join(err, derr)
+	return kernel.LoadAll[Tenant](v.Store(), store.Prefix(kernel.TenantCollection), nil)
 }
 
 // TenantSetting returns one tenant setting ("" when unset).

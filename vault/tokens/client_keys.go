@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"strings"
 	"time"
 
@@ -122,17 +121,12 @@ func (v *Service) ListClientKeys(p *access.Principal) ([]ClientKey, error) {
 	if err := kernel.Require(p, "keys:read"); err != nil {
 		return nil, err
 	}
-	out := []ClientKey{}
-	var ferr error
-	err := v.Store().Scan(store.Prefix(kernel.ClientKeyCollection, p.TenantID), nil, func(_, val []byte) bool {
-		var rec clientKeyRecord
-		if ferr = json.Unmarshal(val, &rec); ferr != nil {
-			return false
-		}
-		out = append(out, rec.public())
-		return true
-	})
-	return out, errors.Join(err, ferr)
+	recs, err := kernel.LoadAll[clientKeyRecord](v.Store(), store.Prefix(kernel.ClientKeyCollection, p.TenantID), nil)
+	out := make([]ClientKey, len(recs))
+	for i, rec := range recs {
+		out[i] = rec.public()
+	}
+	return out, err
 }
 
 // DeleteClientKey deletes a key: payloads encrypted to it are refused

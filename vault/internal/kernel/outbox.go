@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"encoding/json"
-	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -66,17 +65,8 @@ func (v *View) TenantWebhooks(tenantID string) ([]Webhook, error) {
 		return c.([]Webhook), nil
 	}
 	gen := st.gen.Load()
-	var all []Webhook
-	var ferr error
-	err := v.store.Scan(store.Prefix(WebhookCollection, tenantID), nil, func(_, val []byte) bool {
-		var w Webhook
-		if ferr = json.Unmarshal(val, &w); ferr != nil {
-			return false
-		}
-		all = append(all, w)
-		return true
-	})
-	if err = errors.Join(err, ferr); err != nil {
+	all, err := LoadAll[Webhook](v.store, store.Prefix(WebhookCollection, tenantID), nil)
+	if err != nil {
 		return nil, err
 	}
 	st.mu.Lock()

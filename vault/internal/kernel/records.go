@@ -80,6 +80,25 @@ func Load[T any](s store.Store, key []byte, entity string) (*T, error) {
 	return v, nil
 }
 
+// LoadAll decodes every record under prefix, in key order, keeping those
+// keep accepts (every one when keep is nil). A record that does not
+// decode ends the scan with its error.
+func LoadAll[T any](s store.Store, prefix []byte, keep func(*T) bool) ([]T, error) {
+	var out []T
+	var derr error
+	err := s.Scan(prefix, nil, func(_, val []byte) bool {
+		var v T
+		if derr = json.Unmarshal(val, &v); derr != nil {
+			return false
+		}
+		if keep == nil || keep(&v) {
+			out = append(out, v)
+		}
+		return true
+	})
+	return out, errors.Join(err, derr)
+}
+
 // SetJSON adds the JSON record v under key to b.
 func SetJSON(b store.Batch, key []byte, v any) {
 	data, err := json.Marshal(v)

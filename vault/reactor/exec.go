@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"time"
 
 	"github.com/dop251/goja"
@@ -356,15 +357,16 @@ const memoryPollInterval = 10 * time.Millisecond
 
 // gcPacing is how many times its live heap the collector lets the heap
 // grow to before collecting (1 + GOGC/100; 2 by default, and in a worker
-// see workerGCPercent).
-func gcPacing() uint64 {
+// see workerGCPercent). Read once, at the first execution: GOGC is set
+// before any (a worker's confine) and never changed after.
+var gcPacing = sync.OnceValue(func() uint64 {
 	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 || s[0].Value.Uint64() == 0 {
 		return 2
 	}
 	return 1 + s[0].Value.Uint64()/100
-}
+})
 
 // heapNow reads the heap occupied by objects marked live by the last GC,
 // and the heap held by objects now, dead ones not yet swept included.

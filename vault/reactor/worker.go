@@ -83,8 +83,9 @@ func ServeWorker(build ModuleBuilder) int {
 // workerGCPercent is a worker's GOGC. Each execution builds a fresh
 // runtime, so a worker allocates a lot over a small live heap (its
 // intrinsics, the program cache): at the default 100 the collector ran
-// every few calls and took a fifth of a worker's CPU per call (measured:
-// TestLoadReactor's worker CPU, 274 µs per call at 100, 228 µs at 400).
+// every few calls and took a fifth of a worker's CPU per call (measured
+// over servers taking turns at one caller, worker CPU from /proc: 274 µs
+// per call at 100, 228 µs at 400).
 // The memory limit, not the pacing, bounds the heap (confine), and the
 // watchdog reads the pacing (gcPacing).
 const workerGCPercent = 400

@@ -27,17 +27,19 @@ func TestReactorWorkerOps(t *testing.T) {
 	t.Parallel()
 	s := harness.Start(t, harness.Options{Caddyfile: workersCaddyfile(t, "tenant_workers 1")})
 	_, invoker := privateAppWith(t, s, "invoker", "reactor:invoke")
-	slow := rxCode(t, s, "slow", `module.exports = async () => { await new Promise((r) => setTimeout(r, 400)); return { raw: 'slow' } }`, nil)
+	slow := rxCode(t, s, "slow", `module.exports = async () => { await new Promise((r) => setTimeout(r, 1000)); return { raw: 'slow' } }`, nil)
 	bomb := rxCode(t, s, "bomb", `module.exports = async () => ({ raw: new Uint8Array(2 ** 31).length, secret: 'ops-canary-4242' })`, nil)
 	if !waitFor(20*time.Second, func() bool { m, _ := scrape(t, s); return m[mWorkersLive] >= 2 }) {
 		t.Fatalf("fewer than 2 workers live")
 	}
 
 	// Two concurrent calls of one tenant with two idle workers: with
-	// tenant_workers 1 the second waits for the first's worker.
+	// tenant_workers 1 the second waits for the first's worker. The second
+	// starts once the first holds its worker, so the two overlap however
+	// loaded the machine is.
 	before, _ := scrape(t, s)
 	var wg sync.WaitGroup
-	for range 2 {
+	call := func() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -46,6 +48,12 @@ func TestReactorWorkerOps(t *testing.T) {
 			}
 		}()
 	}
+	call()
+	if !waitFor(5*time.Second, func() bool { m, _ := scrape(t, s); return m[mWorkersBusy] >= 1 }) {
+		wg.Wait()
+		t.Fatalf("the first slow call never held a worker")
+	}
+	call()
 	wg.Wait()
 	after, _ := scrape(t, s)
 	moved(t, "2 concurrent calls", before, after, map[string]float64{mWorkerCalls: 2, mQueueCount: 2, mWorkersBusy: 0})

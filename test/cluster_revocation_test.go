@@ -18,24 +18,29 @@ import (
 // honoured on every node within it.
 const revocationBound = 2 * time.Second
 
-// honouredWithin polls node until check reports the change, and fails if
-// that takes longer than the bound (measured from the revoking answer).
-func honouredWithin(t *testing.T, what string, since time.Time, check func() bool) {
+// honouredAtOnce makes a change on one node and checks that another node
+// honours it at its first answer after the change's: a write that other
+// nodes may have cached returns only once they applied it, or once they
+// stopped serving their caches (the feed stalled), so within the bound.
+func honouredAtOnce(t *testing.T, what string, change func(), check func() bool) {
 	t.Helper()
-	for !check() {
-		if time.Since(since) > revocationBound {
-			t.Fatalf("%s: not honoured on the other node %s after the change", what, revocationBound)
-		}
-		time.Sleep(20 * time.Millisecond)
+	start := time.Now()
+	change()
+	took := time.Since(start)
+	if !check() {
+		t.Fatalf("%s: not honoured on the other node right after the change's answer (%s)", what, took.Round(time.Millisecond))
 	}
-	t.Logf("%s: honoured after %s", what, time.Since(since).Round(time.Millisecond))
+	if took > revocationBound {
+		t.Fatalf("%s: the change took %s to answer, more than %s", what, took.Round(time.Millisecond), revocationBound)
+	}
+	t.Logf("%s: honoured at once, the change answered in %s", what, took.Round(time.Millisecond))
 }
 
 // A key deleted, an application deleted or its permissions narrowed on
-// one node stop working on the other within 2 s, although the other node
-// had the principal and the token cached (it served them just before):
-// the change feed tells it.
-func TestClusterRevocationWithin2s(t *testing.T) {
+// one node stop working on the other at once, although the other node had
+// the principal and the token cached (it served them just before): the
+// change is acknowledged once the other node applied it from the feed.
+func TestClusterRevocationAtOnce(t *testing.T) {
 	t.Parallel()
 	nodes := harness.Cluster(t, 2, nil, harness.Options{})
 	revocations(t, nodes[0], nodes[1])
@@ -43,8 +48,8 @@ func TestClusterRevocationWithin2s(t *testing.T) {
 
 // The same with the change feed stalled on every node (its table locked
 // by another session, so no poll completes): a node that cannot confirm
-// it is fresh bypasses its caches, and every revocation still holds
-// within 2 s.
+// it is fresh bypasses its caches, the revoking write answers once that
+// is so (within 2 s), and every revocation holds at once.
 func TestClusterRevocationWithFeedStalled(t *testing.T) {
 	t.Parallel()
 	nodes := harness.Cluster(t, 2, nil, harness.Options{})
@@ -94,26 +99,31 @@ func revocations(t *testing.T, a, b *harness.Server) {
 
 	// Permission change.
 	warm()
-	a.JSON(t, "PUT", "/applications/"+appID, a.ManagementKey, map[string]any{"name": "Reader", "permissions": []string{"token:create"}}, http.StatusOK)
-	honouredWithin(t, "permission removed", time.Now(), func() bool { return status(t, b, "GET", "/tokens/"+tok, key) == http.StatusForbidden })
-	a.JSON(t, "PUT", "/applications/"+appID, a.ManagementKey, map[string]any{"name": "Reader", "permissions": []string{"token:create", "token:read"}}, http.StatusOK)
-	honouredWithin(t, "permission restored", time.Now(), func() bool { return status(t, b, "GET", "/tokens/"+tok, key) == http.StatusOK })
+	setPermissions := func(perms ...string) func() {
+		return func() {
+			a.JSON(t, "PUT", "/applications/"+appID, a.ManagementKey, map[string]any{"name": "Reader", "permissions": perms}, http.StatusOK)
+		}
+	}
+	honouredAtOnce(t, "permission removed", setPermissions("token:create"), func() bool { return status(t, b, "GET", "/tokens/"+tok, key) == http.StatusForbidden })
+	honouredAtOnce(t, "permission restored", setPermissions("token:create", "token:read"), func() bool { return status(t, b, "GET", "/tokens/"+tok, key) == http.StatusOK })
 
 	// A second key of the application, then the first deleted.
 	key2 := a.JSON(t, "POST", "/applications/"+appID+"/keys", a.ManagementKey, nil, http.StatusCreated)
 	warm()
 	keys := a.JSONValue(t, "GET", "/applications/"+appID+"/keys", a.ManagementKey, nil, http.StatusOK).([]any)
-	for _, k := range keys {
-		if id := k.(map[string]any)["id"]; id != key2["id"] {
-			mustStatus(t, "delete key", status(t, a, "DELETE", fmt.Sprint("/applications/", appID, "/keys/", id), a.ManagementKey), http.StatusNoContent)
+	honouredAtOnce(t, "key deleted", func() {
+		for _, k := range keys {
+			if id := k.(map[string]any)["id"]; id != key2["id"] {
+				mustStatus(t, "delete key", status(t, a, "DELETE", fmt.Sprint("/applications/", appID, "/keys/", id), a.ManagementKey), http.StatusNoContent)
+			}
 		}
-	}
-	honouredWithin(t, "key deleted", time.Now(), func() bool { return keyWorks(t, b, key) == http.StatusUnauthorized })
+	}, func() bool { return keyWorks(t, b, key) == http.StatusUnauthorized })
 	mustStatus(t, "the remaining key", status(t, b, "GET", "/tokens/"+tok, key2["key"].(string)), http.StatusOK)
 
 	// The application deleted.
-	mustStatus(t, "delete application", status(t, a, "DELETE", "/applications/"+appID, a.ManagementKey), http.StatusNoContent)
-	honouredWithin(t, "application deleted", time.Now(), func() bool { return keyWorks(t, b, key2["key"].(string)) == http.StatusUnauthorized })
+	honouredAtOnce(t, "application deleted", func() {
+		mustStatus(t, "delete application", status(t, a, "DELETE", "/applications/"+appID, a.ManagementKey), http.StatusNoContent)
+	}, func() bool { return keyWorks(t, b, key2["key"].(string)) == http.StatusUnauthorized })
 
 	// A token updated or deleted on one node: the other, which had it
 	// cached, reads the change at once.
@@ -127,9 +137,9 @@ func revocations(t *testing.T, a, b *harness.Server) {
 	mustStatus(t, "token deleted, read on the other node", status(t, b, "GET", "/tokens/"+tok, other), http.StatusNotFound)
 }
 
-// Deleting the tenant on one node ends every key of it on the other
-// within 2 s, the other node having just served them.
-func TestClusterTenantDeletionWithin2s(t *testing.T) {
+// Deleting the tenant on one node ends every key of it on the other at
+// once, the other node having just served them.
+func TestClusterTenantDeletionAtOnce(t *testing.T) {
 	t.Parallel()
 	nodes := harness.Cluster(t, 2, nil, harness.Options{})
 	a, b := nodes[0], nodes[1]
@@ -137,11 +147,10 @@ func TestClusterTenantDeletionWithin2s(t *testing.T) {
 	tok := b.JSON(t, "POST", "/tokens", key, map[string]any{"type": "token", "data": "x"}, http.StatusCreated)["id"].(string)
 	b.JSON(t, "GET", "/tokens/"+tok, key, nil, http.StatusOK)
 	mustStatus(t, "GET /tenants/self on b", status(t, b, "GET", "/tenants/self", b.ManagementKey), http.StatusOK)
-	mustStatus(t, "DELETE /tenants/self", status(t, a, "DELETE", "/tenants/self", a.ManagementKey), http.StatusNoContent)
-	since := time.Now()
-	honouredWithin(t, "tenant deleted (token key)", since, func() bool { return keyWorks(t, b, key) == http.StatusUnauthorized })
-	honouredWithin(t, "tenant deleted (management key)", since, func() bool {
-		return status(t, b, "GET", "/tenants/self", b.ManagementKey) == http.StatusUnauthorized
+	honouredAtOnce(t, "tenant deleted", func() {
+		mustStatus(t, "DELETE /tenants/self", status(t, a, "DELETE", "/tenants/self", a.ManagementKey), http.StatusNoContent)
+	}, func() bool {
+		return keyWorks(t, b, key) == http.StatusUnauthorized && status(t, b, "GET", "/tenants/self", b.ManagementKey) == http.StatusUnauthorized
 	})
 }
 

@@ -10,14 +10,13 @@ import (
 )
 
 // Caches on a shared store (cluster mode). Each batch records in the
-// store's change feed the keys of cached records it wrote (feedFilter);
-// every node applies what the others committed (applyChanges). A node
-// serves from its caches only while it has confirmed, within
-// FreshnessBound, that it applied every change committed before then;
-// otherwise (feed stalled, database unreachable) it reads the store. Token
-// records go further: a cached one is served only after a feed poll that
-// began after the request (Feed.Sync, shared by concurrent requests), so a
-// write acknowledged by any node is read at once from every node.
+// store's change feed the keys of cached records it wrote (feedFilter),
+// and its commit returns once every other node has applied it
+// (applyChanges) or has stopped serving its caches: a node serves them
+// only while it has confirmed, within FreshnessBound, that it applied
+// every change committed before then; otherwise (feed stalled, database
+// unreachable) it reads the store. So a write acknowledged by any node is
+// read at once from every node, and a read costs no round trip.
 
 // FreshnessBound is how long a node keeps serving its caches without
 // confirming it has every other node's changes (kernel.FreshnessBound).
@@ -44,9 +43,9 @@ func (c *Core) followFeed() {
 	f.Follow(feedFilter, c.applyChanges)
 }
 
-// wakeCollections are the records whose change is a revocation or
-// changes who may do what: the batch wakes every node's poller at once.
-var wakeCollections = map[string]bool{
+// principalCollections are the records that say who may do what (and
+// where events go): every write of them is recorded, creations too.
+var principalCollections = map[string]bool{
 	kernel.AppCollection: true, kernel.AppKeyCollection: true, kernel.KeyHashIndex: true, kernel.SessionCollection: true,
 	kernel.SessionKeyIndex: true, kernel.TenantCollection: true, kernel.TenantKeyCollection: true, kernel.ProjectCollection: true,
 	kernel.ProjectKeyIndex: true, kernel.ProjectTenantIndex: true, kernel.PublicKeyIndex: true, kernel.WebhookCollection: true,
@@ -54,12 +53,13 @@ var wakeCollections = map[string]bool{
 
 // feedFilter is what a batch records: keys of cached records, by name
 // only. A token claimed by Insert was absent, so no node caches it: token
-// creates record nothing, and the hot write path stays free of feed rows.
+// creates record nothing, and the hot write path neither writes feed rows
+// nor waits for the other nodes.
 func feedFilter(key []byte, created bool) store.FeedClass {
 	coll, _, _ := bytes.Cut(key, []byte{0})
 	switch {
-	case wakeCollections[string(coll)]:
-		return store.FeedWake
+	case principalCollections[string(coll)]:
+		return store.FeedRecord
 	case string(coll) == kernel.TokenCollection && !created:
 		return store.FeedRecord
 	case (string(coll) == kernel.ReactorCollection || string(coll) == kernel.FormulaCollection) && !created:

@@ -19,14 +19,18 @@ type FeedClass uint8
 const (
 	// FeedSkip records nothing: no cache depends on the key.
 	FeedSkip FeedClass = iota
-	// FeedRecord records the key; other processes apply it on their next
-	// poll (or before Sync returns).
+	// FeedRecord records the key: the batch's Commit returns once every
+	// other process has applied it, or has stopped serving its caches
+	// (FreshnessBound).
 	FeedRecord
-	// FeedWake records the key and wakes the other processes' pollers at
-	// once (a revocation); never the hot write path, where a wake-up would
-	// serialise commits.
-	FeedWake
 )
+
+// FreshnessBound is how long a process keeps serving its caches after the
+// start of its last successful feed poll. A commit that recorded keys
+// waits for every other process to apply them, but never longer than a
+// process that cannot poll keeps serving what it has: so a write, once
+// acknowledged, is read at once from every process.
+const FreshnessBound = time.Second
 
 // FeedFilter classifies a key a batch writes; created reports that the
 // key was absent before the batch (claimed with Insert in it, or set with
@@ -44,11 +48,9 @@ type Feed interface {
 	// committed through this store records. Called once, before writes.
 	Follow(filter FeedFilter, apply func(changes []Change, all bool))
 	// FreshAsOf is a time before which every batch committed (by any
-	// process) has been delivered to apply.
+	// process) has been delivered to apply; the caches may be served
+	// within FreshnessBound of it.
 	FreshAsOf() time.Time
-	// Sync waits at most wait for every batch acknowledged before the call
-	// to be delivered; false when that could not be confirmed in time.
-	Sync(wait time.Duration) bool
 	// Prune drops feed entries older than age, fenced by f: the lease
 	// holder's job.
 	Prune(f Fence, age time.Duration) error

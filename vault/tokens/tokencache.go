@@ -2,7 +2,6 @@ package tokens
 
 import (
 	"sync"
-	"time"
 )
 
 // tokenCache keeps decoded token records (sealed data and all, never
@@ -15,8 +14,7 @@ import (
 // the old record after the write's invalidation.
 //
 // On a shared store (cluster mode) other nodes' changes reach it through
-// the change feed, and a hit is served only once the feed confirms it
-// (feedcache.go).
+// the change feed (feedcache.go).
 type tokenCache struct {
 	shards [64]tokenShard
 }
@@ -91,20 +89,14 @@ func (c *tokenCache) Clear() {
 	}
 }
 
-// tokenSyncWait bounds how long a token read waits for the feed to confirm
-// its cached record before reading the store instead.
-const tokenSyncWait = 250 * time.Millisecond
-
-// cachedToken returns the cached record of a token if it is confirmed
-// current, with the epoch a fill passes to put. A miss costs no sync.
+// cachedToken returns the cached record of a token if it may be served,
+// with the epoch a fill passes to put. On a shared store that is while the
+// node is fresh: another node's write of the token is acknowledged only
+// once this node has applied it or stopped being fresh (store.FeedRecord).
 func (v *Service) cachedToken(key tokenKey) (*tokenRecord, uint64) {
 	r, epoch := v.Records.get(key)
-	feed := v.Feed()
-	if r == nil || feed == nil {
-		return r, epoch
-	}
-	if !v.Fresh() || !feed.Sync(tokenSyncWait) {
+	if r != nil && !v.Fresh() {
 		return nil, epoch
 	}
-	return v.Records.get(key) // the sync may have invalidated it
+	return r, epoch
 }

@@ -45,9 +45,9 @@ func (b *Base) Follow(f store.Feed) { b.feed = f }
 func (b *Base) Feed() store.Feed { return b.feed }
 
 // FreshnessBound is how long a node keeps serving its caches without
-// confirming it has every other node's changes: a revocation is honoured
-// everywhere within it plus one poll, even when the feed stalls.
-const FreshnessBound = time.Second
+// confirming it has every other node's changes (store.FreshnessBound):
+// the writes of other nodes wait for it at most.
+const FreshnessBound = store.FreshnessBound
 
 // Fresh reports whether the caches may be served: always on a store of
 // its own, within FreshnessBound of the feed's last confirmation on a

@@ -86,15 +86,22 @@ func nonNil(v []byte) []byte {
 const maxAttempts = 5
 
 // commit hands the batch to the group committer (group.go); a batch too
-// large to share a transaction runs on its own.
+// large to share a transaction runs on its own. One that recorded keys in
+// the feed returns once the other nodes have applied it (confirm.go).
 func (b *batch) commit(sync bool) error {
 	if len(b.ops) == 0 {
 		return nil
 	}
+	var err error
 	if b.s.group == nil || len(b.ops) > maxGroupOps || b.fence != nil {
-		return b.commitAlone(sync)
+		err = b.commitAlone(sync)
+	} else {
+		err = b.s.group.submit(b, sync)
 	}
-	return b.s.group.submit(b, sync)
+	if err == nil && len(b.s.feed.Load().keys(b.ops)) > 0 {
+		b.s.confirm.confirm()
+	}
+	return err
 }
 
 // commitAlone runs the batch as a transaction of its own, rerun when the

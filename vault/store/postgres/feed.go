@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/strongroom/strongroom/vault/store"
@@ -20,7 +21,9 @@ import (
 // and every row whose transaction the previous poll's snapshot did not see
 // (xid >= its xmin and not visible in it). A transaction still running at
 // one poll, however slow, is read by the first poll after it commits: no
-// watermark ever passes it. LISTEN/NOTIFY only wakes pollers early; a lost
+// watermark ever passes it. After applying a poll's changes a node
+// publishes its snapshot (strongroom_feed_nodes), which the writers wait
+// for (confirm.go). LISTEN/NOTIFY only wakes pollers early; a lost
 // notification costs at most feedInterval.
 const (
 	feedChannel     = "strongroom_feed"
@@ -28,8 +31,9 @@ const (
 	feedPollTimeout = time.Second            // a poll that takes longer has failed
 	feedMaxKeys     = 10_000                 // more changes than this in one poll: drop everything
 	feedApplication = "strongroom feed"      // application_name of the feed's connections
-	// feedMinGap spaces polls under load: readers arriving within it share
-	// one poll, at the cost of at most this much latency each.
+	// feedMinGap spaces polls under load: the writers whose notifications
+	// (or Sync callers who) arrive within it share one poll, at the cost of
+	// at most this much latency each.
 	feedMinGap = 500 * time.Microsecond
 	// feedPollers is how many polls may run at once (one connection each).
 	feedPollers = 2
@@ -51,6 +55,7 @@ LEFT JOIN LATERAL (
 // and the poller delivering other nodes' changes.
 type feed struct {
 	s      *Store
+	node   string // this node's row in strongroom_feed_nodes
 	filter store.FeedFilter
 	apply  func([]store.Change, bool)
 	kick   chan struct{}
@@ -72,7 +77,7 @@ type feed struct {
 // Follow starts the poller and the listener; batches record what filter
 // keeps from now on.
 func (s *Store) Follow(filter store.FeedFilter, apply func([]store.Change, bool)) {
-	f := &feed{s: s, filter: filter, apply: apply, kick: make(chan struct{}, 1), round: make(chan struct{})}
+	f := &feed{s: s, node: uuid.NewString(), filter: filter, apply: apply, kick: make(chan struct{}, 1), round: make(chan struct{})}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	s.feed.Store(f)
 	f.wg.Add(1 + feedPollers)
@@ -94,7 +99,9 @@ func (s *Store) FreshAsOf() time.Time {
 
 // Sync asks for a poll that starts after the call and waits for it: a
 // batch acknowledged (committed) before the call is in its snapshot.
-// Callers arriving together share one poll.
+// Callers arriving together share one poll. The vault's reads need no such
+// wait (confirm.go); it lets a caller watch this node's polls, as the
+// tests do.
 func (s *Store) Sync(wait time.Duration) bool {
 	f := s.feed.Load()
 	if f == nil {
@@ -124,16 +131,32 @@ func (s *Store) Sync(wait time.Duration) bool {
 	}
 }
 
+// stop ends polling and removes this node's row: writers stop waiting for
+// it at once rather than after FreshnessBound.
 func (f *feed) stop() {
 	f.cancel()
 	f.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), feedPollTimeout)
+	defer cancel()
+	_, _ = f.s.pool.Exec(ctx, `DELETE FROM strongroom_feed_nodes WHERE node = $1`, f.node)
 }
 
-// record queues the feed row (and the wake-up) of a batch of ops in q.
-// Without a filter (a tool that did not Follow) every key is recorded.
+// record queues the feed row of a batch of ops in q; it returns the
+// statements queued (0 or 1).
 func (f *feed) record(q *pgx.Batch, ops []op) int {
+	keys := f.keys(ops)
+	if len(keys) == 0 {
+		return 0
+	}
+	q.Queue(`INSERT INTO strongroom_feed (keys) VALUES ($1)`, keys)
+	return 1
+}
+
+// keys are what a batch of ops records, each tagged 'k' (a key) or 'p' (a
+// deleted prefix). Without a filter (a tool that did not Follow) every key
+// is recorded.
+func (f *feed) keys(ops []op) [][]byte {
 	var keys [][]byte
-	wake := false
 	claimed := insertedKeys(ops)
 	for _, o := range ops {
 		tag := byte('k')
@@ -150,18 +173,9 @@ func (f *feed) record(q *pgx.Batch, ops []op) int {
 		if class == store.FeedSkip {
 			continue
 		}
-		wake = wake || class == store.FeedWake
 		keys = append(keys, append([]byte{tag}, o.key...))
 	}
-	if len(keys) == 0 {
-		return 0
-	}
-	q.Queue(`INSERT INTO strongroom_feed (keys) VALUES ($1)`, keys)
-	if wake {
-		q.Queue(`SELECT pg_notify($1, '')`, feedChannel)
-		return 2
-	}
-	return 1
+	return keys
 }
 
 // insertedKeys are the keys ops claim with Insert: if the batch commits
@@ -188,8 +202,9 @@ func (f *feed) connConfig() *pgx.ConnConfig {
 
 // poller polls when asked (Sync, a notification) or every feedInterval,
 // on a connection of its own so a busy pool never delays it. Several
-// pollers overlap: a request arriving while one poll runs starts the next
-// at once on another connection instead of waiting for the first to end.
+// pollers overlap: a notification arriving while one poll runs starts the
+// next at once on another connection instead of waiting for the first to
+// end.
 // Each poll reads from the snapshot of the latest successful one, so it
 // covers every commit up to its own snapshot whatever the others do.
 func (f *feed) poller() {
@@ -223,9 +238,9 @@ func (f *feed) poller() {
 }
 
 // begin numbers a poll, spaced feedMinGap after the previous one. It
-// waits for the gap without holding mu: the other poller's end and the
-// readers' Sync go on meanwhile, so a reader arriving during the wait is
-// served by this poll rather than the one after it.
+// waits for the gap without holding mu: the other poller's end and Sync go
+// on meanwhile, so a caller arriving during the wait is served by this
+// poll rather than the one after it.
 func (f *feed) begin() (n uint64, base string, all bool, t0 time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -282,7 +297,7 @@ func (f *feed) poll(conn *pgx.Conn, snap string, all bool) (*pgx.Conn, string, e
 			return conn, snap, err
 		}
 		f.apply(nil, true)
-		return conn, next, nil
+		return conn, next, f.publish(ctx, conn, next)
 	}
 	rows, err := conn.Query(ctx, pollQuery, snap, feedMaxKeys+1)
 	if err != nil {
@@ -312,7 +327,18 @@ func (f *feed) poll(conn *pgx.Conn, snap string, all bool) (*pgx.Conn, string, e
 	} else if len(changes) > 0 {
 		f.apply(changes, false)
 	}
-	return conn, next, nil
+	return conn, next, f.publish(ctx, conn, next)
+}
+
+// publish tells the writers (confirm.go) that this node has applied every
+// change committed before snap, durably: a publication lost in a crash of
+// the database would date the node's last poll too early. Of two pollers
+// publishing out of order the older snapshot is dropped.
+func (f *feed) publish(ctx context.Context, conn *pgx.Conn, snap string) error {
+	_, err := conn.Exec(ctx, `INSERT INTO strongroom_feed_nodes AS n (node, snap, seen) VALUES ($1, $2, now())
+		ON CONFLICT (node) DO UPDATE SET snap = excluded.snap, seen = excluded.seen
+		WHERE pg_snapshot_xmax(n.snap::pg_snapshot) <= pg_snapshot_xmax(excluded.snap::pg_snapshot)`, f.node, snap)
+	return err
 }
 
 // listener wakes the poller on each notification; it reconnects after a

@@ -21,6 +21,9 @@ var migrations = []string{
 	// floor: rows of transactions at or below it may have been pruned.
 	`CREATE TABLE strongroom_feed_meta (floor xid8 NOT NULL)`,
 	`INSERT INTO strongroom_feed_meta (floor) VALUES ('0')`,
+	// What each node has applied (feed.go), by database time: writers
+	// wait for the nodes seen within FreshnessBound (confirm.go).
+	`CREATE TABLE strongroom_feed_nodes (node text PRIMARY KEY, snap text NOT NULL, seen timestamptz NOT NULL)`,
 }
 
 // migrateLock is the advisory lock id that serialises schema changes of

@@ -55,6 +55,7 @@ type Store struct {
 	timeout time.Duration
 	group   *committer           // nil: no group commit
 	feed    atomic.Pointer[feed] // feed.go: set by Follow
+	confirm confirmer            // confirm.go
 }
 
 // Open connects, creates or migrates the schema (serialised between nodes
@@ -101,6 +102,7 @@ func Open(cfg Config) (*Store, error) {
 		s.group = &committer{}
 		s.group.start(s, n)
 	}
+	s.confirm.start(s)
 	return s, nil
 }
 
@@ -112,6 +114,7 @@ func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.stop()
 	}
+	s.confirm.stop()
 	if f := s.feed.Load(); f != nil {
 		f.stop()
 	}

@@ -33,20 +33,8 @@ func TestCommitReturnsOnceOthersApplied(t *testing.T) {
 // than it may serve its caches: the Commit returns, and by then that node
 // is no longer fresh (it reads the store, not what it cached).
 func TestCommitWaitsOutAStalledNode(t *testing.T) {
-	dsn := pgtest.Shared(t).NewDatabase(t)
-	a, b := open(t, dsn), open(t, dsn)
-	follow(t, a, nil)
-	got := follow(t, b, nil)
-	settle(t, b, got)
-	ctx := context.Background()
-	lock, err := connect(t, dsn).Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Rollback(ctx)
-	if _, err := lock.Exec(ctx, `LOCK TABLE strongroom_feed_meta IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	dsn, a, b, got := followingPair(t)
+	stallFeed(t, dsn)
 	done := make(chan error, 1)
 	go func() {
 		done <- commit(t, a, func(x store.Batch) { x.Set([]byte("tok\x00t\x00stalled"), []byte("v")) })
@@ -72,11 +60,7 @@ func TestCommitWaitsOutAStalledNode(t *testing.T) {
 // node seen lately that never catches up is waited for until it cannot be
 // serving its caches any more.
 func TestCommitWaitsOnlyForLiveNodes(t *testing.T) {
-	dsn := pgtest.Shared(t).NewDatabase(t)
-	a, b := open(t, dsn), open(t, dsn)
-	follow(t, a, nil)
-	got := follow(t, b, nil)
-	settle(t, b, got)
+	dsn, a, b, _ := followingPair(t)
 	b.Close()
 	c := connect(t, dsn)
 	var rows int

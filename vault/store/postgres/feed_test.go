@@ -73,6 +73,38 @@ func settle(t *testing.T, s *postgres.Store, f *follower) {
 	}
 }
 
+// followingPair opens two nodes on a new database, both following the
+// feed, and returns them with what the second's feed delivers (settled).
+func followingPair(t *testing.T) (dsn string, a, b *postgres.Store, got *follower) {
+	t.Helper()
+	dsn = pgtest.Shared(t).NewDatabase(t)
+	a, b = open(t, dsn), open(t, dsn)
+	follow(t, a, nil)
+	got = follow(t, b, nil)
+	settle(t, b, got)
+	return dsn, a, b, got
+}
+
+// stallFeed locks the feed's table from another session, so no poll
+// completes, until the returned function (or the test's end) lifts it.
+func stallFeed(t *testing.T, dsn string) (lift func()) {
+	t.Helper()
+	ctx := context.Background()
+	lock, err := connect(t, dsn).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Rollback(ctx) })
+	if _, err := lock.Exec(ctx, `LOCK TABLE strongroom_feed_meta IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := lock.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func mustSync(t *testing.T, s *postgres.Store) {
 	t.Helper()
 	if !s.Sync(5 * time.Second) {
@@ -127,11 +159,7 @@ func TestFeedDeliversBeforeSync(t *testing.T) {
 // A transaction still running when a later one commits and is polled is
 // not skipped: the first poll after it commits delivers it.
 func TestFeedSlowTransactionNotSkipped(t *testing.T) {
-	dsn := pgtest.Shared(t).NewDatabase(t)
-	a, b := open(t, dsn), open(t, dsn)
-	follow(t, a, nil)
-	got := follow(t, b, nil)
-	settle(t, b, got)
+	dsn, a, b, got := followingPair(t)
 	ctx := context.Background()
 	slow, err := connect(t, dsn).Begin(ctx)
 	if err != nil {
@@ -166,14 +194,7 @@ func TestFeedStalled(t *testing.T) {
 	got := follow(t, b, nil)
 	mustSync(t, b)
 	flushes := got.flushCount()
-	ctx := context.Background()
-	lock, err := connect(t, dsn).Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lock.Exec(ctx, `LOCK TABLE strongroom_feed_meta IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	lift := stallFeed(t, dsn)
 	stalled := time.Now()
 	if b.Sync(300 * time.Millisecond) {
 		t.Fatal("Sync confirmed freshness with the feed locked")
@@ -182,9 +203,7 @@ func TestFeedStalled(t *testing.T) {
 	if fa := b.FreshAsOf(); fa.After(stalled) {
 		t.Fatalf("fresh as of %s, after the stall began at %s", fa, stalled)
 	}
-	if err := lock.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
+	lift()
 	mustSync(t, b)
 	if got.flushCount() <= flushes {
 		t.Fatal("a node back from a stall kept its caches")

@@ -62,14 +62,19 @@ func TestClusterRefusesToStartWithoutMasterKey(t *testing.T) {
 	}
 }
 
-// Concurrent creates of one client-supplied id on two nodes: exactly one
-// 201, the others 409, and the stored token is the winner's.
+// Concurrent creates of one client-supplied id, or of one id an alias
+// expression derives from the data, on two nodes: exactly one 201, the
+// others 409, and the stored token is the winner's.
 func TestClusterConcurrentSameIDCreates(t *testing.T) {
 	t.Parallel()
 	nodes := harness.Cluster(t, 2, nil, harness.Options{})
 	key := tokenApp(t, nodes[0], tokenPerms...)
 	for round := 0; round < 10; round++ {
 		id := fmt.Sprintf("order-%d-card", round)
+		reqID := id
+		if round%2 == 1 { // every caller's data starts with the same alias
+			reqID = "{{ data | split: ':' | first }}"
+		}
 		const perNode = 4
 		var created, conflicts, other atomic.Int32
 		var winner atomic.Value
@@ -79,8 +84,8 @@ func TestClusterConcurrentSameIDCreates(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				data := fmt.Sprint("from ", i)
-				st, _, body := n.Do(t, "POST", "/tokens", key, map[string]any{"id": id, "type": "token", "data": data})
+				data := fmt.Sprintf("%s:from %d", id, i)
+				st, _, body := n.Do(t, "POST", "/tokens", key, map[string]any{"id": reqID, "type": "token", "data": data})
 				switch st {
 				case http.StatusCreated:
 					created.Add(1)
